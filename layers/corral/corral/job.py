@@ -1,0 +1,146 @@
+"""The one job schema: options, states, the public status, and the job record.
+
+The API's request and response models, the Redis hash and the DynamoDB item all derive
+from these models.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from corral.errors import InvalidIdentifierError
+from corral.keys import valid_identifier
+
+MAX_PRIORITY = 2**20
+
+
+def check_identifier(value: str) -> str:
+    """Reject ids that could not be used safely inside a Redis key."""
+    if not valid_identifier(value):
+        raise InvalidIdentifierError(
+            "must be 1-128 characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+
+
+class CamelModel(BaseModel):
+    """Base for models that speak camelCase JSON and snake_case Python."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class BackoffType(StrEnum):
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+
+
+class Backoff(CamelModel):
+    """How long to wait before a retry: ``delay`` ms, doubled per attempt if exponential."""
+
+    type: BackoffType = BackoffType.EXPONENTIAL
+    delay: int = Field(default=1000, ge=0, le=86_400_000)
+    max_delay: int = Field(default=3_600_000, ge=0, description="cap on any one wait (ms)")
+    jitter: float = Field(default=0.2, ge=0, le=1, description="share of the wait randomised")
+
+
+class DedupMode(StrEnum):
+    SIMPLE = "simple"
+    THROTTLE = "throttle"
+    DEBOUNCE = "debounce"
+
+
+class Deduplication(CamelModel):
+    """Ignore (or, in debounce mode, merge) jobs that carry the same dedup id."""
+
+    id: Identifier
+    mode: DedupMode = DedupMode.SIMPLE
+    ttl: int | None = Field(default=None, gt=0, le=30 * 86_400_000)
+
+    @model_validator(mode="after")
+    def _throttle_needs_ttl(self) -> Deduplication:
+        if self.mode is DedupMode.THROTTLE and self.ttl is None:
+            raise ValueError("throttle deduplication needs a ttl (ms)")
+        return self
+
+
+class JobOptions(CamelModel):
+    """Per-job options; any left out come from the queue's definition."""
+
+    delay: int = Field(default=0, ge=0, le=365 * 86_400_000, description="ms before it may run")
+    priority: int = Field(default=0, ge=0, le=MAX_PRIORITY, description="lower runs first")
+    attempts: int | None = Field(default=None, ge=1, le=1000)
+    backoff: Backoff | None = None
+    timeout: int | None = Field(default=None, gt=0, le=86_400_000, description="ms per attempt")
+    ttl: int | None = Field(default=None, gt=0, description="ms it may wait before starting")
+    job_id: Identifier | None = None
+    deduplication: Deduplication | None = None
+
+
+class JobState(StrEnum):
+    """Where a job is inside Redis."""
+
+    WAITING = "waiting"
+    DELAYED = "delayed"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+PENDING_STATES = frozenset({JobState.WAITING, JobState.DELAYED})
+TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
+
+
+class JobStatus(StrEnum):
+    """The public status of a job, as the HTTP API reports it."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def of(cls, state: JobState) -> JobStatus:
+        """The public status for an engine state."""
+        if state in PENDING_STATES:
+            return cls.PENDING
+        if state is JobState.ACTIVE:
+            return cls.PROCESSING
+        return cls(state.value)
+
+
+class Job(CamelModel):
+    """A job as stored in Redis, decoded."""
+
+    model_config = ConfigDict(frozen=False)
+
+    id: str
+    queue: str
+    state: JobState
+    data: Any
+    options: dict[str, Any]
+    group: str
+    priority: int = 0
+    attempts_made: int = 0
+    stalls: int = 0
+    progress: Any = None
+    result: Any = None
+    error: Any = None
+    created_at: int
+    processed_at: int | None = None
+    finished_at: int | None = None
+
+    @property
+    def status(self) -> JobStatus:
+        return JobStatus.of(self.state)

@@ -1,0 +1,56 @@
+--[[
+  Clean a queue: remove finished jobs (completed, failed, cancelled) older than a grace
+  period, or cancel pending jobs (waiting, delayed) created before it. Pending jobs are
+  cancelled rather than deleted so that their outcome can be recorded first.
+
+  KEYS: the queue's fixed keys (includes/keys.lua).
+  ARGV[1] now (ms)   ARGV[2] state   ARGV[3] grace (ms)   ARGV[4] most jobs to touch
+
+  Returns the ids removed or cancelled.
+]]
+--@include includes/keys.lua
+--@include includes/groups.lua
+--@include includes/waiting.lua
+--@include includes/retention.lua
+
+local now, state = tonumber(ARGV[1]), ARGV[2]
+local cutoff, limit = now - tonumber(ARGV[3]), tonumber(ARGV[4])
+
+local function cancel(id)
+  redis.call('HSET', job_key(id), 'state', 'cancelled', 'finishedAt', now)
+  redis.call('ZADD', k.cancelled, now, id)
+  release_dedup(k, redis.call('HGET', job_key(id), 'dedup'), id)
+end
+
+local function old_enough(id)
+  return tonumber(redis.call('HGET', job_key(id), 'createdAt')) <= cutoff
+end
+
+local out = {}
+if state == 'completed' or state == 'failed' or state == 'cancelled' then
+  out = redis.call('ZRANGEBYSCORE', k[state], '-inf', cutoff, 'LIMIT', 0, limit)
+  delete_jobs(k[state], out)
+elseif state == 'delayed' then
+  for _, id in ipairs(redis.call('ZRANGE', k.delayed, 0, -1)) do
+    if #out >= limit then break end
+    if old_enough(id) then
+      redis.call('ZREM', k.delayed, id)
+      cancel(id)
+      out[#out + 1] = id
+    end
+  end
+elseif state == 'waiting' then
+  for _, g in ipairs(waiting_groups()) do
+    local gkey = group_key(k.prefix, g)
+    for _, id in ipairs(redis.call('ZRANGE', gkey, 0, -1)) do
+      if #out >= limit then break end
+      if old_enough(id) then
+        redis.call('ZREM', gkey, id)
+        cancel(id)
+        out[#out + 1] = id
+      end
+    end
+    forget_group_if_empty(k, g)
+  end
+end
+return out

@@ -1,0 +1,20 @@
+--[[
+  Count a queue's jobs by state (read only).
+
+  KEYS: the queue's fixed keys (includes/keys.lua).
+
+  Returns {waiting, active, delayed, completed, failed, cancelled, paused (0/1)}.
+]]
+--@include includes/keys.lua
+--@include includes/groups.lua
+--@include includes/waiting.lua
+
+local waiting = 0
+for _, g in ipairs(waiting_groups()) do
+  waiting = waiting + redis.call('ZCARD', group_key(k.prefix, g))
+end
+return {
+  waiting, redis.call('ZCARD', k.active), redis.call('ZCARD', k.delayed),
+  redis.call('ZCARD', k.completed), redis.call('ZCARD', k.failed),
+  redis.call('ZCARD', k.cancelled), redis.call('HEXISTS', k.meta, 'paused'),
+}

@@ -1,0 +1,92 @@
+--[[
+  Add a batch of jobs (one or many) to a queue.
+
+  KEYS: the queue's fixed keys (includes/keys.lua).
+  ARGV[1] now (ms)
+  ARGV[2] group concurrency limit (0 = none)
+  ARGV[3] number of jobs n, then 12 fields per job:
+    id, group, data (JSON), opts (JSON), priority, delay (ms), timeout (ms),
+    expiresAt (ms, 0 = never), dedupId ('' = none), dedupMode (simple|throttle|debounce),
+    dedupTtl (ms, 0 = none), customId (1 if the caller chose the id)
+
+  Returns a flat list {id, code, ...}, one pair per job:
+    1  added
+    0  duplicate: id is the existing job's, nothing changed
+    2  debounced: the existing delayed job (id) took the new data and restarted its delay
+]]
+--@include includes/keys.lua
+--@include includes/groups.lua
+
+local now = tonumber(ARGV[1])
+local group_limit = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local seq = next_seq(k, n)
+local out = {}
+local woke = false
+
+local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
+  local dkey = k.prefix .. 'dedup:' .. dedup_id
+  local existing = redis.call('GET', dkey)
+  if not existing then return nil end
+  local state = redis.call('HGET', job_key(existing), 'state')
+  if not state then return nil end
+  if mode ~= 'debounce' then return existing, 0 end
+  if state ~= 'delayed' and state ~= 'waiting' then return nil end
+  redis.call('HSET', job_key(existing), 'data', data, 'opts', opts)
+  if delay > 0 then
+    if state == 'waiting' then
+      local group = redis.call('HGET', job_key(existing), 'group')
+      redis.call('ZREM', group_key(k.prefix, group), existing)
+      forget_group_if_empty(k, group)
+      redis.call('HSET', job_key(existing), 'state', 'delayed')
+    end
+    redis.call('ZADD', k.delayed, now + delay, existing)
+  end
+  if ttl > 0 then redis.call('PEXPIRE', dkey, ttl) end
+  return existing, 2
+end
+
+for i = 0, n - 1 do
+  local b = 4 + i * 12
+  local id, group, data, opts = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local priority, delay, timeout = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), ARGV[b + 6]
+  local expires_at, dedup_id, mode = ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]
+  local dedup_ttl, custom = tonumber(ARGV[b + 10]), ARGV[b + 11]
+  local existing, code = nil, nil
+  if dedup_id ~= '' then
+    existing, code = find_duplicate(dedup_id, mode, data, opts, delay, dedup_ttl)
+  end
+  if not existing and custom == '1' and redis.call('EXISTS', job_key(id)) == 1 then
+    existing, code = id, 0
+  end
+  if existing then
+    out[#out + 1] = existing
+    out[#out + 1] = code
+  else
+    local state = 'waiting'
+    if delay > 0 then state = 'delayed' end
+    local release = ''
+    if dedup_id ~= '' and mode ~= 'throttle' then release = dedup_id end
+    redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
+      'priority', priority, 'timeout', timeout, 'createdAt', now, 'attemptsMade', 0,
+      'stalls', 0, 'state', state, 'expiresAt', expires_at, 'dedup', release)
+    if delay > 0 then
+      redis.call('ZADD', k.delayed, now + delay, id)
+    else
+      push_waiting(k, group, id, wait_score(priority, seq + i), group_limit)
+    end
+    woke = true
+    if dedup_id ~= '' then
+      local dkey = k.prefix .. 'dedup:' .. dedup_id
+      if dedup_ttl > 0 then
+        redis.call('SET', dkey, id, 'PX', dedup_ttl)
+      else
+        redis.call('SET', dkey, id)
+      end
+    end
+    out[#out + 1] = id
+    out[#out + 1] = 1
+  end
+end
+if woke then wake(k) end
+return out

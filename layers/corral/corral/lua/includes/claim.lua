@@ -1,0 +1,127 @@
+--[[
+  Claim: promote due delayed jobs, then hand out up to n waiting jobs under the queue's
+  limits, serving groups round-robin. Used by claim.lua and settle.lua.
+
+  Returns {code, hintMs, claimed, expired}:
+    code 1 claimed at least one job; 0 nothing waiting (hintMs: time until the next
+    delayed job is due, -1 if none); 2 paused; 3 rate limited (hintMs: until the next
+    token); 4 at global concurrency.
+    claimed: flat {id, data, opts, attempt, group, createdAt, ...}
+    expired: ids whose ttl ran out before they started (now failed)
+]]
+local function promote_due(now, group_limit)
+  local due = redis.call('ZRANGEBYSCORE', k.delayed, '-inf', now, 'LIMIT', 0, 1000)
+  if #due == 0 then return end
+  local seq = next_seq(k, #due)
+  for i, id in ipairs(due) do
+    local f = redis.call('HMGET', job_key(id), 'group', 'priority')
+    redis.call('HSET', job_key(id), 'state', 'waiting')
+    push_waiting(k, f[1], id, wait_score(tonumber(f[2]), seq + i), group_limit)
+  end
+  redis.call('ZREM', k.delayed, unpack(due))
+end
+
+local function next_due_hint(now)
+  local first = redis.call('ZRANGE', k.delayed, 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  return math.max(0, tonumber(first[2]) - now)
+end
+
+local function room_under_limits(n, now, concurrency, rate_max, rate_ms)
+  if concurrency > 0 then
+    local free = concurrency - redis.call('ZCARD', k.active)
+    if free <= 0 then return 0, 4, 0 end
+    n = math.min(n, free)
+  end
+  if rate_max > 0 then
+    redis.call('ZREMRANGEBYSCORE', k.limiter, '-inf', now - rate_ms)
+    local free = rate_max - redis.call('ZCARD', k.limiter)
+    if free <= 0 then
+      local oldest = redis.call('ZRANGE', k.limiter, 0, 0, 'WITHSCORES')
+      return 0, 3, math.max(1, tonumber(oldest[2]) + rate_ms - now)
+    end
+    n = math.min(n, free)
+  end
+  return n, 1, 0
+end
+
+local function start_job(id, group, now, worker, lease_cap, lease_margin, claimed, leases)
+  local jkey = job_key(id)
+  local f = redis.call('HMGET', jkey, 'data', 'opts', 'attemptsMade', 'expiresAt', 'createdAt',
+    'timeout', 'dedup')
+  local expires_at = tonumber(f[4] or '0')
+  if expires_at > 0 and expires_at < now then
+    redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
+      'error', '{"message":"expired before it started","type":"ExpiredError"}')
+    redis.call('ZADD', k.failed, now, id)
+    release_dedup(k, f[7], id)
+    return false
+  end
+  local attempt = tonumber(f[3]) + 1
+  redis.call('HSET', jkey, 'state', 'active', 'attemptsMade', attempt,
+    'lock', worker .. ':' .. attempt, 'processedAt', now)
+  local lease = math.min(tonumber(f[6]), lease_cap) + lease_margin
+  leases[#leases + 1] = now + lease
+  leases[#leases + 1] = id
+  local c = #claimed
+  claimed[c + 1], claimed[c + 2], claimed[c + 3] = id, f[1], f[2]
+  claimed[c + 4], claimed[c + 5], claimed[c + 6] = attempt, group, f[5]
+  return true
+end
+
+-- a: {now, worker, n, lease_cap, lease_margin, concurrency, group_limit, rate_max, rate_ms}
+local function claim_batch(a)
+  local now = a.now
+  promote_due(now, a.group_limit)
+  if redis.call('HEXISTS', k.meta, 'paused') == 1 then return {2, 0, {}, {}} end
+  if a.n <= 0 then return {0, next_due_hint(now), {}, {}} end
+  local n, code, hint = room_under_limits(a.n, now, a.concurrency, a.rate_max, a.rate_ms)
+  if n == 0 then return {code, hint, {}, {}} end
+  local claimed, expired, leases, count = {}, {}, {}, 0
+  while count < n do
+    local group = redis.call('LPOP', k.ring)
+    if not group then break end
+    local gkey = group_key(k.prefix, group)
+    local active = tonumber(redis.call('HGET', k.gactive, group) or '0')
+    local take = 1
+    -- A lone group takes the whole batch in one pop; several groups alternate one job each.
+    if redis.call('LLEN', k.ring) == 0 then take = n - count end
+    if a.group_limit > 0 then take = math.min(take, a.group_limit - active) end
+    local started = 0
+    if take > 0 then
+      local popped = redis.call('ZPOPMIN', gkey, take)
+      for i = 1, #popped, 2 do
+        if start_job(popped[i], group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
+          started = started + 1
+        else
+          expired[#expired + 1] = popped[i]
+        end
+      end
+    end
+    if started > 0 then redis.call('HINCRBY', k.gactive, group, started) end
+    count = count + started
+    if redis.call('EXISTS', gkey) == 1 then place_group(k, group, a.group_limit, active + started) end
+  end
+  if count == 0 then return {0, next_due_hint(now), {}, expired} end
+  redis.call('ZADD', k.active, unpack(leases))
+  if a.rate_max > 0 then
+    local log = {}
+    for i = 2, #leases, 2 do
+      log[#log + 1] = now
+      log[#log + 1] = leases[i] .. ':' .. now
+    end
+    redis.call('ZADD', k.limiter, unpack(log))
+  end
+  -- More work left: pass the wake-up on so another idle drainer joins in.
+  if redis.call('LLEN', k.ring) > 0 then wake(k) end
+  return {1, 0, claimed, expired}
+end
+
+local function claim_args(base)
+  return {
+    now = tonumber(ARGV[1]), worker = ARGV[base], n = tonumber(ARGV[base + 1]),
+    lease_cap = tonumber(ARGV[base + 2]), lease_margin = tonumber(ARGV[base + 3]),
+    concurrency = tonumber(ARGV[base + 4]), group_limit = tonumber(ARGV[base + 5]),
+    rate_max = tonumber(ARGV[base + 6]), rate_ms = tonumber(ARGV[base + 7]),
+  }
+end

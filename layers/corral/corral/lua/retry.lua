@@ -1,0 +1,22 @@
+--[[
+  Re-run a failed or cancelled job with a fresh attempt budget.
+
+  KEYS: the queue's fixed keys (includes/keys.lua).
+  ARGV[1] now (ms)   ARGV[2] job id   ARGV[3] group concurrency (0 = none)
+
+  Returns 1 queued again, -1 no such job, -5 the job is not failed or cancelled.
+]]
+--@include includes/keys.lua
+--@include includes/groups.lua
+
+local id = ARGV[2]
+local jkey = job_key(id)
+local f = redis.call('HMGET', jkey, 'state', 'group', 'priority')
+if not f[1] then return -1 end
+if f[1] ~= 'failed' and f[1] ~= 'cancelled' then return -5 end
+redis.call('ZREM', k[f[1]], id)
+redis.call('HSET', jkey, 'state', 'waiting', 'attemptsMade', 0, 'stalls', 0, 'expiresAt', 0)
+redis.call('HDEL', jkey, 'finishedAt', 'result', 'progress')
+push_waiting(k, f[2], id, wait_score(tonumber(f[3]), next_seq(k, 1)), tonumber(ARGV[3]))
+wake(k)
+return 1

@@ -1,0 +1,81 @@
+--[[
+  Settle what a worker finished (complete, retry later, or fail for good), apply
+  retention, and optionally claim the worker's next batch in the same round trip.
+
+  KEYS: the queue's fixed keys (includes/keys.lua).
+  ARGV[1] now (ms)
+  ARGV[2..9] claim arguments as in claim.lua ARGV[2..9] (n = 0 claims nothing)
+  ARGV[10] keep completed (-1 = all)   ARGV[11] completed max age (ms, 0 = none)
+  ARGV[12] keep failed (-1 = all)      ARGV[13] failed max age (ms, 0 = none)
+  ARGV[14] number of outcomes m, then 5 fields per outcome:
+    id, lease token, kind (c = completed, r = retry, f = failed), payload (result or
+    error JSON), retryAt (ms, for r)
+
+  Returns {codes, claim}: codes has one entry per outcome:
+    1  settled
+   -1  no such job
+   -2  lease lost: the job is no longer held with this token (it stalled and moved on)
+  claim is claim.lua's reply.
+]]
+--@include includes/keys.lua
+--@include includes/groups.lua
+--@include includes/claim.lua
+--@include includes/retention.lua
+
+local now = tonumber(ARGV[1])
+local a = claim_args(2)
+local m = tonumber(ARGV[14])
+local codes, released, done, failed, group_delta = {}, {}, {}, {}, {}
+local retry_seq = nil
+
+for i = 0, m - 1 do
+  local b = 15 + i * 5
+  local id, token, kind, payload = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local jkey = job_key(id)
+  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'priority')
+  if not f[2] then
+    codes[#codes + 1] = -1
+  elseif f[1] ~= token then
+    codes[#codes + 1] = -2
+  else
+    codes[#codes + 1] = 1
+    released[#released + 1] = id
+    group_delta[f[2]] = (group_delta[f[2]] or 0) + 1
+    if kind == 'c' then
+      redis.call('HSET', jkey, 'state', 'completed', 'result', payload, 'finishedAt', now, 'lock', '')
+      done[#done + 1] = now
+      done[#done + 1] = id
+      release_dedup(k, f[3], id)
+    elseif kind == 'f' then
+      redis.call('HSET', jkey, 'state', 'failed', 'error', payload, 'finishedAt', now, 'lock', '')
+      failed[#failed + 1] = now
+      failed[#failed + 1] = id
+      release_dedup(k, f[3], id)
+    else
+      local retry_at = tonumber(ARGV[b + 4])
+      redis.call('HSET', jkey, 'error', payload, 'lock', '')
+      if retry_at > now then
+        redis.call('HSET', jkey, 'state', 'delayed')
+        redis.call('ZADD', k.delayed, retry_at, id)
+      else
+        retry_seq = retry_seq or next_seq(k, m)
+        redis.call('HSET', jkey, 'state', 'waiting')
+        push_waiting(k, f[2], id, wait_score(tonumber(f[4]), retry_seq + i), a.group_limit)
+      end
+    end
+  end
+end
+
+if #released > 0 then redis.call('ZREM', k.active, unpack(released)) end
+for group, delta in pairs(group_delta) do
+  group_done(k, group, delta, a.group_limit)
+end
+if #done > 0 then
+  redis.call('ZADD', k.completed, unpack(done))
+  apply_retention(k.completed, tonumber(ARGV[10]), tonumber(ARGV[11]), now)
+end
+if #failed > 0 then
+  redis.call('ZADD', k.failed, unpack(failed))
+  apply_retention(k.failed, tonumber(ARGV[12]), tonumber(ARGV[13]), now)
+end
+return {codes, claim_batch(a)}

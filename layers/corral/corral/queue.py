@@ -1,0 +1,346 @@
+"""A queue in Redis: every state change is one Lua script (see ``lua/``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from corral.definition import QueueDefinition
+from corral.errors import InvalidIdentifierError, raise_for_code
+from corral.ids import new_job_id
+from corral.job import Job, JobOptions, JobState
+from corral.keys import PREFIX, QueueKeys, valid_identifier
+from corral.scripts import ScriptClient, run_script
+
+DEFAULT_GROUP = "default"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(slots=True)
+class NewJob:
+    """A job to enqueue: its data, options, and group (the tenant by default)."""
+
+    data: Any
+    options: JobOptions | None = None
+    group: str | None = None
+
+
+@dataclass(slots=True)
+class EnqueueResult:
+    job_id: str
+    created: bool
+    debounced: bool = False
+
+    @property
+    def deduplicated(self) -> bool:
+        return not self.created
+
+
+@dataclass(slots=True)
+class ClaimedJob:
+    """A job handed to a worker, with the lease token that proves it holds it."""
+
+    id: str
+    data: str
+    opts: dict[str, Any]
+    attempt: int
+    group: str
+    created_at: int
+    token: str
+
+
+class ClaimCode(IntEnum):
+    EMPTY = 0
+    CLAIMED = 1
+    PAUSED = 2
+    RATE_LIMITED = 3
+    AT_CONCURRENCY = 4
+
+
+@dataclass(slots=True)
+class ClaimResult:
+    code: ClaimCode
+    hint_ms: int
+    """Rate limited: ms to the next token. Empty: ms to the next delayed job (-1: none)."""
+    jobs: list[ClaimedJob]
+    expired: list[str]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a claimed job ended: ``c`` completed, ``r`` retry at ``retry_at``, ``f`` failed."""
+
+    job: ClaimedJob
+    kind: str
+    payload: str
+    retry_at: int = 0
+
+
+@dataclass(frozen=True)
+class Counts:
+    waiting: int
+    active: int
+    delayed: int
+    completed: int
+    failed: int
+    cancelled: int
+    paused: bool
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """A claimed job's lease is min(timeout, cap) + margin; heartbeats extend it."""
+
+    cap_ms: int = 30_000
+    margin_ms: int = 5_000
+
+
+class Queue:
+    """One typed queue: producer, worker and admin operations."""
+
+    def __init__(
+        self,
+        redis: ScriptClient,
+        definition: QueueDefinition,
+        *,
+        prefix: str = PREFIX,
+        lease: LeaseSettings | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.redis = redis
+        self.definition = definition
+        self.name = definition.name
+        self.keys = QueueKeys(definition.name, prefix)
+        self.lease = lease or LeaseSettings()
+        self.clock = clock
+        self._script_keys = self.keys.script_keys
+        rate = definition.rate_limit
+        self._limits = [
+            self.lease.cap_ms,
+            self.lease.margin_ms,
+            definition.concurrency,
+            definition.group_concurrency,
+            rate.max if rate else 0,
+            rate.duration_ms if rate else 0,
+        ]
+        retention = definition.retention
+        self._retention = [
+            retention.completed_count,
+            retention.completed_age_ms,
+            retention.failed_count,
+            retention.failed_age_ms,
+        ]
+
+    async def _run(self, name: str, args: list[Any]) -> Any:
+        return await run_script(self.redis, name, self._script_keys, args)
+
+    # -- producer ---------------------------------------------------------------
+
+    def validate(self, data: Any) -> BaseModel:
+        """Validate a payload against the queue's model (raises pydantic's ValidationError)."""
+        if isinstance(data, self.definition.payload):
+            return data
+        return self.definition.payload.model_validate(data)
+
+    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
+        payload = self.validate(job.data)
+        opts = job.options or JobOptions()
+        group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
+        if not valid_identifier(group):
+            raise InvalidIdentifierError(f"invalid group {group!r}")
+        d = self.definition
+        resolved = {
+            "attempts": opts.attempts or d.attempts,
+            "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
+            "timeout": opts.timeout or d.timeout_ms,
+            "priority": opts.priority,
+            "delay": opts.delay,
+        }
+        if opts.ttl:
+            resolved["ttl"] = opts.ttl
+        dedup = opts.deduplication
+        return [
+            opts.job_id or new_job_id(now),
+            group,
+            payload.model_dump_json(by_alias=True),
+            json.dumps(resolved, separators=(",", ":")),
+            opts.priority,
+            opts.delay,
+            resolved["timeout"],
+            now + opts.delay + opts.ttl if opts.ttl else 0,
+            dedup.id if dedup else "",
+            dedup.mode.value if dedup else "",
+            (dedup.ttl or 0) if dedup else 0,
+            1 if opts.job_id else 0,
+        ]
+
+    async def add(
+        self, data: Any, options: JobOptions | None = None, *, group: str | None = None
+    ) -> EnqueueResult:
+        """Enqueue one job."""
+        return (await self.add_bulk([NewJob(data, options, group)]))[0]
+
+    async def add_bulk(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        """Enqueue many jobs in one round trip (all validated before any is sent)."""
+        now = self.clock()
+        args: list[Any] = [now, self.definition.group_concurrency, len(jobs)]
+        for job in jobs:
+            args.extend(self._job_fields(job, now))
+        reply = await self._run("enqueue", args)
+        return [
+            EnqueueResult(reply[i], created=reply[i + 1] == 1, debounced=reply[i + 1] == 2)
+            for i in range(0, len(reply), 2)
+        ]
+
+    # -- worker -------------------------------------------------------------------
+
+    @staticmethod
+    def _claim_result(reply: list[Any], worker: str) -> ClaimResult:
+        flat = reply[2]
+        jobs = []
+        loads = json.loads
+        for i in range(0, len(flat), 6):
+            attempt = int(flat[i + 3])
+            jobs.append(
+                ClaimedJob(
+                    flat[i],
+                    flat[i + 1],
+                    loads(flat[i + 2]),
+                    attempt,
+                    flat[i + 4],
+                    int(flat[i + 5]),
+                    f"{worker}:{attempt}",
+                )
+            )
+        return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]))
+
+    async def claim(self, worker: str, n: int) -> ClaimResult:
+        """Claim up to ``n`` jobs under the queue's limits, with leases."""
+        reply = await self._run("claim", [self.clock(), worker, n, *self._limits])
+        return self._claim_result(reply, worker)
+
+    async def settle(
+        self, worker: str, outcomes: Sequence[Outcome], claim: int = 0
+    ) -> tuple[list[int], ClaimResult]:
+        """Record finished jobs and claim up to ``claim`` more, in one round trip.
+
+        Returns one code per outcome (1 settled, -1 missing, -2 lease lost) and the claim.
+        """
+        args: list[Any] = [self.clock(), worker, claim, *self._limits, *self._retention]
+        args.append(len(outcomes))
+        for o in outcomes:
+            args.extend((o.job.id, o.job.token, o.kind, o.payload, o.retry_at))
+        codes, claimed = await self._run("settle", args)
+        return [int(c) for c in codes], self._claim_result(claimed, worker)
+
+    async def extend(self, jobs: Sequence[ClaimedJob], lease_ms: int) -> list[str]:
+        """Extend the leases of held jobs; returns the ids whose lease was lost."""
+        args: list[Any] = [self.clock(), lease_ms]
+        for job in jobs:
+            args.extend((job.id, job.token))
+        return list(await self._run("extend", args))
+
+    async def progress(self, job_id: str, token: str, value: Any) -> None:
+        """Record a running job's progress (raises if the lease was lost)."""
+        code = await self._run("progress", [job_id, token, json.dumps(value)])
+        raise_for_code(int(code), job_id)
+
+    async def recover_stalled(self, limit: int = 1000) -> tuple[list[str], list[str]]:
+        """Requeue (or fail) jobs whose lease expired; returns (requeued, failed) ids."""
+        args = [self.clock(), self.definition.max_stalls, limit, self.definition.group_concurrency]
+        requeued, failed = await self._run("recover", args)
+        return list(requeued), list(failed)
+
+    async def release(self, jobs: Sequence[ClaimedJob]) -> int:
+        """Hand back claimed jobs that were not started; their attempt is not counted."""
+        if not jobs:
+            return 0
+        args: list[Any] = [self.definition.group_concurrency]
+        for job in jobs:
+            args.extend((job.id, job.token))
+        return int(await self._run("release", args))
+
+    # -- admin ---------------------------------------------------------------------
+
+    async def cancel(self, job_id: str) -> None:
+        """Cancel a waiting or delayed job."""
+        retention = self.definition.retention
+        args = [self.clock(), job_id, retention.failed_count, retention.failed_age_ms]
+        raise_for_code(int(await self._run("cancel", args)), job_id)
+
+    async def retry(self, job_id: str) -> None:
+        """Queue a failed or cancelled job again with a fresh attempt budget."""
+        args = [self.clock(), job_id, self.definition.group_concurrency]
+        raise_for_code(int(await self._run("retry", args)), job_id)
+
+    async def pause(self) -> bool:
+        return int(await self._run("pause", [1])) == 1
+
+    async def resume(self) -> bool:
+        return int(await self._run("pause", [0])) == 1
+
+    async def counts(self) -> Counts:
+        w, a, d, c, f, x, p = await self._run("counts", [])
+        return Counts(int(w), int(a), int(d), int(c), int(f), int(x), bool(int(p)))
+
+    async def list_jobs(
+        self, state: JobState, offset: int = 0, limit: int = 50
+    ) -> tuple[int, list[Job]]:
+        """A page of jobs in ``state`` and the total in that state."""
+        reply = await self._run("list_jobs", [state.value, offset, limit])
+        jobs = [self._decode(job_id, fields) for job_id, fields in reply[1:]]
+        return int(reply[0]), [job for job in jobs if job is not None]
+
+    async def clean(self, state: JobState, grace_ms: int = 0, limit: int = 1000) -> list[str]:
+        """Remove finished jobs older than ``grace_ms``, or cancel such pending ones."""
+        return list(await self._run("clean", [self.clock(), state.value, grace_ms, limit]))
+
+    async def get_job(self, job_id: str) -> Job | None:
+        """The job as Redis holds it, or None."""
+        fields = await self.redis.hgetall(self.keys.job(job_id))  # type: ignore[attr-defined]
+        return self._decode(job_id, fields)
+
+    def _decode(self, job_id: str, fields: Any) -> Job | None:
+        if not fields:
+            return None
+        if isinstance(fields, list):
+            fields = dict(zip(fields[::2], fields[1::2], strict=True))
+        return decode_job(self.name, job_id, fields)
+
+
+def _json_or_none(raw: str | None) -> Any:
+    return json.loads(raw) if raw else None
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    return int(raw) if raw else None
+
+
+def decode_job(queue: str, job_id: str, fields: dict[str, str]) -> Job:
+    """Build a ``Job`` from its Redis hash."""
+    return Job(
+        id=job_id,
+        queue=queue,
+        state=JobState(fields["state"]),
+        data=json.loads(fields["data"]),
+        options=json.loads(fields["opts"]),
+        group=fields["group"],
+        priority=int(fields.get("priority", 0)),
+        attempts_made=int(fields.get("attemptsMade", 0)),
+        stalls=int(fields.get("stalls", 0)),
+        progress=_json_or_none(fields.get("progress")),
+        result=_json_or_none(fields.get("result")),
+        error=_json_or_none(fields.get("error")),
+        created_at=int(fields["createdAt"]),
+        processed_at=_int_or_none(fields.get("processedAt")),
+        finished_at=_int_or_none(fields.get("finishedAt")),
+    )
