@@ -1,0 +1,41 @@
+"""Settings, parsed once from the environment. No other module reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything corral reads from the environment.
+
+    Names are ``CORRAL_<FIELD>`` except ``REDIS_URL``; the template sets each one.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CORRAL_", extra="ignore")
+
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_cluster: bool = False
+    redis_auth: str = Field(default="none", description="none | password | iam")
+    redis_user: str = "default"
+    redis_secret_arn: str = ""
+    redis_cache_name: str = ""
+    key_prefix: str = "corral"
+    table: str = "corral-jobs"
+    schedules_table: str = "corral-schedules"
+    dlq_url: str = ""
+    bucket: str = ""
+    queue: str = ""
+    poller_function: str = ""
+    api_keys: str = ""
+    max_body_bytes: int = 262_144
+    local: bool = False
+    region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()
