@@ -50,7 +50,8 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   local f = redis.call('HMGET', jkey, 'data', 'opts', 'attemptsMade', 'expiresAt', 'createdAt',
     'timeout', 'dedup')
   local expires_at = tonumber(f[4] or '0')
-  if expires_at > 0 and expires_at < now then
+  -- ttl bounds the wait before the first start; a retry of a started job never expires.
+  if expires_at > 0 and expires_at < now and f[3] == '0' then
     redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
       'error', '{"message":"expired before it started","type":"ExpiredError"}')
     redis.call('ZADD', k.failed, now, id)

@@ -1,0 +1,106 @@
+"""Fixtures shared by every test: the shared Redis, unique key prefixes, a fake clock.
+
+The Redis on 127.0.0.1:6379 is shared by everyone running tests at the same time, so each
+test writes only under its own key prefix and deletes that prefix's keys afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from corral.definition import QueueDefinition
+from corral.queue import LeaseSettings, Queue
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from redis.asyncio import Redis
+
+SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
+START_MS = 1_700_000_000_000
+
+
+class Payload(BaseModel):
+    """A small payload model; ``subAccountId`` makes it tenant-grouped like the real queues."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    n: int = 0
+    sub_account_id: str | None = None
+
+
+async def noop(payload: Any, job: Any) -> None:
+    """A handler that does nothing."""
+
+
+@dataclass
+class FakeClock:
+    """A clock in ms that moves only when told to (delays, leases, ttl, rate limits)."""
+
+    now: int = START_MS
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> int:
+        self.now += ms
+        return self.now
+
+
+async def delete_prefix(client: Any, prefix: str) -> int:
+    """Delete every key under ``prefix:`` (SCAN, never KEYS or FLUSH on a shared server)."""
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+    for key in keys:
+        # One key per call: on a cluster the keys of different queues live in different slots.
+        await client.delete(key)
+    return len(keys)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix no other test (or engineer) uses."""
+    return f"t{uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def single_redis(prefix: str) -> AsyncIterator[Redis]:
+    """An async client on the shared Redis; fails loudly if it is not running."""
+    client = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
+    await client.ping()
+    try:
+        yield client
+    finally:
+        await delete_prefix(client, prefix)
+        await client.aclose()
+
+
+@pytest.fixture
+def redis(single_redis: Redis) -> Redis:
+    """The client tests use; ``tests/functional`` overrides it to also run on a cluster."""
+    return single_redis
+
+
+QueueFactory = Callable[..., Queue]
+
+
+@pytest.fixture
+def make_queue(redis: Any, prefix: str, clock: FakeClock) -> QueueFactory:
+    """Build a ``Queue`` of ``Payload`` jobs under the test's prefix and fake clock.
+
+    Keyword arguments go to ``QueueDefinition`` (``name`` defaults to ``"jobs"``), except
+    ``lease`` which goes to ``Queue``.
+    """
+
+    def build(name: str = "jobs", lease: LeaseSettings | None = None, **options: Any) -> Queue:
+        options.setdefault("handler", noop)
+        definition = QueueDefinition(name=name, payload=Payload, **options)
+        return Queue(redis, definition, prefix=prefix, lease=lease, clock=clock)
+
+    return build
