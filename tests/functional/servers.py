@@ -104,8 +104,8 @@ def _cluster_ok(ports: list[int]) -> bool:
             slots = client.cluster("SLOTS")
         finally:
             client.close()
-        text = info if isinstance(info, str) else str(info)
-        if "cluster_state:ok" not in text or len(slots) != len(ports):
+        # redis-py parses CLUSTER INFO into a dict.
+        if info.get("cluster_state") != "ok" or len(slots) != len(ports):
             return False
     return True
 
