@@ -16,7 +16,7 @@ from corral.errors import InvalidIdentifierError, raise_for_code
 from corral.ids import new_job_id
 from corral.job import Job, JobOptions, JobState
 from corral.keys import PREFIX, QueueKeys, valid_identifier
-from corral.scripts import ScriptClient, run_script
+from corral.scripts import RedisClient, run_script
 
 DEFAULT_GROUP = "default"
 
@@ -83,6 +83,11 @@ class Outcome:
     kind: str
     payload: str
     retry_at: int = 0
+    duration_ms: int = 0
+
+    @property
+    def completed(self) -> bool:
+        return self.kind == "c"
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class Queue:
 
     def __init__(
         self,
-        redis: ScriptClient,
+        redis: RedisClient,
         definition: QueueDefinition,
         *,
         prefix: str = PREFIX,
@@ -123,6 +128,7 @@ class Queue:
         self.lease = lease or LeaseSettings()
         self.clock = clock
         self._script_keys = self.keys.script_keys
+        self._parsed_opts: dict[str, dict[str, Any]] = {}
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -203,18 +209,24 @@ class Queue:
 
     # -- worker -------------------------------------------------------------------
 
-    @staticmethod
-    def _claim_result(reply: list[Any], worker: str) -> ClaimResult:
+    def _claim_result(self, reply: list[Any], worker: str) -> ClaimResult:
         flat = reply[2]
         jobs = []
-        loads = json.loads
+        parsed = self._parsed_opts
         for i in range(0, len(flat), 6):
             attempt = int(flat[i + 3])
+            raw = flat[i + 2]
+            # Most jobs of a queue share the same options: parse each distinct string once.
+            opts = parsed.get(raw)
+            if opts is None:
+                opts = parsed[raw] = json.loads(raw)
+                if len(parsed) > 256:
+                    parsed.clear()
             jobs.append(
                 ClaimedJob(
                     flat[i],
                     flat[i + 1],
-                    loads(flat[i + 2]),
+                    opts,
                     attempt,
                     flat[i + 4],
                     int(flat[i + 5]),
@@ -306,7 +318,7 @@ class Queue:
 
     async def get_job(self, job_id: str) -> Job | None:
         """The job as Redis holds it, or None."""
-        fields = await self.redis.hgetall(self.keys.job(job_id))  # type: ignore[attr-defined]
+        fields = await self.redis.hgetall(self.keys.job(job_id))
         return self._decode(job_id, fields)
 
     def _decode(self, job_id: str, fields: Any) -> Job | None:

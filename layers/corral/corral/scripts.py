@@ -10,8 +10,9 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, TypeAlias
 
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError
 
 LUA_DIR = Path(__file__).parent / "lua"
@@ -33,12 +34,8 @@ SCRIPT_NAMES = (
 )
 
 
-class ScriptClient(Protocol):
-    """The part of an async redis client the scripts need (plain or cluster)."""
-
-    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any: ...
-
-    async def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any: ...
+RedisClient: TypeAlias = "Redis | RedisCluster"
+"""An async client with ``decode_responses=True``: one server, or a cluster."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def load_script(name: str) -> Script:
     return Script(name, source, hashlib.sha1(source.encode()).hexdigest())
 
 
-async def run_script(client: ScriptClient, name: str, keys: list[str], args: list[Any]) -> Any:
+async def run_script(client: RedisClient, name: str, keys: list[str], args: list[Any]) -> Any:
     """Run a script by SHA; on NOSCRIPT (a restarted or new node) send its source once."""
     script = load_script(name)
     try:

@@ -1,0 +1,363 @@
+"""The drain loop pollers call: claim batches, run handlers with bounded concurrency,
+settle in batches, heartbeat, and stop cleanly before a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from corral.execute import JobExecutor
+from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
+
+logger = logging.getLogger(__name__)
+
+
+class DrainHooks:
+    """What a deployment plugs into the loop; the defaults keep everything in Redis only."""
+
+    async def persist(self, outcomes: Sequence[Outcome]) -> Sequence[str]:
+        """Make outcomes durable before Redis forgets them; return ids that could not be.
+
+        Outcomes whose ids come back are kept, their leases extended, and tried again.
+        """
+        return ()
+
+    async def claimed(self, jobs: Sequence[ClaimedJob]) -> None:
+        """Jobs that just started."""
+
+    async def failed_elsewhere(self, job_ids: Sequence[str], reason: str) -> None:
+        """Jobs that Redis failed by itself: ttl expired before start, or stalled too often."""
+
+
+@dataclass
+class DrainStats:
+    claimed: int = 0
+    completed: int = 0
+    retried: int = 0
+    failed: int = 0
+    lease_lost: int = 0
+    released: int = 0
+    expired: int = 0
+    stalled_requeued: int = 0
+    stalled_failed: int = 0
+    settle_calls: int = 0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class Drainer:
+    """Drains one queue until a deadline, or until it stays empty for ``linger_ms``.
+
+    Args:
+        queue: the queue to drain.
+        concurrency: most handlers running at once in this process.
+        batch_size: most jobs claimed per round trip; also the prefetch bound.
+        linger_ms: once idle, how long to wait for new work before returning
+            (None: until the deadline).
+        hooks: persistence and notifications (see ``DrainHooks``).
+        start_margin_ms: never start a job unless its timeout plus this fits before the deadline.
+    """
+
+    def __init__(
+        self,
+        queue: Queue,
+        *,
+        concurrency: int = 8,
+        batch_size: int | None = None,
+        linger_ms: int | None = None,
+        hooks: DrainHooks | None = None,
+        worker_id: str | None = None,
+        idle_wait_ms: int = 1000,
+        flush_ms: int = 20,
+        stall_check_ms: int = 5000,
+        start_margin_ms: int = 1000,
+    ) -> None:
+        self.queue = queue
+        self.concurrency = concurrency
+        self.batch_size = batch_size or max(16, 4 * concurrency)
+        self.linger_ms = linger_ms
+        self.hooks = hooks or DrainHooks()
+        self.worker_id = worker_id or default_worker_id()
+        self.idle_wait_ms = idle_wait_ms
+        self.flush_ms = flush_ms
+        self.stall_check_ms = stall_check_ms
+        self.start_margin_ms = start_margin_ms
+        self.stats = DrainStats()
+        self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
+        self._executor = JobExecutor(queue.definition, self._note_progress, self._threads)
+        self._ready: deque[ClaimedJob] = deque()
+        self._running: dict[str, tuple[ClaimedJob, float, asyncio.Task[None]]] = {}
+        self._overran: set[str] = set()
+        self._done: list[Outcome] = []
+        self._unstarted: list[ClaimedJob] = []
+        self._progress: dict[str, Any] = {}
+        self._low_water = max(self.concurrency, self.batch_size // 2)
+        self._wakeup = asyncio.Event()
+        self._work = asyncio.Event()
+        self._stopping = False
+        self._deadline: float | None = None
+
+    # -- public --------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; jobs already started finish and are settled."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def run(self, deadline: float | None = None, *, until_empty: bool = False) -> DrainStats:
+        """Drain until ``deadline`` (``time.monotonic()`` seconds) or until idle.
+
+        ``until_empty`` is ``linger_ms=0``: return as soon as nothing is left to run.
+        """
+        if until_empty:
+            self.linger_ms = 0
+        self._deadline = deadline
+        self._stopping = False
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
+        try:
+            await self._recover_stalled()
+            await self._pump()
+        finally:
+            self._stopping = True
+            self._work.set()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self._finish()
+        return self.stats
+
+    # -- workers ---------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        ready, running = self._ready, self._running
+        task = asyncio.current_task()
+        assert task is not None
+        run, monotonic = self._executor.run, time.monotonic
+        while True:
+            if not ready:
+                if self._stopping and not running and not ready:
+                    return
+                self._work.clear()
+                if self._stopping:
+                    return
+                await self._work.wait()
+                continue
+            job = ready.popleft()
+            if not self._can_start(job):
+                self._unstarted.append(job)
+                continue
+            started = monotonic()
+            running[job.id] = (job, started + job.opts["timeout"] / 1000, task)
+            try:
+                outcome = await run(job)
+            except asyncio.CancelledError:
+                if job.id not in self._overran:
+                    raise
+                # Cancelled by the watchdog, not by shutdown: the job overran its timeout.
+                self._overran.discard(job.id)
+                task.uncancel()
+                outcome = self._executor.timed_out(job, started)
+            del running[job.id]
+            done = self._done
+            done.append(outcome)
+            if len(done) >= self.batch_size // 2 or len(ready) <= self._low_water:
+                self._wakeup.set()
+
+    def _can_start(self, job: ClaimedJob) -> bool:
+        if self._stopping:
+            return False
+        if self._deadline is None:
+            return True
+        left_ms = (self._deadline - time.monotonic()) * 1000
+        return bool(left_ms > job.opts["timeout"] + self.start_margin_ms)
+
+    # -- the pump: settle and claim --------------------------------------------------
+
+    def _claiming(self) -> bool:
+        if self._stopping:
+            return False
+        if self._deadline is None:
+            return True
+        left_ms = (self._deadline - time.monotonic()) * 1000
+        return left_ms > self.queue.definition.timeout_ms + self.start_margin_ms
+
+    async def _pump(self) -> None:
+        idle_since: float | None = None
+        interval = self._housekeeping_interval()
+        next_housekeeping = time.monotonic() + interval
+        while True:
+            claiming = self._claiming()
+            # Claim while half a batch is still queued, so workers never wait on the round trip.
+            want = self.batch_size if claiming and len(self._ready) <= self._low_water else 0
+            result = await self._exchange(want)
+            held = len(self._ready) + len(self._running)
+            if not claiming and held == 0 and not self._done:
+                return
+            now = time.monotonic()
+            self._cancel_overrunning(now)
+            if now >= next_housekeeping:
+                next_housekeeping = now + interval
+                await self._housekeeping()
+            if result is not None and result.code is ClaimCode.CLAIMED:
+                idle_since = None
+                continue
+            if held or self._done:
+                idle_since = None
+                await self._wait_for_workers(result)
+                continue
+            idle_since = idle_since or now
+            if self._idle_expired(idle_since, result):
+                return
+            await self._sleep_until_woken(result)
+
+    def _cancel_overrunning(self, now: float) -> None:
+        """The timeout watchdog: one check per loop instead of a timer per job."""
+        for job_id, (_, deadline, task) in self._running.items():
+            if now > deadline and job_id not in self._overran:
+                self._overran.add(job_id)
+                task.cancel()
+
+    def _housekeeping_interval(self) -> float:
+        """Heartbeat well inside the shortest lease, and look for stalled jobs as often."""
+        lease = self.queue.lease
+        shortest = min(self.queue.definition.timeout_ms, lease.cap_ms) + lease.margin_ms
+        return min(self.stall_check_ms, shortest / 3) / 1000
+
+    async def _exchange(self, want: int) -> ClaimResult | None:
+        """One round trip: persist and settle finished jobs, claim ``want`` more."""
+        outcomes = self._done
+        self._done = []
+        if outcomes:
+            outcomes = await self._persisted(outcomes)
+        if not outcomes and want == 0:
+            return None
+        codes, result = await self.queue.settle(self.worker_id, outcomes, claim=want)
+        self.stats.settle_calls += 1
+        if self._progress:
+            await self._flush_progress()
+        self._count(outcomes, codes)
+        if result.jobs:
+            self.stats.claimed += len(result.jobs)
+            self._ready.extend(result.jobs)
+            self._work.set()
+            await self.hooks.claimed(result.jobs)
+        if result.expired:
+            self.stats.expired += len(result.expired)
+            await self.hooks.failed_elsewhere(result.expired, "expired")
+        return result if want else None
+
+    async def _persisted(self, outcomes: list[Outcome]) -> list[Outcome]:
+        try:
+            kept = set(await self.hooks.persist(outcomes))
+        except Exception:
+            logger.exception("persisting %d outcomes failed; will retry", len(outcomes))
+            kept = {o.job.id for o in outcomes}
+        if not kept:
+            return outcomes
+        # Not durable yet: hold on to them (their leases are extended) and try again.
+        self._done.extend(o for o in outcomes if o.job.id in kept)
+        return [o for o in outcomes if o.job.id not in kept]
+
+    def _count(self, outcomes: Sequence[Outcome], codes: Sequence[int]) -> None:
+        stats = self.stats
+        for outcome, code in zip(outcomes, codes, strict=True):
+            if code != 1:
+                stats.lease_lost += 1
+            elif outcome.kind == "c":
+                stats.completed += 1
+            elif outcome.kind == "r":
+                stats.retried += 1
+            else:
+                stats.failed += 1
+
+    async def _wait_for_workers(self, result: ClaimResult | None) -> None:
+        timeout = self.flush_ms / 1000
+        if result is not None and result.code is ClaimCode.RATE_LIMITED:
+            timeout = max(timeout, result.hint_ms / 1000)
+        self._wakeup.clear()
+        if self._done and len(self._done) >= self.batch_size // 2:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    def _idle_expired(self, idle_since: float, result: ClaimResult | None) -> bool:
+        if self._stopping:
+            return True
+        if self.linger_ms is None:
+            return False
+        if self.linger_ms == 0 and result is not None and result.code is not ClaimCode.EMPTY:
+            return False
+        waited_ms = (time.monotonic() - idle_since) * 1000
+        return waited_ms >= self.linger_ms
+
+    async def _sleep_until_woken(self, result: ClaimResult | None) -> None:
+        """Idle: block on the queue's wake-up list instead of polling."""
+        timeout_ms = self.idle_wait_ms
+        if result is not None and result.code is not ClaimCode.PAUSED and result.hint_ms >= 0:
+            timeout_ms = min(timeout_ms, max(result.hint_ms, 1))
+        if self.linger_ms:
+            timeout_ms = min(timeout_ms, self.linger_ms)
+        if self._deadline is not None:
+            left_ms = (self._deadline - time.monotonic()) * 1000
+            timeout_ms = max(1, min(timeout_ms, int(left_ms)))
+        await self.queue.redis.blpop([self.queue.keys.wake], timeout=timeout_ms / 1000)
+
+    # -- housekeeping ------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        await self._flush_progress()
+        running = [job for job, _, _ in self._running.values()]
+        held = [*running, *self._ready, *(o.job for o in self._done)]
+        if held:
+            lease = min(self.queue.definition.timeout_ms, self.queue.lease.cap_ms)
+            lost = await self.queue.extend(held, lease + self.queue.lease.margin_ms)
+            if lost:
+                logger.warning("lost the lease on %d jobs", len(lost))
+        await self._recover_stalled()
+
+    async def _recover_stalled(self) -> None:
+        requeued, failed = await self.queue.recover_stalled()
+        self.stats.stalled_requeued += len(requeued)
+        self.stats.stalled_failed += len(failed)
+        if failed:
+            await self.hooks.failed_elsewhere(failed, "stalled")
+
+    def _note_progress(self, job_id: str, value: Any) -> None:
+        self._progress[job_id] = value
+
+    async def _flush_progress(self) -> None:
+        updates, self._progress = self._progress, {}
+        for job_id, value in updates.items():
+            entry = self._running.get(job_id)
+            if entry is not None:
+                await self.queue.progress(job_id, entry[0].token, value)
+
+    async def _finish(self) -> None:
+        """Settle what finished, and hand back what was claimed but never started."""
+        await self._flush_progress_safely()
+        for _ in range(3):
+            if not self._done:
+                break
+            await self._exchange(0)
+        unstarted = self._unstarted + list(self._ready)
+        self._ready.clear()
+        self._unstarted = []
+        if unstarted:
+            self.stats.released += await self.queue.release(unstarted)
+        self._threads.shutdown(wait=False)
+
+    async def _flush_progress_safely(self) -> None:
+        try:
+            await self._flush_progress()
+        except Exception:
+            logger.exception("could not record progress")

@@ -1,0 +1,102 @@
+"""Run one claimed job: parse its payload once, call its handler under its timeout, and
+turn what happened into an ``Outcome`` (completed, retry later, or failed for good)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import to_json
+
+from corral.backoff import retry_delay
+from corral.context import JobContext
+from corral.definition import QueueDefinition
+from corral.errors import JobTimeoutError, NonRetryableError
+from corral.job import Backoff
+from corral.queue import ClaimedJob, Outcome, now_ms
+
+MAX_STACK_CHARS = 4000
+
+
+def error_payload(exc: BaseException) -> str:
+    """The JSON kept as a failed attempt's error: message, type and a bounded stack."""
+    stack = "".join(traceback.format_exception(exc))[-MAX_STACK_CHARS:]
+    message = str(exc) or type(exc).__name__
+    return json.dumps({"message": message, "type": type(exc).__name__, "stack": stack})
+
+
+class JobExecutor:
+    """Calls a queue's handler for claimed jobs.
+
+    Async handlers run on the event loop; sync handlers run in a thread pool so that they
+    cannot stall heartbeats or other jobs. A sync handler that overruns its timeout is
+    failed on time, but its thread runs on until the handler returns.
+    """
+
+    def __init__(
+        self,
+        definition: QueueDefinition,
+        report_progress: Callable[[str, Any], None],
+        executor: Executor | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.definition = definition
+        self._parse = definition.payload.model_validate_json
+        self._handler = definition.handler
+        self._is_async = asyncio.iscoroutinefunction(definition.handler)
+        self._report = report_progress
+        self._executor = executor
+        self._clock = clock
+
+    async def run(self, job: ClaimedJob) -> Outcome:
+        """Run the handler; the caller enforces the timeout (see ``timed_out``)."""
+        started = time.monotonic()
+        try:
+            payload = self._parse(job.data)
+            loop = asyncio.get_running_loop()
+            ctx = JobContext(
+                job.id,
+                self.definition.name,
+                job.attempt,
+                job.opts["attempts"],
+                job.group,
+                job.created_at,
+                job.opts["timeout"],
+                self._report,
+                loop,
+            )
+            if self._is_async:
+                result = await self._handler(payload, ctx)
+            else:
+                result = await loop.run_in_executor(self._executor, self._handler, payload, ctx)
+        except ValidationError as exc:
+            # The payload was validated on the way in; if it no longer parses, no retry can help.
+            return self._failed(job, exc, started, retryable=False)
+        except NonRetryableError as exc:
+            return self._failed(job, exc, started, retryable=False)
+        except Exception as exc:
+            return self._failed(job, exc, started, retryable=True)
+        elapsed = int((time.monotonic() - started) * 1000)
+        return Outcome(job, "c", to_json(result).decode(), duration_ms=elapsed)
+
+    def timed_out(self, job: ClaimedJob, started: float) -> Outcome:
+        """The outcome of a job whose handler was cancelled for overrunning its timeout."""
+        error = JobTimeoutError(f"job exceeded its timeout of {job.opts['timeout']} ms")
+        return self._failed(job, error, started, retryable=True)
+
+    def _failed(
+        self, job: ClaimedJob, exc: BaseException, started: float, *, retryable: bool
+    ) -> Outcome:
+        elapsed = int((time.monotonic() - started) * 1000)
+        payload = error_payload(exc)
+        if retryable and job.attempt < job.opts["attempts"]:
+            backoff = Backoff.model_validate(job.opts["backoff"])
+            retry_at = self._clock() + retry_delay(backoff, job.attempt)
+            return Outcome(job, "r", payload, retry_at, duration_ms=elapsed)
+        return Outcome(job, "f", payload, duration_ms=elapsed)
