@@ -1,0 +1,196 @@
+"""The DynamoDB job record: its shape, the table's key schema, and the item codec.
+
+One item per job. Key: ``pk = "{queue}#{jobId}"``. Two GSIs, both sorted newest first
+by ``ts = "{createdAt:013d}#{jobId}"``:
+
+- ``byQueueStatus``: ``qs = "{queue}#{status}"`` (listing by status, the reconciler).
+- ``byTenant``: ``tq = "{queue}#{tenant}"`` (a tenant's jobs in a queue, by time).
+
+Both are sparse: only items that carry the index attributes (job records) are indexed, so
+other item types can share the table without appearing in listings.
+
+Free-form values (data, options, result, error, progress) are stored as JSON strings:
+that keeps numbers exact without ``Decimal`` and avoids DynamoDB's empty-value rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from corral.job import JobStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+else:
+    Item = dict
+
+BY_QUEUE_STATUS = "byQueueStatus"
+BY_TENANT = "byTenant"
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
+"""Statuses the reconciler must find in Redis."""
+
+
+def pk(queue: str, job_id: str) -> str:
+    return f"{queue}#{job_id}"
+
+
+def sort_key(created_at: int, job_id: str) -> str:
+    return f"{created_at:013d}#{job_id}"
+
+
+@dataclass(slots=True)
+class JobRecord:
+    """A job as the table holds it (the record of truth)."""
+
+    job_id: str
+    queue: str
+    tenant: str
+    status: JobStatus
+    data: Any
+    options: dict[str, Any]
+    attempts: int
+    created_at: int
+    attempts_made: int = 0
+    result: Any = None
+    result_ref: str | None = None
+    error: Any = None
+    progress: Any = None
+    updated_at: int | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+    expires_at: int | None = None
+    """Epoch seconds (DynamoDB TTL); None while the job is live."""
+
+
+@dataclass(slots=True)
+class OutcomeRecord:
+    """A state change a poller makes durable (see ``JobStore.record_outcomes``).
+
+    Attributes:
+        status: ``processing`` (started attempt), ``pending`` (failed, will retry),
+            ``completed`` or ``failed`` (for good).
+        attempt: the attempt this outcome belongs to (``attemptsMade`` after it).
+        payload: the result (completed) or error (pending / failed) as JSON text.
+    """
+
+    queue: str
+    job_id: str
+    tenant: str
+    status: JobStatus
+    attempt: int
+    at: int
+    payload: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _s(value: str) -> AttributeValueTypeDef:
+    return {"S": value}
+
+
+def _n(value: int) -> AttributeValueTypeDef:
+    return {"N": str(value)}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def to_item(record: JobRecord) -> Item:
+    """The full item for a new record."""
+    item: Item = {
+        "pk": _s(pk(record.queue, record.job_id)),
+        "jobId": _s(record.job_id),
+        "queue": _s(record.queue),
+        "tenant": _s(record.tenant),
+        "status": _s(record.status.value),
+        "data": _s(dumps(record.data)),
+        "options": _s(dumps(record.options)),
+        "attempts": _n(record.attempts),
+        "attemptsMade": _n(record.attempts_made),
+        "createdAt": _n(record.created_at),
+        "updatedAt": _n(record.updated_at or record.created_at),
+        "qs": _s(f"{record.queue}#{record.status.value}"),
+        "tq": _s(f"{record.queue}#{record.tenant}"),
+        "ts": _s(sort_key(record.created_at, record.job_id)),
+    }
+    for name, value in (("result", record.result), ("error", record.error)):
+        if value is not None:
+            item[name] = _s(dumps(value))
+    if record.progress is not None:
+        item["progress"] = _s(dumps(record.progress))
+    if record.result_ref:
+        item["resultRef"] = _s(record.result_ref)
+    for name, number in (
+        ("startedAt", record.started_at),
+        ("completedAt", record.completed_at),
+        ("expiresAt", record.expires_at),
+    ):
+        if number is not None:
+            item[name] = _n(number)
+    return item
+
+
+def _json(item: Item, name: str) -> Any:
+    value = item.get(name)
+    return json.loads(value["S"]) if value and "S" in value else None
+
+
+def _int(item: Item, name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value and "N" in value else None
+
+
+def from_item(item: Item) -> JobRecord:
+    """Decode an item read from the table or an index."""
+    ref = item.get("resultRef")
+    return JobRecord(
+        job_id=item["jobId"]["S"],
+        queue=item["queue"]["S"],
+        tenant=item["tenant"]["S"],
+        status=JobStatus(item["status"]["S"]),
+        data=_json(item, "data"),
+        options=_json(item, "options") or {},
+        attempts=_int(item, "attempts") or 1,
+        attempts_made=_int(item, "attemptsMade") or 0,
+        result=_json(item, "result"),
+        result_ref=ref["S"] if ref else None,
+        error=_json(item, "error"),
+        progress=_json(item, "progress"),
+        created_at=_int(item, "createdAt") or 0,
+        updated_at=_int(item, "updatedAt"),
+        started_at=_int(item, "startedAt"),
+        completed_at=_int(item, "completedAt"),
+        expires_at=_int(item, "expiresAt"),
+    )
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for the job table (the template declares the same)."""
+
+    def index(index_name: str, hash_key: str) -> dict[str, Any]:
+        return {
+            "IndexName": index_name,
+            "KeySchema": [
+                {"AttributeName": hash_key, "KeyType": "HASH"},
+                {"AttributeName": "ts", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": attr, "AttributeType": "S"} for attr in ("pk", "qs", "tq", "ts")
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [index(BY_QUEUE_STATUS, "qs"), index(BY_TENANT, "tq")],
+    }
+
+
+TTL_ATTRIBUTE = "expiresAt"

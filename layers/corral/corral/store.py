@@ -1,0 +1,431 @@
+"""The DynamoDB job table: the record of truth behind Redis (see ``records`` for its shape).
+
+Every state change is a conditional write, so a stale writer (a poller that lost its
+lease, a late retry) cannot overwrite a newer state. Batches of outcomes are written as
+parallel conditional ``UpdateItem`` calls rather than ``TransactWriteItems``: outcomes
+are independent, a transaction would cancel a whole chunk for one stale item, and it
+costs twice the write capacity; ``BatchWriteItem`` cannot carry conditions at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from corral.errors import JobNotFoundError, JobStateError
+from corral.job import JobStatus
+from corral.records import (
+    ACTIVE_STATUSES,
+    BY_QUEUE_STATUS,
+    BY_TENANT,
+    Item,
+    JobRecord,
+    OutcomeRecord,
+    dumps,
+    from_item,
+    pk,
+    to_item,
+)
+from corral.results import ResultStore
+from corral.store_updates import outcome_update, reopen_update
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+MAX_PAGES = 5
+"""Index pages read per listing call when a filter drops items (bounds the cost)."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class RecordRetention:
+    """Seconds a finished record stays in the table before its TTL removes it."""
+
+    completed_s: int = 7 * 86_400
+    failed_s: int = 30 * 86_400
+    cancelled_s: int = 7 * 86_400
+
+    def of(self, status: JobStatus) -> int | None:
+        return {
+            JobStatus.COMPLETED: self.completed_s,
+            JobStatus.FAILED: self.failed_s,
+            JobStatus.CANCELLED: self.cancelled_s,
+        }.get(status)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, newest first; ``next_cursor`` is None on the last page."""
+
+    records: list[JobRecord]
+    next_cursor: str | None
+
+
+def is_condition_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == CONDITION_FAILED
+
+
+class JobStore:
+    """Reads and conditional writes of job records.
+
+    Args:
+        client: a boto3 DynamoDB client (built with ``retries={"mode": "standard"}``).
+        table: the table's name.
+        results: where results too large for an item go (none: they are cut short).
+        retention: how long finished records live (DynamoDB TTL on ``expiresAt``).
+        workers: parallel writes for batches.
+        clock: now in epoch ms.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        results: ResultStore | None = None,
+        retention: RecordRetention | None = None,
+        workers: int = 8,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.client = client
+        self.table = table
+        self.results = results or ResultStore()
+        self.retention = retention or RecordRetention()
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-store")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _key(self, queue: str, job_id: str) -> Item:
+        return {"pk": {"S": pk(queue, job_id)}}
+
+    def _now_s(self) -> int:
+        return self.clock() // 1000
+
+    def _live(self, record: JobRecord) -> bool:
+        # TTL deletes late (up to days): an expired record is treated as gone.
+        return record.expires_at is None or record.expires_at > self._now_s()
+
+    def ping(self) -> None:
+        """Raise if the table cannot be reached."""
+        self.client.describe_table(TableName=self.table)
+
+    # -- creation -------------------------------------------------------------------
+
+    def create(self, record: JobRecord) -> bool:
+        """Write a new record; False if a live record with that id already exists."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(record),
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+                ExpressionAttributeValues={":now": {"N": str(self._now_s())}},
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def _create_or_error(self, record: JobRecord) -> bool | Exception:
+        try:
+            return self.create(record)
+        except Exception as exc:
+            return exc
+
+    def create_many(self, records: Sequence[JobRecord]) -> list[bool]:
+        """``create`` for many records, in parallel.
+
+        All or nothing: if any write errs, the records written are deleted again and the
+        first error is raised.
+        """
+        outcomes = list(self._pool.map(self._create_or_error, records))
+        errors = [o for o in outcomes if isinstance(o, Exception)]
+        if not errors:
+            return [o is True for o in outcomes]
+        written = [r for r, o in zip(records, outcomes, strict=True) if o is True]
+        for record in written:
+            with contextlib.suppress(Exception):
+                self.delete_orphan(record.queue, record.job_id)
+        raise errors[0]
+
+    def delete_orphan(self, queue: str, job_id: str) -> bool:
+        """Delete a record that never started (a deduplicated enqueue's, or a failed one's)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=self._key(queue, job_id),
+                ConditionExpression="#s = :pending AND attemptsMade = :zero",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": {"S": "pending"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def delete_orphans(self, queue: str, job_ids: Sequence[str]) -> list[bool]:
+        return list(self._pool.map(lambda job_id: self.delete_orphan(queue, job_id), job_ids))
+
+    def update_pending(self, queue: str, job_id: str, data: Any, options: dict[str, Any]) -> bool:
+        """Replace a pending job's data and options (a debounced enqueue); False if it started."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(queue, job_id),
+                UpdateExpression="SET #d = :d, #o = :o, updatedAt = :now",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#d": "data", "#o": "options", "#s": "status"},
+                ExpressionAttributeValues={
+                    ":d": {"S": dumps(data)},
+                    ":o": {"S": dumps(options)},
+                    ":now": {"N": str(self.clock())},
+                    ":pending": {"S": "pending"},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get(self, queue: str, job_id: str, *, resolve: bool = True) -> JobRecord | None:
+        """The live record, or None; ``resolve`` fetches a result kept in S3."""
+        reply = self.client.get_item(
+            TableName=self.table, Key=self._key(queue, job_id), ConsistentRead=True
+        )
+        item = reply.get("Item")
+        if not item:
+            return None
+        record = from_item(item)
+        if not self._live(record):
+            return None
+        if resolve and record.result_ref:
+            record.result = self.results.load(record.result_ref)
+        return record
+
+    def _query(self, **kwargs: Any) -> tuple[list[JobRecord], str | None, str | None]:
+        """Read up to MAX_PAGES pages; returns (records, last sort key seen, more)."""
+        limit = kwargs.pop("Limit")
+        records: list[JobRecord] = []
+        last: str | None = None
+        for _ in range(MAX_PAGES):
+            reply = self.client.query(TableName=self.table, Limit=limit, **kwargs)
+            for item in reply.get("Items", []):
+                record = from_item(item)
+                last = item["ts"]["S"]
+                if self._live(record):
+                    records.append(record)
+                if len(records) == limit:
+                    return records, last, "more"
+            start = reply.get("LastEvaluatedKey")
+            if not start:
+                return records, last, None
+            kwargs["ExclusiveStartKey"] = start
+            last = start["ts"]["S"]
+        return records, last, "more"
+
+    def _index_page(
+        self,
+        index: str,
+        partition: tuple[str, str],
+        limit: int,
+        cursor: str | None,
+        status: JobStatus | None = None,
+    ) -> Page:
+        condition = "#p = :p"
+        names = {"#p": partition[0]}
+        values: dict[str, Any] = {":p": {"S": partition[1]}}
+        if cursor:
+            condition += " AND ts < :c"
+            values[":c"] = {"S": cursor}
+        extra: dict[str, Any] = {}
+        if status is not None:
+            extra["FilterExpression"] = "#s = :s"
+            names["#s"] = "status"
+            values[":s"] = {"S": status.value}
+        records, last, more = self._query(
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit,
+            **extra,
+        )
+        return Page(records, last if more else None)
+
+    def list_jobs(
+        self,
+        queue: str,
+        *,
+        status: JobStatus | None = None,
+        tenant: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Jobs of a queue, newest first: a tenant's (``tenant``) or everyone's.
+
+        The cursor is the previous page's ``next_cursor`` (a sort key: time, then id).
+        """
+        if tenant is not None:
+            return self._index_page(BY_TENANT, ("tq", f"{queue}#{tenant}"), limit, cursor, status)
+        if status is not None:
+            return self._index_page(BY_QUEUE_STATUS, ("qs", f"{queue}#{status}"), limit, cursor)
+        # Every status: merge the newest of each partition; the cursor is a sort key, so
+        # the next page continues below it in every partition alike.
+        pages = [
+            self._index_page(BY_QUEUE_STATUS, ("qs", f"{queue}#{s}"), limit, cursor)
+            for s in JobStatus
+        ]
+        merged = sorted(
+            (r for p in pages for r in p.records),
+            key=lambda r: (r.created_at, r.job_id),
+            reverse=True,
+        )
+        more = len(merged) > limit or any(p.next_cursor for p in pages)
+        records = merged[:limit]
+        last = records[-1] if records else None
+        next_cursor = f"{last.created_at:013d}#{last.job_id}" if more and last else None
+        return Page(records, next_cursor)
+
+    def live_jobs(self, queue: str, page_size: int = 100) -> Iterator[JobRecord]:
+        """Every pending or processing record of a queue (what the reconciler checks)."""
+        for status in ACTIVE_STATUSES:
+            cursor: str | None = None
+            while True:
+                page = self._index_page(
+                    BY_QUEUE_STATUS, ("qs", f"{queue}#{status}"), page_size, cursor
+                )
+                yield from page.records
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+
+    def count(self, queue: str, status: JobStatus, cap_pages: int = 10) -> int:
+        """How many records of a queue have ``status`` (reads at most ``cap_pages`` pages)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BY_QUEUE_STATUS,
+            "KeyConditionExpression": "qs = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"{queue}#{status}"}},
+            "Select": "COUNT",
+        }
+        total = 0
+        for _ in range(cap_pages):
+            reply = self.client.query(**kwargs)
+            total += reply.get("Count", 0)
+            if "LastEvaluatedKey" not in reply:
+                break
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return total
+
+    # -- state changes ----------------------------------------------------------------
+
+    def _explain(self, queue: str, job_id: str, action: str) -> JobStateError:
+        record = self.get(queue, job_id, resolve=False)
+        if record is None:
+            raise JobNotFoundError(f"job {job_id} not found")
+        return JobStateError(f"cannot {action} job {job_id}: it is {record.status}", record.status)
+
+    def cancel(self, queue: str, job_id: str) -> None:
+        """Mark a pending job cancelled (raises JobNotFoundError / JobStateError)."""
+        now = self.clock()
+        expires = self.retention.of(JobStatus.CANCELLED)
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(queue, job_id),
+                UpdateExpression=(
+                    "SET #s = :cancelled, qs = :qs, completedAt = :now, updatedAt = :now, "
+                    "expiresAt = :exp"
+                ),
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": {"S": "cancelled"},
+                    ":pending": {"S": "pending"},
+                    ":qs": {"S": f"{queue}#cancelled"},
+                    ":now": {"N": str(now)},
+                    ":exp": {"N": str(now // 1000 + (expires or 0))},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                raise self._explain(queue, job_id, "cancel") from None
+            raise
+
+    def reopen(
+        self,
+        queue: str,
+        job_id: str,
+        statuses: Sequence[JobStatus] = (JobStatus.FAILED, JobStatus.CANCELLED),
+    ) -> JobRecord:
+        """Put a finished job back to pending with a fresh attempt budget (retry, redrive).
+
+        Returns the record as it is now; raises JobNotFoundError / JobStateError.
+        """
+        try:
+            reply = self.client.update_item(
+                TableName=self.table,
+                Key=self._key(queue, job_id),
+                ReturnValues="ALL_NEW",
+                **reopen_update(queue, statuses, self.clock()),
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                raise self._explain(queue, job_id, "retry") from None
+            raise
+        return from_item(reply["Attributes"])
+
+    def record_outcome(self, item: OutcomeRecord) -> bool:
+        """Write one outcome; False if a newer state is already recorded (stale writer)."""
+        if item.status is JobStatus.COMPLETED and item.payload is not None:
+            item.payload, item.extra["resultRef"] = self.results.offload(
+                item.queue, item.job_id, item.payload
+            )
+        update = outcome_update(item, self.retention.of(item.status))
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=self._key(item.queue, item.job_id), **update
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                logger.debug("stale %s for job %s ignored", item.status, item.job_id)
+                return False
+            raise
+        return True
+
+    def _try_record(self, item: OutcomeRecord) -> str | None:
+        try:
+            self.record_outcome(item)
+        except Exception:
+            logger.warning("could not record %s of job %s", item.status, item.job_id, exc_info=True)
+            return item.job_id
+        return None
+
+    def record_outcomes(self, items: Sequence[OutcomeRecord]) -> list[str]:
+        """Write many outcomes in parallel; returns the ids that could not be written.
+
+        A stale outcome (the record already holds a newer state) counts as written:
+        retrying it could never succeed. The ids returned failed for a reason that may
+        pass (throttling, a network error) and should be tried again.
+        """
+        return [job_id for job_id in self._pool.map(self._try_record, items) if job_id]

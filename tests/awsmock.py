@@ -1,0 +1,51 @@
+"""An in-process AWS (moto) with the job table, the dead-letter queue and a bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from corral.records import table_definition
+from moto import mock_aws
+
+REGION = "us-east-1"
+TABLE = "corral-jobs-test"
+BUCKET = "corral-results-test"
+DLQ = "corral-dlq-test"
+
+
+def client(service: str) -> Any:
+    """A boto3 client as the functions build them, with fake credentials."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard"}),
+    )
+
+
+@dataclass
+class AwsStack:
+    dynamodb: Any
+    sqs: Any
+    s3: Any
+    lambda_: Any
+    table: str
+    dlq_url: str
+    bucket: str
+
+
+def start_aws() -> Iterator[AwsStack]:
+    """Yield clients on a fresh moto account holding the table, the DLQ and the bucket."""
+    with mock_aws():
+        dynamodb = client("dynamodb")
+        dynamodb.create_table(**table_definition(TABLE))
+        sqs = client("sqs")
+        url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
+        s3 = client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        yield AwsStack(dynamodb, sqs, s3, client("lambda"), TABLE, url, BUCKET)
