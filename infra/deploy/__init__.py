@@ -1,0 +1,1 @@
+"""Deployment helpers: generated template pieces, template checks and the import-time benchmark."""
