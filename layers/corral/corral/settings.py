@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     api_keys: str = ""
     max_body_bytes: int = 262_144
     local: bool = False
+    # The typed queues (functions/queues).
+    email_sender: str = Field(default="", description="SES v2 FromEmailAddress")
+    email_configuration_set: str = ""
+    notification_topic_arn: str = Field(default="", description="generic-task sendNotification")
+    export_url_ttl_s: int = Field(default=3600, description="presigned URL lifetime of an export")
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
 
 

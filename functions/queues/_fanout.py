@@ -1,0 +1,143 @@
+"""Per-recipient delivery for the email and sms queues, and what a partial failure does.
+
+Each recipient is sent on its own and gets its own result. How the job ends:
+
+- everything sent, or some sent: the job completes with the counts. Recipients that failed
+  for a transient reason (throttling) are sent again by one follow-up job on the same queue,
+  enqueued with a delay and an id derived from this job's id (``<id>.r1``, ``.r2``...), so a
+  re-run of this job never enqueues it twice. Rejected recipients are final.
+- nothing sent and some failures transient: the attempt fails and the engine retries the
+  job with backoff (nothing was delivered, so the retry duplicates nothing).
+- nothing sent and every failure final: the job fails without retry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from corral.context import JobContext
+from corral.definition import QueueDefinition
+from corral.errors import NonRetryableError
+from pydantic import BaseModel
+
+MAX_FOLLOW_UPS = 3
+FOLLOW_UP_DELAY_MS = 60_000
+_ROUND = re.compile(r"\.r(\d+)$")
+
+
+class TransientDeliveryError(Exception):
+    """No recipient could be reached, for reasons that may pass: retry the job."""
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What happened to one recipient."""
+
+    recipient: str
+    status: Literal["sent", "failed"]
+    message_id: str | None = None
+    error: str | None = None
+    retryable: bool = False
+
+    def as_result(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"recipient": self.recipient, "status": self.status}
+        if self.message_id is not None:
+            result["messageId"] = self.message_id
+        if self.error is not None:
+            result["error"] = self.error
+            result["retryable"] = self.retryable
+        return result
+
+
+class Enqueue(Protocol):
+    """Enqueue ``payload`` on ``queue`` as job ``job_id`` after ``delay_ms``; True if new."""
+
+    def __call__(
+        self, queue: QueueDefinition, payload: BaseModel, job_id: str, delay_ms: int, /
+    ) -> Awaitable[bool]: ...
+
+
+def deliver(
+    recipients: Sequence[str],
+    send_one: Callable[[str], str],
+    classify: Callable[[Exception], tuple[str, bool] | None],
+    job: JobContext,
+) -> list[Delivery]:
+    """Send to each recipient in turn, reporting progress as a percentage.
+
+    ``classify(exc)`` returns ``(message, retryable)`` for a per-recipient failure, or None
+    for an error that is not about the recipient (it propagates and fails the attempt).
+    """
+    deliveries: list[Delivery] = []
+    total = len(recipients)
+    for index, recipient in enumerate(recipients, 1):
+        try:
+            deliveries.append(Delivery(recipient, "sent", message_id=send_one(recipient)))
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict is None:
+                raise
+            message, retryable = verdict
+            deliveries.append(Delivery(recipient, "failed", error=message, retryable=retryable))
+        job.progress(index * 100 // total)
+    return deliveries
+
+
+def follow_up_id(job_id: str) -> str | None:
+    """The id of this job's follow-up, or None once the chain is ``MAX_FOLLOW_UPS`` long."""
+    match = _ROUND.search(job_id)
+    done = int(match.group(1)) if match else 0
+    if done >= MAX_FOLLOW_UPS:
+        return None
+    root = job_id[: match.start()] if match else job_id
+    return f"{root}.r{done + 1}"
+
+
+async def settle_deliveries(
+    deliveries: list[Delivery],
+    job: JobContext,
+    queue: QueueDefinition,
+    retry_payload: Callable[[list[str]], BaseModel],
+    enqueue: Enqueue,
+) -> dict[str, Any]:
+    """Turn per-recipient outcomes into the job's result, or into the attempt's error."""
+    sent = [d for d in deliveries if d.status == "sent"]
+    transient = [d.recipient for d in deliveries if d.status == "failed" and d.retryable]
+    if not sent and transient:
+        raise TransientDeliveryError(f"no recipient reached; {len(transient)} throttled")
+    if not sent:
+        first = deliveries[0].error
+        raise NonRetryableError(f"every recipient was rejected (first: {first})")
+    result: dict[str, Any] = {
+        "total": len(deliveries),
+        "successful": len(sent),
+        "failed": len(deliveries) - len(sent),
+        "results": [d.as_result() for d in deliveries],
+    }
+    next_id = follow_up_id(job.id) if transient else None
+    if next_id is not None:
+        # Each round waits longer: throttling that outlasted one minute may outlast two.
+        delay = FOLLOW_UP_DELAY_MS * int(next_id.rsplit(".r", 1)[1])
+        await enqueue(queue, retry_payload(transient), next_id, delay)
+        result["followUp"] = {"jobId": next_id, "recipients": transient, "delayMs": delay}
+    return result
+
+
+async def enqueue_in_redis(
+    queue: QueueDefinition, payload: BaseModel, job_id: str, delay_ms: int
+) -> bool:
+    """The default ``Enqueue``: a short-lived client on the deployment's Redis."""
+    from corral.job import JobOptions
+    from corral.queue import Queue
+    from corral.settings import get_settings
+    from redis.asyncio import Redis
+
+    settings = get_settings()
+    redis: Any = Redis.from_url(settings.redis_url, decode_responses=True)
+    async with redis:
+        target = Queue(redis, queue, prefix=settings.key_prefix)
+        added = await target.add(payload, JobOptions(job_id=job_id, delay=delay_ms))
+    return added.created
