@@ -27,3 +27,8 @@ async def settle_one(
     outcome = Outcome(job, kind, json.dumps(payload), retry_at)
     codes, _ = await queue.settle(job.token.rsplit(":", 1)[0], [outcome])
     return codes[0]
+
+
+def raw(queue: Queue) -> Any:
+    """The queue's Redis client, for tests that look at keys directly."""
+    return queue.redis

@@ -11,7 +11,7 @@ from corral.job import Backoff, Deduplication, DedupMode, JobOptions, JobState
 from corral.queue import ClaimCode, NewJob
 
 from tests.conftest import START_MS, FakeClock, QueueFactory
-from tests.functional.helpers import claim_ids, settle_one, state_of
+from tests.functional.helpers import claim_ids, raw, settle_one, state_of
 
 
 async def test_add_stores_the_job_waiting_with_resolved_options(make_queue: QueueFactory) -> None:
@@ -162,7 +162,7 @@ async def test_enqueue_wakes_idle_drainers_once(make_queue: QueueFactory) -> Non
     await queue.add_bulk([NewJob({"n": i}) for i in range(3)])
     await queue.add({"n": 4})
 
-    assert await queue.redis.lrange(queue.keys.wake, 0, -1) == ["1"]  # type: ignore[attr-defined]
+    assert await raw(queue).lrange(queue.keys.wake, 0, -1) == ["1"]
 
 
 def dedup(mode: DedupMode, ttl: int | None = None, delay: int = 0) -> JobOptions:
@@ -212,7 +212,7 @@ async def test_throttle_ignores_duplicates_for_its_ttl_even_after_completion(
     dup = await queue.add({"n": 2}, dedup(DedupMode.THROTTLE, ttl=60_000))
 
     assert (dup.job_id, dup.deduplicated) == (first.job_id, True)
-    pttl = await queue.redis.pttl(queue.keys.dedup("d1"))  # type: ignore[attr-defined]
+    pttl = await raw(queue).pttl(queue.keys.dedup("d1"))
     assert 0 < pttl <= 60_000
 
 
@@ -257,7 +257,7 @@ async def test_debounce_of_a_waiting_job_moves_it_back_to_delayed(
     counts = await queue.counts()
     assert (counts.waiting, counts.delayed) == (0, 1)
     assert await state_of(queue, first.job_id) is JobState.DELAYED
-    assert await queue.redis.llen(queue.keys.base + "ring") == 0  # type: ignore[attr-defined]
+    assert await raw(queue).llen(queue.keys.base + "ring") == 0
 
 
 async def test_debounce_starts_a_new_job_once_the_old_one_runs(make_queue: QueueFactory) -> None:

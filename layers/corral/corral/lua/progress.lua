@@ -8,8 +8,9 @@
 ]]
 --@include includes/keys.lua
 
-local lock = redis.call('HGET', job_key(ARGV[1]), 'lock')
-if not lock then return -1 end
-if lock ~= ARGV[2] then return -2 end
+-- A job that was never claimed has no lock field: it exists, but is not held.
+local f = redis.call('HMGET', job_key(ARGV[1]), 'state', 'lock')
+if not f[1] then return -1 end
+if f[2] ~= ARGV[2] then return -2 end
 redis.call('HSET', job_key(ARGV[1]), 'progress', ARGV[3])
 return 1
