@@ -1,0 +1,39 @@
+"""Repeatable jobs: cron (with time zones) or every N ms, stored in DynamoDB, applied via Redis.
+
+The scheduler function runs every minute and enqueues each occurrence due before its next
+run as a delayed job whose id derives from the schedule and the occurrence time, so a
+duplicated or overlapping tick never runs an occurrence twice.
+"""
+
+from corral.schedules.declared import declared_in, sync_declared
+from corral.schedules.model import CatchUp, Declared, Schedule, ScheduleCreate, ScheduleSpec
+from corral.schedules.service import (
+    ScheduleConflictError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+    ScheduleService,
+    TenantMismatchError,
+    TickReport,
+)
+from corral.schedules.sink import JobSink, QueueSink
+from corral.schedules.store import ScheduleStore, create_table
+
+__all__ = [
+    "CatchUp",
+    "Declared",
+    "JobSink",
+    "QueueSink",
+    "Schedule",
+    "ScheduleConflictError",
+    "ScheduleCreate",
+    "ScheduleExistsError",
+    "ScheduleNotFoundError",
+    "ScheduleService",
+    "ScheduleSpec",
+    "ScheduleStore",
+    "TenantMismatchError",
+    "TickReport",
+    "create_table",
+    "declared_in",
+    "sync_declared",
+]
