@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     queue: str = ""
     poller_function: str = ""
     api_keys: str = ""
+    api_keys_source: str = Field(default="", description="secret ARN or SSM name of API keys")
     max_body_bytes: int = 262_144
     local: bool = False
     # The typed queues (functions/queues).
@@ -44,3 +45,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The settings of this process (read once)."""
     return Settings()
+
+
+class ClientSettings(BaseSettings):
+    """What the ``corral`` command line reads: where the API is and the token to use."""
+
+    model_config = SettingsConfigDict(env_prefix="CORRAL_", extra="ignore")
+
+    url: str = "http://127.0.0.1:3000"
+    token: str = ""

@@ -1,0 +1,226 @@
+"""``corral``: the command line for a corral deployment, over its HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from corral.client import FINAL_STATUSES, ApiError, Client
+from corral.settings import ClientSettings
+
+BATCH = 100
+
+
+def _load_json(text: str) -> Any:
+    """JSON given inline, or ``@path`` to read it from a file."""
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+    """Print rows as aligned columns."""
+    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)), file=out)
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)), file=out)
+
+
+def progress_bar(done: int, total: int, out: TextIO, width: int = 30) -> None:
+    filled = width * done // max(total, 1)
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    out.flush()
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "delay": args.delay,
+        "priority": args.priority,
+        "attempts": args.attempts,
+        "jobId": args.job_id,
+    }
+    if args.dedup:
+        options["deduplication"] = {"id": args.dedup}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _chunks(lines: Iterable[str]) -> Iterable[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for line in lines:
+        if line.strip():
+            item = json.loads(line)
+            chunk.append(item if "data" in item else {"data": item})
+        if len(chunk) == BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def cmd_enqueue(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.file:
+        lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+        total, accepted = sum(1 for line in lines if line.strip()), []
+        for chunk in _chunks(lines):
+            accepted.extend(client.enqueue_batch(args.queue, chunk)["jobs"])
+            progress_bar(len(accepted), total, sys.stderr)
+        sys.stderr.write("\n")
+        return {"jobs": accepted}
+    return client.enqueue(args.queue, _load_json(args.data), _options(args))
+
+
+def cmd_status(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    job = client.status(args.queue, args.job)
+    while args.wait and job["status"] not in FINAL_STATUSES:
+        progress = job.get("progress")
+        if isinstance(progress, int | float):
+            progress_bar(int(progress), 100, sys.stderr)
+        job = client.wait(args.queue, args.job, poll_s=0.5, timeout_s=0.5)
+    if args.wait:
+        sys.stderr.write("\n")
+    return job
+
+
+def cmd_stats(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    return client.stats(args.queue)
+
+
+def cmd_jobs(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    return client.jobs(args.queue, args.status, args.limit, args.cursor)
+
+
+def cmd_job_action(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    return getattr(client, args.command)(args.queue, args.job)
+
+
+def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    body = None
+    if args.command == "clean":
+        body = {"status": args.status, "grace": args.grace, "limit": args.limit}
+    return client.admin(args.queue, args.command, body)
+
+
+def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "list":
+        return client.list_schedules()
+    if args.action == "delete":
+        return client.delete_schedule(args.id)
+    schedule: dict[str, Any] = {"queue": args.queue, "data": _load_json(args.data)}
+    if args.cron:
+        schedule.update(cron=args.cron, tz=args.tz)
+    else:
+        schedule["every"] = args.every
+    if args.id:
+        schedule["id"] = args.id
+    return client.create_schedule(schedule)
+
+
+def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
+    """Tables for people; ``--json`` for scripts."""
+    if args.json or not isinstance(result, dict):
+        print(json.dumps(result, indent=2), file=out)
+        return
+    for key, columns in (
+        ("queues", ["name", "waiting", "active", "delayed", "completed", "failed", "paused"]),
+        ("jobs", ["jobId", "status", "attempts", "attemptsMade", "createdAt"]),
+        ("schedules", ["id", "queue", "cron", "every", "nextRun", "paused"]),
+    ):
+        if isinstance(result.get(key), list):
+            table(result[key], columns, out)
+            if result.get("nextCursor"):
+                print(f"next: --cursor {result['nextCursor']}", file=out)
+            return
+    width = max(len(k) for k in result) if result else 0
+    for key, value in result.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        print(f"{key.ljust(width)}  {text}", file=out)
+
+
+def parser() -> argparse.ArgumentParser:
+    settings = ClientSettings()
+    p = argparse.ArgumentParser(prog="corral", description=__doc__)
+    p.add_argument("--url", default=settings.url, help="API URL (env CORRAL_URL)")
+    p.add_argument("--token", default=settings.token, help="bearer token (env CORRAL_TOKEN)")
+    p.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("enqueue", help="enqueue a job, or many from a JSON-lines file")
+    e.add_argument("queue")
+    source = e.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="payload JSON, or @file")
+    source.add_argument("--file", help="JSON lines: one payload (or {data, options}) per line")
+    for flag in ("--delay", "--priority", "--attempts"):
+        e.add_argument(flag, type=int)
+    e.add_argument("--job-id")
+    e.add_argument("--dedup", help="deduplication id")
+    e.set_defaults(run=cmd_enqueue)
+
+    s = sub.add_parser("status", help="a job's status")
+    s.add_argument("queue")
+    s.add_argument("job")
+    s.add_argument("--wait", action="store_true", help="follow the job to its end")
+    s.set_defaults(run=cmd_status)
+
+    st = sub.add_parser("stats", help="queue counts")
+    st.add_argument("queue", nargs="?")
+    st.set_defaults(run=cmd_stats)
+
+    j = sub.add_parser("jobs", help="list a queue's jobs")
+    j.add_argument("queue")
+    j.add_argument("--status")
+    j.add_argument("--limit", type=int, default=20)
+    j.add_argument("--cursor")
+    j.set_defaults(run=cmd_jobs)
+
+    for name in ("retry", "cancel"):
+        a = sub.add_parser(name, help=f"{name} a job")
+        a.add_argument("queue")
+        a.add_argument("job")
+        a.set_defaults(run=cmd_job_action)
+
+    for name in ("pause", "resume", "redrive", "clean"):
+        a = sub.add_parser(name, help=f"{name} a queue (admin)")
+        a.add_argument("queue")
+        if name == "clean":
+            a.add_argument("--status", default="completed")
+            a.add_argument("--grace", type=int, default=0, help="ms")
+            a.add_argument("--limit", type=int, default=1000)
+        a.set_defaults(run=cmd_admin)
+
+    sc = sub.add_parser("schedules", help="repeatable jobs")
+    sc.add_argument("action", choices=["list", "create", "delete"])
+    sc.add_argument("id", nargs="?")
+    sc.add_argument("--queue")
+    sc.add_argument("--data", default="{}")
+    sc.add_argument("--cron")
+    sc.add_argument("--tz", default="UTC")
+    sc.add_argument("--every", type=int, help="ms")
+    sc.set_defaults(run=cmd_schedules)
+
+    sub.add_parser("local", help="run the whole system locally (what `make run` runs)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "local":
+        runpy.run_module("infra.local", run_name="__main__")
+        return 0
+    with Client(args.url, args.token or None) as client:
+        try:
+            result = args.run(client, args, out)
+        except ApiError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    show(result, args, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
