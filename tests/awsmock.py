@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from corral.records import table_definition
 from moto import mock_aws
 
@@ -49,3 +50,24 @@ def start_aws() -> Iterator[AwsStack]:
         s3 = client("s3")
         s3.create_bucket(Bucket=BUCKET)
         yield AwsStack(dynamodb, sqs, s3, client("lambda"), TABLE, url, BUCKET)
+
+
+class BrokenClient:
+    """Delegates to a real client, except that the named calls fail as AWS would."""
+
+    def __init__(self, inner: Any, *methods: str, code: str = "InternalServerError") -> None:
+        self.inner = inner
+        self.methods = set(methods)
+        self.code = code
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.methods:
+            return getattr(self.inner, name)
+
+        def fail(**kwargs: Any) -> Any:
+            self.calls += 1
+            error = {"Error": {"Code": self.code, "Message": "injected failure"}}
+            raise ClientError(error, name)  # type: ignore[arg-type]
+
+        return fail

@@ -1,0 +1,286 @@
+"""What the API (and the CLI and dashboard) call: Queue + JobStore + DLQ, in the right order.
+
+Order matters for invariant 1: a job is written to DynamoDB before Redis, and the caller
+hears "accepted" only once both hold it; if Redis fails, the record is taken back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from corral.definition import QueueRegistry
+from corral.dlq import DeadLetter, DeadLetterQueue, RedriveReport
+from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQueueError
+from corral.guards import REDIS_DOWN, ServiceUnavailableError, aws, redis_guard
+from corral.intake import Accepted, Intake
+from corral.job import JobOptions, JobState, JobStatus
+from corral.keys import PREFIX
+from corral.queue import Queue, now_ms
+from corral.records import JobRecord
+from corral.store import JobStore, Page
+from corral.wake import NoWake, PollerWaker
+
+LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    name: str
+    waiting: int
+    active: int
+    delayed: int
+    completed: int
+    failed: int
+    cancelled: int
+    paused: bool
+    dead_letter: int
+
+
+class JobService:
+    """Job operations for one deployment.
+
+    Args:
+        queues: the deployment's queues by name.
+        store: the job table.
+        dlq: the dead-letter queue (None: redrive is unavailable).
+        waker: wakes a poller after an enqueue.
+        clock: now in epoch ms.
+    """
+
+    def __init__(
+        self,
+        queues: Mapping[str, Queue],
+        store: JobStore,
+        dlq: DeadLetterQueue | None = None,
+        waker: PollerWaker | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.queues = dict(queues)
+        self.store = store
+        self.dlq = dlq
+        self.waker = waker or NoWake()
+        self.clock = clock
+
+    @classmethod
+    def build(
+        cls,
+        registry: QueueRegistry,
+        redis: Any,
+        store: JobStore,
+        *,
+        prefix: str = PREFIX,
+        clock: Callable[[], int] = now_ms,
+        **kwargs: Any,
+    ) -> JobService:
+        """A service with one ``Queue`` per definition of ``registry``."""
+        queues = {d.name: Queue(redis, d, prefix=prefix, clock=clock) for d in registry}
+        return cls(queues, store, clock=clock, **kwargs)
+
+    def queue(self, name: str) -> Queue:
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise UnknownQueueError(f"unknown queue {name!r}") from None
+
+    # -- enqueue ----------------------------------------------------------------------
+
+    async def enqueue(
+        self, queue: str, data: Any, options: JobOptions | None, tenant: str
+    ) -> Accepted:
+        """Accept one job (see ``enqueue_many``)."""
+        return (await self.enqueue_many(queue, [(data, options)], tenant))[0]
+
+    async def enqueue_many(
+        self, queue: str, jobs: Sequence[tuple[Any, JobOptions | None]], tenant: str
+    ) -> list[Accepted]:
+        """Validate every job, write their records, then add them to Redis in one call.
+
+        Raises InvalidPayloadError (nothing written), TenantMismatchError,
+        JobIdTakenError, ServiceUnavailableError (nothing left behind).
+        """
+        intake = Intake(self.queue(queue), self.store, tenant, self.clock)
+        accepted = await intake.run(jobs)
+        if any(not a.deduplicated for a in accepted):
+            await self.waker.wake(queue)
+        return accepted
+
+    # -- one job -----------------------------------------------------------------------
+
+    async def record(self, queue: str, job_id: str, tenant: str) -> JobRecord:
+        """The caller's job record; another tenant's job is 'not found'."""
+        self.queue(queue)
+        record = await aws("dynamodb", self.store.get, queue, job_id)
+        if record is None or record.tenant != tenant:
+            raise JobNotFoundError(f"job {job_id} not found in queue {queue}")
+        return record
+
+    async def get(self, queue: str, job_id: str, tenant: str) -> JobRecord:
+        """The job, with Redis's live state (running, progress) merged into the record."""
+        record = await self.record(queue, job_id, tenant)
+        if record.status not in LIVE_STATUSES:
+            return record
+        try:
+            live = await self.queue(queue).get_job(job_id)
+        except REDIS_DOWN:
+            return record  # the record alone is still a true, if older, answer
+        if live is None or live.status not in LIVE_STATUSES:
+            return record
+        record.status = live.status
+        record.progress = live.progress if live.progress is not None else record.progress
+        record.attempts_made = max(record.attempts_made, live.attempts_made)
+        if live.state is JobState.ACTIVE:
+            record.started_at = live.processed_at or record.started_at
+        return record
+
+    async def cancel(self, queue: str, job_id: str, tenant: str) -> None:
+        """Cancel a job that has not started: Redis first (atomic), then the record."""
+        record = await self.record(queue, job_id, tenant)
+        if record.status not in LIVE_STATUSES:
+            raise JobStateError(f"job {job_id} is already {record.status}", record.status)
+        # Redis may have lost it (a flush): then the record alone decides.
+        with redis_guard(), contextlib.suppress(JobNotFoundError):
+            await self.queue(queue).cancel(job_id)
+        await aws("dynamodb", self.store.cancel, queue, job_id)
+
+    async def retry(self, queue: str, job_id: str, tenant: str) -> Accepted:
+        """Run a failed (or cancelled) job again with a fresh attempt budget."""
+        await self.record(queue, job_id, tenant)
+        with redis_guard():
+            await self.queue(queue).redis.ping()  # fail before the record changes
+        record = await aws("dynamodb", self.store.reopen, queue, job_id)
+        await self.requeue(record)
+        await self.waker.wake(queue)
+        return Accepted(job_id, queue, JobStatus.PENDING)
+
+    async def requeue(self, record: JobRecord) -> None:
+        """Put a pending record's job back in Redis: retry it there, or add it anew."""
+        q = self.queue(record.queue)
+        with redis_guard():
+            try:
+                await q.retry(record.job_id)
+            except JobNotFoundError:
+                options = JobOptions.model_validate(record.options).model_copy(
+                    update={"job_id": record.job_id, "deduplication": None, "delay": 0}
+                )
+                await q.add(record.data, options, group=record.tenant)
+            except JobStateError:
+                pass  # Redis already holds it as pending or running
+
+    # -- listing and counts --------------------------------------------------------------
+
+    async def list_jobs(
+        self,
+        queue: str,
+        *,
+        tenant: str | None,
+        status: JobStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Jobs newest first: ``tenant``'s, or every tenant's when None (admins)."""
+        self.queue(queue)
+        return await aws(
+            "dynamodb",
+            self.store.list_jobs,
+            queue,
+            status=status,
+            tenant=tenant,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def stats(self, queue: str) -> QueueStats:
+        """Redis counts, plus the failed records (the jobs in the dead-letter queue)."""
+        q = self.queue(queue)
+        with redis_guard():
+            c = await q.counts()
+        dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
+        return QueueStats(
+            queue,
+            c.waiting,
+            c.active,
+            c.delayed,
+            c.completed,
+            c.failed,
+            c.cancelled,
+            c.paused,
+            dead,
+        )
+
+    # -- admin ---------------------------------------------------------------------------
+
+    async def pause(self, queue: str, paused: bool) -> bool:
+        """Pause or resume a queue; True if that changed anything."""
+        q = self.queue(queue)
+        with redis_guard():
+            return await (q.pause() if paused else q.resume())
+
+    async def clean(self, queue: str, state: JobState, grace_ms: int, limit: int) -> list[str]:
+        """Drop finished jobs from Redis (their records stay), or cancel old pending ones."""
+        q = self.queue(queue)
+        with redis_guard():
+            removed = await q.clean(state, grace_ms, limit)
+        if state in (JobState.WAITING, JobState.DELAYED):
+            for job_id in removed:
+                with contextlib.suppress(CorralError):
+                    await aws("dynamodb", self.store.cancel, queue, job_id)
+        return removed
+
+    async def redrive(self, queue: str, limit: int = 100) -> RedriveReport:
+        """Move a queue's dead letters back, each deleted once its job is durable again."""
+        self.queue(queue)
+        if self.dlq is None:
+            raise ServiceUnavailableError("sqs", "no dead-letter queue is configured")
+        try:
+            return await self.dlq.redrive(queue, self._redrive_one, limit=limit)
+        except (BotoCoreError, ClientError) as exc:
+            raise ServiceUnavailableError("sqs", f"sqs call failed: {exc}") from exc
+
+    async def _redrive_one(self, letter: DeadLetter) -> None:
+        record = await aws("dynamodb", self.store.get, letter.queue, letter.job_id, resolve=False)
+        if record is None:
+            if letter.data_omitted:
+                raise JobNotFoundError(f"job {letter.job_id}: no record and no data to rebuild")
+            record = JobRecord(
+                letter.job_id,
+                letter.queue,
+                letter.tenant,
+                JobStatus.PENDING,
+                letter.data,
+                letter.options,
+                attempts=int(letter.options.get("attempts") or 1),
+                created_at=self.clock(),
+            )
+            await aws("dynamodb", self.store.create, record)
+        elif record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            record = await aws("dynamodb", self.store.reopen, letter.queue, letter.job_id)
+        elif record.status is JobStatus.COMPLETED:
+            return  # it ran since: nothing to move
+        await self.requeue(record)
+
+    async def health(self) -> dict[str, bool]:
+        """Whether Redis, DynamoDB and SQS answer."""
+        checks: dict[str, bool] = {}
+        redis = next(iter(self.queues.values())).redis if self.queues else None
+        try:
+            checks["redis"] = bool(redis is not None and await redis.ping())
+        except Exception:
+            checks["redis"] = False
+        checks["dynamodb"] = await _ok(self.store.ping)
+        if self.dlq is not None:
+            checks["sqs"] = await _ok(self.dlq.approximate_count)
+        return checks
+
+
+async def _ok(fn: Callable[[], Any]) -> bool:
+    try:
+        await asyncio.to_thread(fn)
+    except Exception:
+        return False
+    return True
