@@ -129,6 +129,12 @@ class Drainer:
         try:
             await self._recover_stalled()
             await self._pump()
+        except asyncio.CancelledError:
+            # Cancelled from outside: without the pump no watchdog runs, so waiting for the
+            # handlers could hang. Abandon them; their leases lapse and they are recovered.
+            for worker in workers:
+                worker.cancel()
+            raise
         finally:
             self._stopping = True
             self._work.set()
