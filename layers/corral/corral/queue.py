@@ -102,6 +102,14 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class MinuteCount:
+    minute: int
+    """Start of the minute, epoch ms."""
+    completed: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class LeaseSettings:
     """A claimed job's lease is min(timeout, cap) + margin; heartbeats extend it."""
 
@@ -315,6 +323,14 @@ class Queue:
     async def clean(self, state: JobState, grace_ms: int = 0, limit: int = 1000) -> list[str]:
         """Remove finished jobs older than ``grace_ms``, or cancel such pending ones."""
         return list(await self._run("clean", [self.clock(), state.value, grace_ms, limit]))
+
+    async def throughput(self, minutes: int = 60) -> list[MinuteCount]:
+        """Completed and failed jobs per minute, oldest first (at most the last hour)."""
+        flat = await self._run("throughput", [self.clock(), max(1, min(minutes, 60))])
+        return [
+            MinuteCount(int(flat[i]) * 60_000, int(flat[i + 1]), int(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
 
     async def get_job(self, job_id: str) -> Job | None:
         """The job as Redis holds it, or None."""

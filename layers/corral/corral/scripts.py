@@ -31,6 +31,7 @@ SCRIPT_NAMES = (
     "counts",
     "list_jobs",
     "clean",
+    "throughput",
 )
 
 

@@ -70,6 +70,15 @@ if #released > 0 then redis.call('ZREM', k.active, unpack(released)) end
 for group, delta in pairs(group_delta) do
   group_done(k, group, delta, a.group_limit)
 end
+-- Per-minute throughput for the dashboard: one hash per minute that expires after an hour.
+local function count_minute(field, n)
+  if n == 0 then return end
+  local mkey = k.prefix .. 'minute:' .. math.floor(now / 60000)
+  if redis.call('HINCRBY', mkey, field, n) == n then redis.call('PEXPIRE', mkey, 3660000) end
+end
+count_minute('completed', #done / 2)
+count_minute('failed', #failed / 2)
+
 if #done > 0 then
   redis.call('ZADD', k.completed, unpack(done))
   apply_retention(k.completed, tonumber(ARGV[10]), tonumber(ARGV[11]), now)
