@@ -39,8 +39,10 @@ class MultipartWriter(io.RawIOBase):
         self._buffer += view
         self.bytes_written += view.nbytes
         if len(self._buffer) >= self.part_bytes:
-            self._upload(bytes(self._buffer[: self.part_bytes]))
-            del self._buffer[: self.part_bytes]
+            # The whole buffer goes as one part (a little over part_bytes at most): no copy
+            # of a remainder, and a fresh buffer instead of shifting the old one.
+            body, self._buffer = bytes(self._buffer), bytearray()
+            self._upload(body)
         return view.nbytes
 
     def _upload(self, body: bytes) -> None:
