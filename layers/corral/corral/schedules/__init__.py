@@ -15,7 +15,7 @@ from corral.schedules.service import (
     TenantMismatchError,
     TickReport,
 )
-from corral.schedules.sink import JobSink, QueueSink
+from corral.schedules.sink import JobSink, QueueSink, ServiceSink
 from corral.schedules.store import ScheduleStore, create_table
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "ScheduleService",
     "ScheduleSpec",
     "ScheduleStore",
+    "ServiceSink",
     "TenantMismatchError",
     "TickReport",
     "create_table",

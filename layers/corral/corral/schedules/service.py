@@ -200,7 +200,7 @@ class ScheduleService:
     async def _cancel(self, schedule: Schedule, times: Iterable[int]) -> None:
         ids = [job_id(schedule, when) for when in times]
         if ids:
-            await self.sink.cancel(schedule.queue, ids)
+            await self.sink.cancel(schedule.queue, schedule.tenant, ids)
 
     # -- the scheduler -------------------------------------------------------------------
 

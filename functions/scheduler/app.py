@@ -1,0 +1,103 @@
+"""The scheduler function: each minute, enqueue the repeatable jobs due before the next run.
+
+EventBridge invokes it with a scheduled event; the event only wakes it (the time used is
+the function's own clock, so a late or repeated delivery cannot enqueue stale runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import boto3
+import queues
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from corral.definition import QueueRegistry
+from corral.queue import now_ms
+from corral.redis_client import create_redis
+from corral.schedules import (
+    Declared,
+    ScheduleService,
+    ScheduleStore,
+    ServiceSink,
+    declared_in,
+    sync_declared,
+)
+from corral.service import JobService
+from corral.settings import get_settings
+from corral.store import JobStore
+
+logger = Logger(service="corral-scheduler")
+metrics = Metrics(namespace="corral", service="scheduler")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What every tick works with, built once per Lambda instance."""
+
+    schedules: ScheduleStore
+    jobs: JobStore
+    registry: QueueRegistry
+    declared: list[Declared]
+    prefix: str
+
+
+@cache
+def deployment() -> Deployment:
+    """The deployment's tables, queues and code-declared schedules."""
+    settings = get_settings()
+    config = Config(retries={"mode": "standard"})
+    dynamodb = boto3.resource("dynamodb", region_name=settings.region, config=config)
+    client = boto3.client("dynamodb", region_name=settings.region, config=config)
+    modules = [m for m in vars(queues).values() if isinstance(m, ModuleType)]
+    return Deployment(
+        schedules=ScheduleStore(dynamodb.Table(settings.schedules_table)),
+        # A plain client: the resource's own one would re-serialize the store's items.
+        jobs=JobStore(client, settings.table),
+        registry=queues.registry,
+        declared=declared_in(modules),
+        prefix=settings.key_prefix,
+    )
+
+
+async def tick(d: Deployment, redis: Any, clock: Callable[[], int] = now_ms) -> dict[str, int]:
+    """Sync the code-declared schedules, then apply every due schedule."""
+    jobs = JobService.build(d.registry, redis, d.jobs, prefix=d.prefix, clock=clock)
+    service = ScheduleService(d.schedules, ServiceSink(jobs), d.registry, clock=clock)
+    try:
+        synced = asdict(await sync_declared(service, d.declared))
+    except Exception:
+        # A bad declaration must not stop the schedules that are fine.
+        logger.exception("syncing the declared schedules failed")
+        synced = {"sync_errors": 1}
+    report = asdict(await service.tick())
+    del report["now"]
+    return {**synced, **report}
+
+
+async def _invoke(d: Deployment) -> dict[str, int]:
+    redis = create_redis()
+    try:
+        return await tick(d, redis)
+    finally:
+        await redis.aclose()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """EventBridge ``rate(1 minute)`` entry point."""
+    summary = asyncio.run(_invoke(deployment()))
+    for name in ("enqueued", "duplicates", "skipped", "conflicts", "errors"):
+        metrics.add_metric(
+            name=f"Schedule{name.title()}", unit=MetricUnit.Count, value=summary[name]
+        )
+    logger.info("scheduler tick", extra={"event_time": event.get("time"), "tick": summary})
+    return summary
