@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
+
 from corral.client import FINAL_STATUSES, ApiError, Client
 from corral.settings import ClientSettings
 
@@ -207,12 +209,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO = sys.stdout,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
+    """Run one command; ``transport`` lets tests answer without a server."""
     args = parser().parse_args(argv)
     if args.command == "local":
         runpy.run_module("infra.local", run_name="__main__")
         return 0
-    with Client(args.url, args.token or None) as client:
+    with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
         except ApiError as exc:

@@ -1,0 +1,124 @@
+"""The HTTP client and the command line, against a scripted transport (no network)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from corral.cli import main
+from corral.client import ApiError, AsyncClient, Client
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """Answers requests from a table and remembers what it was asked."""
+
+    def __init__(self, answers: dict[tuple[str, str], Any], status: int = 200) -> None:
+        self.answers = answers
+        self.status = status
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        key = (request.method, request.url.path)
+        if key not in self.answers:
+            return httpx.Response(404, json={"message": f"no route {key}"})
+        return httpx.Response(self.status, json=self.answers[key])
+
+    def body(self, index: int = -1) -> Any:
+        return json.loads(self.requests[index].content)
+
+
+def test_enqueue_sends_data_options_and_token() -> None:
+    rec = Recorder(
+        {("POST", "/jobs/email"): {"jobId": "j1", "queue": "email", "status": "pending"}}
+    )
+    client = Client("http://api", "tok", transport=httpx.MockTransport(rec))
+    reply = client.enqueue("email", {"to": ["a@b.c"]}, {"delay": 5, "priority": None})
+    assert reply["jobId"] == "j1"
+    assert rec.requests[0].headers["authorization"] == "Bearer tok"
+    assert rec.body() == {"data": {"to": ["a@b.c"]}, "options": {"delay": 5}}
+
+
+def test_error_status_raises_api_error_with_message() -> None:
+    rec = Recorder({("GET", "/jobs/email/nope"): {"message": "job nope not found"}}, status=404)
+    client = Client("http://api", transport=httpx.MockTransport(rec))
+    with pytest.raises(ApiError) as err:
+        client.status("email", "nope")
+    assert err.value.status == 404
+    assert "not found" in str(err.value)
+
+
+def test_wait_polls_until_a_final_status() -> None:
+    statuses = iter(["pending", "processing", "completed"])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"jobId": "j", "status": next(statuses)})
+
+    client = Client("http://api", transport=httpx.MockTransport(answer))
+    assert client.wait("email", "j", poll_s=0)["status"] == "completed"
+
+
+async def test_async_client_lists_jobs_with_query() -> None:
+    rec = Recorder({("GET", "/queues/sms/jobs"): {"jobs": [], "nextCursor": None}})
+    async with AsyncClient("http://api", "t", transport=httpx.MockTransport(rec)) as client:
+        await client.jobs("sms", status="failed", limit=5)
+    assert dict(rec.requests[0].url.params) == {"status": "failed", "limit": "5"}
+
+
+def run_cli(argv: list[str], rec: Handler) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(["--url", "http://api", "--token", "t", *argv], out, httpx.MockTransport(rec))
+    return code, out.getvalue()
+
+
+def test_cli_stats_prints_a_table() -> None:
+    queues = {"queues": [{"name": "email", "waiting": 3, "active": 1, "paused": False}]}
+    code, text = run_cli(["stats"], Recorder({("GET", "/queues"): queues}))
+    assert code == 0
+    header, row = text.splitlines()[:2]
+    assert header.split()[:3] == ["NAME", "WAITING", "ACTIVE"]
+    assert row.split()[:3] == ["email", "3", "1"]
+
+
+def test_cli_json_output_is_machine_readable() -> None:
+    job = {"jobId": "j1", "status": "completed", "result": 6}
+    code, text = run_cli(
+        ["--json", "status", "generic-task", "j1"],
+        Recorder({("GET", "/jobs/generic-task/j1"): job}),
+    )
+    assert code == 0
+    assert json.loads(text) == job
+
+
+def test_cli_bulk_enqueue_from_jsonl(tmp_path: Path) -> None:
+    lines = [json.dumps({"n": i}) for i in range(250)]
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    seen: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        jobs = json.loads(request.content)["jobs"]
+        seen.append(len(jobs))
+        return httpx.Response(
+            202, json={"jobs": [{"jobId": str(i), "status": "pending"} for i in range(len(jobs))]}
+        )
+
+    code, text = run_cli(["--json", "enqueue", "generic-task", "--file", str(path)], answer)
+    assert code == 0
+    assert seen == [100, 100, 50]
+    assert len(json.loads(text)["jobs"]) == 250
+
+
+def test_cli_reports_api_errors_with_exit_code_1() -> None:
+    code, _ = run_cli(
+        ["pause", "email"],
+        Recorder({("POST", "/queues/email/pause"): {"message": "admin only"}}, status=403),
+    )
+    assert code == 1
