@@ -21,6 +21,9 @@ from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
 logger = logging.getLogger(__name__)
 
+PERSIST_RETRY_S = 0.5
+"""After a failed persist, wait this long before trying those outcomes again."""
+
 
 class DrainHooks:
     """What a deployment plugs into the loop; the defaults keep everything in Redis only."""
@@ -108,6 +111,7 @@ class Drainer:
         self._work = asyncio.Event()
         self._stopping = False
         self._deadline: float | None = None
+        self._persist_after = 0.0
 
     # -- public --------------------------------------------------------------------
 
@@ -207,7 +211,7 @@ class Drainer:
             want = self.batch_size if claiming and len(self._ready) <= self._low_water else 0
             result = await self._exchange(want)
             held = len(self._ready) + len(self._running)
-            if not claiming and held == 0 and not self._done:
+            if not claiming and held == 0 and (not self._done or self._out_of_time()):
                 return
             now = time.monotonic()
             self._cancel_overrunning(now)
@@ -263,6 +267,9 @@ class Drainer:
         return result if want else None
 
     async def _persisted(self, outcomes: list[Outcome]) -> list[Outcome]:
+        if time.monotonic() < self._persist_after:
+            self._done.extend(outcomes)
+            return []
         try:
             kept = set(await self.hooks.persist(outcomes))
         except Exception:
@@ -270,6 +277,8 @@ class Drainer:
             kept = {o.job.id for o in outcomes}
         if not kept:
             return outcomes
+        # Retrying at once would spin against a store that is down.
+        self._persist_after = time.monotonic() + PERSIST_RETRY_S
         # Not durable yet: hold on to them (their leases are extended) and try again.
         self._done.extend(o for o in outcomes if o.job.id in kept)
         return [o for o in outcomes if o.job.id not in kept]
@@ -291,10 +300,17 @@ class Drainer:
         if result is not None and result.code is ClaimCode.RATE_LIMITED:
             timeout = max(timeout, result.hint_ms / 1000)
         self._wakeup.clear()
-        if self._done and len(self._done) >= self.batch_size // 2:
+        persisting = time.monotonic() >= self._persist_after
+        if persisting and len(self._done) >= max(1, self.batch_size // 2):
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    def _out_of_time(self) -> bool:
+        """Too close to the deadline to keep waiting for the store; what is unsettled stalls."""
+        if self._deadline is None:
+            return False
+        return (self._deadline - time.monotonic()) * 1000 <= self.start_margin_ms
 
     def _idle_expired(self, idle_since: float, result: ClaimResult | None) -> bool:
         if self._stopping:
