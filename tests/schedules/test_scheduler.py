@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
+from corral.queue import EnqueueResult, NewJob
 from corral.schedules import (
     CatchUp,
     ScheduleCreate,
@@ -166,3 +168,27 @@ async def test_data_cannot_name_another_tenant(service: ScheduleService) -> None
     body = every(10_000, data={"subAccountId": "other"})
     with pytest.raises(TenantMismatchError):
         await service.create(TENANT, body)
+
+
+class DownSink:
+    """A sink whose Redis is unreachable."""
+
+    async def enqueue(self, queue: str, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        raise ConnectionError("redis is down")
+
+    async def cancel(self, queue: str, tenant: str, job_ids: Sequence[str]) -> int:
+        raise ConnectionError("redis is down")
+
+
+async def test_a_schedule_created_while_redis_is_down_runs_from_the_next_tick(
+    service: ScheduleService, clock: Clock, jobs: Jobs
+) -> None:
+    start = clock.now
+    down = ScheduleService(service.store, DownSink(), service.registry, clock=clock)
+    created = await down.create(TENANT, every(MINUTE, id="later", catch_up=CatchUp.ALL))
+    assert (created.count, created.next_run) == (0, start)
+    clock.advance(MINUTE)
+    await service.tick()
+    # The first run is late, not lost.
+    assert await jobs.runs() == [start, start + MINUTE, start + 2 * MINUTE]
+    assert await jobs.state(job_id(created, start)) == "waiting"

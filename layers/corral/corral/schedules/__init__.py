@@ -5,6 +5,7 @@ run as a delayed job whose id derives from the schedule and the occurrence time,
 duplicated or overlapping tick never runs an occurrence twice.
 """
 
+from corral.intake import TenantMismatchError
 from corral.schedules.declared import declared_in, sync_declared
 from corral.schedules.model import CatchUp, Declared, Schedule, ScheduleCreate, ScheduleSpec
 from corral.schedules.service import (
@@ -12,7 +13,6 @@ from corral.schedules.service import (
     ScheduleExistsError,
     ScheduleNotFoundError,
     ScheduleService,
-    TenantMismatchError,
     TickReport,
 )
 from corral.schedules.sink import JobSink, QueueSink, ServiceSink

@@ -10,6 +10,7 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.errors import CorralError
 from corral.ids import new_job_id
+from corral.intake import TenantMismatchError
 from corral.job import JobOptions
 from corral.queue import NewJob, now_ms
 from corral.schedules.model import Schedule, ScheduleCreate, ScheduleSpec
@@ -31,10 +32,6 @@ class ScheduleNotFoundError(CorralError):
 
 class ScheduleExistsError(CorralError):
     """The tenant already has a schedule with that id."""
-
-
-class TenantMismatchError(CorralError):
-    """The schedule's ``data.subAccountId`` names another tenant."""
 
 
 class ScheduleConflictError(CorralError):
@@ -126,7 +123,22 @@ class ScheduleService:
         )
         if not self.store.create(schedule):
             raise ScheduleExistsError(f"schedule {schedule.id} already exists")
-        return (await self.apply(schedule, now))[0]
+        return await self._apply_now(schedule, now)
+
+    async def _apply_now(self, schedule: Schedule, now: int) -> Schedule:
+        """Enqueue what is due before the next tick; if that fails, the tick does it."""
+        try:
+            return (await self.apply(schedule, now))[0]
+        except Exception:
+            # The schedule is stored, so the request succeeded; a run due before the next
+            # tick may start late (the catch-up policy decides), but it is not lost.
+            logger.warning(
+                "schedule %s/%s: first enqueue failed",
+                schedule.tenant,
+                schedule.id,
+                exc_info=True,
+            )
+            return schedule
 
     def page(
         self, tenant: str, limit: int = 50, cursor: str | None = None
@@ -168,7 +180,7 @@ class ScheduleService:
             generation=schedule.generation + 1,
             next_run=None if done else first_from(schedule, now, schedule.created_at),
         )
-        return (await self.apply(resumed, now))[0]
+        return await self._apply_now(resumed, now)
 
     async def delete(self, tenant: str, schedule_id: str) -> Schedule:
         """Delete a schedule and cancel its jobs that have not started yet."""
