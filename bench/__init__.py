@@ -1,0 +1,1 @@
+"""``make bench``: corral beside BullMQ, RQ, SAQ and Celery on one dedicated Redis."""

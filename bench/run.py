@@ -1,0 +1,181 @@
+"""Run every system through every phase, repeat, and print the table of medians.
+
+``python -m bench.run --url redis://127.0.0.1:6390/0 --jobs 20000`` (``bench/run.sh`` starts
+that dedicated Redis; the phases flush it). The last line printed is
+``corral/bullmq drain ratio: R``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import traceback
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from redis import Redis
+
+from bench import phases, report
+from bench.admin import Admin, DedicatedAdmin
+from bench.phases import PhaseResult, Target
+from bench.stats import MonitorCount
+
+T = TypeVar("T")
+
+SYSTEMS = ("corral", "bullmq", "rq", "saq", "celery")
+PHASES = ("enqueue-single", "enqueue-bulk", "drain")
+
+
+@dataclass
+class Runs:
+    """Everything measured for one system."""
+
+    results: dict[str, list[PhaseResult]] = field(default_factory=lambda: defaultdict(list))
+    latency_p50: list[float] = field(default_factory=list)
+    monitor: dict[str, MonitorCount] = field(default_factory=dict)
+    monitor_jobs: int = 0
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def attempt(label: str, coro: Awaitable[T]) -> T | None:
+    """Run one phase; a peer that fails is reported and skipped, not fatal."""
+    try:
+        return await coro
+    except Exception as exc:
+        note(f"  {label}: FAILED {exc!r}")
+        traceback.print_exc(file=sys.stderr)
+        return None
+
+
+async def measure_once(
+    t: Target, admin: Admin, system: str, a: argparse.Namespace, runs: Runs
+) -> None:
+    for phase in PHASES:
+        if phase == "drain":
+            got = await attempt(f"{system} {phase}", phases.drain(t, admin, system, a.jobs))
+        else:
+            got = await attempt(
+                f"{system} {phase}", phases.enqueue(t, admin, system, phase, a.jobs)
+            )
+        if isinstance(got, PhaseResult):
+            runs.results[phase].append(got)
+            note(f"  {system} {phase}: {got.rate:,.0f} jobs/s")
+    lats = await attempt(f"{system} latency", phases.latency(t, admin, system, a.latency_samples))
+    if isinstance(lats, list):
+        runs.latency_p50.append(phases.median(lats))
+        note(f"  {system} latency p50: {runs.latency_p50[-1] * 1000:.2f} ms")
+
+
+async def count_commands(t: Target, admin: Admin, system: str, n: int, runs: Runs) -> None:
+    """The MONITOR pass (slower, so timed apart): who sent each command, client or script."""
+    runs.monitor_jobs = n
+    for phase in PHASES:
+        if phase == "drain":
+            coro = phases.drain(t, admin, system, n, monitor=True)
+        else:
+            coro = phases.enqueue(t, admin, system, phase, n, monitor=True)
+        got = await attempt(f"{system} {phase} (MONITOR)", coro)
+        if isinstance(got, PhaseResult) and got.monitor is not None:
+            runs.monitor[phase] = got.monitor
+
+
+def _med(values: list[float]) -> float | None:
+    return phases.median(values) if values else None
+
+
+def summarize(runs: Runs) -> dict[str, float | None]:
+    r = runs.results
+    labels = [m.label for m in report.METRICS]
+    drain_mon = runs.monitor.get("drain")
+    bulk_mon = runs.monitor.get("enqueue-bulk")
+    share = drain_mon.inner_share() if drain_mon else {}
+
+    def per_job(phase: str, f: Callable[[PhaseResult], float]) -> float | None:
+        return _med([f(x) / x.jobs for x in r[phase]])
+
+    def client_calls(mon: MonitorCount | None) -> float | None:
+        return sum(mon.client.values()) / runs.monitor_jobs if mon else None
+
+    values = [
+        _med([x.rate for x in r["enqueue-single"]]),
+        _med([x.rate for x in r["enqueue-bulk"]]),
+        _med([x.rate for x in r["drain"]]),
+        _med([s * 1000 for s in runs.latency_p50]),
+        client_calls(drain_mon),
+        per_job("drain", lambda x: x.sample.total_calls),
+        per_job("drain", lambda x: x.sample.top_level_usec(share)) if drain_mon else None,
+        per_job("drain", lambda x: x.sample.cpu_s * 1e6),
+        client_calls(bulk_mon),
+        per_job("enqueue-bulk", lambda x: x.sample.total_calls),
+        per_job("enqueue-single", lambda x: x.sample.total_calls),
+    ]
+    return dict(zip(labels, values, strict=True))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument(
+        "--url", default="redis://127.0.0.1:6390/0", help="a DEDICATED Redis: it is flushed"
+    )
+    p.add_argument("--jobs", type=int, default=20000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--latency-samples", type=int, default=50)
+    p.add_argument("--monitor-jobs", type=int, default=2000)
+    p.add_argument("--chunk", type=int, default=1000, help="jobs per bulk enqueue call")
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--systems", default=",".join(SYSTEMS))
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "latest.md")
+    return p.parse_args(argv)
+
+
+def describe(a: argparse.Namespace) -> str:
+    c = a.concurrency
+    return (
+        f"{a.jobs} no-op jobs per phase, median of {a.repeats} runs; bulk = {a.chunk} jobs "
+        f"per call; latency = median of {a.latency_samples} samples per run; client calls "
+        f"from a MONITOR pass of {min(a.jobs, a.monitor_jobs)} jobs. Drain: corral "
+        f"Drainer(concurrency={c}), BullMQ Worker(concurrency={c}), SAQ Worker(concurrency={c}), "
+        f"Celery threads pool -c {c}, RQ one SimpleWorker (one job at a time)."
+    )
+
+
+async def main(a: argparse.Namespace) -> str:
+    url = urlsplit(a.url)
+    logs = a.out.parent
+    logs.mkdir(parents=True, exist_ok=True)
+    t = Target(a.url, "bench", a.chunk, a.concurrency, logs)
+    redis = Redis.from_url(a.url, decode_responses=True)
+    admin = DedicatedAdmin(redis, url.hostname or "127.0.0.1", url.port or 6379)
+    systems = [s for s in a.systems.split(",") if s]
+    runs = {s: Runs() for s in systems}
+    for i in range(a.repeats):
+        note(f"run {i + 1}/{a.repeats}")
+        for system in systems:
+            await measure_once(t, admin, system, a, runs[system])
+    note("MONITOR pass")
+    for system in systems:
+        await count_commands(t, admin, system, min(a.jobs, a.monitor_jobs), runs[system])
+    admin.clean()
+    redis.close()
+    results = {s: summarize(runs[s]) for s in systems}
+    body = report.table(results, [s for s in systems if s != "corral"])
+    return f"{describe(a)}\n\n{body}\n\n{report.drain_ratio_line(results)}\n"
+
+
+def cli() -> None:
+    a = parse_args()
+    text = asyncio.run(main(a))
+    a.out.write_text(text, encoding="utf-8")
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    cli()
