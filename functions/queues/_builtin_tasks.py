@@ -99,12 +99,12 @@ def _old_finished_keys(ctx: TaskContext, cutoff_ms: int) -> list[dict[str, Any]]
             "TableName": ctx.table,
             "IndexName": BY_TENANT,
             "KeyConditionExpression": "tq = :tq AND ts < :cut",
-            "FilterExpression": "#s IN (:c, :f, :x)",
+            "FilterExpression": "#s IN (:s0, :s1, :s2)",
             "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": {
                 ":tq": {"S": f"{queue}#{ctx.tenant}"},
                 ":cut": {"S": sort_key(cutoff_ms, "")},
-                **{f":{s.value[0]}": {"S": s.value} for s in FINISHED},
+                **{f":s{i}": {"S": status.value} for i, status in enumerate(FINISHED)},
             },
             "ProjectionExpression": "pk",
         }

@@ -22,6 +22,8 @@ THROTTLE_CODES = frozenset(
         "ThrottledException",
         "TooManyRequestsException",
         "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "KMSThrottlingException",
         "LimitExceededException",
         "SlowDown",
         "ServiceUnavailable",
