@@ -27,7 +27,9 @@ UNLIMITED_RESERVATION = 10
 MAPPING_BLOCK = re.compile(
     r"(# BEGIN generated: infra/deploy/queues.py[^\n]*\n)(.*?)(# END generated\n)", re.S
 )
-LIST_BLOCK = re.compile(r"(\n(\s*)# BEGIN generated: queue list\n)(.*?)(\s*# END generated\n)", re.S)
+LIST_BLOCK = re.compile(
+    r"(\n(\s*)# BEGIN generated: queue list\n)(.*?)(\s*# END generated\n)", re.S
+)
 
 
 def load_registry(module: str = "queues") -> QueueRegistry:

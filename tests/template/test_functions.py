@@ -1,0 +1,77 @@
+"""Every function's handler exists and every setting its code reads is set by the template."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from corral.settings import Settings
+
+from infra.deploy.code_scan import closure, settings_read
+from infra.deploy.template_model import Function
+
+FIELDS = Settings.model_fields
+SET_BY_LAMBDA = {"region"}
+"""Settings Lambda itself provides (AWS_REGION)."""
+
+LOCAL_ONLY = {"api_keys", "local"}
+"""Settings only the local emulator uses; in AWS the authorizer does their job."""
+
+
+def env_name(field: str) -> str:
+    alias = FIELDS[field].validation_alias
+    return alias if isinstance(alias, str) else f"CORRAL_{field.upper()}"
+
+
+def handler_module(function: Function) -> str:
+    return function.handler.rpartition(".")[0]
+
+
+def test_the_template_has_the_functions_the_design_names(lambdas: dict[str, Function]) -> None:
+    assert {"ApiFunction", "SchedulerFunction", "ReconcilerFunction"} <= set(lambdas)
+    assert lambdas["ApiFunction"].handler == "api.app.handler"
+
+
+def test_every_handler_resolves_to_a_callable(function: Function) -> None:
+    module_name, _, attribute = function.handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attribute, None))
+
+
+def test_every_setting_the_code_reads_is_set(function: Function) -> None:
+    poller = function.handler == "poller.app.handler"
+    files = closure(handler_module(function), runs_queue_handlers=poller)
+    read = settings_read(files, set(FIELDS))
+    needed = {env_name(field) for field in read - SET_BY_LAMBDA - LOCAL_ONLY}
+    assert needed - set(function.environment) == set()
+
+
+def test_the_template_sets_no_variable_the_code_does_not_know(
+    lambdas: dict[str, Function],
+) -> None:
+    known = {env_name(field) for field in FIELDS}
+    for function in lambdas.values():
+        ours = {name for name in function.environment if name.startswith("CORRAL_")}
+        assert ours - known == set(), function.logical_id
+
+
+def test_redis_settings_reach_every_function(lambdas: dict[str, Function]) -> None:
+    redis = {env_name(f) for f in FIELDS if f.startswith("redis_")}
+    for function in lambdas.values():
+        assert redis <= set(function.environment), function.logical_id
+
+
+@pytest.mark.parametrize("field", sorted(LOCAL_ONLY | SET_BY_LAMBDA))
+def test_exempt_settings_still_exist(field: str) -> None:
+    # An exemption for a field that was renamed would hide a missing variable.
+    assert field in FIELDS
+
+
+def test_runtime_is_python313_on_arm64(template: dict[str, Any]) -> None:
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    layer = template["Resources"]["CorralLayer"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"

@@ -1,0 +1,74 @@
+"""One poller per queue in code, each with its schedule, and the generated pieces up to date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.deploy import layer_requirements
+from infra.deploy.queues import TEMPLATE, load_registry, poller_rows, render_template
+from infra.deploy.template_model import Function
+
+
+def pollers(lambdas: dict[str, Function]) -> dict[str, Function]:
+    return {
+        f.environment["CORRAL_QUEUE"]: f
+        for f in lambdas.values()
+        if f.handler == "poller.app.handler"
+    }
+
+
+def test_every_queue_has_exactly_one_poller(lambdas: dict[str, Function]) -> None:
+    names = sorted(load_registry().names())
+    found = [f.environment.get("CORRAL_QUEUE") for f in lambdas.values()]
+    assert sorted(q for q in found if q) == names
+    assert set(pollers(lambdas)) == set(names)
+
+
+def test_only_pollers_get_a_queue(lambdas: dict[str, Function]) -> None:
+    for function in lambdas.values():
+        if function.handler != "poller.app.handler":
+            assert "CORRAL_QUEUE" not in function.environment, function.logical_id
+
+
+def test_every_poller_runs_every_minute_without_async_retries(
+    lambdas: dict[str, Function],
+) -> None:
+    for queue, poller in pollers(lambdas).items():
+        events = poller.properties["Events"]
+        assert [e["Properties"]["Schedule"] for e in events.values()] == ["rate(1 minute)"], queue
+        assert poller.properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+
+
+def test_pollers_take_size_and_reservation_from_the_mapping(
+    template: dict[str, Any], lambdas: dict[str, Function]
+) -> None:
+    mapping = template["Mappings"]["QueuePollers"]
+    assert mapping == poller_rows(load_registry())
+    for queue, poller in pollers(lambdas).items():
+        assert poller.properties["MemorySize"] == {
+            "Fn::FindInMap": ["QueuePollers", queue, "MemorySize"]
+        }
+        reserved = poller.properties["ReservedConcurrentExecutions"]["Fn::If"]
+        assert reserved[1] == {"Fn::FindInMap": ["QueuePollers", queue, "ReservedConcurrency"]}
+
+
+def test_a_poller_never_outlives_a_job_it_may_start() -> None:
+    for definition in load_registry():
+        assert definition.poller_timeout_s * 1000 > definition.timeout_ms, definition.name
+        assert definition.poller_timeout_s <= 900, definition.name
+
+
+def test_generated_template_blocks_are_up_to_date() -> None:
+    current = TEMPLATE.read_text()
+    assert render_template(current, load_registry()) == current, (
+        "run: PYTHONPATH=functions python -m infra.deploy.queues"
+    )
+
+
+def test_layer_requirements_follow_pyproject() -> None:
+    assert layer_requirements.main(["--check"]) == 0
+    names = {
+        layer_requirements.requirement_name(r) for r in layer_requirements.layer_requirements()
+    }
+    assert "boto3" not in names
+    assert {"redis", "pydantic", "pydantic-settings"} <= names
