@@ -21,11 +21,13 @@ from typing import Any, Literal, Protocol
 from corral.context import JobContext
 from corral.definition import QueueDefinition
 from corral.errors import NonRetryableError
+from corral.queue import now_ms
 from pydantic import BaseModel
 
 MAX_FOLLOW_UPS = 3
 FOLLOW_UP_DELAY_MS = 60_000
 _ROUND = re.compile(r"\.r(\d+)$")
+Clock = Callable[[], int]
 
 
 class TransientDeliveryError(Exception):
@@ -126,18 +128,47 @@ async def settle_deliveries(
     return result
 
 
-async def enqueue_in_redis(
-    queue: QueueDefinition, payload: BaseModel, job_id: str, delay_ms: int
-) -> bool:
-    """The default ``Enqueue``: a short-lived client on the deployment's Redis."""
+def durable_enqueue(redis: Any, store: Any, *, prefix: str, clock: Clock = now_ms) -> Enqueue:
+    """An ``Enqueue`` that takes the API's path: the job record first, then Redis.
+
+    A follow-up is then as durable and as visible (``GET /jobs/...``) as any job, and
+    its derived id makes a second enqueue of the same follow-up a no-op.
+    """
+    from corral.intake import Intake
     from corral.job import JobOptions
     from corral.queue import Queue
+
+    async def enqueue(queue: QueueDefinition, payload: BaseModel, job_id: str, delay: int) -> bool:
+        tenant = str(getattr(payload, "sub_account_id"))  # noqa: B009 (every payload has one)
+        target = Queue(redis, queue, prefix=prefix, clock=clock)
+        data = payload.model_dump(mode="json", by_alias=True)
+        options = JobOptions(job_id=job_id, delay=delay)
+        [accepted] = await Intake(target, store, tenant, clock).run([(data, options)])
+        return not accepted.deduplicated
+
+    return enqueue
+
+
+async def enqueue_in_deployment(
+    queue: QueueDefinition, payload: BaseModel, job_id: str, delay_ms: int
+) -> bool:
+    """The default ``Enqueue``: the deployment's job table and Redis, for this one call.
+
+    Follow-ups are rare (partial failures only), so short-lived clients cost less than
+    keeping a Redis client bound to an event loop that a later invocation may not reuse.
+    """
+    from corral.redis_client import create_redis
     from corral.settings import get_settings
-    from redis.asyncio import Redis
+    from corral.store import JobStore
+
+    from queues._common import aws_client
 
     settings = get_settings()
-    redis: Any = Redis.from_url(settings.redis_url, decode_responses=True)
-    async with redis:
-        target = Queue(redis, queue, prefix=settings.key_prefix)
-        added = await target.add(payload, JobOptions(job_id=job_id, delay=delay_ms))
-    return added.created
+    redis: Any = create_redis(settings)
+    store = JobStore(aws_client("dynamodb"), settings.table)
+    try:
+        enqueue = durable_enqueue(redis, store, prefix=settings.key_prefix)
+        return await enqueue(queue, payload, job_id, delay_ms)
+    finally:
+        store.close()
+        await redis.aclose()

@@ -17,7 +17,7 @@ from corral.settings import get_settings
 from pydantic import Field
 
 from queues._common import TenantPayload, aws_client, error_code, is_transient
-from queues._fanout import Enqueue, deliver, enqueue_in_redis, settle_deliveries
+from queues._fanout import Enqueue, deliver, enqueue_in_deployment, settle_deliveries
 
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 _HTML_TAG = re.compile(r"<[A-Za-z][^>]*>")
@@ -69,7 +69,7 @@ class EmailDeps:
     ses: Any
     sender: str
     configuration_set: str = ""
-    enqueue: Enqueue = enqueue_in_redis
+    enqueue: Enqueue = enqueue_in_deployment
 
 
 def _send_one(deps: EmailDeps, content: dict[str, Any], recipient: str) -> str:

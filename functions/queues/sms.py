@@ -15,7 +15,7 @@ from corral.definition import QueueDefinition, RateLimit
 from pydantic import AfterValidator, Field
 
 from queues._common import TenantPayload, aws_client
-from queues._fanout import Enqueue, deliver, enqueue_in_redis, settle_deliveries
+from queues._fanout import Enqueue, deliver, enqueue_in_deployment, settle_deliveries
 from queues.email import classify
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -67,7 +67,7 @@ class SmsDeps:
 
     sns: Any
     pacer: Pacer = field(default_factory=lambda: Pacer(RATE))
-    enqueue: Enqueue = enqueue_in_redis
+    enqueue: Enqueue = enqueue_in_deployment
 
 
 def _publish(deps: SmsDeps, payload: SmsPayload, number: str) -> str:

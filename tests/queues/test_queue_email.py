@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 from corral.definition import QueueDefinition
 from corral.errors import NonRetryableError
-from corral.job import JobOptions, JobState
+from corral.job import JobOptions, JobState, JobStatus
+from corral.queue import Queue
+from corral.records import table_definition
 from corral.settings import get_settings
+from corral.store import JobStore
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from pydantic import BaseModel, ValidationError
 from queues import email
-from queues._fanout import TransientDeliveryError
+from queues._fanout import TransientDeliveryError, durable_enqueue, enqueue_in_deployment
 
 from tests.queues.queue_helpers import (
     REGION,
@@ -226,3 +229,36 @@ async def test_through_the_engine_a_partial_failure_completes_and_its_follow_up_
     assert second.data["to"] == ["bob@example.com"]
     assert (second.result["total"], second.result["successful"]) == (1, 1)
     assert len(sent_messages()) == 2
+
+
+async def test_a_follow_up_is_recorded_like_any_job_and_enqueued_once(
+    redis: Any, prefix: str
+) -> None:
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(**table_definition("jobs-test"))
+    store = JobStore(dynamodb, "jobs-test")
+    enqueue = durable_enqueue(redis, store, prefix=prefix)
+    follow_up = payload(to=["bob@example.com"])
+    try:
+        assert await enqueue(email.queue, follow_up, "01ABC.r1", 60_000) is True
+        assert await enqueue(email.queue, follow_up, "01ABC.r1", 60_000) is False
+        record = store.get("email", "01ABC.r1")
+    finally:
+        store.close()
+    assert record is not None
+    assert (record.status, record.tenant) == (JobStatus.PENDING, TENANT)
+    assert record.data["to"] == ["bob@example.com"]
+    queued = await Queue(redis, email.queue, prefix=prefix).get_job("01ABC.r1")
+    assert queued is not None and queued.state is JobState.DELAYED
+
+
+async def test_the_default_follow_up_path_uses_the_deployments_table_and_redis(
+    redis: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client("dynamodb").create_table(**table_definition("jobs-test"))
+    monkeypatch.setenv("CORRAL_TABLE", "jobs-test")
+    monkeypatch.setenv("CORRAL_KEY_PREFIX", prefix)
+    get_settings.cache_clear()
+    assert await enqueue_in_deployment(email.queue, payload(), "01DEF.r1", 1000) is True
+    queued = await Queue(redis, email.queue, prefix=prefix).get_job("01DEF.r1")
+    assert queued is not None and queued.data["to"] == payload().to
