@@ -81,7 +81,7 @@ async def drain(t: Target, admin: Admin, system: str, n: int, monitor: bool = Fa
     try:
         cpu, mon = _begin(t, admin, monitor)
         await proc.go()
-        result = await proc.next(max(120.0, n / 50))
+        result = await proc.next(max(120.0, n / 10))
         # Let the last batch's acknowledgement land before reading the statistics.
         await asyncio.sleep(0.05)
         sample = admin.sample(cpu)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import subprocess
 import sys
 import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -136,6 +140,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def versions(redis: Redis) -> str:
+    """What was measured: the Redis server and each peer's release."""
+    found = [f"Redis {redis.info('server')['redis_version']}"]
+    for package in ("rq", "saq", "celery"):
+        found.append(f"{package} {metadata.version(package)}")
+    bullmq = json.loads((Path(__file__).parent / "node_modules/bullmq/package.json").read_text())
+    found.append(f"bullmq {bullmq['version']} (Node {platform_node()})")
+    return ", ".join(found)
+
+
+def platform_node() -> str:
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def describe(a: argparse.Namespace) -> str:
     c = a.concurrency
     return (
@@ -156,6 +178,8 @@ async def main(a: argparse.Namespace) -> str:
     admin = DedicatedAdmin(redis, url.hostname or "127.0.0.1", url.port or 6379)
     systems = [s for s in a.systems.split(",") if s]
     runs = {s: Runs() for s in systems}
+    measured = versions(redis)
+    load_before = load()
     for i in range(a.repeats):
         note(f"run {i + 1}/{a.repeats}")
         for system in systems:
@@ -167,7 +191,11 @@ async def main(a: argparse.Namespace) -> str:
     redis.close()
     results = {s: summarize(runs[s]) for s in systems}
     body = report.table(results, [s for s in systems if s != "corral"])
-    return f"{describe(a)}\n\n{body}\n\n{report.drain_ratio_line(results)}\n"
+    context = (
+        f"{measured}. {os.cpu_count()} CPUs shared with other work: load average "
+        f"{load_before} before, {load()} after (1, 5, 15 min)."
+    )
+    return f"{describe(a)}\n\n{context}\n\n{body}\n\n{report.drain_ratio_line(results)}\n"
 
 
 def cli() -> None:
