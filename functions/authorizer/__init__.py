@@ -1,0 +1,1 @@
+"""The API-key Lambda authorizer of the HTTP API (``ApiAuth=apikey``)."""
