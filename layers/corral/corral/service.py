@@ -151,8 +151,11 @@ class JobService:
     async def retry(self, queue: str, job_id: str, tenant: str) -> Accepted:
         """Run a failed (or cancelled) job again with a fresh attempt budget."""
         await self.record(queue, job_id, tenant)
-        with redis_guard():
-            await self.queue(queue).redis.ping()  # fail before the record changes
+        with redis_guard():  # fail before the record changes
+            live = await self.queue(queue).get_job(job_id)
+        if live is not None and live.state is JobState.ACTIVE:
+            # Its failure is recorded but Redis has not settled it yet: a moment early.
+            raise JobStateError(f"job {job_id} is still finishing; retry shortly", "active")
         record = await aws("dynamodb", self.store.reopen, queue, job_id)
         await self.requeue(record)
         await self.waker.wake(queue)

@@ -1,0 +1,53 @@
+"""``Annotated`` dependencies the routes share; tests swap them with ``dependency_overrides``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from corral.keys import valid_identifier
+from corral.service import JobService
+from fastapi import Depends, HTTPException, Request
+
+from api.auth import Authenticator, Caller
+
+
+def get_service(request: Request) -> JobService:
+    """The app's job service."""
+    service: JobService = request.app.state.service
+    return service
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+def get_caller(
+    request: Request, authenticator: Annotated[Authenticator, Depends(get_authenticator)]
+) -> Caller:
+    """The authenticated caller, or a 401."""
+    event: Any = request.scope.get("aws.event")
+    caller = authenticator.authenticate(request.headers.get("authorization"), event)
+    if caller is None:
+        raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+    return caller
+
+
+def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """The caller, if it has the admin scope; otherwise a 403."""
+    if not caller.admin:
+        raise HTTPException(403, "this operation needs the admin scope")
+    return caller
+
+
+def job_id(job_id: str) -> str:
+    """The path's job id; one that cannot exist is simply not found."""
+    if not valid_identifier(job_id):
+        raise HTTPException(404, f"job {job_id} not found")
+    return job_id
+
+
+Service = Annotated[JobService, Depends(get_service)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+Admin = Annotated[Caller, Depends(get_admin)]
+JobId = Annotated[str, Depends(job_id)]

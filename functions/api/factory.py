@@ -1,0 +1,94 @@
+"""``create_app``: the FastAPI app, built from its parts so tests can bring their own."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Annotated, Any
+
+from corral.definition import QueueRegistry
+from corral.dlq import DeadLetterQueue
+from corral.keys import PREFIX
+from corral.service import JobService
+from corral.store import JobStore
+from corral.wake import PollerWaker
+from fastapi import Depends, FastAPI, HTTPException, Request
+
+from api import errors
+from api.auth import Authenticator, Caller
+from api.deps import get_caller
+from api.limits import BodyLimit
+from api.routes import dashboard, health, jobs, queues
+
+if TYPE_CHECKING:
+    from corral.schedules import ScheduleService
+
+DEFAULT_MAX_BODY = 262_144
+SCHEDULES = "api.routes.schedules"
+
+
+def default_registry() -> QueueRegistry:
+    """The deployment's queues (``functions/queues``)."""
+    registry: QueueRegistry = importlib.import_module("queues").registry
+    return registry
+
+
+def create_app(
+    registry: QueueRegistry | None = None,
+    *,
+    service: JobService | None = None,
+    redis: Any = None,
+    store: JobStore | None = None,
+    dlq: DeadLetterQueue | None = None,
+    waker: PollerWaker | None = None,
+    prefix: str = PREFIX,
+    authenticator: Authenticator | None = None,
+    schedules: ScheduleService | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+) -> FastAPI:
+    """The API app.
+
+    Args:
+        registry: the queues (the deployment's by default).
+        service: a ready job service; otherwise one is built from ``redis`` and ``store``
+            (with ``dlq``, ``waker`` and ``prefix``).
+        authenticator: who may call (no API keys: only an API Gateway authorizer).
+        schedules: the schedule service behind ``/schedules``.
+        max_body_bytes: larger request bodies get a 413.
+    """
+    if service is None and redis is not None and store is not None:
+        registry = registry or default_registry()
+        service = JobService.build(registry, redis, store, prefix=prefix, dlq=dlq, waker=waker)
+    app = FastAPI(
+        title="corral",
+        version="0.1.0",
+        description="A serverless job queue: enqueue typed jobs, follow them, manage queues.",
+    )
+    app.state.service = service
+    app.state.authenticator = authenticator or Authenticator()
+    app.state.schedules = schedules
+    errors.install(app)
+    for module in (jobs, queues, health, dashboard):
+        app.include_router(module.router)
+    _include_schedules(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    return app
+
+
+def _include_schedules(app: FastAPI) -> None:
+    """Mount ``/schedules`` if this deployment has the router."""
+    if importlib.util.find_spec(SCHEDULES) is None:
+        return
+    module = importlib.import_module(SCHEDULES)
+
+    def tenant(caller: Annotated[Caller, Depends(get_caller)]) -> str:
+        return caller.tenant
+
+    def schedule_service(request: Request) -> Any:
+        if request.app.state.schedules is None:
+            raise HTTPException(503, "schedules are not configured")
+        return request.app.state.schedules
+
+    app.dependency_overrides[module.get_tenant] = tenant
+    app.dependency_overrides[module.get_schedule_service] = schedule_service
+    app.include_router(module.router)

@@ -1,0 +1,109 @@
+"""``/queues``: counts, listings, and the admin operations (pause, resume, clean, redrive)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from corral.job import JobState, JobStatus
+from fastapi import APIRouter, Body, HTTPException, Query
+
+from api.deps import Admin, CallerDep, Service
+from api.models import (
+    Cleaned,
+    CleanRequest,
+    JobPage,
+    JobPublic,
+    Paused,
+    QueueList,
+    QueuePublic,
+    Redriven,
+    RedriveRequest,
+)
+
+router = APIRouter(prefix="/queues", tags=["queues"])
+
+CURSOR = re.compile(r"^\d{13}#[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or invalid token"},
+    404: {"description": "unknown queue"},
+}
+ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the token is not admin"},
+    **ERRORS,
+}
+
+
+@router.get("", response_model=QueueList, responses=ERRORS)
+async def list_queues(caller: CallerDep, service: Service) -> Any:
+    """Every queue with its counts."""
+    return QueueList(queues=[QueuePublic.of(await service.stats(name)) for name in service.queues])
+
+
+@router.get("/{queue}", response_model=QueuePublic, responses=ERRORS)
+async def get_queue(queue: str, caller: CallerDep, service: Service) -> Any:
+    """One queue's counts."""
+    return QueuePublic.of(await service.stats(queue))
+
+
+@router.get("/{queue}/jobs", response_model=JobPage, responses=ERRORS)
+async def list_jobs(
+    queue: str,
+    caller: CallerDep,
+    service: Service,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=150)] = None,
+) -> Any:
+    """Jobs newest first: the caller's, or every tenant's for an admin."""
+    if cursor is not None and not CURSOR.fullmatch(cursor):
+        raise HTTPException(422, "invalid cursor")
+    page = await service.list_jobs(
+        queue,
+        tenant=None if caller.admin else caller.tenant,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+    return JobPage(jobs=[JobPublic.of(r) for r in page.records], next_cursor=page.next_cursor)
+
+
+@router.post("/{queue}/pause", response_model=Paused, responses=ADMIN_ERRORS)
+async def pause(queue: str, admin: Admin, service: Service) -> Any:
+    """Stop starting jobs (running ones finish)."""
+    await service.pause(queue, True)
+    return Paused(queue=queue, paused=True)
+
+
+@router.post("/{queue}/resume", response_model=Paused, responses=ADMIN_ERRORS)
+async def resume(queue: str, admin: Admin, service: Service) -> Any:
+    await service.pause(queue, False)
+    return Paused(queue=queue, paused=False)
+
+
+@router.post("/{queue}/clean", response_model=Cleaned, responses=ADMIN_ERRORS)
+async def clean(
+    queue: str, admin: Admin, service: Service, body: Annotated[CleanRequest | None, Body()] = None
+) -> Any:
+    """Drop old finished jobs from Redis, or cancel old waiting or delayed ones."""
+    body = body or CleanRequest()
+    removed = await service.clean(queue, JobState(body.status), body.grace, body.limit)
+    return Cleaned(queue=queue, removed=removed)
+
+
+@router.post("/{queue}/redrive", response_model=Redriven, responses=ADMIN_ERRORS)
+async def redrive(
+    queue: str,
+    admin: Admin,
+    service: Service,
+    body: Annotated[RedriveRequest | None, Body()] = None,
+) -> Any:
+    """Move the queue's dead letters back, with a fresh attempt budget."""
+    report = await service.redrive(queue, (body or RedriveRequest()).limit)
+    return Redriven(
+        queue=queue,
+        moved=report.moved,
+        failed=report.failed,
+        skipped=report.skipped,
+        more=report.more,
+    )

@@ -1,0 +1,86 @@
+"""Builds the API app from the settings: clients made once, per process.
+
+The local emulator calls ``build_app`` too, passing its own waker (an in-process poller
+start instead of a Lambda invoke) and, if it likes, its own clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from corral.definition import QueueRegistry
+from corral.dlq import DeadLetterQueue
+from corral.redis_client import create_redis
+from corral.results import ResultStore
+from corral.schedules import ScheduleService, ScheduleStore, ServiceSink
+from corral.service import JobService
+from corral.settings import Settings, get_settings
+from corral.store import JobStore
+from corral.wake import FlaggedWaker, NoWake, PollerWaker, function_name_for, lambda_starter
+from fastapi import FastAPI
+
+from api.auth import Authenticator
+from api.factory import create_app, default_registry
+
+BOTO_CONFIG = Config(retries={"mode": "standard"})
+
+ClientFactory = Callable[[str], Any]
+
+
+def client_factory(settings: Settings) -> ClientFactory:
+    """boto3 clients in the settings' region, with standard retries."""
+
+    def make(service: str) -> Any:
+        return boto3.client(service, region_name=settings.region, config=BOTO_CONFIG)  # type: ignore[call-overload]
+
+    return make
+
+
+def default_waker(settings: Settings, redis: Any, client: ClientFactory) -> PollerWaker:
+    """An async Lambda invoke of the queue's poller, unless no poller function is set."""
+    if not settings.poller_function:
+        return NoWake()
+    start = lambda_starter(client("lambda"), function_name_for(settings.poller_function))
+    return FlaggedWaker(redis, start, prefix=settings.key_prefix)
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    registry: QueueRegistry | None = None,
+    redis: Any = None,
+    waker: PollerWaker | None = None,
+    client: ClientFactory | None = None,
+) -> FastAPI:
+    """The deployment's app: its queues, Redis, job table, DLQ, schedules and API keys."""
+    settings = settings or get_settings()
+    registry = registry or default_registry()
+    client = client or client_factory(settings)
+    redis = redis if redis is not None else create_redis(settings)
+    results = ResultStore(client("s3"), settings.bucket)
+    store = JobStore(client("dynamodb"), settings.table, results=results)
+    dlq = DeadLetterQueue(client("sqs"), settings.dlq_url) if settings.dlq_url else None
+    service = JobService.build(
+        registry,
+        redis,
+        store,
+        prefix=settings.key_prefix,
+        dlq=dlq,
+        waker=waker or default_waker(settings, redis, client),
+    )
+    schedules = None
+    if settings.schedules_table:
+        table = boto3.resource("dynamodb", region_name=settings.region, config=BOTO_CONFIG).Table(
+            settings.schedules_table
+        )
+        schedules = ScheduleService(ScheduleStore(table), ServiceSink(service), registry)
+    return create_app(
+        registry,
+        service=service,
+        authenticator=Authenticator.from_setting(settings.api_keys),
+        schedules=schedules,
+        max_body_bytes=settings.max_body_bytes,
+    )

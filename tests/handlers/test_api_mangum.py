@@ -1,0 +1,135 @@
+"""The API function as Lambda runs it: Mangum, real HTTP API v2 events, authorizer claims."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api.factory import create_app
+from api.wiring import build_app
+from corral.settings import Settings
+from corral.store import JobStore
+from fastapi.testclient import TestClient
+from mangum import Mangum
+from redis.asyncio import Redis
+
+from tests.awsmock import REGION, AwsStack, client, start_aws
+from tests.conftest import SHARED_REDIS_URL
+from tests.handlers.apiapp import delete_prefix_sync, registry
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+class LambdaContext:
+    function_name = "corral-api"
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:corral-api"
+    memory_limit_in_mb = 1024
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name = "/aws/lambda/corral-api"
+    log_stream_name = "2026/06/01/[$LATEST]abcdef"
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return loaded
+
+
+def get_event(job_id: str) -> dict[str, Any]:
+    template = event("api_get_job")
+    text = json.dumps(template).replace("JOB_ID", job_id)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsStack]:
+    yield from start_aws()
+
+
+@pytest.fixture
+def lambda_handler(aws: AwsStack, prefix: str) -> Iterator[Mangum]:
+    """Mangum over an app that trusts only the authorizer (no API keys)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # Mangum runs each event on the current loop, as in Lambda
+    redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
+    store = JobStore(aws.dynamodb, aws.table)
+    app = create_app(registry(), redis=redis, store=store, prefix=prefix)
+    try:
+        yield Mangum(app, lifespan="off")
+    finally:
+        loop.run_until_complete(redis.aclose())
+        loop.close()
+        asyncio.set_event_loop(None)
+        store.close()
+        delete_prefix_sync(prefix)
+
+
+def test_enqueue_and_read_through_api_gateway_events(lambda_handler: Mangum) -> None:
+    reply = lambda_handler(event("api_enqueue"), LambdaContext())
+    assert reply["statusCode"] == 202, reply
+    assert reply["headers"]["content-type"] == "application/json"
+    job_id = json.loads(reply["body"])["jobId"]
+    # A later call on the same loop reuses the module's clients, as a warm Lambda does.
+    reply = lambda_handler(get_event(job_id), LambdaContext())
+    assert reply["statusCode"] == 200, reply
+    job = json.loads(reply["body"])
+    assert job["data"] == {"n": 7, "subAccountId": "acme"}, "tenant from the JWT claims"
+    assert (job["status"], job["attempts"]) == ("pending", 5)
+
+
+def test_the_authorizer_decides_the_tenant(lambda_handler: Mangum) -> None:
+    job_id = json.loads(lambda_handler(event("api_enqueue"), LambdaContext())["body"])["jobId"]
+    other = get_event(job_id)
+    other["requestContext"]["authorizer"]["lambda"]["tenant"] = "zeta"
+    assert lambda_handler(other, LambdaContext())["statusCode"] == 404
+    anonymous = copy.deepcopy(other)
+    del anonymous["requestContext"]["authorizer"]
+    reply = lambda_handler(anonymous, LambdaContext())
+    assert reply["statusCode"] == 401 and json.loads(reply["body"])["error"] == "unauthorized"
+    pause = get_event(job_id)
+    pause["rawPath"] = pause["requestContext"]["http"]["path"] = "/queues/email/pause"
+    pause["requestContext"]["http"]["method"] = "POST"
+    assert lambda_handler(pause, LambdaContext())["statusCode"] == 403
+    pause["requestContext"]["authorizer"]["lambda"]["admin"] = True
+    assert lambda_handler(pause, LambdaContext())["statusCode"] == 200
+
+
+def test_the_deployment_app_builds_from_settings(aws: AwsStack, prefix: str) -> None:
+    settings = Settings.model_validate(
+        {
+            "table": aws.table,
+            "dlq_url": aws.dlq_url,
+            "bucket": aws.bucket,
+            "schedules_table": "",
+            "api_keys": "k1:acme",
+            "key_prefix": prefix,
+            "poller_function": "corral-poller-{queue}",
+        }
+    )
+    redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
+    app = build_app(settings, redis=redis, client=client)
+    with TestClient(app) as http:
+        checks = http.get("/health").json()["checks"]
+        assert checks == {"redis": True, "dynamodb": True, "sqs": True}
+        assert set(app.state.service.queues) >= {"email", "sms", "data-export"}
+        assert http.get("/queues/email", headers={"Authorization": "Bearer k1"}).status_code == 200
+        http.portal.call(redis.aclose)  # type: ignore[union-attr]
+    delete_prefix_sync(prefix)
+
+
+def test_the_function_module_exposes_app_and_handler() -> None:
+    module = importlib.import_module("api.app")
+    assert isinstance(module.handler, Mangum)
+    assert module.app.title == "corral"
