@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from corral.context import JobContext
 from corral.definition import QueueDefinition
+from corral.errors import NonRetryableError
+from corral.settings import get_settings
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from queues._common import TenantPayload, aws_client, final_unless_transient
@@ -55,11 +57,31 @@ class FileJobPayload(TenantPayload):
 
 @dataclass(frozen=True)
 class FileDeps:
+    """The S3 client, and where a tenant's files may be.
+
+    Attributes:
+        buckets: buckets jobs may name (None: any the function's role can reach).
+        key_prefix: keys must start with this, ``{tenant}`` replaced by the payload's
+            tenant, so one tenant cannot read or write beside another's files ("": any key).
+    """
+
     s3: Any
+    buckets: frozenset[str] | None = None
+    key_prefix: str = ""
+
+
+def check_access(payload: FileJobPayload, deps: FileDeps) -> None:
+    """Refuse objects outside the allowed buckets or the tenant's key prefix."""
+    if deps.buckets is not None and payload.bucket not in deps.buckets:
+        raise NonRetryableError(f"bucket {payload.bucket!r} is not one jobs may use")
+    prefix = deps.key_prefix.replace("{tenant}", payload.sub_account_id)
+    if not payload.key.startswith(prefix) or ".." in payload.key.split("/"):
+        raise NonRetryableError(f"key must be under {prefix!r}")
 
 
 def process(payload: FileJobPayload, job: JobContext, deps: FileDeps) -> dict[str, Any]:
     """Open the object and run the operation on it."""
+    check_access(payload, deps)
     options = OPTIONS[payload.operation].model_validate(payload.options)
     with final_unless_transient():
         reply = deps.s3.get_object(Bucket=payload.bucket, Key=payload.key)
@@ -78,7 +100,10 @@ def process(payload: FileJobPayload, job: JobContext, deps: FileDeps) -> dict[st
 
 def handle(payload: FileJobPayload, job: JobContext) -> dict[str, Any]:
     """The queue's handler: ``{operation, bucket, key, outputKey, ...}`` (see ``_file_ops``)."""
-    return process(payload, job, FileDeps(aws_client("s3")))
+    settings = get_settings()
+    named = [b.strip() for b in settings.file_buckets.split(",") if b.strip()]
+    buckets = frozenset(named or [settings.bucket])
+    return process(payload, job, FileDeps(aws_client("s3"), buckets, settings.file_key_prefix))
 
 
 queue = QueueDefinition(

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from corral.errors import NonRetryableError
 from corral.job import JobState
+from corral.settings import get_settings
 from PIL import Image
 from pydantic import ValidationError
 from queues import file_processing as fp
@@ -193,3 +194,30 @@ async def test_through_the_engine(s3: Any, redis: Any, prefix: str) -> None:
     assert job.state is JobState.COMPLETED
     assert job.result["outputKey"] == "in/people.csv.validation.json"
     assert job.result["invalidRows"] == 1  # only the short row breaks the default rules
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key", "message"),
+    [
+        ("other-bucket", f"{TENANT}/a.txt", "not one jobs may use"),
+        (BUCKET, "tenant-b/a.txt", "must be under 'tenant-a/'"),
+        (BUCKET, f"{TENANT}/../tenant-b/a.txt", "must be under"),
+    ],
+)
+def test_a_tenant_reaches_only_its_own_files(s3: Any, bucket: str, key: str, message: str) -> None:
+    guarded = fp.FileDeps(s3, frozenset({BUCKET}), "{tenant}/")
+    chosen = payload(key, "gzip").model_copy(update={"bucket": bucket})
+    with pytest.raises(NonRetryableError, match=message):
+        fp.process(chosen, job_context(), guarded)
+
+
+def test_the_handler_keeps_tenants_to_their_prefix_in_the_deployments_bucket(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORRAL_BUCKET", BUCKET)
+    get_settings.cache_clear()
+    s3.put_object(Bucket=BUCKET, Key=f"{TENANT}/a.txt", Body=b"hello")
+    result = fp.handle(payload(f"{TENANT}/a.txt", "gzip"), job_context())
+    assert gzip.decompress(read(s3, result["outputKey"])) == b"hello"
+    with pytest.raises(NonRetryableError, match="must be under"):
+        fp.handle(payload("tenant-b/a.txt", "gzip"), job_context())

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     email_configuration_set: str = ""
     notification_topic_arn: str = Field(default="", description="generic-task sendNotification")
     export_url_ttl_s: int = Field(default=3600, description="presigned URL lifetime of an export")
+    file_buckets: str = Field(default="", description="file-processing buckets (default: bucket)")
+    file_key_prefix: str = Field(default="{tenant}/", description="file keys a tenant may use")
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
 
 
