@@ -105,6 +105,8 @@ async def drain_until(
         await wait_for(check, timeout)
     finally:
         drainer.stop()
+        # An idle drainer sees the stop only when its blocking wait ends: end it now.
+        await drainer.queue.redis.lpush(drainer.queue.keys.wake, "1")
         await asyncio.wait_for(task, timeout)
 
 

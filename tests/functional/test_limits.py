@@ -1,0 +1,167 @@
+"""Limits under contention: 8 drainers, each with its own Redis client, drain one queue.
+
+Global concurrency, the rate limit, per-group concurrency and fairness between tenants
+must hold across all of them, because they are checked inside the claim script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import pytest
+from corral.definition import RateLimit
+from corral.drain import Drainer, DrainHooks
+from corral.queue import ClaimedJob, NewJob, Queue
+from redis.asyncio import Redis
+
+from tests.conftest import SHARED_REDIS_URL
+from tests.functional.drain_helpers import CountingRedis, Recorder, real_queue, wait_for
+
+DRAINERS = 8
+Crew = Callable[..., list[Queue]]
+
+
+@pytest.fixture
+async def crew(single_redis: Redis, prefix: str) -> AsyncIterator[Crew]:
+    """``crew(handler, **definition_options)``: one queue object per drainer, own clients."""
+    clients: list[CountingRedis] = []
+
+    def build(handler: Callable[..., Any], **options: Any) -> list[Queue]:
+        queues = []
+        for _ in range(DRAINERS):
+            client = CountingRedis(host="127.0.0.1", port=6379, decode_responses=True)
+            clients.append(client)
+            queues.append(real_queue(client, prefix, handler, **options))
+        return queues
+
+    try:
+        yield build
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def drain_all(queues: list[Queue], total: int, timeout: float = 30, **kw: Any) -> None:
+    """Run one drainer per queue object until ``total`` jobs completed, then stop them."""
+    drainers = [Drainer(queue, **kw) for queue in queues]
+    tasks = [asyncio.create_task(d.run()) for d in drainers]
+
+    async def all_done() -> bool:
+        return (await queues[0].counts()).completed >= total
+
+    try:
+        await wait_for(all_done, timeout)
+    finally:
+        for drainer in drainers:
+            drainer.stop()
+        # Unblock the idle ones waiting on the wake-up list, so they see the stop.
+        await queues[0].redis.lpush(queues[0].keys.wake, *["1"] * DRAINERS)
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert sum(d.stats.completed for d in drainers) == total
+    assert sum(d.stats.lease_lost + d.stats.stalled_requeued for d in drainers) == 0
+
+
+async def test_global_concurrency_holds_across_drainers(crew: Crew) -> None:
+    recorder = Recorder()
+    queues = crew(recorder.handler(0.02), concurrency=3)
+    await queues[0].add_bulk([NewJob({"n": i}) for i in range(120)])
+
+    await drain_all(queues, 120, concurrency=4, batch_size=8)
+    calls = sum(q.redis.sent["EVALSHA"] for q in queues)  # type: ignore[union-attr]
+    print(f"script calls per job at the concurrency limit: {calls / 120:.1f}")
+
+    assert len(recorder.starts) == 120
+    assert recorder.max_running == 3
+
+
+async def test_group_concurrency_holds_across_drainers(crew: Crew) -> None:
+    recorder = Recorder()
+    queues = crew(recorder.handler(0.02), group_concurrency=2)
+    tenants = ["acme", "globex", "initech", "umbrella"]
+    jobs = [NewJob({"n": i, "subAccountId": t}) for i in range(25) for t in tenants]
+    await queues[0].add_bulk(jobs)
+
+    # Each drainer can run all it claims at once, so the group limit is the only bound.
+    await drain_all(queues, 100, concurrency=8, batch_size=8)
+
+    assert len(recorder.starts) == 100
+    assert set(recorder.group_max) == set(tenants)
+    assert max(recorder.group_max.values()) == 2, dict(recorder.group_max)
+    assert recorder.max_running <= 2 * len(tenants)
+
+
+@pytest.mark.slow
+async def test_rate_limit_holds_across_drainers(crew: Crew) -> None:
+    recorder = Recorder()
+    queues = crew(recorder.handler(0.0), rate_limit=RateLimit(max=20, duration_ms=1000))
+    ids = [r.job_id for r in await queues[0].add_bulk([NewJob({"n": i}) for i in range(100)])]
+
+    await drain_all(queues, 100, concurrency=4, batch_size=8)
+
+    # Claim times as the limiter saw them (ms, the same clock for every drainer).
+    claimed = sorted([int((await queues[0].get_job(i)).processed_at or 0) for i in ids])  # type: ignore[union-attr]
+    busiest = max(bisect.bisect_left(claimed, t + 1000) - k for k, t in enumerate(claimed))
+    # The first window's 20 come at once (a full bucket); each later second adds 20.
+    rate = (len(claimed) - 20) / ((claimed[-1] - claimed[0]) / 1000)
+    print(f"busiest 1 s window: {busiest} starts; rate after the first burst: {rate:.2f}/s")
+    assert busiest <= 20
+    assert 19 <= rate <= 21
+
+
+class ClaimLog(DrainHooks):
+    """Every claimed batch, in the order the drainers received them."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    async def claimed(self, jobs: Sequence[ClaimedJob]) -> None:
+        self.batches.append([job.id for job in jobs])
+
+
+@pytest.mark.slow
+async def test_one_tenants_backlog_delays_another_by_at_most_one_batch(crew: Crew) -> None:
+    recorder, log = Recorder(), ClaimLog()
+    queues = crew(recorder.handler(0.001))
+    batch = 8
+    await queues[0].add_bulk([NewJob({"n": i, "subAccountId": "big"}) for i in range(1000)])
+    drainers = [Drainer(q, concurrency=4, batch_size=batch, hooks=log) for q in queues]
+    client = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
+    producer = real_queue(client, queues[0].keys.prefix, recorder.handler(0))
+    tasks = [asyncio.create_task(d.run()) for d in drainers]
+    try:
+
+        async def underway() -> bool:
+            return len(recorder.starts) >= 200
+
+        await wait_for(underway)
+        # A connection made beforehand, so that the enqueue is one round trip.
+        await client.ping()
+        before, claims_before = len(recorder.starts), len(log.batches)
+        small = (await producer.add({"n": 0, "subAccountId": "small"})).job_id
+
+        async def small_started() -> bool:
+            return any(job_id == small for job_id, _, _ in recorder.starts)
+
+        await wait_for(small_started)
+    finally:
+        for drainer in drainers:
+            drainer.stop()
+        await client.lpush(queues[0].keys.wake, *["1"] * DRAINERS)
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        await client.aclose()
+    # In Redis it is exact: the first claim after the enqueue takes the small tenant's job,
+    # with at most one job of the big tenant ahead of it (groups alternate).
+    (claim,) = [k for k, ids in enumerate(log.batches) if small in ids]
+    assert log.batches[claim].index(small) <= 1
+    # Claims in flight when it was enqueued (one per drainer) may be logged after it.
+    assert claim - claims_before <= 2 * DRAINERS
+    # Each drainer then starts what it already holds first: at most low_water ready jobs
+    # when it claims, and until the first claim after the enqueue up to a batch more.
+    order = [job_id for job_id, _, _ in recorder.starts]
+    ahead = order.index(small) - before
+    print(f"claims in between: {claim - claims_before}; big-tenant starts in between: {ahead}")
+    held = drainers[0].batch_size + max(drainers[0].concurrency, batch // 2) + 1
+    assert 0 <= ahead <= DRAINERS * held
