@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,3 +46,17 @@ async def test_adding_a_queue_is_one_module_plus_one_line(redis: Any, prefix: st
     await drain(queue)
     job = await stored(queue, added.job_id)
     assert (job.state, job.result, job.group) == (JobState.COMPLETED, "hello Ann", TENANT)
+
+
+def test_importing_the_queues_leaves_heavy_modules_for_first_use() -> None:
+    # A poller imports every queue before its first claim; boto3, Pillow and XlsxWriter
+    # cost more import time than that budget allows, so they load on first use.
+    root = Path(__file__).resolve().parents[2]
+    paths = [str(root / "functions"), str(root / "layers" / "corral")]
+    code = (
+        f"import sys; sys.path[:0] = {paths!r}; import queues; "
+        "heavy = {'boto3', 'botocore', 'PIL', 'xlsxwriter'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
