@@ -9,8 +9,10 @@ import pytest
 from corral.queue import EnqueueResult, NewJob
 from corral.schedules import (
     CatchUp,
+    Schedule,
     ScheduleCreate,
     ScheduleService,
+    ScheduleStore,
     TenantMismatchError,
 )
 from corral.schedules.occurrences import job_id
@@ -192,3 +194,31 @@ async def test_a_schedule_created_while_redis_is_down_runs_from_the_next_tick(
     # The first run is late, not lost.
     assert await jobs.runs() == [start, start + MINUTE, start + 2 * MINUTE]
     assert await jobs.state(job_id(created, start)) == "waiting"
+
+
+class ConflictOnce(ScheduleStore):
+    """A store whose next write loses a race (another writer got there first)."""
+
+    conflicts = 1
+
+    def save(self, schedule: Schedule, expected_version: int) -> bool:
+        if self.conflicts:
+            self.conflicts -= 1
+            return False
+        return super().save(schedule, expected_version)
+
+
+async def test_pause_and_resume_retry_after_a_concurrent_write(
+    service: ScheduleService, clock: Clock
+) -> None:
+    await service.create(TENANT, every(10_000, id="race"))
+    store = ConflictOnce(service.store.table)
+    racy = ScheduleService(store, service.sink, service.registry, clock=clock)
+    assert (await racy.pause(TENANT, "race")).paused
+    store.conflicts = 1
+    assert not (await racy.resume(TENANT, "race")).paused
+
+
+async def test_the_tenant_may_be_given_by_field_name(service: ScheduleService) -> None:
+    created = await service.create(TENANT, every(10_000, data={"sub_account_id": TENANT}))
+    assert created.data == {"sub_account_id": TENANT}

@@ -11,7 +11,7 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.errors import CorralError
 from corral.ids import new_job_id
-from corral.intake import TenantMismatchError
+from corral.intake import TENANT_FIELD, TenantMismatchError
 from corral.job import JobOptions
 from corral.queue import NewJob, now_ms
 from corral.schedules.model import Schedule, ScheduleCreate, ScheduleSpec
@@ -25,6 +25,8 @@ TICK_MS = 60_000
 """How often the scheduler runs (its EventBridge rule)."""
 MARGIN_MS = 15_000
 """Extra look-ahead per tick, so a tick that starts a little late misses nothing."""
+WRITE_ATTEMPTS = 3
+"""Pause and resume re-read and retry when a tick wrote the schedule in between."""
 
 
 class ScheduleNotFoundError(CorralError):
@@ -99,9 +101,14 @@ class ScheduleService:
         """The spec's data with the tenant filled in, validated against its queue."""
         definition = self.registry.get(spec.queue)
         data = dict(spec.data)
-        owner = data.setdefault("subAccountId", tenant)
-        if owner != tenant:
-            raise TenantMismatchError("data.subAccountId names another tenant")
+        field = definition.payload.model_fields.get(TENANT_FIELD)
+        if field is not None:
+            alias = field.alias or TENANT_FIELD
+            given = data.get(alias, data.get(TENANT_FIELD))
+            if given is None:
+                data[alias] = tenant
+            elif given != tenant:
+                raise TenantMismatchError("data.subAccountId names another tenant")
         # A payload the queue would reject fails here, at creation, not on every tick.
         definition.payload.model_validate(data)
         return data
@@ -125,7 +132,7 @@ class ScheduleService:
             created_at=now,
             updated_at=now,
         )
-        if not self.store.create(schedule):
+        if not await asyncio.to_thread(self.store.create, schedule):
             raise ScheduleExistsError(f"schedule {schedule.id} already exists")
         return await self._apply_now(schedule, now)
 
@@ -158,37 +165,46 @@ class ScheduleService:
 
     async def pause(self, tenant: str, schedule_id: str) -> Schedule:
         """Stop a schedule and cancel its jobs that have not started yet."""
-        schedule = self.get(tenant, schedule_id)
-        if schedule.paused:
-            return schedule
-        now = self.clock()
-        pending = self._pending(schedule, now)
-        paused = await self._write(
-            schedule, now, paused=True, count=max(0, schedule.count - len(pending))
-        )
-        await self._cancel(schedule, pending)
-        return paused
+        for _ in range(WRITE_ATTEMPTS):
+            schedule = await asyncio.to_thread(self.get, tenant, schedule_id)
+            if schedule.paused:
+                return schedule
+            now = self.clock()
+            pending = self._pending(schedule, now)
+            count = max(0, schedule.count - len(pending))
+            try:
+                paused = await self._write(schedule, now, paused=True, count=count)
+            except ScheduleConflictError:
+                continue  # a tick moved it meanwhile: read it again
+            await self._cancel(schedule, pending)
+            return paused
+        raise ScheduleConflictError(f"schedule {schedule_id} keeps changing; try again")
 
     async def resume(self, tenant: str, schedule_id: str) -> Schedule:
         """Restart a paused schedule from now; occurrences during the pause do not run."""
-        schedule = self.get(tenant, schedule_id)
-        if not schedule.paused:
-            return schedule
-        now = self.clock()
-        done = schedule.limit is not None and schedule.count >= schedule.limit
-        resumed = await self._write(
-            schedule,
-            now,
-            paused=False,
-            # A new generation gives new job ids: the cancelled jobs keep the old ones.
-            generation=schedule.generation + 1,
-            next_run=None if done else first_from(schedule, now, schedule.created_at),
-        )
-        return await self._apply_now(resumed, now)
+        for _ in range(WRITE_ATTEMPTS):
+            schedule = await asyncio.to_thread(self.get, tenant, schedule_id)
+            if not schedule.paused:
+                return schedule
+            now = self.clock()
+            done = schedule.limit is not None and schedule.count >= schedule.limit
+            try:
+                resumed = await self._write(
+                    schedule,
+                    now,
+                    paused=False,
+                    # A new generation gives new job ids: the cancelled jobs keep the old ones.
+                    generation=schedule.generation + 1,
+                    next_run=None if done else first_from(schedule, now, schedule.created_at),
+                )
+            except ScheduleConflictError:
+                continue
+            return await self._apply_now(resumed, now)
+        raise ScheduleConflictError(f"schedule {schedule_id} keeps changing; try again")
 
     async def delete(self, tenant: str, schedule_id: str) -> Schedule:
         """Delete a schedule and cancel its jobs that have not started yet."""
-        schedule = self.store.delete(tenant, schedule_id)
+        schedule = await asyncio.to_thread(self.store.delete, tenant, schedule_id)
         if schedule is None:
             raise ScheduleNotFoundError(f"schedule {schedule_id} not found")
         if not schedule.paused:
