@@ -87,7 +87,8 @@ NOT_RUN_IN_LAMBDA = frozenset({"create_table"})
 """Functions that only tests and the local emulator call (the template creates the tables)."""
 
 
-def closure(module: str, *, runs_queue_handlers: bool = True) -> set[Path]:
+@cache
+def closure(module: str, *, runs_queue_handlers: bool = True) -> frozenset[Path]:
     """Source files of ``module`` and of everything it imports from this repository.
 
     Only pollers run the queues' handlers: other functions import the registry for queue
@@ -104,9 +105,9 @@ def closure(module: str, *, runs_queue_handlers: bool = True) -> set[Path]:
         seen[name] = path
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         todo.extend(_imports(path, package) - set(seen))
-    files = set(seen.values())
+    files = frozenset(seen.values())
     if not runs_queue_handlers:
-        files = {f for f in files if f.parent != QUEUE_HANDLERS or f.name == "__init__.py"}
+        files = frozenset(f for f in files if f.parent != QUEUE_HANDLERS or f.name == "__init__.py")
     return files
 
 
@@ -134,7 +135,7 @@ def _method_actions() -> dict[str, frozenset[str]]:
     return {method: frozenset(found) for method, found in actions.items()}
 
 
-def aws_actions(files: set[Path]) -> dict[str, set[str]]:
+def aws_actions(files: frozenset[Path]) -> dict[str, set[str]]:
     """IAM actions the boto3 calls in ``files`` need, each with where it is called."""
     table = _method_actions()
     found: dict[str, set[str]] = {}
@@ -151,7 +152,7 @@ def aws_actions(files: set[Path]) -> dict[str, set[str]]:
     return found
 
 
-def settings_read(files: set[Path], fields: set[str]) -> set[str]:
+def settings_read(files: frozenset[Path], fields: set[str]) -> set[str]:
     """The ``Settings`` fields that ``files`` read as attributes (``settings.table``)."""
     used: set[str] = set()
     for path in files:
