@@ -14,7 +14,7 @@ from corral.settings import get_settings
 from pydantic import Field
 
 from queues._common import TenantPayload, aws_client, final_unless_transient
-from queues._export_formats import CONTENT_TYPES, WRITERS, ExportFormat
+from queues._export_formats import CONTENT_TYPES, WRITERS, XLSX_MAX_ROWS, ExportFormat
 from queues._export_sources import DataSource, JobHistorySource
 from queues._s3stream import PART_BYTES, open_multipart
 
@@ -81,6 +81,8 @@ def export(payload: ExportPayload, job: JobContext, deps: ExportDeps) -> dict[st
     content_type = CONTENT_TYPES[payload.format]
     with final_unless_transient():
         total = source.count(tenant, payload.filters)
+        if payload.format == "xlsx" and total is not None and total > XLSX_MAX_ROWS:
+            raise NonRetryableError(f"{total} rows do not fit in xlsx; use csv or json")
         with open_multipart(deps.s3, deps.bucket, key, content_type, deps.part_bytes) as sink:
             on_row = _progress(job, total)
             rows = write(source.rows(tenant, payload.filters), columns, sink, on_row)

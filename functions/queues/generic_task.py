@@ -12,8 +12,10 @@ from typing import Any
 
 from corral.context import JobContext
 from corral.definition import QueueDefinition
+from corral.errors import NonRetryableError
 from corral.settings import get_settings
 from pydantic import Field
+from pydantic_core import PydanticSerializationError, to_json
 
 from queues import _builtin_tasks  # noqa: F401  (registers the built-ins)
 from queues._common import TenantPayload, aws_client
@@ -52,7 +54,12 @@ async def run(payload: TaskPayload, job: JobContext, deps: TaskDeps) -> Any:
         deps.queues,
         deps.topic_arn,
     )
-    return await deps.registry.call(payload.function_name, payload.parameters, ctx)
+    result = await deps.registry.call(payload.function_name, payload.parameters, ctx)
+    try:
+        to_json(result)
+    except PydanticSerializationError as exc:
+        raise NonRetryableError(f"{payload.function_name} returned a non-JSON value") from exc
+    return result
 
 
 def default_deps() -> TaskDeps:

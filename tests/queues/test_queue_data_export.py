@@ -205,3 +205,10 @@ async def test_through_the_engine(s3: Any, jobs: JobHistorySource, redis: Any, p
     assert job.result["rowCount"] == 4
     assert job.result["key"] == f"exports/{TENANT}/jobs/{added.job_id}.json"
     assert len(json.loads(body(s3, job.result["key"]))) == 4
+
+
+def test_more_rows_than_a_worksheet_holds_fail_before_any_upload(s3: Any) -> None:
+    too_many = deps(s3, jobs=Synthetic(1_048_576))
+    with pytest.raises(NonRetryableError, match="do not fit in xlsx"):
+        data_export.export(payload(format="xlsx"), job_context(), too_many)
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []

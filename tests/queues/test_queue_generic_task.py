@@ -234,3 +234,14 @@ async def test_through_the_engine_calculate_sum_completes_with_6(redis: Any, pre
 
 def test_recording_context_is_a_job_context() -> None:
     assert isinstance(job_context(), RecordingContext)
+
+
+async def test_a_result_that_is_not_json_fails_without_retry() -> None:
+    registry = TaskRegistry()
+
+    @registry.register("opaque")
+    def opaque() -> object:
+        return object()
+
+    with pytest.raises(NonRetryableError, match="non-JSON"):
+        await gt.run(payload("opaque"), job_context(), gt.TaskDeps(registry, client))
