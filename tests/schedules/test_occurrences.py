@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from itertools import islice, pairwise
+from types import ModuleType
 from typing import Any
 
 import pytest
-from corral.schedules import CatchUp, Schedule, ScheduleSpec
+from corral.schedules import CatchUp, Declared, Schedule, ScheduleSpec, declared_in
 from corral.schedules.occurrences import first_from, job_id, occurrences_from, plan
 from pydantic import ValidationError
 
@@ -131,3 +132,15 @@ def test_job_ids_are_stable_and_differ_by_tenant_and_generation() -> None:
 def test_bad_specs_are_rejected(fields: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         ScheduleSpec(queue="reports", **fields)
+
+
+def test_declared_in_reads_the_schedules_of_queue_modules() -> None:
+    nightly = Declared(id="nightly", queue="reports", cron="0 2 * * *", tenant="acme")
+    module = ModuleType("reports_queue")
+    module.schedules = (nightly,)  # type: ignore[attr-defined]
+    bare = ModuleType("other_queue")
+    assert declared_in([module, bare]) == [nightly]
+    assert nightly.owner() == "acme"
+    module.schedules = ("0 2 * * *",)  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        declared_in([module])
