@@ -7,6 +7,7 @@ import copy
 import importlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -58,52 +59,78 @@ def aws() -> Iterator[AwsStack]:
     yield from start_aws()
 
 
+class LambdaRuntime:
+    """Calls a handler as the Lambda runtime does: one thread, one event loop kept warm.
+
+    A thread of its own keeps the test's loop (pytest-asyncio's) out of it.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = ThreadPoolExecutor(
+            1, initializer=asyncio.set_event_loop, initargs=(self.loop,)
+        )
+        # Mangum adopts the current loop when it is built: build it on the runtime thread.
+        self.handler: Mangum = self.thread.submit(Mangum, app, lifespan="off").result()
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn`` on the runtime thread (module imports that build a handler)."""
+        return self.thread.submit(fn, *args).result()
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        reply: dict[str, Any] = self.thread.submit(self.handler, event, LambdaContext()).result()
+        return reply
+
+    def close(self, *closing: Any) -> None:
+        for aclose in closing:
+            self.thread.submit(self.loop.run_until_complete, aclose()).result()
+        self.thread.submit(self.loop.close).result()
+        self.thread.shutdown()
+
+
 @pytest.fixture
-def lambda_handler(aws: AwsStack, prefix: str) -> Iterator[Mangum]:
+def lambda_handler(aws: AwsStack, prefix: str) -> Iterator[LambdaRuntime]:
     """Mangum over an app that trusts only the authorizer (no API keys)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # Mangum runs each event on the current loop, as in Lambda
     redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
     store = JobStore(aws.dynamodb, aws.table)
     app = create_app(registry(), redis=redis, store=store, prefix=prefix)
+    runtime = LambdaRuntime(app)
     try:
-        yield Mangum(app, lifespan="off")
+        yield runtime
     finally:
-        loop.run_until_complete(redis.aclose())
-        loop.close()
-        asyncio.set_event_loop(None)
+        runtime.close(redis.aclose)
         store.close()
         delete_prefix_sync(prefix)
 
 
-def test_enqueue_and_read_through_api_gateway_events(lambda_handler: Mangum) -> None:
-    reply = lambda_handler(event("api_enqueue"), LambdaContext())
+def test_enqueue_and_read_through_api_gateway_events(lambda_handler: LambdaRuntime) -> None:
+    reply = lambda_handler(event("api_enqueue"))
     assert reply["statusCode"] == 202, reply
     assert reply["headers"]["content-type"] == "application/json"
     job_id = json.loads(reply["body"])["jobId"]
     # A later call on the same loop reuses the module's clients, as a warm Lambda does.
-    reply = lambda_handler(get_event(job_id), LambdaContext())
+    reply = lambda_handler(get_event(job_id))
     assert reply["statusCode"] == 200, reply
     job = json.loads(reply["body"])
     assert job["data"] == {"n": 7, "subAccountId": "acme"}, "tenant from the JWT claims"
     assert (job["status"], job["attempts"]) == ("pending", 5)
 
 
-def test_the_authorizer_decides_the_tenant(lambda_handler: Mangum) -> None:
-    job_id = json.loads(lambda_handler(event("api_enqueue"), LambdaContext())["body"])["jobId"]
+def test_the_authorizer_decides_the_tenant(lambda_handler: LambdaRuntime) -> None:
+    job_id = json.loads(lambda_handler(event("api_enqueue"))["body"])["jobId"]
     other = get_event(job_id)
     other["requestContext"]["authorizer"]["lambda"]["tenant"] = "zeta"
-    assert lambda_handler(other, LambdaContext())["statusCode"] == 404
+    assert lambda_handler(other)["statusCode"] == 404
     anonymous = copy.deepcopy(other)
     del anonymous["requestContext"]["authorizer"]
-    reply = lambda_handler(anonymous, LambdaContext())
+    reply = lambda_handler(anonymous)
     assert reply["statusCode"] == 401 and json.loads(reply["body"])["error"] == "unauthorized"
     pause = get_event(job_id)
     pause["rawPath"] = pause["requestContext"]["http"]["path"] = "/queues/email/pause"
     pause["requestContext"]["http"]["method"] = "POST"
-    assert lambda_handler(pause, LambdaContext())["statusCode"] == 403
+    assert lambda_handler(pause)["statusCode"] == 403
     pause["requestContext"]["authorizer"]["lambda"]["admin"] = True
-    assert lambda_handler(pause, LambdaContext())["statusCode"] == 200
+    assert lambda_handler(pause)["statusCode"] == 200
 
 
 def test_the_deployment_app_builds_from_settings(aws: AwsStack, prefix: str) -> None:
@@ -130,6 +157,10 @@ def test_the_deployment_app_builds_from_settings(aws: AwsStack, prefix: str) -> 
 
 
 def test_the_function_module_exposes_app_and_handler() -> None:
-    module = importlib.import_module("api.app")
+    runtime = LambdaRuntime(None)
+    try:
+        module = runtime.run(importlib.import_module, "api.app")
+    finally:
+        runtime.close()
     assert isinstance(module.handler, Mangum)
     assert module.app.title == "corral"
