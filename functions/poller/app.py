@@ -1,0 +1,76 @@
+"""The poller function: one handler for every queue (the queue comes from env or event)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store, queue_of
+from corral.poller import PollerResult, PollerRuntime, Starter
+from corral.redis_client import create_redis
+from corral.settings import get_settings
+from corral.wake import function_name_for, lambda_starter
+
+logger = Logger(service="corral")
+metrics = Metrics(namespace="corral", service="corral")
+tracer = Tracer(service="corral")
+copy_config_to_registered_loggers(source_logger=logger, include={"corral"})
+
+_runtime: PollerRuntime | None = None
+
+
+def use(runtime: PollerRuntime | None) -> None:
+    """Install the runtime invocations use (tests and the local emulator build their own)."""
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> PollerRuntime:
+    """The process's runtime, built from the settings on first use."""
+    if _runtime is None:
+        from queues import registry
+
+        settings = get_settings()
+        loops = ThreadLoops(create_redis)
+        use(PollerRuntime(registry, build_store(), build_dlq(), loops, prefix=settings.key_prefix))
+    assert _runtime is not None
+    return _runtime
+
+
+def _fan_out_starter(context: LambdaContext) -> Starter:
+    name = get_settings().poller_function or context.function_name
+    return lambda_starter(aws_client("lambda"), function_name_for(name))
+
+
+def publish(queue: str, result: PollerResult) -> None:
+    """EMF metrics of one run, with the queue as dimension."""
+    tally, report = result.tally, result.report
+    metrics.add_dimension(name="queue", value=queue)
+    metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=tally.completed)
+    metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=tally.failed)
+    metrics.add_metric(name="JobsRetried", unit=MetricUnit.Count, value=tally.retried)
+    average = tally.duration_ms_total / tally.finished if tally.finished else 0
+    metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=average)
+    metrics.add_metric(
+        name="JobDurationMax", unit=MetricUnit.Milliseconds, value=tally.duration_ms_max
+    )
+    metrics.add_metric(name="QueueDepth", unit=MetricUnit.Count, value=report.depth)
+    metrics.add_metric(name="OldestJobAge", unit=MetricUnit.Milliseconds, value=tally.oldest_age_ms)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    queue = queue_of(event, get_settings().queue)
+    logger.append_keys(queue=queue)
+    metrics.add_metric(name="PollerRuns", unit=MetricUnit.Count, value=1)
+    rt = runtime()
+    starter = None if rt.starter else _fan_out_starter(context)
+    result = rt.invoke(queue, context.get_remaining_time_in_millis, starter)
+    publish(queue, result)
+    logger.info("poller run finished", extra={"report": result.report.as_dict()})
+    return {**result.report.as_dict(), "durable": vars(result.tally)}

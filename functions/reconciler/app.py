@@ -1,0 +1,77 @@
+"""The reconciler function: on a schedule, and on demand (``{"queues": [...]}``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store
+from corral.reconcile_runtime import ReconcilerRuntime
+from corral.redis_client import create_redis
+from corral.settings import get_settings
+from corral.wake import function_name_for, lambda_starter
+
+logger = Logger(service="corral")
+metrics = Metrics(namespace="corral", service="corral")
+tracer = Tracer(service="corral")
+copy_config_to_registered_loggers(source_logger=logger, include={"corral"})
+
+_runtime: ReconcilerRuntime | None = None
+
+
+def use(runtime: ReconcilerRuntime | None) -> None:
+    """Install the runtime invocations use (tests and the local emulator build their own)."""
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> ReconcilerRuntime:
+    """The process's runtime, built from the settings on first use."""
+    if _runtime is None:
+        from queues import registry
+
+        settings = get_settings()
+        starter = None
+        if settings.poller_function:
+            starter = lambda_starter(
+                aws_client("lambda"), function_name_for(settings.poller_function)
+            )
+        loops = ThreadLoops(create_redis)
+        use(
+            ReconcilerRuntime(
+                registry,
+                build_store(),
+                build_dlq(),
+                loops,
+                starter=starter,
+                prefix=settings.key_prefix,
+            )
+        )
+    assert _runtime is not None
+    return _runtime
+
+
+def queues_of(event: dict[str, Any]) -> list[str] | None:
+    """On-demand runs name queues in ``queues`` or ``detail.queues``; None means all."""
+    detail = event.get("detail")
+    names = event.get("queues") or (detail.get("queues") if isinstance(detail, dict) else None)
+    return [str(n) for n in names] if names else None
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
+    reports = runtime().invoke(queues_of(event))
+    restored = sum(len(r.restored) for r in reports.values())
+    metrics.add_metric(name="JobsRestored", unit=MetricUnit.Count, value=restored)
+    metrics.add_metric(
+        name="JobsSynced", unit=MetricUnit.Count, value=sum(len(r.synced) for r in reports.values())
+    )
+    summary = {name: report.as_dict() for name, report in reports.items()}
+    logger.info("reconcile finished", extra={"queues": summary})
+    return {"queues": summary}

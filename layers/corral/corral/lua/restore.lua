@@ -1,0 +1,44 @@
+--[[
+  Put back jobs that the job table holds as pending or processing but Redis lost (a
+  flush, a failover), keeping the attempts they already made. A job Redis still holds,
+  in any state, is left alone: the reconciler may race an enqueue or a poller.
+
+  KEYS: the queue's fixed keys (includes/keys.lua).
+  ARGV[1] now (ms)
+  ARGV[2] group concurrency limit (0 = none)
+  ARGV[3] number of jobs n, then 9 fields per job:
+    id, group, data (JSON), opts (JSON), priority, delay (ms), timeout (ms), attemptsMade,
+    createdAt (ms)
+
+  Returns the ids that were restored.
+]]
+--@include includes/keys.lua
+--@include includes/groups.lua
+
+local now = tonumber(ARGV[1])
+local group_limit = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local seq = next_seq(k, n)
+local restored = {}
+
+for i = 0, n - 1 do
+  local b = 4 + i * 9
+  local id, group, data, opts = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local priority, delay = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
+  local timeout, attempts_made, created = ARGV[b + 6], ARGV[b + 7], ARGV[b + 8]
+  if redis.call('EXISTS', job_key(id)) == 0 then
+    local state = 'waiting'
+    if delay > 0 then state = 'delayed' end
+    redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
+      'priority', priority, 'timeout', timeout, 'createdAt', created,
+      'attemptsMade', attempts_made, 'stalls', 0, 'state', state, 'expiresAt', 0, 'dedup', '')
+    if delay > 0 then
+      redis.call('ZADD', k.delayed, now + delay, id)
+    else
+      push_waiting(k, group, id, wait_score(priority, seq + i), group_limit)
+    end
+    restored[#restored + 1] = id
+  end
+end
+if #restored > 0 then wake(k) end
+return restored

@@ -1,0 +1,18 @@
+"""The poller: drain hooks that make outcomes durable, and the Lambda-aware run."""
+
+from corral.poller.hooks import RunTally, StoreHooks
+from corral.poller.presence import Presence
+from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
+from corral.poller.runtime import PollerResult, PollerRuntime
+
+__all__ = [
+    "Poller",
+    "PollerReport",
+    "PollerResult",
+    "PollerRuntime",
+    "PollerSettings",
+    "Presence",
+    "RunTally",
+    "Starter",
+    "StoreHooks",
+]

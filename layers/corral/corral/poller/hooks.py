@@ -1,0 +1,168 @@
+"""Drain hooks that write each outcome to the job table before Redis forgets it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from corral.drain import DrainHooks
+from corral.failures import FailureRecorder, FinalFailure, parse_json
+from corral.job import JobStatus
+from corral.queue import ClaimedJob, Outcome, Queue
+from corral.records import OutcomeRecord
+from corral.store import JobStore, now_ms
+
+logger = logging.getLogger(__name__)
+
+_STATUS = {"c": JobStatus.COMPLETED, "r": JobStatus.PENDING}
+
+
+@dataclass
+class RunTally:
+    """What one poller run made durable (for its metrics)."""
+
+    completed: int = 0
+    retried: int = 0
+    failed: int = 0
+    failed_elsewhere: int = 0
+    not_durable: int = 0
+    duration_ms_total: int = 0
+    duration_ms_max: int = 0
+    oldest_age_ms: int = 0
+
+    def count(self, outcomes: Sequence[Outcome], kept: set[str]) -> None:
+        for o in outcomes:
+            if o.job.id in kept:
+                continue
+            if o.kind == "c":
+                self.completed += 1
+            elif o.kind == "r":
+                self.retried += 1
+            else:
+                self.failed += 1
+            self.duration_ms_total += o.duration_ms
+            self.duration_ms_max = max(self.duration_ms_max, o.duration_ms)
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.retried + self.failed
+
+
+class StoreHooks(DrainHooks):
+    """``persist`` writes outcomes (batched, conditional); final failures go to the DLQ first.
+
+    Args:
+        queue: the queue being drained.
+        store: the job table.
+        failures: sends dead letters and marks records failed.
+        record_processing: write ``processing`` when a job starts. The reconciler needs it
+            to tell a running job (leave it) from a lost one (put it back).
+        clock: now in epoch ms.
+    """
+
+    def __init__(
+        self,
+        queue: Queue,
+        store: JobStore,
+        failures: FailureRecorder,
+        *,
+        record_processing: bool = True,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.queue = queue
+        self.store = store
+        self.failures = failures
+        self.record_processing = record_processing
+        self.clock = clock
+        self.tally = RunTally()
+
+    def _record(
+        self, job: ClaimedJob, status: JobStatus, now: int, payload: str | None
+    ) -> OutcomeRecord:
+        return OutcomeRecord(self.queue.name, job.id, job.group, status, job.attempt, now, payload)
+
+    async def persist(self, outcomes: Sequence[Outcome]) -> Sequence[str]:
+        now = self.clock()
+        items: list[OutcomeRecord] = []
+        finals: list[FinalFailure] = []
+        for o in outcomes:
+            job = o.job
+            status = _STATUS.get(o.kind)
+            if status is not None:
+                items.append(self._record(job, status, now, o.payload))
+            else:
+                finals.append(self._final(job, parse_json(o.payload)))
+        writes, failed = await asyncio.gather(
+            asyncio.to_thread(self.store.record_outcomes, items) if items else _nothing(),
+            self.failures.record(finals),
+        )
+        kept = {*writes, *failed}
+        self.tally.count(outcomes, kept)
+        self.tally.not_durable += len(kept)
+        if logger.isEnabledFor(logging.DEBUG):
+            for o in outcomes:
+                logger.debug(
+                    "job %s: %s",
+                    o.job.id,
+                    o.kind,
+                    extra={"job_id": o.job.id, "queue": self.queue.name},
+                )
+        return list(kept)
+
+    def _final(self, job: ClaimedJob, error: object) -> FinalFailure:
+        return FinalFailure(
+            self.queue.name, job.id, job.group, job.attempt, error, parse_json(job.data), job.opts
+        )
+
+    async def claimed(self, jobs: Sequence[ClaimedJob]) -> None:
+        now = self.clock()
+        oldest = max(now - job.created_at for job in jobs)
+        self.tally.oldest_age_ms = max(self.tally.oldest_age_ms, oldest)
+        if not self.record_processing:
+            return
+        items = [self._record(job, JobStatus.PROCESSING, now, None) for job in jobs]
+        # Best effort: a missed "processing" only makes the record lag; the outcome follows.
+        unwritten = await asyncio.to_thread(self.store.record_outcomes, items)
+        if unwritten:
+            logger.info("could not record %d jobs as processing", len(unwritten))
+
+    async def failed_elsewhere(self, job_ids: Sequence[str], reason: str) -> None:
+        """Jobs Redis failed itself (ttl expired, stalled too often): DLQ, then ``failed``."""
+        finals = [f for f in [await self._lookup(job_id) for job_id in job_ids] if f]
+        left = await self.failures.record(finals)
+        self.tally.failed_elsewhere += len(finals) - len(left)
+        if left:
+            # The reconciler finds these (failed in Redis, live in the table) and syncs them.
+            logger.warning("could not record %d %s jobs as failed", len(left), reason)
+
+    async def _lookup(self, job_id: str) -> FinalFailure | None:
+        job = await self.queue.get_job(job_id)
+        if job is not None:
+            return FinalFailure(
+                self.queue.name,
+                job_id,
+                job.group,
+                job.attempts_made,
+                job.error,
+                job.data,
+                job.options,
+            )
+        record = await asyncio.to_thread(self.store.get, self.queue.name, job_id, resolve=False)
+        if record is None:
+            return None
+        error = {"message": "failed in Redis", "type": "LostError"}
+        return FinalFailure(
+            self.queue.name,
+            job_id,
+            record.tenant,
+            record.attempts_made,
+            error,
+            record.data,
+            record.options,
+        )
+
+
+async def _nothing() -> list[str]:
+    return []

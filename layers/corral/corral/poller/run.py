@@ -1,0 +1,245 @@
+"""A poller run: drain one queue until the Lambda deadline or until it is empty.
+
+While it runs it keeps its presence (the API's wake-up flag) fresh and, with a deep
+backlog, starts more pollers through the same "start a poller" callable the API's
+wake-up uses, up to the queue's concurrency. Overlapping runs are harmless: every limit
+is enforced by the claim script, across all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from corral.drain import Drainer, DrainHooks, DrainStats, default_worker_id
+from corral.poller.presence import Presence
+from corral.queue import Queue
+
+logger = logging.getLogger(__name__)
+
+Starter = Callable[[str], Awaitable[None]]
+"""Starts one more poller of a queue (an async Lambda invoke, or a local task)."""
+
+
+@dataclass(frozen=True)
+class PollerSettings:
+    """How a poller drains.
+
+    Attributes:
+        concurrency: handlers running at once in this poller (default: the queue's
+            concurrency, at most 8).
+        batch_size: jobs claimed per round trip (default: the drain loop's).
+        linger_ms: how long an idle poller waits for new work before it exits.
+        safety_ms: stop this long before the Lambda deadline.
+        delayed_wait_ms: stay for a delayed job due within this long.
+        presence_ttl_ms: lifetime of the presence without a refresh.
+        refresh_ms: how often presence is refreshed and the backlog checked.
+        max_pollers: most pollers of one queue when the queue has no concurrency limit.
+        start_grace_ms: how long a poller being started counts as running.
+        backlog_per_poller: waiting jobs that justify one more poller (default 4 x concurrency).
+    """
+
+    concurrency: int | None = None
+    batch_size: int | None = None
+    linger_ms: int = 1000
+    safety_ms: int = 2000
+    delayed_wait_ms: int = 15_000
+    presence_ttl_ms: int = 15_000
+    refresh_ms: int = 5000
+    max_pollers: int = 10
+    start_grace_ms: int = 10_000
+    backlog_per_poller: int | None = None
+
+
+@dataclass
+class PollerReport:
+    """What a run did (the handler turns it into metrics and its reply)."""
+
+    queue: str
+    worker_id: str
+    rounds: int = 0
+    claimed: int = 0
+    completed: int = 0
+    retried: int = 0
+    failed: int = 0
+    lease_lost: int = 0
+    released: int = 0
+    expired: int = 0
+    stalled_requeued: int = 0
+    stalled_failed: int = 0
+    started_pollers: int = 0
+    depth: int = 0
+    elapsed_ms: int = 0
+    stop_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, stats: DrainStats) -> None:
+        self.rounds += 1
+        for name in (
+            "claimed", "completed", "retried", "failed", "lease_lost",
+            "released", "expired", "stalled_requeued", "stalled_failed",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(stats, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Poller:
+    """Drains one queue for one invocation.
+
+    Args:
+        queue: the queue.
+        hooks: persistence (``StoreHooks`` in a deployment).
+        starter: starts another poller of this queue for fan-out (None: no fan-out).
+        settings: see ``PollerSettings``.
+        worker_id: this run's id (lease tokens carry it).
+    """
+
+    def __init__(
+        self,
+        queue: Queue,
+        hooks: DrainHooks | None = None,
+        *,
+        starter: Starter | None = None,
+        settings: PollerSettings | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.queue = queue
+        self.hooks = hooks or DrainHooks()
+        self.starter = starter
+        self.settings = settings or PollerSettings()
+        self.worker_id = worker_id or default_worker_id()
+        limit = queue.definition.concurrency
+        self.concurrency = self.settings.concurrency or min(limit or 8, 8)
+        self.presence = Presence(
+            queue.redis, queue.keys, self.worker_id, ttl_ms=self.settings.presence_ttl_ms
+        )
+        self.report = PollerReport(queue.name, self.worker_id)
+        self._deadline: float | None = None
+        self._stop = asyncio.Event()
+
+    # -- the run -------------------------------------------------------------------
+
+    async def run(self, remaining_ms: Callable[[], int] | None = None) -> PollerReport:
+        """Drain until ``remaining_ms()`` (the Lambda's time left) runs low, or until idle."""
+        started = time.monotonic()
+        if remaining_ms is not None:
+            left = remaining_ms() - self.settings.safety_ms
+            self._deadline = started + left / 1000
+        await self.presence.join()
+        self._stop = asyncio.Event()
+        keepalive = asyncio.create_task(self._keepalive())
+        try:
+            self.report.stop_reason = await self._drain_rounds()
+        finally:
+            self._stop.set()
+            await asyncio.wait([keepalive], timeout=self.settings.refresh_ms / 1000 + 5)
+            keepalive.cancel()
+            with contextlib.suppress(Exception):
+                await self.presence.leave()
+        self.report.elapsed_ms = int((time.monotonic() - started) * 1000)
+        return self.report
+
+    def _time_left_ms(self) -> float:
+        if self._deadline is None:
+            return math.inf
+        return (self._deadline - time.monotonic()) * 1000
+
+    def _drainer(self, linger_ms: int) -> Drainer:
+        return Drainer(
+            self.queue,
+            concurrency=self.concurrency,
+            batch_size=self.settings.batch_size,
+            linger_ms=linger_ms,
+            hooks=self.hooks,
+            worker_id=self.worker_id,
+        )
+
+    async def _drain_rounds(self) -> str:
+        linger = self.settings.linger_ms
+        while True:
+            stats = await self._drainer(linger).run(self._deadline)
+            self.report.add(stats)
+            if self._time_left_ms() <= self.queue.definition.timeout_ms:
+                return "deadline"
+            counts = await self.queue.counts()
+            if counts.paused:
+                return "paused"
+            due = await self._next_due_ms()
+            if counts.waiting == 0 and due is not None and due <= self.settings.delayed_wait_ms:
+                linger = due + self.settings.linger_ms  # stay for a job due soon
+                continue
+            linger = self.settings.linger_ms
+            # Leave, then look once more: an enqueue that saw our flag did not wake anyone.
+            if not await self.presence.leave():
+                return "others running"
+            if not await self._has_waiting():
+                return "empty"
+            await self.presence.join()
+
+    async def _next_due_ms(self) -> int | None:
+        """Ms until the next delayed job (or retry) is due; None if there is none."""
+        head = await self.queue.redis.zrange(
+            self.queue.keys.base + "delayed", 0, 0, withscores=True
+        )
+        if not head:
+            return None
+        return max(0, int(head[0][1]) - self.queue.clock())
+
+    async def _has_waiting(self) -> bool:
+        counts = await self.queue.counts()
+        return counts.waiting > 0 and not counts.paused
+
+    # -- while draining ------------------------------------------------------------
+
+    async def _keepalive(self) -> None:
+        # Stopped by an event, not by cancellation: a Redis call may swallow a cancel.
+        interval = self.settings.refresh_ms / 1000
+        while not self._stop.is_set():
+            try:
+                await self._fan_out()
+            except Exception:
+                logger.warning("poller fan-out check failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+            if self._stop.is_set():
+                return
+            try:
+                await self.presence.refresh()
+            except Exception:
+                logger.warning("poller presence refresh failed", exc_info=True)
+
+    def pollers_wanted(self, backlog: int) -> int:
+        """How many pollers a backlog of ``backlog`` waiting jobs deserves."""
+        per_poller = self.settings.backlog_per_poller or 4 * self.concurrency
+        limit = self.queue.definition.concurrency
+        cap = math.ceil(limit / self.concurrency) if limit else self.settings.max_pollers
+        cap = min(cap, self.settings.max_pollers)
+        return max(1, min(cap, math.ceil(backlog / per_poller)))
+
+    async def _fan_out(self) -> None:
+        counts = await self.queue.counts()
+        self.report.depth = counts.waiting + counts.delayed
+        if self.starter is None or counts.paused or self._time_left_ms() < 10_000:
+            return
+        extra = self.pollers_wanted(counts.waiting) - await self.presence.count()
+        if extra <= 0 or not await self.presence.take_fanout_turn(self.settings.refresh_ms):
+            return
+        await self.presence.reserve(extra, self.settings.start_grace_ms)
+        for _ in range(extra):
+            await self.starter(self.queue.name)
+        self.report.started_pollers += extra
+        logger.info(
+            "started %d more pollers of %s for %d waiting jobs",
+            extra,
+            self.queue.name,
+            counts.waiting,
+            extra={"queue": self.queue.name},
+        )

@@ -1,0 +1,80 @@
+"""A poller invocation, wired: the queue, its hooks, and the run, from clients built once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from corral.definition import QueueRegistry
+from corral.dlq import DeadLetterQueue
+from corral.failures import FailureRecorder
+from corral.keys import PREFIX
+from corral.lambda_support import ThreadLoops
+from corral.poller.hooks import RunTally, StoreHooks
+from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
+from corral.queue import LeaseSettings, Queue
+from corral.scripts import RedisClient
+from corral.store import JobStore
+
+
+@dataclass
+class PollerResult:
+    """The run's report and what it made durable."""
+
+    report: PollerReport
+    tally: RunTally
+
+
+class PollerRuntime:
+    """Runs poller invocations of any queue of ``registry``.
+
+    Args:
+        registry: the deployment's queues.
+        store: the job table.
+        dlq: the dead-letter queue (None: failures are only recorded).
+        loops: per-thread event loops and Redis clients.
+        prefix: the Redis key prefix.
+        settings: how pollers drain.
+        lease: lease settings of the queues.
+        starter: starts another poller (fan-out); None lets the caller pass one per call.
+    """
+
+    def __init__(
+        self,
+        registry: QueueRegistry,
+        store: JobStore,
+        dlq: DeadLetterQueue | None,
+        loops: ThreadLoops,
+        *,
+        prefix: str = PREFIX,
+        settings: PollerSettings | None = None,
+        lease: LeaseSettings | None = None,
+        starter: Starter | None = None,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.failures = FailureRecorder(store, dlq)
+        self.loops = loops
+        self.prefix = prefix
+        self.settings = settings or PollerSettings()
+        self.lease = lease
+        self.starter = starter
+
+    def invoke(
+        self,
+        queue: str,
+        remaining_ms: Callable[[], int] | None,
+        starter: Starter | None = None,
+    ) -> PollerResult:
+        """One invocation, on this thread's loop (raises UnknownQueueError)."""
+        definition = self.registry.get(queue)
+
+        async def work(redis: RedisClient) -> PollerResult:
+            q = Queue(redis, definition, prefix=self.prefix, lease=self.lease)
+            hooks = StoreHooks(q, self.store, self.failures)
+            start = self.starter or starter
+            poller = Poller(q, hooks, starter=start, settings=self.settings)
+            report = await poller.run(remaining_ms)
+            return PollerResult(report, hooks.tally)
+
+        return self.loops.run(work)

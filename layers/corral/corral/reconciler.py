@@ -1,0 +1,302 @@
+"""The reconciler: makes Redis agree with the job table, the record of truth.
+
+For every record the table holds as pending or processing it looks at the job in Redis:
+
+- waiting, delayed or active: nothing to do (an expired lease is recovered first);
+- missing (a flush, a failover): put back with its options and the attempts it made,
+  unless it is too young (an enqueue may be between its two writes) or it is recorded as
+  processing and its last attempt could still be running somewhere;
+- finished in Redis but not in the table (a crash between the two): the table is synced.
+
+Restoring keeps the job's id, so a restored job that is already back in Redis is left
+alone, and a job running during a flush is not started twice: its poller records the
+outcome, and the reconciler waits out its timeout before it presumes the poller dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from corral.errors import CorralError
+from corral.failures import FailureRecorder, FinalFailure, parse_json
+from corral.job import JobOptions, JobStatus
+from corral.queue import Queue
+from corral.records import JobRecord, OutcomeRecord
+from corral.scripts import run_script
+from corral.store import JobStore, now_ms
+from corral.wake import NoWake, PollerWaker
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("state", "attemptsMade", "result", "error")
+STALLED = {"message": "job stalled: its poller stopped and it had no attempts left"}
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconcile did, per queue and in total."""
+
+    checked: int = 0
+    restored: list[str] = field(default_factory=list)
+    synced: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    waiting_out: int = 0
+    stalled_recovered: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "restored": len(self.restored),
+            "synced": len(self.synced),
+            "failed": len(self.failed),
+            "waitingOut": self.waiting_out,
+            "stalledRecovered": self.stalled_recovered,
+        }
+
+
+class Reconciler:
+    """Restores and syncs the jobs of some queues.
+
+    Args:
+        queues: the queues by name.
+        store: the job table.
+        failures: dead letters and failed records.
+        waker: wakes a poller of a queue that got jobs back.
+        grace_ms: records younger than this are left alone (an enqueue in flight).
+        chunk: records checked per Redis round trip.
+        clock: now in epoch ms.
+    """
+
+    def __init__(
+        self,
+        queues: Mapping[str, Queue],
+        store: JobStore,
+        failures: FailureRecorder,
+        *,
+        waker: PollerWaker | None = None,
+        grace_ms: int = 10_000,
+        chunk: int = 100,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.queues = dict(queues)
+        self.store = store
+        self.failures = failures
+        self.waker = waker or NoWake()
+        self.grace_ms = grace_ms
+        self.chunk = chunk
+        self.clock = clock
+
+    async def run(self, names: Sequence[str] | None = None) -> dict[str, ReconcileReport]:
+        """Reconcile ``names`` (every queue by default); one queue's failure spares the rest."""
+        reports: dict[str, ReconcileReport] = {}
+        for name in names or list(self.queues):
+            try:
+                reports[name] = await self.reconcile(self.queues[name])
+            except Exception:
+                logger.exception("reconciling %s failed", name, extra={"queue": name})
+        return reports
+
+    async def reconcile(self, queue: Queue) -> ReconcileReport:
+        """Reconcile one queue."""
+        report = ReconcileReport()
+        await self._recover_stalled(queue, report)
+        records = await asyncio.to_thread(lambda: list(self.store.live_jobs(queue.name)))
+        for start in range(0, len(records), self.chunk):
+            await self._check(queue, records[start : start + self.chunk], report)
+        if report.restored or report.stalled_recovered:
+            await self.waker.wake(queue.name)
+        return report
+
+    async def _recover_stalled(self, queue: Queue, report: ReconcileReport) -> None:
+        """Leases that ran out with no poller left to notice (an idle queue)."""
+        requeued, failed = await queue.recover_stalled()
+        report.stalled_recovered = len(requeued)
+        if failed:
+            jobs = [await queue.get_job(job_id) for job_id in failed]
+            finals = [
+                FinalFailure(queue.name, j.id, j.group, j.attempts_made, j.error, j.data, j.options)
+                for j in jobs
+                if j is not None
+            ]
+            await self.failures.record(finals)
+            report.failed.extend(f.job_id for f in finals)
+
+    async def _states(self, queue: Queue, records: Sequence[JobRecord]) -> list[list[Any]]:
+        async with queue.redis.pipeline(transaction=False) as pipe:
+            for record in records:
+                pipe.hmget(queue.keys.job(record.job_id), list(FIELDS))
+            return list(await pipe.execute())
+
+    async def _check(
+        self, queue: Queue, records: Sequence[JobRecord], report: ReconcileReport
+    ) -> None:
+        report.checked += len(records)
+        # A record changed moments ago may be between its table write and its Redis one
+        # (an enqueue, a retry, a redrive): judge it on the next run.
+        records = [r for r in records if not self._young(r)]
+        if not records:
+            return
+        states = await self._states(queue, records)
+        missing: list[JobRecord] = []
+        for record, (state, attempts, result, error) in zip(records, states, strict=True):
+            if state is None:
+                missing.append(record)
+            elif state in ("completed", "failed", "cancelled"):
+                made = max(int(attempts or 0), record.attempts_made)
+                await self._sync(queue, record, state, made, result, error, report)
+        to_restore = [r for r in missing if self._lost(queue, r, report)]
+        to_restore = await self._still_live(to_restore)
+        finals = [r for r in to_restore if r.attempts_made >= r.attempts]
+        await self._fail_stalled(queue, finals, report)
+        done = {r.job_id for r in finals}
+        await self._restore(queue, [r for r in to_restore if r.job_id not in done], report)
+
+    def _lost(self, queue: Queue, record: JobRecord, report: ReconcileReport) -> bool:
+        """Whether a record missing from Redis is lost, rather than in flight."""
+        now = self.clock()
+        touched = max(record.created_at, record.updated_at or 0)
+        if record.status is JobStatus.PROCESSING:
+            timeout = _int(record.options.get("timeout")) or queue.definition.timeout_ms
+            lease_end = (record.started_at or touched) + timeout + queue.lease.margin_ms
+            if now < lease_end:
+                report.waiting_out += 1
+                return False
+        return True
+
+    def _young(self, record: JobRecord) -> bool:
+        touched = max(record.created_at, record.updated_at or 0)
+        return self.clock() - touched < self.grace_ms
+
+    async def _still_live(self, records: Sequence[JobRecord]) -> list[JobRecord]:
+        """Re-read each record: a poller may have finished it since the listing."""
+        fresh = []
+        for record in records:
+            now = await asyncio.to_thread(
+                self.store.get, record.queue, record.job_id, resolve=False
+            )
+            if now is not None and now.status in (JobStatus.PENDING, JobStatus.PROCESSING):
+                fresh.append(now)
+        return fresh
+
+    async def _sync(
+        self,
+        queue: Queue,
+        record: JobRecord,
+        state: str,
+        attempts: int,
+        result: str | None,
+        error: str | None,
+        report: ReconcileReport,
+    ) -> None:
+        if state == "cancelled":
+            with contextlib.suppress(CorralError):
+                await asyncio.to_thread(self.store.cancel, queue.name, record.job_id)
+            report.synced.append(record.job_id)
+            return
+        if state == "failed":
+            final = FinalFailure(
+                queue.name,
+                record.job_id,
+                record.tenant,
+                attempts,
+                parse_json(error),
+                record.data,
+                record.options,
+            )
+            if not await self.failures.record([final]):
+                report.synced.append(record.job_id)
+            return
+        item = OutcomeRecord(
+            queue.name,
+            record.job_id,
+            record.tenant,
+            JobStatus.COMPLETED,
+            attempts,
+            self.clock(),
+            payload=result if result is not None else "null",
+        )
+        if not await asyncio.to_thread(self.store.record_outcomes, [item]):
+            report.synced.append(record.job_id)
+
+    async def _fail_stalled(
+        self, queue: Queue, records: Sequence[JobRecord], report: ReconcileReport
+    ) -> None:
+        finals = [
+            FinalFailure(
+                queue.name,
+                r.job_id,
+                r.tenant,
+                r.attempts_made,
+                {**STALLED, "type": "StalledError"},
+                r.data,
+                r.options,
+            )
+            for r in records
+        ]
+        left = set(await self.failures.record(finals))
+        report.failed.extend(f.job_id for f in finals if f.job_id not in left)
+
+    async def _restore(
+        self, queue: Queue, records: Sequence[JobRecord], report: ReconcileReport
+    ) -> None:
+        if not records:
+            return
+        now = self.clock()
+        args: list[Any] = [now, queue.definition.group_concurrency, len(records)]
+        for record in records:
+            args.extend(restore_fields(queue, record, now))
+        restored = await run_script(queue.redis, "restore", queue.keys.script_keys, args)
+        report.restored.extend(restored)
+        if restored:
+            logger.info(
+                "restored %d jobs of %s to Redis",
+                len(restored),
+                queue.name,
+                extra={"queue": queue.name},
+            )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def restore_fields(queue: Queue, record: JobRecord, now: int) -> list[Any]:
+    """The ``restore`` script's fields for one record: its options resolved as at enqueue."""
+    try:
+        opts = JobOptions.model_validate(record.options)
+    except ValidationError:
+        opts = JobOptions()
+    d = queue.definition
+    resolved: dict[str, Any] = {
+        "attempts": opts.attempts or record.attempts or d.attempts,
+        "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
+        "timeout": opts.timeout or d.timeout_ms,
+        "priority": opts.priority,
+        "delay": opts.delay,
+    }
+    if opts.ttl:
+        resolved["ttl"] = opts.ttl
+    # A job that never started keeps what is left of its delay; a retry runs now.
+    delay = max(0, record.created_at + opts.delay - now) if record.attempts_made == 0 else 0
+    return [
+        record.job_id,
+        record.tenant,
+        json.dumps(record.data, separators=(",", ":")),
+        json.dumps(resolved, separators=(",", ":")),
+        opts.priority,
+        delay,
+        resolved["timeout"],
+        record.attempts_made,
+        record.created_at,
+    ]
