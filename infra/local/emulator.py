@@ -1,0 +1,258 @@
+"""``make run``: wire the functions to Redis and moto, serve the API, run the schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from corral.definition import QueueRegistry
+from corral.dlq import DeadLetterQueue
+from corral.lambda_support import ThreadLoops
+from corral.poller import PollerRuntime
+from corral.reconcile_runtime import ReconcilerRuntime
+from corral.redis_client import create_redis
+from corral.results import ResultStore
+from corral.settings import Settings, get_settings
+from corral.store import JobStore
+from corral.wake import FlaggedWaker
+
+from infra.local.aws import LocalAws, start_aws
+from infra.local.lambdas import Invoker, scheduled_event
+from infra.local.settings import LocalSettings
+from infra.local.template import ScheduledFunction, scheduled_functions
+
+logger = logging.getLogger("corral.local")
+
+DEFAULT_KEYS = "local-admin:local:admin,local-acme:acme,local-globex:globex"
+"""API keys when ``CORRAL_API_KEYS`` is unset: an admin and two tenants."""
+POLLER = "poller.app.handler"
+SCHEDULER = "scheduler.app.handler"
+RECONCILER = "reconciler.app.handler"
+POLLER_TIMEOUT_S = 300
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def no_redis_message(url: str) -> str:
+    return (
+        f"No Redis answers at {url}.\n"
+        "Start one (nothing is kept on disk) with:\n"
+        "  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no\n"
+        "(install it with 'apt-get install redis-server' or 'brew install redis'),\n"
+        "or point REDIS_URL at one that runs, then start again."
+    )
+
+
+def port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def load_registry(spec: str) -> QueueRegistry:
+    """The deployment's queues, or the registry ``module:attribute`` names."""
+    module, _, attribute = (spec or "queues:registry").partition(":")
+    registry: QueueRegistry = getattr(importlib.import_module(module), attribute or "registry")
+    return registry
+
+
+@dataclass
+class Emulator:
+    """Everything ``make run`` runs, wired."""
+
+    local: LocalSettings
+    settings: Settings
+    registry: QueueRegistry
+    aws: LocalAws
+    schedules: list[ScheduledFunction]
+    invoker: Invoker
+    loops: ThreadLoops
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.local.host}:{self.local.port}"
+
+    async def start_poller(self, queue: str) -> None:
+        """What the API's wake-up and the pollers' fan-out call: an async invoke."""
+        event = {"queue": queue, "source": "corral.wake"}
+        self.invoker.invoke_async(POLLER, event, f"corral-poller-{queue}", POLLER_TIMEOUT_S)
+
+    def install_runtimes(self) -> None:
+        """Give the poller and reconciler handlers this process's clients."""
+        import boto3
+        from poller import app as poller_app
+        from reconciler import app as reconciler_app
+
+        region = self.settings.region
+        results = ResultStore(boto3.client("s3", region_name=region), self.aws.bucket)
+        store = JobStore(
+            boto3.client("dynamodb", region_name=region), self.aws.table, results=results
+        )
+        dlq = DeadLetterQueue(boto3.client("sqs", region_name=region), self.aws.dlq_url)
+        prefix = self.settings.key_prefix
+        poller_app.use(
+            PollerRuntime(
+                self.registry, store, dlq, self.loops, prefix=prefix, starter=self.start_poller
+            )
+        )
+        reconciler_app.use(
+            ReconcilerRuntime(
+                self.registry,
+                store,
+                dlq,
+                self.loops,
+                starter=self.start_poller,
+                prefix=prefix,
+                grace_ms=self.local.reconcile_grace_ms,
+            )
+        )
+
+    def tick(self, function: ScheduledFunction) -> None:
+        """One EventBridge tick of a scheduled function (a poller tick per queue)."""
+        if function.handler == POLLER:
+            for name in self.registry.names():
+                event = scheduled_event(function.rule, {"queue": name})
+                self.invoker.invoke_async(
+                    POLLER, event, f"corral-poller-{name}", function.timeout_s
+                )
+            return
+        name = function.handler.split(".")[0]
+        event = scheduled_event(function.rule)
+        self.invoker.invoke_async(function.handler, event, f"corral-{name}", function.timeout_s)
+
+    async def every(self, function: ScheduledFunction) -> None:
+        period = self.local.schedule_s or function.period_s
+        while True:
+            self.tick(function)
+            await asyncio.sleep(period)
+
+    def app(self) -> Any:
+        from api.wiring import build_app
+
+        redis = create_redis(self.settings)
+        waker = FlaggedWaker(redis, self.start_poller, prefix=self.settings.key_prefix)
+        return build_app(self.settings, registry=self.registry, redis=redis, waker=waker)
+
+    async def serve(self) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app(), host=self.local.host, port=self.local.port, log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        ticks = [asyncio.create_task(self.every(f)) for f in self.schedules]
+        try:
+            await server.serve()
+        finally:
+            for task in ticks:
+                task.cancel()
+            await asyncio.gather(*ticks, return_exceptions=True)
+
+    def stop(self) -> None:
+        print("stopping: waiting for running pollers to finish...", flush=True)
+        self.invoker.shutdown(wait_s=15)
+        if self.invoker.running() == 0:
+            with contextlib.suppress(Exception):
+                self.loops.close()
+        self.aws.stop()
+        print("stopped", flush=True)
+
+
+def banner(emulator: Emulator, notes: list[str]) -> str:
+    s = emulator.settings
+    keys = [entry.split(":") for entry in s.api_keys.split(",") if entry.strip()]
+    lines = [
+        "",
+        f"corral is running at {emulator.url}  (API docs: {emulator.url}/docs,"
+        f" dashboard: {emulator.url}/dashboard)",
+        f"  Redis: {s.redis_url} (key prefix '{s.key_prefix}')",
+        "  AWS: in-process moto (DynamoDB, SQS, S3, SES, SNS); nothing leaves this machine",
+        f"  queues: {', '.join(emulator.registry.names())}",
+        "  API keys (Authorization: Bearer <key>)"
+        + ("" if get_settings().api_keys else ", local defaults; set CORRAL_API_KEYS to change")
+        + ":",
+    ]
+    for key in keys:
+        role = "admin" if len(key) > 2 and key[2] == "admin" else "tenant"
+        lines.append(f"    {key[0]:<16} tenant {key[1]:<10} {role}")
+    for f in emulator.schedules:
+        period = emulator.local.schedule_s or f.period_s
+        lines.append(f"  schedule: {f.handler} every {period:g} s")
+    lines += [f"  note: {note}" for note in notes]
+    token = keys[0][0] if keys else "TOKEN"
+    queue = emulator.registry.names()[0] if emulator.registry.names() else "QUEUE"
+    lines += [
+        "Try:",
+        f"  curl -s -H 'Authorization: Bearer {token}' {emulator.url}/queues",
+        f"  curl -s -H 'Authorization: Bearer {token}' {emulator.url}/queues/{queue}",
+        "Stop with Ctrl-C.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build(local: LocalSettings, settings: Settings) -> tuple[Emulator, list[str]]:
+    registry = load_registry(local.registry)
+    schedules, notes = scheduled_functions()
+    if local.registry:
+        # The scheduler serves the deployment's queues and their declared schedules.
+        schedules = [f for f in schedules if f.handler != SCHEDULER]
+        notes.append(f"queues from {local.registry}; the scheduler is off")
+    aws = start_aws(settings)
+    settings = settings.model_copy(
+        update={
+            "dlq_url": aws.dlq_url,
+            "bucket": aws.bucket,
+            "api_keys": settings.api_keys or DEFAULT_KEYS,
+            "local": True,
+        }
+    )
+    loops = ThreadLoops(lambda: create_redis(settings))
+    emulator = Emulator(local, settings, registry, aws, schedules, Invoker(), loops)
+    emulator.install_runtimes()
+    return emulator, notes
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    local = LocalSettings()
+    settings = get_settings()
+    if not redis_answers(settings.redis_url):
+        print(no_redis_message(settings.redis_url), file=sys.stderr)
+        return 1
+    if not port_free(local.host, local.port):
+        print(f"Port {local.port} is in use; choose another with PORT=...", file=sys.stderr)
+        return 1
+    emulator, notes = build(local, settings)
+    print(banner(emulator, notes), flush=True)
+    try:
+        run(emulator.serve)
+    finally:
+        emulator.stop()
+    return 0

@@ -1,0 +1,27 @@
+"""The emulator's own settings (the functions' settings are ``corral.settings``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LocalSettings(BaseSettings):
+    """What ``make run`` reads besides the functions' settings.
+
+    Attributes:
+        port: the API's port (SAM's default, 3000).
+        host: the interface it listens on.
+        registry: ``module:attribute`` of another queue registry (tests use one with
+            failing and slow handlers); empty for the deployment's queues.
+        schedule_s: run every schedule at this period instead of the template's (tests).
+        reconcile_grace_ms: how old a record must be before the reconciler judges it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CORRAL_LOCAL_", extra="ignore")
+
+    port: int = Field(default=3000, validation_alias="PORT")
+    host: str = "127.0.0.1"
+    registry: str = ""
+    schedule_s: float = 0.0
+    reconcile_grace_ms: int = 10_000
