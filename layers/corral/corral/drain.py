@@ -325,7 +325,9 @@ class Drainer:
     async def _sleep_until_woken(self, result: ClaimResult | None) -> None:
         """Idle: block on the queue's wake-up list instead of polling."""
         timeout_ms = self.idle_wait_ms
-        if result is not None and result.code is not ClaimCode.PAUSED and result.hint_ms >= 0:
+        # Paused or at the concurrency limit, only a resume or a settle (which wakes us) helps.
+        blocked = (ClaimCode.PAUSED, ClaimCode.AT_CONCURRENCY)
+        if result is not None and result.code not in blocked and result.hint_ms >= 0:
             timeout_ms = min(timeout_ms, max(result.hint_ms, 1))
         if self.linger_ms:
             timeout_ms = min(timeout_ms, self.linger_ms)

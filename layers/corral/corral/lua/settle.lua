@@ -87,4 +87,11 @@ if #failed > 0 then
   redis.call('ZADD', k.failed, unpack(failed))
   apply_retention(k.failed, tonumber(ARGV[12]), tonumber(ARGV[13]), now)
 end
-return {codes, claim_batch(a)}
+local claim = claim_batch(a)
+-- Slots freed that this worker does not take: pass the wake-up on, since drainers at the
+-- concurrency limit block on it instead of polling.
+if #released > 0 and a.n <= 0 and redis.call('LLEN', k.ring) > 0
+    and (a.concurrency == 0 or redis.call('ZCARD', k.active) < a.concurrency) then
+  wake(k)
+end
+return {codes, claim}
