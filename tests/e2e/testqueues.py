@@ -2,7 +2,8 @@
 
 The emulator loads this registry when ``CORRAL_LOCAL_REGISTRY`` names it (tests only).
 A job whose payload names a ``runLog`` file appends one line per run to it, so tests in
-other processes can count how often each job ran.
+other processes can count how often each job ran; one naming ``failUnless`` fails until
+that file exists.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Work(CamelModel):
     sleep_ms: int = 0
     fail_times: int = 0
     run_log: str | None = None
+    fail_unless: str | None = None
 
 
 async def perform(payload: Work, job: JobContext) -> Any:
@@ -35,6 +37,8 @@ async def perform(payload: Work, job: JobContext) -> Any:
     if payload.sleep_ms:
         job.progress(50)
         await asyncio.sleep(payload.sleep_ms / 1000)
+    if payload.fail_unless and not Path(payload.fail_unless).exists():
+        raise RuntimeError(f"{payload.fail_unless} does not exist yet")
     if payload.action == "fail":
         raise RuntimeError(f"failing on purpose (attempt {job.attempt})")
     if payload.action == "flaky" and job.attempt <= payload.fail_times:
