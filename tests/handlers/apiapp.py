@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
+import boto3
 import redis as sync_redis
 from api.auth import Authenticator
 from api.factory import create_app
 from corral.definition import QueueDefinition, QueueRegistry
 from corral.dlq import DeadLetterQueue
+from corral.schedules import ScheduleService, ScheduleStore, ServiceSink
+from corral.schedules import create_table as create_schedules_table
 from corral.service import JobService
 from corral.store import JobStore
 from fastapi import FastAPI
@@ -19,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from redis.asyncio import Redis
 
-from tests.awsmock import AwsStack
+from tests.awsmock import REGION, AwsStack
 from tests.conftest import SHARED_REDIS_URL, Payload, noop
 
 API_KEYS = "k-acme:acme,k-zeta:zeta,k-admin:acme:admin"
@@ -80,8 +84,29 @@ def delete_prefix_sync(prefix: str) -> None:
         client.close()
 
 
+def schedule_service(aws: AwsStack, service: JobService) -> ScheduleService:
+    """A schedule service on a fresh schedules table, enqueuing through ``service``."""
+    resource = boto3.resource(
+        "dynamodb",
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    table = create_schedules_table(resource, f"schedules-{uuid4().hex[:8]}")
+    return ScheduleService(ScheduleStore(table), ServiceSink(service), service_registry(service))
+
+
+def service_registry(service: JobService) -> QueueRegistry:
+    return QueueRegistry(q.definition for q in service.queues.values())
+
+
 def start_api(
-    aws: AwsStack, prefix: str, *, dynamodb: Any = None, redis_url: str = SHARED_REDIS_URL
+    aws: AwsStack,
+    prefix: str,
+    *,
+    dynamodb: Any = None,
+    redis_url: str = SHARED_REDIS_URL,
+    schedules: bool = False,
 ) -> Iterator[Api]:
     """Yield a running app; its Redis keys are deleted afterwards."""
     redis = Redis.from_url(redis_url, decode_responses=True, socket_connect_timeout=2)
@@ -97,6 +122,8 @@ def start_api(
         authenticator=Authenticator.from_setting(API_KEYS),
         max_body_bytes=MAX_BODY,
     )
+    if schedules:
+        app.state.schedules = schedule_service(aws, app.state.service)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Api(client, app, app.state.service, store, wakes)
