@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install redis test lint typecheck unit run bench
+.PHONY: install redis test lint typecheck unit run bench sam-cli build template-check importtime
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,24 @@ run: install redis
 
 bench: install redis
 	bash bench/run.sh
+
+# Deploy: the SAM CLI lives in its own virtualenv (its pins clash with the dev tools).
+SAM_VENV ?= .venv-sam
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli
+	touch $@
+
+sam-cli: $(SAM_VENV)/.installed
+
+template-check: install
+	PYTHONPATH=functions $(PY) -m infra.deploy.queues --check
+	$(PY) -m infra.deploy.layer_requirements --check
+	$(VENV)/bin/cfn-lint template.yaml
+
+build: template-check sam-cli
+	$(PY) -m infra.deploy.build
+
+importtime: install
+	$(PY) -m infra.deploy.importtime
