@@ -260,10 +260,11 @@ async def test_retry_re_adds_a_job_redis_lost(
 
 
 async def test_redrive_makes_the_job_durable_then_deletes_the_letter(
-    service: JobService, clock: FakeClock
+    service: JobService, clock: FakeClock, wakes: Wakes
 ) -> None:
     a = await service.enqueue("email", {"n": 1}, None, "acme")
     await fail_for_good(service, a.job_id, clock)
+    wakes.queues.clear()
     assert service.dlq is not None
     letter = DeadLetter("email", a.job_id, "acme", "boom", 3, clock.now, {"n": 1})
     lost = DeadLetter("email", "lost", "acme", "boom", 3, clock.now, {"n": 9}, {"priority": 1})
@@ -277,6 +278,7 @@ async def test_redrive_makes_the_job_durable_then_deletes_the_letter(
         assert await state_of(service.queue("email"), job_id) is JobState.WAITING
     assert service.dlq.approximate_count() == 0
     assert (await service.stats("email")).dead_letter == 0
+    assert wakes.queues == ["email"]
 
 
 async def test_stats_pause_and_clean(service: JobService) -> None:

@@ -241,9 +241,12 @@ class JobService:
         if self.dlq is None:
             raise ServiceUnavailableError("sqs", "no dead-letter queue is configured")
         try:
-            return await self.dlq.redrive(queue, self._redrive_one, limit=limit)
+            report = await self.dlq.redrive(queue, self._redrive_one, limit=limit)
         except (BotoCoreError, ClientError) as exc:
             raise ServiceUnavailableError("sqs", f"sqs call failed: {exc}") from exc
+        if report.moved:
+            await self.waker.wake(queue)
+        return report
 
     async def _redrive_one(self, letter: DeadLetter) -> None:
         record = await aws("dynamodb", self.store.get, letter.queue, letter.job_id, resolve=False)
