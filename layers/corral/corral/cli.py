@@ -13,6 +13,7 @@ from typing import Any, TextIO
 import httpx
 
 from corral.client import FINAL_STATUSES, ApiError, Client
+from corral.errors import InvalidIdentifierError
 from corral.settings import ClientSettings
 
 BATCH = 100
@@ -222,7 +223,7 @@ def main(
     with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
-        except ApiError as exc:
+        except (ApiError, InvalidIdentifierError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     show(result, args, out)

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 from corral.job import JobStatus
+from corral.validation import require_identifier as _id
+from corral.validation import require_queue_name as _q
 
 FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
@@ -48,41 +50,45 @@ def _job(data: Any, options: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 class _Calls:
-    """Every call of the HTTP contract, as data."""
+    """Every call of the HTTP contract, as data.
+
+    Names and ids are checked before they become a path, so none can add segments
+    (``..``, ``/``) that would reach another route.
+    """
 
     @staticmethod
     def enqueue(queue: str, data: Any, options: Mapping[str, Any] | None) -> _Call:
-        return _Call("POST", f"/jobs/{queue}", _job(data, options))
+        return _Call("POST", f"/jobs/{_q(queue)}", _job(data, options))
 
     @staticmethod
     def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> _Call:
         items = [_job(j["data"], j.get("options")) for j in jobs]
-        return _Call("POST", f"/jobs/{queue}/batch", {"jobs": items})
+        return _Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
 
     @staticmethod
     def status(queue: str, job_id: str) -> _Call:
-        return _Call("GET", f"/jobs/{queue}/{job_id}")
+        return _Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
 
     @staticmethod
     def cancel(queue: str, job_id: str) -> _Call:
-        return _Call("DELETE", f"/jobs/{queue}/{job_id}")
+        return _Call("DELETE", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
 
     @staticmethod
     def retry(queue: str, job_id: str) -> _Call:
-        return _Call("POST", f"/jobs/{queue}/{job_id}/retry")
+        return _Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/retry")
 
     @staticmethod
     def stats(queue: str | None) -> _Call:
-        return _Call("GET", f"/queues/{queue}" if queue else "/queues")
+        return _Call("GET", f"/queues/{_q(queue)}" if queue else "/queues")
 
     @staticmethod
     def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> _Call:
         params = {"status": status, "limit": limit, "cursor": cursor}
-        return _Call("GET", f"/queues/{queue}/jobs", params=_options(params))
+        return _Call("GET", f"/queues/{_q(queue)}/jobs", params=_options(params))
 
     @staticmethod
     def admin(queue: str, action: str, body: Mapping[str, Any] | None = None) -> _Call:
-        return _Call("POST", f"/queues/{queue}/{action}", dict(body) if body else None)
+        return _Call("POST", f"/queues/{_q(queue)}/{action}", dict(body) if body else None)
 
     @staticmethod
     def create_schedule(schedule: Mapping[str, Any]) -> _Call:
@@ -94,7 +100,7 @@ class _Calls:
 
     @staticmethod
     def delete_schedule(schedule_id: str) -> _Call:
-        return _Call("DELETE", f"/schedules/{schedule_id}")
+        return _Call("DELETE", f"/schedules/{_id(schedule_id, 'schedule id')}")
 
     @staticmethod
     def health() -> _Call:

@@ -17,6 +17,9 @@ QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 """Job ids, dedup ids, schedule ids and group (tenant) names."""
 
+KEY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+"""Key prefixes: no braces, so the queue's ``{hash tag}`` is the first one in every key."""
+
 
 def valid_queue_name(name: str) -> bool:
     """Whether ``name`` may name a queue."""
@@ -49,6 +52,13 @@ class QueueKeys:
 
     queue: str
     prefix: str = PREFIX
+
+    def __post_init__(self) -> None:
+        # Every key of the queue is formatted from these two; refuse them before any is.
+        if not valid_queue_name(self.queue):
+            raise ValueError(f"invalid queue name {self.queue!r}")
+        if KEY_PREFIX.fullmatch(self.prefix) is None:
+            raise ValueError(f"invalid key prefix {self.prefix!r}")
 
     @property
     def base(self) -> str:

@@ -17,6 +17,7 @@ from corral.ids import new_job_id
 from corral.job import Job, JobOptions, JobState
 from corral.keys import PREFIX, QueueKeys, valid_identifier
 from corral.scripts import RedisClient, run_script
+from corral.validation import require_identifier
 
 DEFAULT_GROUP = "default"
 
@@ -271,6 +272,7 @@ class Queue:
 
     async def progress(self, job_id: str, token: str, value: Any) -> None:
         """Record a running job's progress (raises if the lease was lost)."""
+        require_identifier(job_id, "job id")
         code = await self._run("progress", [job_id, token, json.dumps(value)])
         raise_for_code(int(code), job_id)
 
@@ -293,12 +295,14 @@ class Queue:
 
     async def cancel(self, job_id: str) -> None:
         """Cancel a waiting or delayed job."""
+        require_identifier(job_id, "job id")
         retention = self.definition.retention
         args = [self.clock(), job_id, retention.failed_count, retention.failed_age_ms]
         raise_for_code(int(await self._run("cancel", args)), job_id)
 
     async def retry(self, job_id: str) -> None:
         """Queue a failed or cancelled job again with a fresh attempt budget."""
+        require_identifier(job_id, "job id")
         args = [self.clock(), job_id, self.definition.group_concurrency]
         raise_for_code(int(await self._run("retry", args)), job_id)
 
@@ -334,6 +338,7 @@ class Queue:
 
     async def get_job(self, job_id: str) -> Job | None:
         """The job as Redis holds it, or None."""
+        require_identifier(job_id, "job id")
         fields = await self.redis.hgetall(self.keys.job(job_id))
         return self._decode(job_id, fields)
 
