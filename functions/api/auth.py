@@ -2,12 +2,16 @@
 
 In AWS, API Gateway has already checked the token; its authorizer's claims (JWT) or
 context (Lambda authorizer) name the tenant. Locally, ``CORRAL_API_KEYS`` maps bearer
-tokens to tenants: ``token:tenant`` or ``token:tenant:admin``, comma-separated.
+tokens to tenants: ``token:tenant`` or ``token:tenant:admin``, comma-separated. An entry
+may give the key's SHA-256 instead of the key, ``sha256:<64 hex>:tenant[:admin]``, so no
+plaintext key needs to be configured anywhere. Either way only digests are kept in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +21,8 @@ from corral.keys import valid_identifier
 TENANT_CLAIMS = ("subAccountId", "custom:subAccountId", "tenant", "custom:tenant")
 ADMIN_SCOPES = frozenset({"admin", "corral/admin", "corral:admin"})
 TRUE = frozenset({True, "true", "True", "1"})
+HASHED = "sha256:"
+HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,35 @@ class Caller:
 
 
 def parse_api_keys(value: str) -> dict[str, Caller]:
-    """``token:tenant[:admin],...`` to callers by token (raises ValueError if malformed)."""
+    """``token:tenant[:admin],...`` to callers by token (raises ValueError if malformed).
+
+    A hashed entry, ``sha256:<hex>:tenant[:admin]``, is keyed ``sha256:<hex>``.
+    """
     keys: dict[str, Caller] = {}
     for entry in filter(None, (part.strip() for part in value.split(","))):
-        token, _, rest = entry.partition(":")
+        if entry.startswith(HASHED):
+            digest, _, rest = entry.removeprefix(HASHED).partition(":")
+            if not HEX_DIGEST.fullmatch(digest):
+                raise ValueError("CORRAL_API_KEYS sha256 entries need 64 lower-case hex digits")
+            token = HASHED + digest
+        else:
+            token, _, rest = entry.partition(":")
         tenant, _, scope = rest.partition(":")
         if not token or not valid_identifier(tenant) or scope not in ("", "admin"):
             raise ValueError("CORRAL_API_KEYS entries are token:tenant or token:tenant:admin")
         keys[token] = Caller(tenant, scope == "admin")
     return keys
+
+
+def key_digest(token: str) -> bytes:
+    """The SHA-256 of an API key: what is kept, and what a presented token is hashed to."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _digest_of_entry(key: str) -> bytes:
+    if key.startswith(HASHED):
+        return bytes.fromhex(key.removeprefix(HASHED))
+    return key_digest(key)
 
 
 def _words(value: Any) -> set[str]:
@@ -62,11 +88,12 @@ class Authenticator:
     """Finds the caller of a request.
 
     Args:
-        api_keys: bearer tokens and their callers (local use and tests).
+        api_keys: bearer tokens (or ``sha256:<hex>`` digests of them) and their callers;
+            only the digests are kept.
     """
 
     def __init__(self, api_keys: Mapping[str, Caller] | None = None) -> None:
-        self.api_keys = dict(api_keys or {})
+        self._digests = [(_digest_of_entry(k), c) for k, c in (api_keys or {}).items()]
 
     @classmethod
     def from_setting(cls, value: str) -> Authenticator:
@@ -84,15 +111,24 @@ class Authenticator:
         return None
 
     def from_token(self, authorization: str | None) -> Caller | None:
-        """The caller an API key names (compared in constant time)."""
+        """The caller an API key names.
+
+        The token's digest is compared with every stored digest in constant time, and
+        the loop never stops early, so timing tells nothing about which key was close.
+        """
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token.strip():
             return None
+        presented = key_digest(token.strip())
         found = None
-        for key, caller in self.api_keys.items():
-            if hmac.compare_digest(key.encode(), token.strip().encode()):
+        for digest, caller in self._digests:
+            if hmac.compare_digest(digest, presented):
                 found = caller
         return found
+
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` is one of the keys (for tests and key rotation checks)."""
+        return self.from_token(f"Bearer {token}") is not None
 
     def authenticate(
         self, authorization: str | None, event: Mapping[str, Any] | None = None

@@ -1,24 +1,29 @@
-"""The request body limit, enforced before the app reads a byte of JSON."""
+"""The request body limits (size and JSON depth), enforced before the app parses the body."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from corral.validation import MAX_JSON_DEPTH, json_body_too_deep
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
 
 class BodyLimit:
-    """ASGI middleware: a body over ``max_bytes`` gets a JSON 413.
+    """ASGI middleware: a body over ``max_bytes`` gets a JSON 413, one nested deeper
+    than ``max_depth`` a JSON 422.
 
     The declared ``Content-Length`` is checked first; a body without one is read up to
     the limit and replayed to the app (bodies are small, and Lambda delivers them whole).
+    The depth is checked before pydantic or DynamoDB (32 levels at most) sees the body.
     """
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -42,6 +47,10 @@ class BodyLimit:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
+        if body and json_body_too_deep(body, self.max_depth):
+            message = f"the JSON body is nested deeper than {self.max_depth} levels"
+            await _reject(send, 422, "validation_error", message)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -55,15 +64,15 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Any) -> None:
-        body = json.dumps(
-            {
-                "error": "payload_too_large",
-                "message": f"the request body is larger than {self.max_bytes} bytes",
-            }
-        ).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        message = f"the request body is larger than {self.max_bytes} bytes"
+        await _reject(send, 413, "payload_too_large", message)
+
+
+async def _reject(send: Any, status: int, error: str, message: str) -> None:
+    body = json.dumps({"error": error, "message": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
