@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 TOKEN_LIFETIME_S = 900
 """ElastiCache accepts an IAM token for 15 minutes; it is only checked at connect time."""
 TOKEN_REUSE_S = 600
+SECRET_MAX_AGE_S = 300
 
 
 def default_retry() -> Retry:
@@ -84,11 +85,17 @@ class IamCredentialProvider(CredentialProvider):
 
 
 def secret_password(secret_id: str, region: str) -> str:
-    """A password kept in Secrets Manager: the plain string, or ``{"password": ...}``."""
-    import boto3
+    """A password kept in Secrets Manager: the plain string, or ``{"password": ...}``.
 
-    client = boto3.client("secretsmanager", region_name=region)
-    value = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    Read through Powertools Parameters (``secretsmanager:GetSecretValue``), which caches
+    it for ``SECRET_MAX_AGE_S`` and never logs the value.
+    """
+    import boto3
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    provider = SecretsProvider(boto3_client=boto3.client("secretsmanager", region_name=region))
+    raw = provider.get(secret_id, max_age=SECRET_MAX_AGE_S)
+    value = raw.decode() if isinstance(raw, bytes) else str(raw)
     try:
         parsed = json.loads(value)
     except ValueError:
