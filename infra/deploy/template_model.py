@@ -3,7 +3,7 @@
 ``load_template`` parses the CloudFormation YAML tags (with cfn-lint's loader) and expands
 ``Fn::ForEach`` loops; ``functions`` then gives each Lambda function's handler,
 environment (``Globals`` merged in) and the IAM actions its policies grant, with SAM
-policy templates expanded from the SAM translator's own definitions.
+policy templates expanded as SAM expands them.
 """
 
 from __future__ import annotations
@@ -67,12 +67,11 @@ def both_branches(node: Any) -> list[Any]:
     return [node]
 
 
-def _policy_templates() -> dict[str, Any]:
-    import samtranslator
-
-    data = Path(samtranslator.__file__).parent / "policy_templates_data" / "policy_templates.json"
-    templates: dict[str, Any] = json.loads(data.read_text())["Templates"]
-    return templates
+POLICY_TEMPLATES = {
+    "LambdaInvokePolicy": {"lambda:InvokeFunction"},
+    "AWSSecretsManagerGetSecretValuePolicy": {"secretsmanager:GetSecretValue"},
+}
+"""The SAM policy templates the template uses, with the actions SAM expands them to."""
 
 
 def _actions_of_statements(statements: Any) -> set[str]:
@@ -115,8 +114,9 @@ def _actions_of_policy(item: Any, template: dict[str, Any]) -> set[str]:
     if "Statement" in item:
         return _actions_of_statements(item["Statement"])
     (name,) = item
-    definition = _policy_templates()[name]["Definition"]
-    return _actions_of_statements(definition["Statement"])
+    if name not in POLICY_TEMPLATES:
+        raise ValueError(f"add SAM policy template {name} to POLICY_TEMPLATES")
+    return set(POLICY_TEMPLATES[name])
 
 
 def functions(template: dict[str, Any]) -> dict[str, Function]:
