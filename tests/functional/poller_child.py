@@ -1,0 +1,42 @@
+"""A poller in its own process, for tests that kill it: ``python -m tests.functional.poller_child
+REDIS_URL TABLE DLQ_URL PREFIX QUEUE``. AWS is the moto server named by AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> None:
+    import boto3
+    from corral.dlq import DeadLetterQueue
+    from corral.lambda_support import ThreadLoops
+    from corral.poller import PollerRuntime, PollerSettings
+    from corral.queue import LeaseSettings
+    from corral.store import JobStore
+    from poller import app
+    from redis.asyncio import Redis
+
+    from tests.e2e.testqueues import registry
+    from tests.handlers.lambda_env import FakeContext
+
+    redis_url, table, dlq_url, prefix, queue = argv
+    store = JobStore(boto3.client("dynamodb", region_name="us-east-1"), table)
+    dlq = DeadLetterQueue(boto3.client("sqs", region_name="us-east-1"), dlq_url)
+    loops = ThreadLoops(lambda: Redis.from_url(redis_url, decode_responses=True))
+    runtime = PollerRuntime(
+        registry,
+        store,
+        dlq,
+        loops,
+        prefix=prefix,
+        settings=PollerSettings(linger_ms=30_000),
+        lease=LeaseSettings(cap_ms=1000, margin_ms=500),
+    )
+    app.use(runtime)
+    print("polling", flush=True)
+    app.handler({"queue": queue}, FakeContext(120_000))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, "functions")  # the Lambda code root
+    main(sys.argv[1:])
