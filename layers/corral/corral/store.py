@@ -34,7 +34,7 @@ from corral.records import (
     to_item,
 )
 from corral.results import ResultStore
-from corral.store_updates import outcome_update, reopen_update
+from corral.store_updates import FINAL, missing_record, outcome_update, reopen_update
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -401,16 +401,21 @@ class JobStore:
             item.payload, item.extra["resultRef"] = self.results.offload(
                 item.queue, item.job_id, item.payload
             )
-        update = outcome_update(item, self.retention.of(item.status))
+        retention = self.retention.of(item.status)
         try:
             self.client.update_item(
-                TableName=self.table, Key=self._key(item.queue, item.job_id), **update
+                TableName=self.table,
+                Key=self._key(item.queue, item.job_id),
+                **outcome_update(item, retention),
             )
         except ClientError as exc:
-            if is_condition_failure(exc):
-                logger.debug("stale %s for job %s ignored", item.status, item.job_id)
-                return False
-            raise
+            if not is_condition_failure(exc):
+                raise
+            # Stale, or the record is gone: a final outcome then recreates it.
+            if item.status in FINAL and self.create(missing_record(item, retention)):
+                return True
+            logger.debug("stale %s for job %s ignored", item.status, item.job_id)
+            return False
         return True
 
     def _try_record(self, item: OutcomeRecord) -> str | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from corral.job import JobStatus
-from corral.records import OutcomeRecord
+from corral.records import JobRecord, OutcomeRecord
 
 LIVE = "#s IN (:pending, :processing)"
+FINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
 
 _STATUS_VALUES = {
     ":pending": {"S": JobStatus.PENDING.value},
@@ -20,8 +22,8 @@ def outcome_update(item: OutcomeRecord, retention_s: int | None) -> dict[str, An
     """``UpdateItem`` arguments that record ``item`` unless a newer state is recorded.
 
     ``attemptsMade`` orders the writes: an attempt starts only over an older attempt, and
-    an outcome lands only on a live record whose attempt is not newer. A final outcome
-    for a record that is missing creates a minimal one rather than drop a result.
+    an outcome lands only on a live record whose attempt is not newer. (A record that is
+    missing fails the condition too; ``missing_record`` covers that case.)
     """
     names = {"#s": "status"}
     values: dict[str, Any] = {
@@ -36,13 +38,10 @@ def outcome_update(item: OutcomeRecord, retention_s: int | None) -> dict[str, An
     if item.status is JobStatus.PROCESSING:
         sets.append("startedAt = :now")
         condition = f"{LIVE} AND attemptsMade < :a"
-    elif item.status is JobStatus.PENDING:
-        condition = f"{LIVE} AND attemptsMade <= :a"
     else:
-        condition = f"attribute_not_exists(pk) OR ({LIVE} AND attemptsMade <= :a)"
+        condition = f"{LIVE} AND attemptsMade <= :a"
+    if item.status in FINAL:
         sets.append("completedAt = :now")
-        _identity(item, sets, values)
-        names["#q"] = "queue"
         if retention_s is not None:
             sets.append("expiresAt = :exp")
             values[":exp"] = {"N": str(item.at // 1000 + retention_s)}
@@ -68,26 +67,25 @@ def outcome_update(item: OutcomeRecord, retention_s: int | None) -> dict[str, An
     }
 
 
-def _identity(item: OutcomeRecord, sets: list[str], values: dict[str, Any]) -> None:
-    """Fields a recreated record needs to be found again (set only where missing)."""
-    values.update(
-        {
-            ":job": {"S": item.job_id},
-            ":queue": {"S": item.queue},
-            ":tenant": {"S": item.tenant},
-            ":tq": {"S": f"{item.queue}#{item.tenant}"},
-            ":ts": {"S": f"{item.at:013d}#{item.job_id}"},
-        }
-    )
-    sets.extend(
-        [
-            "jobId = if_not_exists(jobId, :job)",
-            "#q = if_not_exists(#q, :queue)",
-            "tenant = if_not_exists(tenant, :tenant)",
-            "createdAt = if_not_exists(createdAt, :now)",
-            "tq = if_not_exists(tq, :tq)",
-            "ts = if_not_exists(ts, :ts)",
-        ]
+def missing_record(item: OutcomeRecord, retention_s: int | None) -> JobRecord:
+    """A minimal record for a final outcome whose record is gone: a result is never dropped."""
+    payload = json.loads(item.payload) if item.payload is not None else None
+    completed = item.status is JobStatus.COMPLETED
+    return JobRecord(
+        job_id=item.job_id,
+        queue=item.queue,
+        tenant=item.tenant,
+        status=item.status,
+        data=None,
+        options={},
+        attempts=item.attempt,
+        created_at=item.at,
+        attempts_made=item.attempt,
+        result=payload if completed else None,
+        result_ref=item.extra.get("resultRef"),
+        error=None if completed else payload,
+        completed_at=item.at,
+        expires_at=item.at // 1000 + retention_s if retention_s is not None else None,
     )
 
 
