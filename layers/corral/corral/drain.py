@@ -41,6 +41,15 @@ class DrainHooks:
     async def failed_elsewhere(self, job_ids: Sequence[str], reason: str) -> None:
         """Jobs that Redis failed by itself: ttl expired before start, or stalled too often."""
 
+    async def progressed(self, updates: Sequence[tuple[ClaimedJob, Any]]) -> None:
+        """Progress values just written for running jobs (the latest per job)."""
+
+    async def stalled(self, job_ids: Sequence[str]) -> None:
+        """Jobs whose lease lapsed and that Redis put back to run again."""
+
+    async def drained(self) -> None:
+        """The queue had nothing left to run when this drainer went idle."""
+
 
 @dataclass
 class DrainStats:
@@ -227,6 +236,8 @@ class Drainer:
                 continue
             idle_since = idle_since or now
             if self._idle_expired(idle_since, result):
+                if result is not None and result.code is ClaimCode.EMPTY:
+                    await self.hooks.drained()
                 return
             await self._sleep_until_woken(result)
 
@@ -353,6 +364,8 @@ class Drainer:
         requeued, failed = await self.queue.recover_stalled()
         self.stats.stalled_requeued += len(requeued)
         self.stats.stalled_failed += len(failed)
+        if requeued:
+            await self.hooks.stalled(requeued)
         if failed:
             await self.hooks.failed_elsewhere(failed, "stalled")
 
@@ -361,10 +374,14 @@ class Drainer:
 
     async def _flush_progress(self) -> None:
         updates, self._progress = self._progress, {}
+        written = []
         for job_id, value in updates.items():
             entry = self._running.get(job_id)
             if entry is not None:
                 await self.queue.progress(job_id, entry[0].token, value)
+                written.append((entry[0], value))
+        if written:
+            await self.hooks.progressed(written)
 
     async def _finish(self) -> None:
         """Settle what finished, and hand back what was claimed but never started."""
