@@ -7,7 +7,7 @@ from these models.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -73,6 +73,21 @@ class Deduplication(CamelModel):
         return self
 
 
+WebhookEvent = Literal[
+    "queued", "started", "progress", "completed", "failed", "dead-lettered", "stalled", "cancelled"
+]
+"""Job events a webhook may ask for (``corral.events.EventType`` slugs)."""
+
+
+class WebhookOption(CamelModel):
+    """POST this job's lifecycle events to ``url``, signed (see ``corral.webhooks``)."""
+
+    url: str = Field(min_length=10, max_length=2048, pattern=r"^https?://[^\s]+$")
+    events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, max_length=8, description="default: completed, dead-lettered"
+    )
+
+
 class JobOptions(CamelModel):
     """Per-job options; any left out come from the queue's definition."""
 
@@ -84,6 +99,7 @@ class JobOptions(CamelModel):
     ttl: int | None = Field(default=None, gt=0, description="ms it may wait before starting")
     job_id: Identifier | None = None
     deduplication: Deduplication | None = None
+    webhook: WebhookOption | None = None
 
 
 class JobState(StrEnum):

@@ -182,6 +182,9 @@ class Queue:
         }
         if opts.ttl:
             resolved["ttl"] = opts.ttl
+        if opts.webhook:
+            # Carried with the job so the poller's events can reach it without a read.
+            resolved["webhook"] = opts.webhook.model_dump(mode="json", exclude_none=True)
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),
