@@ -61,6 +61,7 @@ class QueueDefinition:
         retention: how many finished jobs Redis keeps.
         max_stalls: lease expiries a job survives before it fails.
         poller_memory_mb, poller_timeout_s: the poller function's size in the template.
+        events_include_payload: lifecycle events carry the job's data (off: ids only).
     """
 
     name: str
@@ -78,6 +79,7 @@ class QueueDefinition:
     poller_memory_mb: int = 512
     poller_timeout_s: int = 300
     description: str = ""
+    events_include_payload: bool = False
 
     def __post_init__(self) -> None:
         if not valid_queue_name(self.name):
