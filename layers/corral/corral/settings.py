@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     api_keys_source: str = Field(default="", description="secret ARN or SSM name of API keys")
     max_body_bytes: int = 262_144
     local: bool = False
+    event_bus: str = Field(default="", description="EventBridge bus of job events (empty: off)")
+    tenant_table: str = Field(default="", description="webhooks, signing secrets, daily stats")
     # The typed queues (functions/queues).
     email_sender: str = Field(default="", description="SES v2 FromEmailAddress")
     email_configuration_set: str = ""
