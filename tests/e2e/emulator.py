@@ -97,12 +97,16 @@ def emulator(redis_url: str = "redis://127.0.0.1:6379/0", **env: str) -> Iterato
         text=True,
     )
     running = Running(f"http://127.0.0.1:{port}", prefix, redis_url, process)
-    threading.Thread(target=_pump, args=(process, running.output), daemon=True).start()
+    pump = threading.Thread(target=_pump, args=(process, running.output), daemon=True)
+    pump.start()
     try:
         wait_until(lambda: _healthy(running), "the emulator to answer /health", STARTUP_S)
         yield running
     finally:
         stop(process)
+        pump.join(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
         _delete_prefix(redis_url, prefix)
 
 
