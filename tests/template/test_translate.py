@@ -1,0 +1,68 @@
+"""The template translates as ``sam deploy`` would translate it, for both kinds of API auth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import pytest
+
+from infra.deploy.template_model import ROOT
+
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+pytestmark = pytest.mark.skipif(
+    not SAM_PYTHON.is_file(), reason="needs the SAM CLI's virtualenv (make sam-cli)"
+)
+
+
+def translate(**parameters: str) -> dict[str, Any]:
+    code = (
+        "import json, sys; from infra.deploy.translate import PLACEHOLDERS, translate; "
+        "print(json.dumps(translate({**PLACEHOLDERS, **json.loads(sys.argv[1])})))"
+    )
+    run = subprocess.run(
+        [str(SAM_PYTHON), "-c", code, json.dumps(parameters)],
+        cwd=ROOT,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    translated: dict[str, Any] = json.loads(run.stdout)
+    return translated
+
+
+def authorizer_of(template: dict[str, Any]) -> dict[str, Any]:
+    body = template["Resources"]["HttpApi"]["Properties"]["Body"]
+    scheme: dict[str, Any] = body["components"]["securitySchemes"]["CorralAuthorizer"]
+    authorizer: dict[str, Any] = scheme["x-amazon-apigateway-authorizer"]
+    return authorizer
+
+
+def functions_of(template: dict[str, Any]) -> set[str]:
+    return {k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+
+
+def test_jwt_api_translates_with_a_jwt_authorizer() -> None:
+    template = translate(JwtIssuer="https://issuer.example.com", JwtAudience="corral")
+    assert authorizer_of(template)["type"] == "jwt"
+    assert authorizer_of(template)["jwtConfiguration"]["issuer"] == "https://issuer.example.com"
+    assert {"ApiFunction", "SchedulerFunction", "ReconcilerFunction"} <= functions_of(template)
+    assert template["Resources"]["ApiKeyAuthorizerFunction"]["Condition"] == "UseApiKeys"
+
+
+def test_api_key_auth_translates_with_the_lambda_authorizer() -> None:
+    template = translate(ApiAuth="apikey", ApiKeysSource="/corral/keys")
+    authorizer = authorizer_of(template)
+    assert authorizer["type"] == "request"
+    assert authorizer["enableSimpleResponses"] is True
+    assert "ApiKeyAuthorizerFunction" in json.dumps(authorizer["authorizerUri"])
+
+
+def test_every_poller_has_its_schedule_rule() -> None:
+    template = translate(JwtIssuer="https://issuer.example.com")
+    pollers = {name for name in functions_of(template) if name.startswith("Poller")}
+    rules = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
+    assert pollers and {f"{name}Tick" for name in pollers} <= rules
