@@ -1,0 +1,85 @@
+"""restore.lua: jobs the table holds but Redis lost come back with their attempts; jobs
+Redis still holds are left alone. Runs on one Redis and on a cluster."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from corral.job import JobOptions, JobState, JobStatus
+from corral.queue import Queue
+from corral.reconciler import restore_fields
+from corral.records import JobRecord
+from corral.scripts import run_script
+
+from tests.conftest import START_MS, FakeClock, QueueFactory
+from tests.functional.helpers import claim_ids, state_of
+
+
+def record(job_id: str, *, made: int = 0, created: int = START_MS, **options: Any) -> JobRecord:
+    return JobRecord(
+        job_id=job_id,
+        queue="jobs",
+        tenant="acme",
+        status=JobStatus.PENDING if made == 0 else JobStatus.PROCESSING,
+        data={"n": 1, "subAccountId": "acme"},
+        options=JobOptions(**options).model_dump(mode="json", by_alias=True, exclude_none=True),
+        attempts=options.get("attempts") or 3,
+        created_at=created,
+        attempts_made=made,
+    )
+
+
+async def restore(queue: Queue, *records: JobRecord) -> list[str]:
+    now = queue.clock()
+    args: list[Any] = [now, queue.definition.group_concurrency, len(records)]
+    for r in records:
+        args.extend(restore_fields(queue, r, now))
+    restored: list[str] = await run_script(queue.redis, "restore", queue.keys.script_keys, args)
+    return restored
+
+
+async def test_a_lost_job_is_restored_waiting_with_its_attempts(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+
+    assert await restore(queue, record("a", made=1, attempts=4, priority=3)) == ["a"]
+
+    job = await queue.get_job("a")
+    assert job is not None
+    assert (job.state, job.attempts_made, job.priority, job.group) == (
+        JobState.WAITING,
+        1,
+        3,
+        "acme",
+    )
+    assert job.options["attempts"] == 4
+    claimed = (await queue.claim("w", 1)).jobs
+    assert [(j.id, j.attempt) for j in claimed] == [("a", 2)]
+
+
+async def test_a_job_that_never_started_keeps_what_is_left_of_its_delay(
+    make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    queue = make_queue()
+    clock.advance(4_000)
+
+    await restore(queue, record("d", delay=10_000))
+
+    assert await state_of(queue, "d") is JobState.DELAYED
+    clock.advance(5_000)
+    assert await claim_ids(queue) == []
+    clock.advance(1_001)
+    assert await claim_ids(queue) == ["d"]
+
+
+async def test_a_job_redis_still_holds_is_left_alone(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    added = await queue.add({"n": 1}, JobOptions(job_id="kept"), group="acme")
+    assert await claim_ids(queue) == [added.job_id]
+
+    assert await restore(queue, record("kept"), record("lost")) == ["lost"]
+
+    assert await state_of(queue, "kept") is JobState.ACTIVE
+    raw = await queue.redis.hget(queue.keys.job("kept"), "opts")
+    assert raw is not None
+    assert json.loads(raw)["attempts"] == 3
