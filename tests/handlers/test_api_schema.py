@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import schemathesis
@@ -21,14 +22,18 @@ EXAMPLES = 12
 QUEUES = ("email", "strict")
 
 
-@pytest.fixture
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
 def aws() -> Iterator[AwsStack]:
     yield from start_aws()
 
 
-@pytest.fixture
-def api(aws: AwsStack, prefix: str) -> Iterator[Api]:
-    yield from start_api(aws, prefix, schedules=True)
+@pytest.fixture(scope="module")
+def api(aws: AwsStack) -> Iterator[Api]:
+    """One app for every operation: the property (no 5xx) does not need a clean slate."""
+    yield from start_api(aws, f"t{uuid4().hex[:12]}", schedules=True)
 
 
 def aim(case: Any) -> None:
