@@ -23,7 +23,8 @@ from corral.job import JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
 from corral.queue import Queue, now_ms
 from corral.records import JobRecord
-from corral.store import JobStore, Page
+from corral.store import JobStore
+from corral.store_index import Page
 from corral.wake import NoWake, PollerWaker
 
 LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})

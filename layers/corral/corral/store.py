@@ -22,9 +22,6 @@ from botocore.exceptions import ClientError
 from corral.errors import JobNotFoundError, JobStateError
 from corral.job import JobStatus
 from corral.records import (
-    ACTIVE_STATUSES,
-    BY_QUEUE_STATUS,
-    BY_TENANT,
     Item,
     JobRecord,
     OutcomeRecord,
@@ -34,16 +31,17 @@ from corral.records import (
     to_item,
 )
 from corral.results import ResultStore
+from corral.store_index import IndexReader, Page
 from corral.store_updates import FINAL, missing_record, outcome_update, reopen_update
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+__all__ = ["JobStore", "Page", "RecordRetention", "is_condition_failure", "now_ms"]
+
 logger = logging.getLogger(__name__)
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
-MAX_PAGES = 5
-"""Index pages read per listing call when a filter drops items (bounds the cost)."""
 
 
 def now_ms() -> int:
@@ -64,14 +62,6 @@ class RecordRetention:
             JobStatus.FAILED: self.failed_s,
             JobStatus.CANCELLED: self.cancelled_s,
         }.get(status)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing, newest first; ``next_cursor`` is None on the last page."""
-
-    records: list[JobRecord]
-    next_cursor: str | None
 
 
 def is_condition_failure(exc: ClientError) -> bool:
@@ -106,6 +96,7 @@ class JobStore:
         self.retention = retention or RecordRetention()
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-store")
+        self.index = IndexReader(client, table, self._live)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -221,57 +212,6 @@ class JobStore:
             record.result = self.results.load(record.result_ref)
         return record
 
-    def _query(self, **kwargs: Any) -> tuple[list[JobRecord], str | None, str | None]:
-        """Read up to MAX_PAGES pages; returns (records, last sort key seen, more)."""
-        limit = kwargs.pop("Limit")
-        records: list[JobRecord] = []
-        last: str | None = None
-        for _ in range(MAX_PAGES):
-            reply = self.client.query(TableName=self.table, Limit=limit, **kwargs)
-            for item in reply.get("Items", []):
-                record = from_item(item)
-                last = item["ts"]["S"]
-                if self._live(record):
-                    records.append(record)
-                if len(records) == limit:
-                    return records, last, "more"
-            start = reply.get("LastEvaluatedKey")
-            if not start:
-                return records, last, None
-            kwargs["ExclusiveStartKey"] = start
-            last = start["ts"]["S"]
-        return records, last, "more"
-
-    def _index_page(
-        self,
-        index: str,
-        partition: tuple[str, str],
-        limit: int,
-        cursor: str | None,
-        status: JobStatus | None = None,
-    ) -> Page:
-        condition = "#p = :p"
-        names = {"#p": partition[0]}
-        values: dict[str, Any] = {":p": {"S": partition[1]}}
-        if cursor:
-            condition += " AND ts < :c"
-            values[":c"] = {"S": cursor}
-        extra: dict[str, Any] = {}
-        if status is not None:
-            extra["FilterExpression"] = "#s = :s"
-            names["#s"] = "status"
-            values[":s"] = {"S": status.value}
-        records, last, more = self._query(
-            IndexName=index,
-            KeyConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ScanIndexForward=False,
-            Limit=limit,
-            **extra,
-        )
-        return Page(records, last if more else None)
-
     def list_jobs(
         self,
         queue: str,
@@ -285,57 +225,15 @@ class JobStore:
 
         The cursor is the previous page's ``next_cursor`` (a sort key: time, then id).
         """
-        if tenant is not None:
-            return self._index_page(BY_TENANT, ("tq", f"{queue}#{tenant}"), limit, cursor, status)
-        if status is not None:
-            return self._index_page(BY_QUEUE_STATUS, ("qs", f"{queue}#{status}"), limit, cursor)
-        # Every status: merge the newest of each partition; the cursor is a sort key, so
-        # the next page continues below it in every partition alike.
-        pages = [
-            self._index_page(BY_QUEUE_STATUS, ("qs", f"{queue}#{s}"), limit, cursor)
-            for s in JobStatus
-        ]
-        merged = sorted(
-            (r for p in pages for r in p.records),
-            key=lambda r: (r.created_at, r.job_id),
-            reverse=True,
-        )
-        more = len(merged) > limit or any(p.next_cursor for p in pages)
-        records = merged[:limit]
-        last = records[-1] if records else None
-        next_cursor = f"{last.created_at:013d}#{last.job_id}" if more and last else None
-        return Page(records, next_cursor)
+        return self.index.list_jobs(queue, status=status, tenant=tenant, limit=limit, cursor=cursor)
 
     def live_jobs(self, queue: str, page_size: int = 100) -> Iterator[JobRecord]:
         """Every pending or processing record of a queue (what the reconciler checks)."""
-        for status in ACTIVE_STATUSES:
-            cursor: str | None = None
-            while True:
-                page = self._index_page(
-                    BY_QUEUE_STATUS, ("qs", f"{queue}#{status}"), page_size, cursor
-                )
-                yield from page.records
-                if page.next_cursor is None:
-                    break
-                cursor = page.next_cursor
+        return self.index.live_jobs(queue, page_size)
 
     def count(self, queue: str, status: JobStatus, cap_pages: int = 10) -> int:
         """How many records of a queue have ``status`` (reads at most ``cap_pages`` pages)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": BY_QUEUE_STATUS,
-            "KeyConditionExpression": "qs = :p",
-            "ExpressionAttributeValues": {":p": {"S": f"{queue}#{status}"}},
-            "Select": "COUNT",
-        }
-        total = 0
-        for _ in range(cap_pages):
-            reply = self.client.query(**kwargs)
-            total += reply.get("Count", 0)
-            if "LastEvaluatedKey" not in reply:
-                break
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
-        return total
+        return self.index.count(queue, status, cap_pages)
 
     # -- state changes ----------------------------------------------------------------
 

@@ -1,0 +1,151 @@
+"""Reading the job table's GSIs: listings newest first, with cursors, and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from corral.job import JobStatus
+from corral.records import ACTIVE_STATUSES, BY_QUEUE_STATUS, BY_TENANT, JobRecord, from_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+MAX_PAGES = 5
+"""Index pages read per listing call when a filter drops items (bounds the cost)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, newest first; ``next_cursor`` is None on the last page."""
+
+    records: list[JobRecord]
+    next_cursor: str | None
+
+
+class IndexReader:
+    """Queries on ``byQueueStatus`` and ``byTenant``; ``live`` filters expired records."""
+
+    def __init__(
+        self, client: DynamoDBClient, table: str, live: Callable[[JobRecord], bool]
+    ) -> None:
+        self.client = client
+        self.table = table
+        self._live = live
+
+    def _query(self, **kwargs: Any) -> tuple[list[JobRecord], str | None, str | None]:
+        """Read up to MAX_PAGES pages; returns (records, last sort key seen, more)."""
+        limit = kwargs.pop("Limit")
+        records: list[JobRecord] = []
+        last: str | None = None
+        for _ in range(MAX_PAGES):
+            reply = self.client.query(TableName=self.table, Limit=limit, **kwargs)
+            for item in reply.get("Items", []):
+                record = from_item(item)
+                last = item["ts"]["S"]
+                if self._live(record):
+                    records.append(record)
+                if len(records) == limit:
+                    return records, last, "more"
+            start = reply.get("LastEvaluatedKey")
+            if not start:
+                return records, last, None
+            kwargs["ExclusiveStartKey"] = start
+            last = start["ts"]["S"]
+        return records, last, "more"
+
+    def _index_page(
+        self,
+        index: str,
+        partition: tuple[str, str],
+        limit: int,
+        cursor: str | None,
+        status: JobStatus | None = None,
+    ) -> Page:
+        condition = "#p = :p"
+        names = {"#p": partition[0]}
+        values: dict[str, Any] = {":p": {"S": partition[1]}}
+        if cursor:
+            condition += " AND ts < :c"
+            values[":c"] = {"S": cursor}
+        extra: dict[str, Any] = {}
+        if status is not None:
+            extra["FilterExpression"] = "#s = :s"
+            names["#s"] = "status"
+            values[":s"] = {"S": status.value}
+        records, last, more = self._query(
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit,
+            **extra,
+        )
+        return Page(records, last if more else None)
+
+    def list_jobs(
+        self,
+        queue: str,
+        *,
+        status: JobStatus | None = None,
+        tenant: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Jobs of a queue, newest first: a tenant's (``tenant``) or everyone's.
+
+        The cursor is the previous page's ``next_cursor`` (a sort key: time, then id).
+        """
+        if tenant is not None:
+            return self._index_page(BY_TENANT, ("tq", f"{queue}#{tenant}"), limit, cursor, status)
+        if status is not None:
+            return self._index_page(BY_QUEUE_STATUS, ("qs", f"{queue}#{status}"), limit, cursor)
+        # Every status: merge the newest of each partition; the cursor is a sort key, so
+        # the next page continues below it in every partition alike.
+        pages = [
+            self._index_page(BY_QUEUE_STATUS, ("qs", f"{queue}#{s}"), limit, cursor)
+            for s in JobStatus
+        ]
+        merged = sorted(
+            (r for p in pages for r in p.records),
+            key=lambda r: (r.created_at, r.job_id),
+            reverse=True,
+        )
+        more = len(merged) > limit or any(p.next_cursor for p in pages)
+        records = merged[:limit]
+        last = records[-1] if records else None
+        next_cursor = f"{last.created_at:013d}#{last.job_id}" if more and last else None
+        return Page(records, next_cursor)
+
+    def live_jobs(self, queue: str, page_size: int = 100) -> Iterator[JobRecord]:
+        """Every pending or processing record of a queue (what the reconciler checks)."""
+        for status in ACTIVE_STATUSES:
+            cursor: str | None = None
+            while True:
+                page = self._index_page(
+                    BY_QUEUE_STATUS, ("qs", f"{queue}#{status}"), page_size, cursor
+                )
+                yield from page.records
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+
+    def count(self, queue: str, status: JobStatus, cap_pages: int = 10) -> int:
+        """How many records of a queue have ``status`` (reads at most ``cap_pages`` pages)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BY_QUEUE_STATUS,
+            "KeyConditionExpression": "qs = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"{queue}#{status}"}},
+            "Select": "COUNT",
+        }
+        total = 0
+        for _ in range(cap_pages):
+            reply = self.client.query(**kwargs)
+            total += reply.get("Count", 0)
+            if "LastEvaluatedKey" not in reply:
+                break
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return total
