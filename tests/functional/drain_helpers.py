@@ -52,6 +52,21 @@ class CountingRedis(Redis):
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
+class HookedRedis(Redis):
+    """A client that awaits ``before_script()`` once, before its next script call is sent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_script: Callable[[], Awaitable[None]] | None = None
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        hook = self.before_script
+        if hook is not None and str(args[0]).upper() == "EVALSHA":
+            self.before_script = None
+            await hook()
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+
 @dataclass
 class Recorder:
     """What handlers saw: start order, and the most jobs running at once (overall, per group)."""

@@ -20,6 +20,7 @@ from tests.conftest import SHARED_REDIS_URL, Payload
 from tests.functional.drain_helpers import (
     STARTED_MARK,
     CountingRedis,
+    HookedRedis,
     drain_until,
     real_queue,
     wait_for,
@@ -225,3 +226,37 @@ async def test_cancelled_drainer_leaves_its_job_to_be_recovered(
     job = await queue.get_job(job_id)
     assert job is not None
     assert (job.result, job.attempts_made, job.stalls, attempts) == ("recovered", 2, 1, [1, 2])
+
+
+async def test_stop_during_a_claim_in_flight_hands_the_claimed_jobs_back(prefix: str) -> None:
+    first_done = asyncio.Event()
+
+    async def quick(payload: Payload, job: JobContext) -> None:
+        if payload.n == 0:
+            client.before_script = stop_while_claiming
+            await asyncio.sleep(0.05)
+            first_done.set()
+
+    async def stop_while_claiming() -> None:
+        # The next script call is the settle that claims more: stop now, and let the only
+        # worker finish its job and leave before the claim's reply comes back.
+        drainer.stop()
+        await first_done.wait()
+        await asyncio.sleep(0.1)
+
+    client = HookedRedis(host="127.0.0.1", port=6379, decode_responses=True)
+    queue = real_queue(client, prefix, quick)
+    ids = [r.job_id for r in await queue.add_bulk([NewJob({"n": i}) for i in range(3)])]
+    drainer = Drainer(queue, concurrency=1, batch_size=1)
+    try:
+        stats = await asyncio.wait_for(drainer.run(), 10)
+        states = [(await queue.get_job(job_id)) for job_id in ids]
+    finally:
+        await client.aclose()
+
+    assert (stats.claimed, stats.completed, stats.released) == (3, 1, 2)
+    assert [(j.state, j.attempts_made) for j in states if j is not None] == [
+        (JobState.COMPLETED, 1),
+        (JobState.WAITING, 0),
+        (JobState.WAITING, 0),
+    ]

@@ -219,6 +219,11 @@ class Drainer:
             # Claim while half a batch is still queued, so workers never wait on the round trip.
             want = self.batch_size if claiming and len(self._ready) <= self._low_water else 0
             result = await self._exchange(want)
+            if self._stopping and self._ready:
+                # Claimed by a round trip that was in flight when stop() came, perhaps after
+                # the workers left: nobody will start these, so hand them back.
+                self._unstarted.extend(self._ready)
+                self._ready.clear()
             held = len(self._ready) + len(self._running)
             if not claiming and held == 0 and (not self._done or self._out_of_time()):
                 return

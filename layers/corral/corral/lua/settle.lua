@@ -15,7 +15,8 @@
     1  settled
    -1  no such job
    -2  lease lost: the job is no longer held with this token (it stalled and moved on)
-  claim is claim.lua's reply.
+  claim is claim.lua's reply. Slots freed and not claimed here (n = 0) while jobs wait
+  push the wake-up, for drainers blocked at the concurrency limit.
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
