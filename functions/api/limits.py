@@ -17,7 +17,7 @@ class BodyLimit:
 
     The declared ``Content-Length`` is checked first; a body without one is read up to
     the limit and replayed to the app (bodies are small, and Lambda delivers them whole).
-    The depth is checked before pydantic or DynamoDB (32 levels at most) sees the body.
+    The depth is checked before the app parses the body (``corral.validation``).
     """
 
     def __init__(self, app: Any, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> None:

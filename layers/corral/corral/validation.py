@@ -2,9 +2,10 @@
 
 Ids and names are checked against the patterns of ``corral.keys``, which admit none of
 ``{``, ``}``, ``:``, ``*``, whitespace or control characters: an id can neither leave its
-queue's hash tag nor address another key. JSON documents are bounded in depth, because
-DynamoDB refuses items nested deeper than 32 levels and a deep enough document makes a
-recursive parser raise ``RecursionError``.
+queue's hash tag nor address another key. JSON documents are bounded in depth, so no
+recursive parser, encoder or validator downstream (Python's json gives up near 1,000
+levels, Lua's cjson at 1,000) meets a hostile nesting; 32 is DynamoDB's own limit for
+nested maps, and no job needs more.
 """
 
 from __future__ import annotations
