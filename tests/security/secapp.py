@@ -68,7 +68,7 @@ class SecApp:
             client.close()
 
 
-def start_app(prefix: str | None = None) -> Iterator[SecApp]:
+def start_app(prefix: str | None = None, queues: QueueRegistry | None = None) -> Iterator[SecApp]:
     """Yield a running app on moto and the shared Redis; its keys are deleted afterwards."""
     prefix = prefix or f"t{uuid4().hex[:12]}"
     for aws in start_aws():
@@ -81,7 +81,7 @@ def start_app(prefix: str | None = None) -> Iterator[SecApp]:
         table = create_table(dynamodb, f"schedules-{uuid4().hex[:8]}")
         redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
         store = JobStore(aws.dynamodb, aws.table)
-        queues = registry()
+        queues = queues or registry()
         service = JobService.build(
             queues, redis, store, prefix=prefix, dlq=DeadLetterQueue(aws.sqs, aws.dlq_url, wait_s=0)
         )
