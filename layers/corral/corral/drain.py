@@ -6,67 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
+from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.execute import JobExecutor
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
+
+__all__ = ["DrainHooks", "DrainStats", "Drainer", "default_worker_id"]
 
 logger = logging.getLogger(__name__)
 
 PERSIST_RETRY_S = 0.5
 """After a failed persist, wait this long before trying those outcomes again."""
-
-
-class DrainHooks:
-    """What a deployment plugs into the loop; the defaults keep everything in Redis only."""
-
-    async def persist(self, outcomes: Sequence[Outcome]) -> Sequence[str]:
-        """Make outcomes durable before Redis forgets them; return ids that could not be.
-
-        Outcomes whose ids come back are kept, their leases extended, and tried again.
-        """
-        return ()
-
-    async def claimed(self, jobs: Sequence[ClaimedJob]) -> None:
-        """Jobs that just started."""
-
-    async def failed_elsewhere(self, job_ids: Sequence[str], reason: str) -> None:
-        """Jobs that Redis failed by itself: ttl expired before start, or stalled too often."""
-
-    async def progressed(self, updates: Sequence[tuple[ClaimedJob, Any]]) -> None:
-        """Progress values just written for running jobs (the latest per job)."""
-
-    async def stalled(self, job_ids: Sequence[str]) -> None:
-        """Jobs whose lease lapsed and that Redis put back to run again."""
-
-    async def drained(self) -> None:
-        """The queue had nothing left to run when this drainer went idle."""
-
-
-@dataclass
-class DrainStats:
-    claimed: int = 0
-    completed: int = 0
-    retried: int = 0
-    failed: int = 0
-    lease_lost: int = 0
-    released: int = 0
-    expired: int = 0
-    stalled_requeued: int = 0
-    stalled_failed: int = 0
-    settle_calls: int = 0
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 class Drainer:
