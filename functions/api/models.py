@@ -51,6 +51,9 @@ class JobPublic(CamelModel):
     queue: str
     status: JobStatus
     data: Any = None
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="the options the job was enqueued with"
+    )
     progress: Any = None
     result: Any = None
     error: Any = None
@@ -67,6 +70,7 @@ class JobPublic(CamelModel):
             queue=record.queue,
             status=record.status,
             data=record.data,
+            options=record.options,
             progress=record.progress,
             result=record.result,
             error=record.error,
