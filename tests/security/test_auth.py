@@ -324,3 +324,15 @@ def test_every_route_but_the_public_ones_needs_a_token(secapp: SecApp) -> None:
                 assert reply.status_code in (200, 503), (path, reply.text)
             else:
                 assert reply.status_code == 401, (endpoint.method, path, reply.text)
+
+
+def test_dedup_ids_and_chosen_job_ids_do_not_cross_tenants(secapp: SecApp) -> None:
+    mine = enqueue(secapp, ACME, deduplication={"id": "daily-report"}, jobId="report-1")
+    body = {"data": {"n": 1}, "options": {"deduplication": {"id": "daily-report"}}}
+    theirs = secapp.client.post("/jobs/email", json=body, headers=ZETA)
+    assert theirs.status_code == 202, theirs.text
+    assert theirs.json()["jobId"] != mine and theirs.json()["deduplicated"] is False
+    taken = {"data": {"n": 1}, "options": {"jobId": "report-1"}}
+    reply = secapp.client.post("/jobs/email", json=taken, headers=ZETA)
+    assert reply.status_code == 409, reply.text
+    assert secapp.client.get("/jobs/email/report-1", headers=ZETA).status_code == 404
