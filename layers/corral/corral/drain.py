@@ -57,6 +57,7 @@ class Drainer:
         self.linger_ms = linger_ms
         self.hooks = hooks or DrainHooks()
         self.worker_id = worker_id or default_worker_id()
+        self._claims = 0
         self.idle_wait_ms = idle_wait_ms
         self.flush_ms = flush_ms
         self.stall_check_ms = stall_check_ms
@@ -222,7 +223,11 @@ class Drainer:
             outcomes = await self._persisted(outcomes)
         if not outcomes and want == 0:
             return None
-        codes, result = await self.queue.settle(self.worker_id, outcomes, claim=want)
+        # Each claim gets its own lease-token prefix: a job released (or retried) and claimed
+        # again by this drainer at the same attempt number still gets a new token.
+        self._claims += 1
+        claimer = f"{self.worker_id}.{self._claims}"
+        codes, result = await self.queue.settle(claimer, outcomes, claim=want)
         self.stats.settle_calls += 1
         if self._progress:
             await self._flush_progress()
