@@ -177,14 +177,11 @@ class Reconciler:
 
     async def _still_live(self, records: Sequence[JobRecord]) -> list[JobRecord]:
         """Re-read each record: a poller may have finished it since the listing."""
-        fresh = []
-        for record in records:
-            now = await asyncio.to_thread(
-                self.store.get, record.queue, record.job_id, resolve=False
-            )
-            if now is not None and now.status in (JobStatus.PENDING, JobStatus.PROCESSING):
-                fresh.append(now)
-        return fresh
+        fresh = await asyncio.gather(
+            *(asyncio.to_thread(self.store.get, r.queue, r.job_id, resolve=False) for r in records)
+        )
+        live = (JobStatus.PENDING, JobStatus.PROCESSING)
+        return [r for r in fresh if r is not None and r.status in live]
 
     async def _sync(
         self,
