@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install redis test lint typecheck unit run bench sam-cli build template-check importtime
+.PHONY: install redis test lint typecheck unit run bench sam-cli build template-check importtime chromium openapi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,18 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: install redis lint typecheck
+test: install redis chromium lint typecheck
 	$(VENV)/bin/pytest
+
+# The browser tests drive Debian's chromium through Playwright; installed only when missing.
+chromium:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+# The committed OpenAPI document (a test fails when it is stale).
+openapi: install
+	$(PY) -m infra.export_openapi
 
 run: install redis
 	PORT=$(PORT) $(PY) -m infra.local
