@@ -1,0 +1,117 @@
+"""``GET /stats``: the caller's history, from the daily counters (``corral.stats``).
+
+A query reads one ``Query`` per queue and at most one item per day of the range, so a
+30-day report costs the same for ten jobs or ten million. The app puts a ``StatsReader``
+in ``app.state.stats``; without one this route answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from corral.job import CamelModel
+from corral.stats import MAX_DAYS, Report, StatsRangeError, StatsReader
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import Field
+
+from api.deps import CallerDep, Service
+
+DEFAULT_DAYS = 30
+
+
+def get_reader(request: Request) -> StatsReader:
+    reader: StatsReader | None = getattr(request.app.state, "stats", None)
+    if reader is None:
+        raise HTTPException(503, "stats are not configured")
+    return reader
+
+
+Reader = Annotated[StatsReader, Depends(get_reader)]
+
+
+class DayStats(CamelModel):
+    date: str
+    queued: int
+    completed: int
+    failed: int
+    retried: int
+    cancelled: int
+
+
+class Durations(CamelModel):
+    p50: int | None = Field(description="ms, interpolated in a fixed histogram")
+    p95: int | None
+    samples: int
+
+
+class TopError(CamelModel):
+    error: str
+    count: int
+
+
+class Reads(CamelModel):
+    queries: int
+    items: int
+
+
+class StatsPublic(CamelModel):
+    start: str = Field(serialization_alias="from")
+    end: str = Field(serialization_alias="to")
+    queues: list[str]
+    days: list[DayStats]
+    totals: dict[str, int]
+    success_rate: float | None = Field(description="completed / (completed + failed)")
+    duration_ms: Durations
+    top_errors: list[TopError]
+    reads: Reads
+
+    @classmethod
+    def of(cls, report: Report) -> StatsPublic:
+        return cls(
+            start=report.start,
+            end=report.end,
+            queues=report.queues,
+            days=[DayStats(date=d.date, **d.counts) for d in report.days],
+            totals=report.totals,
+            success_rate=report.success_rate,
+            duration_ms=Durations(p50=report.p50_ms, p95=report.p95_ms, samples=report.durations),
+            top_errors=[TopError(error=e, count=n) for e, n in report.top_errors],
+            reads=Reads(**report.reads),
+        )
+
+
+router = APIRouter(tags=["stats"])
+
+
+@router.get(
+    "/stats",
+    response_model=StatsPublic,
+    response_model_by_alias=True,
+    responses={
+        401: {"description": "no or invalid token"},
+        404: {"description": "unknown queue"},
+        503: {"description": "stats are not configured"},
+    },
+)
+async def get_stats(
+    caller: CallerDep,
+    service: Service,
+    reader: Reader,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:
+    """Counts per day and status, success rate, p50/p95 duration and top errors (UTC days;
+    default: the last 30 days; at most 92)."""
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if queue is not None:
+        service.queue(queue)  # 404 for an unknown queue
+    queues = [queue] if queue else list(service.queues)
+    try:
+        report = await asyncio.to_thread(reader.report, caller.tenant, queues, start, end)
+    except StatsRangeError as exc:
+        raise HTTPException(422, f"{exc} (max {MAX_DAYS} days)") from None
+    return StatsPublic.of(report)

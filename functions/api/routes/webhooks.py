@@ -1,0 +1,150 @@
+"""``/webhooks``: a tenant's webhook registrations (per queue) and its signing secret.
+
+The app puts a ``WebhookConfig`` in ``app.state.webhooks``; without one these routes
+answer 503. URLs are checked against SSRF here (after DNS) and again at each delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from corral.job import CamelModel, WebhookEvent
+from corral.keys import valid_identifier
+from corral.webhooks.dispatch import WEBHOOK_QUEUE
+from corral.webhooks.store import Registration, WebhookLimitError, WebhookStore
+from corral.webhooks.urls import Resolver, UnsafeUrlError, check_url, system_resolver
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import Field
+
+from api.deps import CallerDep, Service
+
+UNPROCESSABLE = 422
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or invalid token"},
+    503: {"description": "webhooks are not configured"},
+}
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """What the routes use: the store, local mode (http allowed) and DNS resolution."""
+
+    store: WebhookStore
+    local: bool = False
+    resolve: Resolver = system_resolver
+
+
+def get_config(request: Request) -> WebhookConfig:
+    config: WebhookConfig | None = getattr(request.app.state, "webhooks", None)
+    if config is None:
+        raise HTTPException(503, "webhooks are not configured")
+    return config
+
+
+Config = Annotated[WebhookConfig, Depends(get_config)]
+
+
+class WebhookCreate(CamelModel):
+    """Deliver ``queue``'s ``events`` of the caller's jobs to ``url``."""
+
+    queue: str = Field(max_length=64)
+    url: str = Field(min_length=10, max_length=2048)
+    events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, max_length=8, description="default: completed, dead-lettered"
+    )
+
+
+class WebhookPublic(CamelModel):
+    id: str
+    queue: str
+    url: str
+    events: list[str]
+    created_at: int
+
+    @classmethod
+    def of(cls, registration: Registration) -> WebhookPublic:
+        return cls(
+            id=registration.id,
+            queue=registration.queue,
+            url=registration.url,
+            events=list(registration.events),
+            created_at=registration.created_at,
+        )
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="the tenant's signing secret (the same for every webhook)")
+
+
+class WebhookList(CamelModel):
+    webhooks: list[WebhookPublic]
+
+
+class SigningSecret(CamelModel):
+    secret: str
+
+
+class Deleted(CamelModel):
+    id: str
+    deleted: bool = True
+
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated,
+    responses={**ERRORS, 404: {"description": "unknown queue"}},
+)
+async def create_webhook(
+    body: WebhookCreate, caller: CallerDep, service: Service, config: Config
+) -> Any:
+    """Register a webhook; the answer carries the signing secret to verify deliveries with."""
+    service.queue(body.queue)  # 404 for an unknown queue
+    if body.queue == WEBHOOK_QUEUE:
+        raise HTTPException(UNPROCESSABLE, "deliveries raise no webhooks")
+    try:
+        await asyncio.to_thread(check_url, body.url, local=config.local, resolve=config.resolve)
+    except UnsafeUrlError as exc:
+        raise HTTPException(UNPROCESSABLE, f"webhook URL refused: {exc}") from None
+    store = config.store
+    try:
+        created = await asyncio.to_thread(
+            store.create, caller.tenant, body.queue, body.url, body.events
+        )
+    except WebhookLimitError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    secret = await asyncio.to_thread(store.secret, caller.tenant)
+    return WebhookCreated(**WebhookPublic.of(created).model_dump(), secret=secret)
+
+
+@router.get("", response_model=WebhookList, responses=ERRORS)
+async def list_webhooks(caller: CallerDep, config: Config) -> Any:
+    """The caller's webhooks, oldest first."""
+    found = await asyncio.to_thread(config.store.of_tenant, caller.tenant)
+    return WebhookList(webhooks=[WebhookPublic.of(r) for r in found])
+
+
+@router.get("/secret", response_model=SigningSecret, responses=ERRORS)
+async def signing_secret(caller: CallerDep, config: Config) -> Any:
+    """The caller's signing secret (made on first use)."""
+    return SigningSecret(secret=await asyncio.to_thread(config.store.secret, caller.tenant))
+
+
+@router.delete(
+    "/{webhook_id}",
+    response_model=Deleted,
+    responses={**ERRORS, 404: {"description": "no such webhook"}},
+)
+async def delete_webhook(webhook_id: str, caller: CallerDep, config: Config) -> Any:
+    """Remove one of the caller's webhooks (another tenant's is 'not found')."""
+    found = valid_identifier(webhook_id) and await asyncio.to_thread(
+        config.store.delete, caller.tenant, webhook_id
+    )
+    if not found:
+        raise HTTPException(404, f"webhook {webhook_id} not found")
+    return Deleted(id=webhook_id)

@@ -1,0 +1,148 @@
+"""``/webhooks`` and ``/stats`` over HTTP: tenancy, SSRF refusals (422), the signing secret,
+and a stats report in the HTTP contract's camelCase."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from api.auth import Authenticator
+from api.factory import create_app
+from api.routes import stats, webhooks
+from corral.definition import QueueDefinition, QueueRegistry
+from corral.events.model import EventType, job_event
+from corral.service import JobService
+from corral.stats import CounterWriter, StatsReader
+from corral.webhooks.store import WebhookStore
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from queues import webhook
+
+from tests.conftest import Payload, noop
+from tests.events.conftest import TENANT_TABLE, EventStack
+
+ACME = {"Authorization": "Bearer k-acme"}
+ZETA = {"Authorization": "Bearer k-zeta"}
+PUBLIC = "93.184.216.34"
+NAMES = {"hooks.example.com": PUBLIC, "internal.example.com": "10.0.0.1"}
+
+
+def resolve(host: str, port: int) -> list[str]:
+    return [NAMES.get(host, host)]
+
+
+def mount(app: FastAPI) -> None:
+    """Add the routers unless the app's factory already does."""
+    paths = {getattr(route, "path", "") for route in app.routes}
+    for module, path in ((webhooks, "/webhooks"), (stats, "/stats")):
+        if path not in paths:
+            app.include_router(module.router)
+
+
+@pytest.fixture
+def api(aws: EventStack) -> Iterator[TestClient]:
+    registry = QueueRegistry(
+        [QueueDefinition(name="email", payload=Payload, handler=noop), webhook.queue]
+    )
+    service = JobService.build(registry, None, aws.store)
+    app = create_app(
+        registry,
+        service=service,
+        authenticator=Authenticator.from_setting("k-acme:acme,k-zeta:zeta"),
+    )
+    mount(app)
+    app.state.webhooks = webhooks.WebhookConfig(
+        WebhookStore(aws.dynamodb, TENANT_TABLE), local=False, resolve=resolve
+    )
+    app.state.stats = StatsReader(aws.dynamodb, TENANT_TABLE)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_a_tenant_registers_lists_and_deletes_its_webhooks(api: TestClient) -> None:
+    body = {"queue": "email", "url": "https://hooks.example.com/in", "events": ["failed"]}
+    created = api.post("/webhooks", json=body, headers=ACME)
+    assert created.status_code == 201, created.text
+    hook = created.json()
+    assert hook["secret"].startswith("whsec_") and hook["events"] == ["failed"]
+    assert api.get("/webhooks/secret", headers=ACME).json()["secret"] == hook["secret"]
+    assert api.get("/webhooks/secret", headers=ZETA).json()["secret"] != hook["secret"]
+
+    listed = api.get("/webhooks", headers=ACME).json()["webhooks"]
+    assert [(h["id"], h["url"]) for h in listed] == [(hook["id"], body["url"])]
+    assert "secret" not in listed[0]
+    assert api.get("/webhooks", headers=ZETA).json() == {"webhooks": []}
+    assert api.delete(f"/webhooks/{hook['id']}", headers=ZETA).status_code == 404
+    assert api.delete(f"/webhooks/{hook['id']}", headers=ACME).json()["deleted"] is True
+    assert api.delete(f"/webhooks/{hook['id']}", headers=ACME).status_code == 404
+    assert api.get("/webhooks").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://127.0.0.1/in", "loopback"),
+        ("https://169.254.169.254/latest/meta-data/", "metadata"),
+        ("https://10.0.0.1/in", "private"),
+        ("https://internal.example.com/in", "private"),
+        ("http://hooks.example.com/in", "https"),
+    ],
+)
+def test_unsafe_urls_are_refused(api: TestClient, url: str, reason: str) -> None:
+    answer = api.post("/webhooks", json={"queue": "email", "url": url}, headers=ACME)
+    assert answer.status_code == 422
+    assert reason in answer.json()["message"]
+
+
+def test_unknown_queues_and_the_delivery_queue_are_refused(api: TestClient) -> None:
+    url = "https://hooks.example.com/in"
+    assert (
+        api.post("/webhooks", json={"queue": "nope", "url": url}, headers=ACME).status_code == 404
+    )
+    assert (
+        api.post("/webhooks", json={"queue": "webhook", "url": url}, headers=ACME).status_code
+        == 422
+    )
+    bad_event = {"queue": "email", "url": url, "events": ["exploded"]}
+    assert api.post("/webhooks", json=bad_event, headers=ACME).status_code == 422
+
+
+def test_stats_report_the_callers_history(api: TestClient, aws: EventStack) -> None:
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    writer = CounterWriter(aws.dynamodb, TENANT_TABLE)
+    events: list[Any] = []
+    for i, (tenant, kind) in enumerate(
+        [("acme", EventType.COMPLETED)] * 3
+        + [("acme", EventType.FAILED), ("zeta", EventType.COMPLETED)]
+    ):
+        event = job_event(kind, queue="email", job_id=f"j{i}", tenant=tenant, status="x", now=now)
+        event.duration_ms = 100 * (i + 1)
+        if kind is EventType.FAILED:
+            event.error = {"type": "SendError", "message": "mailbox 12 full"}
+        events.append(event)
+    writer.write(events)
+
+    answer = api.get("/stats", params={"queue": "email"}, headers=ACME)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert len(report["days"]) == 30 and report["to"] == datetime.now(UTC).date().isoformat()
+    assert report["totals"]["completed"] == 3 and report["totals"]["failed"] == 1
+    assert report["successRate"] == 0.75
+    assert report["durationMs"]["samples"] == 4 and report["durationMs"]["p50"] is not None
+    assert report["topErrors"] == [{"error": "SendError: mailbox # full", "count": 1}]
+    assert report["reads"] == {"queries": 1, "items": 1}
+    everything = api.get("/stats", headers=ACME).json()
+    assert everything["queues"] == ["email", "webhook"] and everything["reads"]["queries"] == 2
+    assert api.get("/stats", headers=ZETA).json()["totals"]["completed"] == 1
+
+
+def test_stats_ranges_and_queues_are_checked(api: TestClient) -> None:
+    reversed_range = {"from": "2026-11-02", "to": "2026-11-01"}
+    assert api.get("/stats", params=reversed_range, headers=ACME).status_code == 422
+    too_long = {"from": "2025-01-01", "to": "2026-11-01"}
+    assert api.get("/stats", params=too_long, headers=ACME).status_code == 422
+    assert api.get("/stats", params={"queue": "nope"}, headers=ACME).status_code == 404
+    assert api.get("/stats", params={"from": "yesterday"}, headers=ACME).status_code == 422
+    assert api.get("/stats").status_code == 401
