@@ -131,8 +131,12 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
 async def test_a_rule_for_one_queue_sees_only_its_failures(
     single_redis: Redis, prefix: str, aws: EventStack
 ) -> None:
-    """The README's rule: ``Job Failed`` of the ``jobs`` queue, nothing else."""
-    pattern = {"source": ["corral"], "detail-type": ["Job Failed"], "detail": {"queue": ["jobs"]}}
+    """The README's rule: final ``Job Failed`` of the ``jobs`` queue, nothing else."""
+    pattern = {
+        "source": ["corral"],
+        "detail-type": ["Job Failed"],
+        "detail": {"queue": ["jobs"], "willRetry": [False]},
+    }
     url = subscribe(aws.events, aws.sqs, pattern, "jobs-failures")
     queue = jobs_queue(single_redis, prefix)
     other = jobs_queue(single_redis, prefix, "other", attempts=1)
@@ -149,7 +153,7 @@ async def test_a_rule_for_one_queue_sees_only_its_failures(
     await sink.flush()
     bodies = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     got = sorted(json.loads(m["Body"])["detail"]["attempt"] for m in bodies)
-    assert got == [1, 2]
+    assert got == [2]
 
 
 async def test_payload_is_published_only_when_the_queue_opts_in(
