@@ -122,3 +122,39 @@ def test_cli_reports_api_errors_with_exit_code_1() -> None:
         Recorder({("POST", "/queues/email/pause"): {"message": "admin only"}}, status=403),
     )
     assert code == 1
+
+
+def test_cli_tables_show_times_in_utc() -> None:
+    jobs = {"jobs": [{"jobId": "j1", "status": "failed", "createdAt": 1_700_000_000_000}]}
+    code, text = run_cli(["jobs", "email"], Recorder({("GET", "/queues/email/jobs"): jobs}))
+    assert code == 0
+    assert "2023-11-14 22:13:20" in text.splitlines()[1]
+
+
+def test_cli_status_wait_exits_1_unless_the_job_completed() -> None:
+    job = {"jobId": "j1", "queue": "email", "status": "failed"}
+    code, text = run_cli(
+        ["status", "email", "j1", "--wait"], Recorder({("GET", "/jobs/email/j1"): job})
+    )
+    assert code == 1
+    assert "failed" in text
+
+
+def test_cli_schedules_pause_and_resume() -> None:
+    answer = {"id": "s1", "paused": True}
+    rec = Recorder({("POST", "/schedules/s1/pause"): answer, ("POST", "/schedules/s1/resume"): {}})
+    assert run_cli(["schedules", "pause", "s1"], rec)[0] == 0
+    assert run_cli(["schedules", "resume", "s1"], rec)[0] == 0
+    assert [r.url.path for r in rec.requests] == ["/schedules/s1/pause", "/schedules/s1/resume"]
+    assert run_cli(["schedules", "pause"], rec)[0] == 1
+
+
+def test_cli_reports_an_unreachable_api_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    code, _ = run_cli(["stats"], refuse)
+    assert code == 1
+    assert "cannot reach http://api" in capsys.readouterr().err

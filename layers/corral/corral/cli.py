@@ -7,6 +7,7 @@ import json
 import runpy
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,6 +20,10 @@ from corral.settings import ClientSettings
 BATCH = 100
 
 
+class UsageError(Exception):
+    """A command given without what it needs."""
+
+
 def _load_json(text: str) -> Any:
     """JSON given inline, or ``@path`` to read it from a file."""
     if text.startswith("@"):
@@ -26,9 +31,18 @@ def _load_json(text: str) -> Any:
     return json.loads(text)
 
 
+def cell(column: str, value: Any) -> str:
+    """A value as a table shows it: epoch-ms times as UTC, nothing for null."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and (column.endswith("At") or column == "nextRun"):
+        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
     """Print rows as aligned columns."""
-    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    cells = [[cell(c, row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)), file=out)
     for r in cells:
@@ -112,8 +126,12 @@ def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
 def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.action == "list":
         return client.list_schedules()
-    if args.action == "delete":
-        return client.delete_schedule(args.id)
+    if args.action in ("delete", "pause", "resume"):
+        if not args.id:
+            raise UsageError(f"schedules {args.action} needs a schedule id")
+        return getattr(client, f"{args.action}_schedule")(args.id)
+    if not args.queue or not (args.cron or args.every):
+        raise UsageError("schedules create needs --queue and --cron or --every")
     schedule: dict[str, Any] = {"queue": args.queue, "data": _load_json(args.data)}
     if args.cron:
         schedule.update(cron=args.cron, tz=args.tz)
@@ -130,9 +148,12 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
         print(json.dumps(result, indent=2), file=out)
         return
     for key, columns in (
-        ("queues", ["name", "waiting", "active", "delayed", "completed", "failed", "paused"]),
-        ("jobs", ["jobId", "status", "attempts", "attemptsMade", "createdAt"]),
-        ("schedules", ["id", "queue", "cron", "every", "nextRun", "paused"]),
+        (
+            "queues",
+            ["name", "waiting", "active", "delayed", "completed", "failed", "deadLetter", "paused"],
+        ),
+        ("jobs", ["jobId", "status", "attemptsMade", "attempts", "createdAt", "completedAt"]),
+        ("schedules", ["id", "queue", "cron", "tz", "every", "nextRun", "count", "paused"]),
     ):
         if isinstance(result.get(key), list):
             table(result[key], columns, out)
@@ -197,7 +218,7 @@ def parser() -> argparse.ArgumentParser:
         a.set_defaults(run=cmd_admin)
 
     sc = sub.add_parser("schedules", help="repeatable jobs")
-    sc.add_argument("action", choices=["list", "create", "delete"])
+    sc.add_argument("action", choices=["list", "create", "delete", "pause", "resume"])
     sc.add_argument("id", nargs="?")
     sc.add_argument("--queue")
     sc.add_argument("--data", default="{}")
@@ -223,10 +244,16 @@ def main(
     with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
-        except (ApiError, InvalidIdentifierError) as exc:
+        except (ApiError, InvalidIdentifierError, UsageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        except httpx.TransportError as exc:
+            print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
+            return 1
     show(result, args, out)
+    # A followed job that did not complete is a failure for the shell (`status --wait && ...`).
+    if args.command == "status" and args.wait and result.get("status") != "completed":
+        return 1
     return 0
 
 

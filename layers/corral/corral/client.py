@@ -103,6 +103,10 @@ class _Calls:
         return _Call("DELETE", f"/schedules/{_id(schedule_id, 'schedule id')}")
 
     @staticmethod
+    def schedule_action(schedule_id: str, action: str) -> _Call:
+        return _Call("POST", f"/schedules/{_id(schedule_id, 'schedule id')}/{action}")
+
+    @staticmethod
     def health() -> _Call:
         return _Call("GET", "/health")
 
@@ -203,6 +207,13 @@ class Client:
     def delete_schedule(self, schedule_id: str) -> Any:
         return self._send(_Calls.delete_schedule(schedule_id))
 
+    def pause_schedule(self, schedule_id: str) -> Any:
+        """Stop enqueuing a schedule's jobs (and cancel those waiting for their time)."""
+        return self._send(_Calls.schedule_action(schedule_id, "pause"))
+
+    def resume_schedule(self, schedule_id: str) -> Any:
+        return self._send(_Calls.schedule_action(schedule_id, "resume"))
+
     def health(self) -> Any:
         return self._send(_Calls.health())
 
@@ -281,6 +292,12 @@ class AsyncClient:
 
     async def delete_schedule(self, schedule_id: str) -> Any:
         return await self._send(_Calls.delete_schedule(schedule_id))
+
+    async def pause_schedule(self, schedule_id: str) -> Any:
+        return await self._send(_Calls.schedule_action(schedule_id, "pause"))
+
+    async def resume_schedule(self, schedule_id: str) -> Any:
+        return await self._send(_Calls.schedule_action(schedule_id, "resume"))
 
     async def health(self) -> Any:
         return await self._send(_Calls.health())
