@@ -5,6 +5,7 @@ It answers 500 to the first ``failures`` requests, then 200, and keeps every req
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ class Received:
 @dataclass
 class Receiver:
     failures: int = 0
+    tls: ssl.SSLContext | None = None
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
@@ -30,7 +32,7 @@ class Receiver:
     def url(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/hook"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}/hook"
 
     def start(self) -> Receiver:
         receiver = self
@@ -48,6 +50,8 @@ class Receiver:
                 return None
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
