@@ -17,6 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetter, DeadLetterQueue, RedriveReport
 from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQueueError
+from corral.events import announce as lifecycle
+from corral.events.sink import EventSink, NoEvents
 from corral.guards import REDIS_DOWN, ServiceUnavailableError, aws, redis_guard
 from corral.intake import Accepted, Intake
 from corral.job import JobOptions, JobState, JobStatus
@@ -52,6 +54,7 @@ class JobService:
         dlq: the dead-letter queue (None: redrive is unavailable).
         waker: wakes a poller after an enqueue.
         clock: now in epoch ms.
+        events: where ``Job Queued`` and ``Job Cancelled`` go (none: nowhere).
     """
 
     def __init__(
@@ -61,11 +64,13 @@ class JobService:
         dlq: DeadLetterQueue | None = None,
         waker: PollerWaker | None = None,
         clock: Callable[[], int] = now_ms,
+        events: EventSink | None = None,
     ) -> None:
         self.queues = dict(queues)
         self.store = store
         self.dlq = dlq
         self.waker = waker or NoWake()
+        self.events = events or NoEvents()
         self.clock = clock
 
     @classmethod
@@ -109,6 +114,9 @@ class JobService:
         accepted = await intake.run(jobs)
         if any(not a.deduplicated for a in accepted):
             await self.waker.wake(queue)
+        await lifecycle.announce(
+            self.events, lifecycle.queued(queue, tenant, jobs, accepted, self.clock())
+        )
         return accepted
 
     # -- one job -----------------------------------------------------------------------
@@ -148,6 +156,7 @@ class JobService:
         with redis_guard(), contextlib.suppress(JobNotFoundError):
             await self.queue(queue).cancel(job_id)
         await aws("dynamodb", self.store.cancel, queue, job_id)
+        await lifecycle.announce(self.events, [lifecycle.cancelled(record, self.clock())])
 
     async def retry(self, queue: str, job_id: str, tenant: str) -> Accepted:
         """Run a failed (or cancelled) job again with a fresh attempt budget."""
