@@ -35,13 +35,16 @@ def cell(column: str, value: Any) -> str:
     """A value as a table shows it: epoch-ms times as UTC, nothing for null."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return json.dumps(value)
     if isinstance(value, int) and (column.endswith("At") or column == "nextRun"):
         return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
-    """Print rows as aligned columns."""
+    """Print rows as aligned columns (those no row has are left out)."""
+    columns = [c for c in columns if any(c in row for row in rows)] or columns
     cells = [[cell(c, row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)), file=out)
@@ -162,7 +165,7 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
             return
     width = max(len(k) for k in result) if result else 0
     for key, value in result.items():
-        text = value if isinstance(value, str) else json.dumps(value)
+        text = cell(key, value) if isinstance(value, str | int) else json.dumps(value)
         print(f"{key.ljust(width)}  {text}", file=out)
 
 
