@@ -13,10 +13,12 @@ from corral.context import JobContext
 from corral.definition import QueueDefinition
 from corral.drain import Drainer, DrainHooks
 from corral.events import EventBridgeSink, EventHooks, combine
+from corral.events.sink import EventSink
 from corral.intake import Intake
 from corral.job import Backoff, BackoffType, JobOptions
 from corral.poller import StoreHooks
 from corral.queue import LeaseSettings, Queue, now_ms
+from corral.service import JobService
 from corral.stats import CounterSink, CounterWriter, StatsReader
 from redis.asyncio import Redis
 
@@ -51,9 +53,14 @@ def jobs_queue(redis: Redis, prefix: str, name: str = "jobs", **options: Any) ->
     return QUEUES[name]
 
 
-async def enqueue(queue: Queue, aws: EventStack, *numbers: int) -> list[str]:
-    intake = Intake(queue, aws.store, TENANT, now_ms)
-    accepted = await intake.run([({"n": n}, JobOptions()) for n in numbers])
+async def enqueue(
+    queue: Queue, aws: EventStack, *numbers: int, sink: EventSink | None = None
+) -> list[str]:
+    """Enqueue as the API does (the job service), announcing to ``sink``."""
+    service = JobService({queue.name: queue}, aws.store, events=sink)
+    accepted = await service.enqueue_many(
+        queue.name, [({"n": n}, JobOptions()) for n in numbers], TENANT
+    )
     return [a.job_id for a in accepted]
 
 
@@ -80,8 +87,8 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
     single_redis: Redis, prefix: str, aws: EventStack
 ) -> None:
     queue = jobs_queue(single_redis, prefix)
-    completes, dies = await enqueue(queue, aws, 1, 2)
     sink = aws.sink()
+    completes, dies = await enqueue(queue, aws, 1, 2, sink=sink)
     writer = CounterWriter(aws.dynamodb, TENANT_TABLE)
     events = combine(sink, CounterSink(writer))
     hooks = EventHooks(queue, StoreHooks(queue, aws.store, aws.failures), events)
@@ -92,6 +99,7 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
 
     assert life(received, completes) == Counter(
         {
+            ("Job Queued", None, None): 1,
             ("Job Started", 1, None): 1,
             ("Job Failed", 1, True): 1,
             ("Job Started", 2, None): 1,
@@ -101,6 +109,7 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
     )
     assert life(received, dies) == Counter(
         {
+            ("Job Queued", None, None): 1,
             ("Job Started", 1, None): 1,
             ("Job Failed", 1, True): 1,
             ("Job Started", 2, None): 1,
@@ -201,3 +210,18 @@ async def test_events_that_cannot_be_published_never_fail_a_job(
     assert publisher.failed > 0 and publisher.calls >= 3, "each chunk was tried again"
     records = [aws.store.get("jobs", job_id) for job_id in ids]
     assert [r.status for r in records if r] == ["failed", "failed"]  # attempt 1 always fails
+
+
+async def test_the_service_announces_new_jobs_and_cancellations(
+    single_redis: Redis, prefix: str, aws: EventStack
+) -> None:
+    queue = jobs_queue(single_redis, prefix)
+    service = JobService({"jobs": queue}, aws.store, events=aws.sink())
+    once = JobOptions.model_validate({"deduplication": {"id": "once"}, "delay": 60_000})
+    first = await service.enqueue("jobs", {"n": 1}, once, TENANT)
+    again = await service.enqueue("jobs", {"n": 1}, once, TENANT)
+    assert again.deduplicated and again.job_id == first.job_id
+    await service.cancel("jobs", first.job_id, TENANT)
+
+    kinds = Counter(e["detail-type"] for e in aws.received())
+    assert kinds == Counter({"Job Queued": 1, "Job Cancelled": 1})
