@@ -99,6 +99,11 @@ class StoreHooks(DrainHooks):
             self.failures.record(finals),
         )
         kept = {*writes, *failed}
+        for final in finals:
+            if final.job_id not in kept:
+                # Not the hot path: a job that failed for good is worth a line.
+                extra = {"job_id": final.job_id, "queue": self.queue.name}
+                logger.info("job %s failed for good", final.job_id, extra=extra)
         self.tally.count(outcomes, kept)
         self.tally.not_durable += len(kept)
         if logger.isEnabledFor(logging.DEBUG):
