@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install redis test lint typecheck unit run bench sam-cli build template-check importtime chromium openapi
+.PHONY: install redis test lint typecheck unit run bench sam-cli build template-check importtime chaos cost chromium openapi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,19 @@ run: install redis
 
 bench: install redis
 	bash bench/run.sh
+
+# The chaos run starts its own Redis servers (ports 7500-7520) and moto; not the shared one.
+JOBS ?= 1000
+DURATION ?= 60
+TENANTS ?= 3
+
+chaos: install
+	$(PY) -m bench.chaos --jobs $(JOBS) --duration $(DURATION) --tenants $(TENANTS)
+
+COST_JOBS ?= 1000
+
+cost: install
+	$(PY) -m bench.cost --jobs $(COST_JOBS)
 
 # Deploy: the SAM CLI lives in its own virtualenv (its pins clash with the dev tools).
 SAM_VENV ?= .venv-sam

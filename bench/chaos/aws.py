@@ -1,0 +1,91 @@
+"""AWS for a run: a moto server in its own process, and the resources the template declares.
+
+The emulator normally runs moto inside its own process; under load its DynamoDB parser
+then competes with the pollers for the GIL, and pollers in other processes could not
+share it. A server process fixes both.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+from corral.records import TTL_ATTRIBUTE, table_definition
+from corral.schedules import create_table
+
+REGION = "us-east-1"
+TABLE = "corral-jobs"
+SCHEDULES_TABLE = "corral-schedules"
+DLQ_NAME = "corral-dlq"
+BUCKET = "corral-results"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def start_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``moto_server`` on ``port`` (threaded), logging to ``log``."""
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with log.open("wb") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+
+def client(endpoint: str, service: str) -> Any:
+    """A plain boto3 client of the moto server (no hooks: the driver's own reads)."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def create_resources(endpoint: str) -> str:
+    """The job table, the schedules table, the DLQ and the bucket; returns the DLQ's URL."""
+    dynamodb = client(endpoint, "dynamodb")
+    dynamodb.create_table(**table_definition(TABLE))
+    dynamodb.update_time_to_live(
+        TableName=TABLE,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    create_table(session.resource("dynamodb", endpoint_url=endpoint), SCHEDULES_TABLE)
+    sqs = client(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=DLQ_NAME, Attributes={"MessageRetentionPeriod": "1209600"})
+    client(endpoint, "s3").create_bucket(Bucket=BUCKET)
+    return str(url["QueueUrl"])
+
+
+def scan_table(endpoint: str) -> list[dict[str, Any]]:
+    """Every job record (low-level items)."""
+    dynamodb = client(endpoint, "dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": TABLE}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def drain_dlq(endpoint: str, url: str) -> list[dict[str, Any]]:
+    """Every dead letter's body (received and left in place; visibility hides repeats)."""
+    sqs = client(endpoint, "sqs")
+    bodies: list[dict[str, Any]] = []
+    import json
+
+    while True:
+        reply = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600, WaitTimeSeconds=0
+        )
+        messages = reply.get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [json.loads(m["Body"]) for m in messages]

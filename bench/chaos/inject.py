@@ -1,0 +1,105 @@
+"""Faults the driver injects from outside: killed poller processes and Redis lost twice.
+
+(DynamoDB and SQS faults, short deadlines and bad scheduler ticks are injected inside
+the emulator process: see ``bench.chaos.faults`` and ``bench.chaos.system``.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from bench.chaos.procs import RedisServer
+from bench.chaos.queues import QUEUE_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class PollerKiller:
+    """Starts pollers in their own processes and ``SIGKILL``s each one mid-batch."""
+
+    env: dict[str, str]
+    every_s: float = 3.0
+    live_s: tuple[float, float] = (1.5, 4.0)
+    seed: int = 3
+    killed: int = 0
+    exited: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        draw = random.Random(self.seed)
+        while not self.stop.wait(self.every_s):
+            queue = draw.choice(QUEUE_NAMES)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "bench.chaos.poller_proc", queue],
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self.stop.wait(draw.uniform(*self.live_s)):
+                child.kill()
+                child.wait()
+                return
+            if child.poll() is None:
+                child.send_signal(signal.SIGKILL)
+                self.killed += 1
+            else:
+                self.exited += 1
+            child.wait()
+
+
+@dataclass
+class RedisFaults:
+    """A ``FLUSHALL`` and a restart of the Redis under test, at set times."""
+
+    server: RedisServer
+    flush_at_s: float
+    restart_at_s: float
+    done: Counter[str] = field(default_factory=Counter)
+
+    def run(self, stop: threading.Event) -> None:
+        start = time.monotonic()
+        if stop.wait(self.flush_at_s):
+            return
+        client = redis.Redis.from_url(self.server.url)
+        try:
+            client.flushall()
+            self.done["redis flushed (FLUSHALL)"] += 1
+        finally:
+            client.close()
+        if stop.wait(max(0.0, start + self.restart_at_s - time.monotonic())):
+            return
+        self.server.restart()
+        self.done["redis restarted (all keys lost)"] += 1
+
+
+@dataclass
+class MemorySampler:
+    """The Redis under test's ``used_memory``, sampled; the peak survives restarts."""
+
+    url: str
+    peak: int = 0
+    last: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        client = redis.Redis.from_url(self.url, socket_timeout=2)
+        try:
+            while not self.stop.wait(0.5):
+                with contextlib.suppress(redis.RedisError):
+                    self.last = int(client.info("memory")["used_memory"])
+                    self.peak = max(self.peak, self.last)
+        finally:
+            client.close()

@@ -1,0 +1,58 @@
+"""``python -m bench.chaos.poller_proc QUEUE``: one poller invocation in its own process.
+
+The driver kills these with ``SIGKILL`` mid-batch, as Lambda ends an invocation that
+reaches its timeout or a crashed runtime. The context claims a minute is left, so the
+poller keeps claiming right up to the kill. Settings come from the same environment as
+the emulator's (Redis, the moto server, the key prefix, the fault rates).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+
+import boto3  # noqa: E402
+
+from bench.chaos.faults import Hooks  # noqa: E402
+from bench.chaos.settings import get_chaos_settings  # noqa: E402
+
+CLAIMED_BUDGET_S = 60
+
+
+async def _no_fan_out(queue: str) -> None:
+    """Fan-out belongs to the emulator's pollers."""
+
+
+def main(queue: str) -> None:
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    Hooks(get_chaos_settings()).install(boto3.DEFAULT_SESSION.events)
+
+    from corral.lambda_support import ThreadLoops, build_dlq, build_store
+    from corral.poller import PollerRuntime
+    from corral.redis_client import create_redis
+    from corral.settings import get_settings
+    from poller import app
+
+    from bench.chaos.queues import registry
+    from infra.local.lambdas import LocalContext
+
+    loops = ThreadLoops(create_redis)
+    runtime = PollerRuntime(
+        registry,
+        build_store(),
+        build_dlq(),
+        loops,
+        prefix=get_settings().key_prefix,
+        starter=_no_fan_out,
+    )
+    app.use(runtime)
+    print("polling", flush=True)
+    app.handler({"queue": queue}, LocalContext(f"corral-poller-{queue}", CLAIMED_BUDGET_S))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

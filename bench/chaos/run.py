@@ -1,0 +1,312 @@
+"""The chaos run: start the system, load it, inject faults, wait, judge, print the table."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from bench.chaos import aws, ledger
+from bench.chaos.collect import Outcome, judge
+from bench.chaos.inject import MemorySampler, PollerKiller, RedisFaults
+from bench.chaos.load import Planned, Producer, plan
+from bench.chaos.procs import RedisServer, free_port, interrupt, start_redis, wait_until
+from bench.chaos.queues import QUEUE_NAMES, RETENTION
+from bench.chaos.report import Retained, Run
+from bench.chaos.settings import child_env
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "chaos"
+FINAL = {"completed", "failed", "cancelled"}
+"""Final statuses; ``cancelled`` only for runs of a schedule deleted before they were due."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A run's size and faults.
+
+    Attributes:
+        jobs: jobs the producer sends.
+        duration_s: how long it takes to send them (faults happen in this window).
+        tenants: tenants the jobs are spread over.
+        settle_s: the longest wait, after the load, for every job to finish.
+        faults: inject faults and create schedules (off: a clean benchmark run).
+        seed: seeds the plan and the faults.
+        scheduler_s: period of the scheduler's ticks.
+        keep: keep the directory of logs.
+        plain: every job fast (``make cost``) instead of the chaos mix.
+        batch: jobs per API request.
+        idle_s: after the jobs, how long to measure the idle system.
+    """
+
+    jobs: int = 1000
+    duration_s: float = 60.0
+    tenants: int = 3
+    settle_s: float = 300.0
+    faults: bool = True
+    seed: int = 7
+    scheduler_s: float = 2.0
+    keep: bool = False
+    plain: bool = False
+    batch: int = 50
+    idle_s: float = 0.0
+
+
+def tokens(tenants: int) -> tuple[str, list[str]]:
+    """``CORRAL_API_KEYS`` for an admin and ``tenants`` tenants, and the tenants' tokens."""
+    names = [f"chaos-t{n}" for n in range(tenants)]
+    keys = ",".join(["chaos-admin:ops:admin", *(f"{t}:tenant{n}" for n, t in enumerate(names))])
+    return keys, names
+
+
+def fault_env(config: Config) -> dict[str, str]:
+    if not config.faults:
+        return {"CHAOS_SCHEDULER_S": str(config.scheduler_s)}
+    return {
+        "CHAOS_AWS_FAIL_RATE": "0.02",
+        "CHAOS_AWS_THROTTLE_RATE": "0.02",
+        "CHAOS_AWS_OUTAGE_RATE": "0.005",
+        "CHAOS_SHORT_DEADLINE_RATE": "0.2",
+        "CHAOS_SCHEDULER_S": str(config.scheduler_s),
+        "CHAOS_DUPLICATE_TICK_RATE": "0.3",
+        "CHAOS_DELAYED_TICK_RATE": "0.3",
+    }
+
+
+@dataclass
+class Stack:
+    """The running system and what the run needs to reach it."""
+
+    target: RedisServer
+    ledger: RedisServer
+    endpoint: str
+    dlq_url: str
+    api: str
+    env: dict[str, str]
+    workdir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.wait()
+
+
+@contextmanager
+def stack(config: Config) -> Iterator[Stack]:
+    """Private Redis servers, a moto server and the emulator; all stopped on exit."""
+    workdir = Path(tempfile.mkdtemp(prefix="corral-chaos-"))
+    with ExitStack() as cleanup:
+        if not config.keep:
+            cleanup.callback(shutil.rmtree, workdir, True)
+        target = start_redis(workdir, set())
+        cleanup.callback(target.stop)
+        counts = start_redis(workdir, {target.port})
+        cleanup.callback(counts.stop)
+        port = free_port()
+        moto = aws.start_moto(port, workdir / "moto.log")
+        cleanup.callback(stop_process, moto)
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(endpoint + "/moto-api/").status_code == 200, "moto", 60)
+        dlq_url = aws.create_resources(endpoint)
+        keys, _ = tokens(config.tenants)
+        env = child_env(
+            REDIS_URL=target.url,
+            CORRAL_KEY_PREFIX=PREFIX,
+            CORRAL_DLQ_URL=dlq_url,
+            CORRAL_API_KEYS=keys,
+            CORRAL_LOCAL_REGISTRY="bench.chaos.queues:registry",
+            CORRAL_LOCAL_SCHEDULE_S="2",
+            CORRAL_LOCAL_RECONCILE_GRACE_MS="3000",
+            AWS_ENDPOINT_URL=endpoint,
+            CHAOS_LEDGER_URL=counts.url,
+            CHAOS_SEED=str(config.seed),
+            **aws.CREDENTIALS,
+            **fault_env(config),
+        )
+        api_port = free_port()
+        with (workdir / "system.log").open("wb") as log:
+            system = subprocess.Popen(
+                [sys.executable, "-m", "bench.chaos.system"],
+                cwd=ROOT,
+                env={**env, "PORT": str(api_port)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        cleanup.callback(interrupt, system)
+        api = f"http://127.0.0.1:{api_port}"
+        ready = wait_until
+        ready(lambda: httpx.get(api + "/health", timeout=5).status_code == 200, "the API", 120)
+        yield Stack(target, counts, endpoint, dlq_url, api, env, workdir, [system])
+
+
+def create_schedules(api: str, tenant_tokens: list[str]) -> list[tuple[str, str]]:
+    """Two repeatable jobs (every 2 s and 3 s); returns (token, id) of each."""
+    made = []
+    for token, queue, every in (
+        (tenant_tokens[0], "email", 2000),
+        (tenant_tokens[-1], "sms", 3000),
+    ):
+        body = {"queue": queue, "data": {"kind": "fast"}, "every": every}
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = httpx.post(api + "/schedules", json=body, headers=headers, timeout=30)
+        reply.raise_for_status()
+        made.append((token, str(reply.json()["id"])))
+    return made
+
+
+def delete_schedules(api: str, made: list[tuple[str, str]]) -> None:
+    for token, schedule_id in made:
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(20):
+            try:
+                reply = httpx.delete(f"{api}/schedules/{schedule_id}", headers=headers, timeout=30)
+            except httpx.HTTPError:
+                continue
+            if reply.status_code in (200, 204, 404):
+                break
+            time.sleep(0.5)
+
+
+def settled(s: Stack, accepted: dict[str, float]) -> bool:
+    """Every accepted job, and every job the scheduler made, has a final status."""
+    items = aws.scan_table(s.endpoint)
+    status = {i["pk"]["S"]: i.get("status", {}).get("S") for i in items}
+    return all(v in FINAL for v in status.values()) and all(k in status for k in accepted)
+
+
+def retained(url: str) -> Retained:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        kept = Retained(keys=int(client.dbsize()))
+        for queue in QUEUE_NAMES:
+            base = f"{PREFIX}:{{{queue}}}:"
+            kept.completed += int(client.zcard(base + "completed"))
+            kept.failed += int(client.zcard(base + "failed"))
+            kept.job_hashes += sum(1 for _ in client.scan_iter(match=base + "job:*", count=1000))
+            kept.bound += RETENTION.completed_count + RETENTION.failed_count
+        return kept
+    finally:
+        client.close()
+
+
+def ledger_counts(url: str) -> dict[str, dict[str, float]]:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        names = [ledger.RUNS, ledger.EFFECTS, ledger.RECORDED, ledger.CALLS, ledger.FAULTS]
+        names += [ledger.INVOCATIONS, ledger.DURATION_MS, ledger.UNITS]
+        return {name: ledger.read(client, name) for name in names}
+    finally:
+        client.close()
+
+
+@dataclass
+class Result:
+    """A finished run: the table's inputs, the ledger and the raw records."""
+
+    run: Run
+    outcome: Outcome
+    ledger: dict[str, dict[str, float]]
+    items: list[dict[str, Any]]
+    producer: Producer
+    redis_busy: dict[str, Any] = field(default_factory=dict)
+    idle: dict[str, dict[str, float]] = field(default_factory=dict)
+    redis_idle: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.ok and self.run.retained.ok
+
+
+def redis_stats(url: str) -> dict[str, Any]:
+    """``INFO commandstats`` and the bytes in and out of the Redis under test."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        stats: dict[str, Any] = dict(client.info("commandstats"))
+        net = client.info("stats")
+        stats["bytes"] = int(net["total_net_input_bytes"]) + int(net["total_net_output_bytes"])
+        return stats
+    finally:
+        client.close()
+
+
+def minus(after: dict[str, dict[str, float]], before: dict[str, dict[str, float]]) -> Any:
+    """Counter hashes of a window: ``after - before``."""
+    return {
+        name: {k: v - before.get(name, {}).get(k, 0.0) for k, v in values.items()}
+        for name, values in after.items()
+    }
+
+
+def execute(config: Config) -> Result:
+    """One whole run (start, load, faults, settle, judge)."""
+    started = time.monotonic()
+    planned: list[Planned] = plan(config.jobs, config.tenants, config.seed, plain=config.plain)
+    phases: dict[str, float] = {}
+    with stack(config) as s:
+        phases["start"] = time.monotonic() - started
+        _, tenant_tokens = tokens(config.tenants)
+        made = create_schedules(s.api, tenant_tokens) if config.faults else []
+        stop = threading.Event()
+        sampler = MemorySampler(s.target.url)
+        producer = Producer(s.api, tenant_tokens, config.duration_s, config.batch)
+        killer = PollerKiller(s.env, seed=config.seed)
+        faults = RedisFaults(s.target, 0.35 * config.duration_s, 0.65 * config.duration_s)
+        threads = [threading.Thread(target=sampler.run, daemon=True)]
+        if config.faults:
+            threads += [
+                threading.Thread(target=killer.run, daemon=True),
+                threading.Thread(target=faults.run, args=(stop,), daemon=True),
+            ]
+        for thread in threads:
+            thread.start()
+        producer.run(planned)
+        phases["load"] = time.monotonic() - started - phases["start"]
+        delete_schedules(s.api, made)
+        stop.set()
+        killer.stop.set()
+        deadline = time.monotonic() + config.settle_s
+        while time.monotonic() < deadline and not settled(s, producer.accepted):
+            time.sleep(3)
+        phases["settle"] = time.monotonic() - started - phases["start"] - phases["load"]
+        sampler.stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        items = aws.scan_table(s.endpoint)
+        letters = aws.drain_dlq(s.endpoint, s.dlq_url)
+        counts = ledger_counts(s.ledger.url)
+        kept = retained(s.target.url)
+        busy = redis_stats(s.target.url)
+        idle, redis_idle = {}, {}
+        if config.idle_s:
+            time.sleep(config.idle_s)
+            idle = minus(ledger_counts(s.ledger.url), counts)
+            redis_idle = redis_stats(s.target.url)
+    outcome = judge(planned, producer.accepted, items, letters, counts)
+    fault_counts: Counter[str] = Counter({k: int(v) for k, v in counts["faults"].items()})
+    fault_counts.update(faults.done)
+    fault_counts["poller process killed mid-batch (SIGKILL)"] += killer.killed
+    run = Run(
+        config.jobs,
+        config.tenants,
+        config.duration_s,
+        time.monotonic() - started,
+        sampler.peak,
+        sampler.last,
+        kept,
+        fault_counts,
+        phases,
+    )
+    return Result(run, outcome, counts, items, producer, busy, idle, redis_idle)
