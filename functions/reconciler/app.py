@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,11 +12,11 @@ from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_stor
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redis_client import create_redis
 from corral.settings import get_settings
+from corral.tracing import traced
 from corral.wake import function_name_for, lambda_starter
 
 logger = Logger(service="corral")
 metrics = Metrics(namespace="corral", service="corral")
-tracer = Tracer(service="corral")
 copy_config_to_registered_loggers(source_logger=logger, include={"corral"})
 
 _runtime: ReconcilerRuntime | None = None
@@ -62,7 +62,7 @@ def queues_of(event: dict[str, Any]) -> list[str] | None:
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@traced("corral")
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
