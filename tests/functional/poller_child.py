@@ -1,5 +1,6 @@
 """A poller in its own process, for tests that kill it: ``python -m tests.functional.poller_child
-REDIS_URL TABLE DLQ_URL PREFIX QUEUE``. AWS is the moto server named by AWS_ENDPOINT_URL."""
+REDIS_URL TABLE DLQ_URL PREFIX QUEUE`` with ``functions/`` on PYTHONPATH (the Lambda code
+root). AWS is the moto server named by AWS_ENDPOINT_URL."""
 
 from __future__ import annotations
 
@@ -38,5 +39,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, "functions")  # the Lambda code root
     main(sys.argv[1:])
