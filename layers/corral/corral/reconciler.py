@@ -152,8 +152,10 @@ class Reconciler:
             elif state in ("completed", "failed", "cancelled"):
                 made = max(int(attempts or 0), record.attempts_made)
                 await self._sync(queue, record, state, made, result, error, report)
-        to_restore = [r for r in missing if self._lost(queue, r, report)]
-        to_restore = await self._still_live(to_restore)
+        # Judge the records as they are now: a poller may have started or finished one
+        # since the listing (its "processing" write can land just after a flush).
+        fresh = await self._still_live(missing) if missing else []
+        to_restore = [r for r in fresh if not self._young(r) and self._lost(queue, r, report)]
         finals = [r for r in to_restore if r.attempts_made >= r.attempts]
         await self._fail_stalled(queue, finals, report)
         done = {r.job_id for r in finals}
