@@ -146,3 +146,16 @@ def test_stats_ranges_and_queues_are_checked(api: TestClient) -> None:
     assert api.get("/stats", params={"queue": "nope"}, headers=ACME).status_code == 404
     assert api.get("/stats", params={"from": "yesterday"}, headers=ACME).status_code == 422
     assert api.get("/stats").status_code == 401
+
+
+def test_without_a_tenant_table_the_routes_are_not_enabled(aws: EventStack) -> None:
+    registry = QueueRegistry([QueueDefinition(name="email", payload=Payload, handler=noop)])
+    keys = Authenticator.from_setting("k-acme:acme")
+    app = create_app(
+        registry, service=JobService.build(registry, None, aws.store), authenticator=keys
+    )
+    mount(app)
+    with TestClient(app) as client:
+        for path in ("/webhooks", "/webhooks/secret", "/stats"):
+            answer = client.get(path, headers=ACME)
+            assert answer.status_code == 404 and "not enabled" in answer.json()["message"]

@@ -2,7 +2,7 @@
 
 A query reads one ``Query`` per queue and at most one item per day of the range, so a
 30-day report costs the same for ten jobs or ten million. The app puts a ``StatsReader``
-in ``app.state.stats``; without one this route answers 503.
+in ``app.state.stats``; without one this route answers 404 (not enabled).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ DEFAULT_DAYS = 30
 def get_reader(request: Request) -> StatsReader:
     reader: StatsReader | None = getattr(request.app.state, "stats", None)
     if reader is None:
-        raise HTTPException(503, "stats are not configured")
+        # Off in this deployment, as if the route did not exist (no server fault).
+        raise HTTPException(404, "stats are not enabled: CORRAL_TENANT_TABLE is not set")
     return reader
 
 
@@ -91,8 +92,7 @@ router = APIRouter(tags=["stats"])
     response_model_by_alias=True,
     responses={
         401: {"description": "no or invalid token"},
-        404: {"description": "unknown queue"},
-        503: {"description": "stats are not configured"},
+        404: {"description": "unknown queue, or stats are not enabled"},
     },
 )
 async def get_stats(

@@ -1,7 +1,7 @@
 """``/webhooks``: a tenant's webhook registrations (per queue) and its signing secret.
 
 The app puts a ``WebhookConfig`` in ``app.state.webhooks``; without one these routes
-answer 503. URLs are checked against SSRF here (after DNS) and again at each delivery.
+answer 404 (not enabled). URLs are checked against SSRF here (after DNS) and again at each delivery.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from api.deps import CallerDep, Service
 UNPROCESSABLE = 422
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or invalid token"},
-    503: {"description": "webhooks are not configured"},
+    404: {"description": "webhooks are not enabled"},
 }
 
 
@@ -39,7 +39,8 @@ class WebhookConfig:
 def get_config(request: Request) -> WebhookConfig:
     config: WebhookConfig | None = getattr(request.app.state, "webhooks", None)
     if config is None:
-        raise HTTPException(503, "webhooks are not configured")
+        # Off in this deployment, as if the route did not exist (no server fault).
+        raise HTTPException(404, "webhooks are not enabled: CORRAL_TENANT_TABLE is not set")
     return config
 
 
@@ -98,7 +99,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
-    responses={**ERRORS, 404: {"description": "unknown queue"}},
+    responses={**ERRORS, 404: {"description": "unknown queue, or webhooks are not enabled"}},
 )
 async def create_webhook(
     body: WebhookCreate, caller: CallerDep, service: Service, config: Config
@@ -138,7 +139,7 @@ async def signing_secret(caller: CallerDep, config: Config) -> Any:
 @router.delete(
     "/{webhook_id}",
     response_model=Deleted,
-    responses={**ERRORS, 404: {"description": "no such webhook"}},
+    responses={**ERRORS, 404: {"description": "no such webhook, or webhooks are not enabled"}},
 )
 async def delete_webhook(webhook_id: str, caller: CallerDep, config: Config) -> Any:
     """Remove one of the caller's webhooks (another tenant's is 'not found')."""
