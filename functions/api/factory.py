@@ -18,10 +18,11 @@ from api import errors
 from api.auth import Authenticator, Caller
 from api.deps import get_caller
 from api.limits import BodyLimit
-from api.routes import dashboard, health, jobs, queues
+from api.routes import dashboard, health, jobs, queues, stats, webhooks
 
 if TYPE_CHECKING:
     from corral.schedules import ScheduleService
+    from corral.stats import StatsReader
 
 DEFAULT_MAX_BODY = 262_144
 SCHEDULES = "api.routes.schedules"
@@ -45,6 +46,8 @@ def create_app(
     authenticator: Authenticator | None = None,
     schedules: ScheduleService | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    webhook_config: webhooks.WebhookConfig | None = None,
+    stats_reader: StatsReader | None = None,
 ) -> FastAPI:
     """The API app.
 
@@ -55,6 +58,8 @@ def create_app(
         authenticator: who may call (no API keys: only an API Gateway authorizer).
         schedules: the schedule service behind ``/schedules``.
         max_body_bytes: larger request bodies get a 413.
+        webhook_config: what ``/webhooks`` uses (None: 503).
+        stats_reader: what ``/stats`` reads (None: 503).
     """
     if service is None and redis is not None and store is not None:
         registry = registry or default_registry()
@@ -67,8 +72,10 @@ def create_app(
     app.state.service = service
     app.state.authenticator = authenticator or Authenticator()
     app.state.schedules = schedules
+    app.state.webhooks = webhook_config
+    app.state.stats = stats_reader
     errors.install(app)
-    for module in (jobs, queues, health, dashboard):
+    for module in (jobs, queues, health, dashboard, webhooks, stats):
         app.include_router(module.router)
     _include_schedules(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
