@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
+from api.auth import Caller
 from api.deps import CallerDep, JobId, Service
 from api.models import (
     AcceptedJob,
@@ -18,6 +19,12 @@ from api.models import (
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def owner(caller: Caller) -> str | None:
+    """Whose jobs the caller may read and touch: its tenant's, or any for an admin."""
+    return None if caller.admin else caller.tenant
+
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or invalid token"},
@@ -62,7 +69,7 @@ async def enqueue_batch(queue: str, body: BatchRequest, caller: CallerDep, servi
 @router.get("/{queue}/{job_id}", response_model=JobPublic, responses=ERRORS)
 async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """A job's status, progress, result or error, and attempts."""
-    return JobPublic.of(await service.get(queue, job_id, caller.tenant))
+    return JobPublic.of(await service.get(queue, job_id, owner(caller)))
 
 
 @router.delete(
@@ -72,7 +79,7 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Cancel a job that has not started."""
-    await service.cancel(queue, job_id, caller.tenant)
+    await service.cancel(queue, job_id, owner(caller))
     return Cancelled(job_id=job_id)
 
 
@@ -84,4 +91,4 @@ async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Serv
 )
 async def retry_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Run a failed (or cancelled) job again, with a fresh attempt budget."""
-    return AcceptedJob.of(await service.retry(queue, job_id, caller.tenant))
+    return AcceptedJob.of(await service.retry(queue, job_id, owner(caller)))

@@ -121,15 +121,18 @@ class JobService:
 
     # -- one job -----------------------------------------------------------------------
 
-    async def record(self, queue: str, job_id: str, tenant: str) -> JobRecord:
-        """The caller's job record; another tenant's job is 'not found'."""
+    async def record(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
+        """The caller's job record; another tenant's job is 'not found'.
+
+        ``tenant`` None is an admin's call: every tenant's jobs, as in ``list_jobs``.
+        """
         self.queue(queue)
         record = await aws("dynamodb", self.store.get, queue, job_id)
-        if record is None or record.tenant != tenant:
+        if record is None or (tenant is not None and record.tenant != tenant):
             raise JobNotFoundError(f"job {job_id} not found in queue {queue}")
         return record
 
-    async def get(self, queue: str, job_id: str, tenant: str) -> JobRecord:
+    async def get(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
         """The job, with Redis's live state (running, progress) merged into the record."""
         record = await self.record(queue, job_id, tenant)
         if record.status not in LIVE_STATUSES:
@@ -147,7 +150,7 @@ class JobService:
             record.started_at = live.processed_at or record.started_at
         return record
 
-    async def cancel(self, queue: str, job_id: str, tenant: str) -> None:
+    async def cancel(self, queue: str, job_id: str, tenant: str | None) -> None:
         """Cancel a job that has not started: Redis first (atomic), then the record."""
         record = await self.record(queue, job_id, tenant)
         if record.status not in LIVE_STATUSES:
@@ -158,7 +161,7 @@ class JobService:
         await aws("dynamodb", self.store.cancel, queue, job_id)
         await lifecycle.announce(self.events, [lifecycle.cancelled(record, self.clock())])
 
-    async def retry(self, queue: str, job_id: str, tenant: str) -> Accepted:
+    async def retry(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
         """Run a failed (or cancelled) job again with a fresh attempt budget."""
         await self.record(queue, job_id, tenant)
         with redis_guard():  # fail before the record changes
