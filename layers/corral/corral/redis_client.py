@@ -83,6 +83,11 @@ class IamCredentialProvider(CredentialProvider):
             self._signed_at = now
         return self.user, self._token
 
+    async def get_credentials_async(self) -> tuple[str, str]:
+        # redis-py's default logs a warning on every new connection. Signing is local (in
+        # Lambda the credentials are environment variables), so the sync path is fine.
+        return self.get_credentials()
+
 
 def secret_password(secret_id: str, region: str) -> str:
     """A password kept in Secrets Manager: the plain string, or ``{"password": ...}``.
