@@ -250,3 +250,4 @@ def test_no_secret_or_token_reaches_the_logs(
         secret_values["AWS session token"] = frozen.token
     found = [name for name, value in secret_values.items() if value and value in logs]
     assert found == []
+    assert "backward compatibility" not in logs, "the IAM provider should be async-aware"
