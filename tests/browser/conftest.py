@@ -105,11 +105,17 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-def enqueue(http: httpx.Client, queue: str, data: dict[str, Any], **options: Any) -> str:
+def enqueue(
+    http: httpx.Client,
+    queue: str,
+    data: dict[str, Any],
+    headers: dict[str, str] = ADMIN,
+    **options: Any,
+) -> str:
     body: dict[str, Any] = {"data": data}
     if options:
         body["options"] = options
-    reply = http.post(f"/jobs/{queue}", json=body, headers=ADMIN)
+    reply = http.post(f"/jobs/{queue}", json=body, headers=headers)
     assert reply.status_code == 202, reply.text
     job_id: str = reply.json()["jobId"]
     return job_id

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Login, card, count, enqueue, shot
-from tests.e2e.emulator import ADMIN, Running
+from tests.e2e.emulator import ACME, ADMIN, Running
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -41,7 +41,9 @@ def test_counts_change_as_jobs_run(login: Login, http: httpx.Client) -> None:
 
 def test_open_a_failed_job_and_retry_it(login: Login, http: httpx.Client, tmp_path: Path) -> None:
     release = tmp_path / "release"
-    job_id = enqueue(http, "work", {"action": "ok", "failUnless": str(release)}, attempts=1)
+    # A tenant's job: the admin lists it, opens it and retries it.
+    data = {"action": "ok", "failUnless": str(release)}
+    job_id = enqueue(http, "work", data, headers=ACME, attempts=1)
     page = login()
     page.get_by_role("button", name="work", exact=True).click()
     page.get_by_label("status").select_option("failed")
