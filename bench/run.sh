@@ -2,6 +2,7 @@
 # make bench: corral beside BullMQ, RQ, SAQ and Celery on one dedicated Redis.
 #
 #   BENCH_JOBS=20000      jobs per phase (BENCH_JOBS=2000 for a quick smoke run)
+#   BENCH_SLOW_JOBS=2000  jobs per phase for RQ, SAQ and Celery (they drain at ~1k/s or less)
 #   BENCH_REPEATS=3       runs per measurement; the table shows medians
 #   BENCH_LATENCY=50      pickup-latency samples per run
 #   BENCH_SYSTEMS=corral,bullmq,rq,saq,celery
@@ -40,6 +41,7 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
 fi
 "$PY" -m bench.run --url "$URL" \
   --jobs "${BENCH_JOBS:-20000}" \
+  --slow-jobs "${BENCH_SLOW_JOBS:-2000}" \
   --repeats "${BENCH_REPEATS:-3}" \
   --latency-samples "${BENCH_LATENCY:-50}" \
   --systems "${BENCH_SYSTEMS:-corral,bullmq,rq,saq,celery}"
