@@ -62,7 +62,7 @@ async def attempt(label: str, coro: Awaitable[T]) -> T | None:
 def jobs_for(system: str, a: argparse.Namespace) -> int:
     """Peers that drain at a few hundred jobs/s get fewer jobs, so a run ends in minutes;
     every figure is per job or per second, so the sizes compare."""
-    return a.jobs if system in FULL_SIZE else min(a.jobs, a.slow_jobs)
+    return int(a.jobs if system in FULL_SIZE else min(a.jobs, a.slow_jobs))
 
 
 async def measure_once(
