@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
+from corral.lazy_client import lazy
 from corral.redis_client import create_redis
 from corral.results import ResultStore
 from corral.schedules import ScheduleService, ScheduleStore, ServiceSink
@@ -25,16 +24,23 @@ from fastapi import FastAPI
 from api.auth import Authenticator
 from api.factory import create_app, default_registry
 
-BOTO_CONFIG = Config(retries={"mode": "standard"})
-
 ClientFactory = Callable[[str], Any]
 
 
+def _boto3(settings: Settings, kind: str, service: str) -> Any:
+    # boto3 is imported on first use: a cold start whose request calls no AWS skips it.
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard"})
+    return getattr(boto3, kind)(service, region_name=settings.region, config=config)
+
+
 def client_factory(settings: Settings) -> ClientFactory:
-    """boto3 clients in the settings' region, with standard retries."""
+    """boto3 clients in the settings' region, with standard retries, built on first use."""
 
     def make(service: str) -> Any:
-        return boto3.client(service, region_name=settings.region, config=BOTO_CONFIG)  # type: ignore[call-overload]
+        return lazy(lambda: _boto3(settings, "client", service))
 
     return make
 
@@ -73,9 +79,8 @@ def build_app(
     )
     schedules = None
     if settings.schedules_table:
-        table = boto3.resource("dynamodb", region_name=settings.region, config=BOTO_CONFIG).Table(
-            settings.schedules_table
-        )
+        name = settings.schedules_table
+        table = lazy(lambda: _boto3(settings, "resource", "dynamodb").Table(name))
         schedules = ScheduleService(ScheduleStore(table), ServiceSink(service), registry)
     return create_app(
         registry,
