@@ -27,7 +27,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: install redis chromium lint typecheck
+test: install sam-cli redis chromium lint typecheck
 	$(VENV)/bin/pytest
 
 # The browser tests drive Debian's chromium through Playwright; installed only when missing.
