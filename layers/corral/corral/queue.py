@@ -20,6 +20,7 @@ from corral.scripts import RedisClient, run_script
 from corral.validation import require_identifier
 
 DEFAULT_GROUP = "default"
+DEFAULT_OPTIONS = JobOptions()
 
 
 def now_ms() -> int:
@@ -138,6 +139,7 @@ class Queue:
         self.clock = clock
         self._script_keys = self.keys.script_keys
         self._parsed_opts: dict[str, dict[str, Any]] = {}
+        self._default_resolved: tuple[str, int] | None = None
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -166,14 +168,11 @@ class Queue:
             return data
         return self.definition.payload.model_validate(data)
 
-    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
-        payload = self.validate(job.data)
-        opts = job.options or JobOptions()
-        group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
-        if not valid_identifier(group):
-            raise InvalidIdentifierError(f"invalid group {group!r}")
+    def _resolve(self, opts: JobOptions) -> tuple[str, int]:
+        """The options Redis keeps with a job (queue defaults filled in), as JSON, and its
+        timeout."""
         d = self.definition
-        resolved = {
+        resolved: dict[str, Any] = {
             "attempts": opts.attempts or d.attempts,
             "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
             "timeout": opts.timeout or d.timeout_ms,
@@ -185,15 +184,31 @@ class Queue:
         if opts.webhook:
             # Carried with the job so the poller's events can reach it without a read.
             resolved["webhook"] = opts.webhook.model_dump(mode="json", exclude_none=True)
+        return json.dumps(resolved, separators=(",", ":")), resolved["timeout"]
+
+    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
+        payload = self.validate(job.data)
+        group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
+        if not valid_identifier(group):
+            raise InvalidIdentifierError(f"invalid group {group!r}")
+        if job.options is None:
+            # Most jobs take the queue's defaults: resolve those once per queue.
+            opts = DEFAULT_OPTIONS
+            if self._default_resolved is None:
+                self._default_resolved = self._resolve(opts)
+            opts_json, timeout = self._default_resolved
+        else:
+            opts = job.options
+            opts_json, timeout = self._resolve(opts)
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),
             group,
             payload.model_dump_json(by_alias=True),
-            json.dumps(resolved, separators=(",", ":")),
+            opts_json,
             opts.priority,
             opts.delay,
-            resolved["timeout"],
+            timeout,
             now + opts.delay + opts.ttl if opts.ttl else 0,
             dedup.id if dedup else "",
             dedup.mode.value if dedup else "",
