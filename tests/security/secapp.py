@@ -16,11 +16,15 @@ import boto3
 import redis as sync_redis
 from api.auth import Authenticator
 from api.factory import create_app
+from api.routes.webhooks import WebhookConfig
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.schedules import ScheduleService, ScheduleStore, ServiceSink, create_table
 from corral.service import JobService
+from corral.stats import StatsReader
+from corral.stats.table import table_definition as tenant_table
 from corral.store import JobStore
+from corral.webhooks.store import WebhookStore
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
@@ -79,6 +83,11 @@ def start_app(prefix: str | None = None, queues: QueueRegistry | None = None) ->
             aws_secret_access_key="testing",
         )
         table = create_table(dynamodb, f"schedules-{uuid4().hex[:8]}")
+        tenants = f"tenants-{uuid4().hex[:8]}"
+        aws.dynamodb.create_table(**tenant_table(tenants))
+        # Webhook URLs resolve to a public documentation address, without DNS.
+        webhooks = WebhookConfig(WebhookStore(aws.dynamodb, tenants), resolve=public_address)
+        stats = StatsReader(aws.dynamodb, tenants)
         redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
         store = JobStore(aws.dynamodb, aws.table)
         queues = queues or registry()
@@ -92,6 +101,8 @@ def start_app(prefix: str | None = None, queues: QueueRegistry | None = None) ->
             authenticator=Authenticator.from_setting(API_KEYS),
             schedules=schedules,
             max_body_bytes=MAX_BODY,
+            webhook_config=webhooks,
+            stats_reader=stats,
         )
         secapp: SecApp | None = None
         try:
@@ -101,10 +112,15 @@ def start_app(prefix: str | None = None, queues: QueueRegistry | None = None) ->
                 client.portal.call(redis.aclose)  # type: ignore[union-attr]
         finally:
             store.close()
+            stats.close()
             cleanup = sync_redis.Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
             for key in cleanup.scan_iter(match=f"{prefix}:*", count=1000):
                 cleanup.delete(key)
             cleanup.close()
+
+
+def public_address(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]
 
 
 def enqueue(app: SecApp, headers: dict[str, str], **options: Any) -> str:

@@ -216,12 +216,14 @@ def test_the_route_list_matches_the_openapi_document(secapp: SecApp) -> None:
 
 @dataclass
 class Owned:
-    """What the owner tenant has: a pending job, a failed job, and a schedule."""
+    """What the owner tenant has: jobs (pending, failed), a schedule, a webhook, a secret."""
 
     tenant: str
     job: str
     failed_job: str
     schedule: str
+    webhook: str
+    signing_secret: str
 
 
 def own(app: SecApp, tenant: str, headers: dict[str, str]) -> Owned:
@@ -232,12 +234,21 @@ def own(app: SecApp, tenant: str, headers: dict[str, str]) -> Owned:
     body = {"queue": "email", "every": 3_600_000, "startDate": 4_000_000_000_000}
     reply = app.client.post("/schedules", json=body, headers=headers)
     assert reply.status_code == 201, reply.text
-    return Owned(tenant, job, failed, reply.json()["id"])
+    hook = {"queue": "email", "url": f"https://hooks.example.com/{tenant}"}
+    webhook = app.client.post("/webhooks", json=hook, headers=headers)
+    assert webhook.status_code == 201, webhook.text
+    created = webhook.json()
+    return Owned(tenant, job, failed, reply.json()["id"], created["id"], created["secret"])
 
 
 def request_for(endpoint: Endpoint, owned: Owned, job: str) -> tuple[str, dict[str, Any] | None]:
     """The endpoint's URL aimed at the owner's things, and a body naming the owner."""
-    values = {"queue": "email", "job_id": job, "schedule_id": owned.schedule}
+    values = {
+        "queue": "email",
+        "job_id": job,
+        "schedule_id": owned.schedule,
+        "webhook_id": owned.webhook,
+    }
     path = endpoint.path.format(**{name: values[name] for name in endpoint.params})
     data = {"n": 1, "subAccountId": owned.tenant}
     bodies: dict[str, dict[str, Any]] = {
@@ -247,12 +258,18 @@ def request_for(endpoint: Endpoint, owned: Owned, job: str) -> tuple[str, dict[s
     }
     if endpoint.method != "POST":
         return path, None
-    return path, bodies.get(endpoint.path, {})
+    return path, bodies.get(endpoint.path, OWN_BODIES.get(endpoint.path, {}))
+
+
+OWN_BODIES: dict[str, dict[str, Any]] = {
+    "/webhooks": {"queue": "email", "url": "https://hooks.example.com/mine"},
+}
+"""Bodies that name nothing of the owner's: the caller acts on its own things."""
 
 
 def leaks(reply_text: str, owned: Owned, sent: str) -> list[str]:
-    """The owner's ids in a reply, other than one the caller sent itself."""
-    ids = (owned.job, owned.failed_job, owned.schedule)
+    """The owner's ids and secret in a reply, other than an id the caller sent itself."""
+    ids = (owned.job, owned.failed_job, owned.schedule, owned.webhook, owned.signing_secret)
     return [v for v in ids if v in reply_text and v not in sent]
 
 
@@ -272,15 +289,16 @@ def test_another_tenants_token_reaches_nothing_on_any_route(
             reply = secapp.client.request(endpoint.method, path, json=body, headers=other[1])
             where = (endpoint.method, path, reply.status_code, reply.text)
             assert reply.status_code < 500, where
-            names_owner = bool(endpoint.params & {"job_id", "schedule_id"}) or body not in (
+            names_owner = bool(endpoint.params - {"queue"}) or body not in (
                 None,
                 {},
+                OWN_BODIES.get(endpoint.path),
             )
             if endpoint.admin or names_owner:
                 assert reply.status_code in (403, 404), where
             else:
-                # Caller-scoped reads (its own jobs, schedules, identity, queue counts).
-                assert reply.status_code == 200, where
+                # Caller-scoped: its own jobs, schedules, webhooks, stats, identity, counts.
+                assert 200 <= reply.status_code < 300, where
             assert leaks(reply.text, owned, path) == [], where
             checked += 1
     assert checked >= 40
