@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,8 +14,35 @@ from corral.errors import InvalidIdentifierError, raise_for_code
 from corral.ids import new_job_id
 from corral.job import Job, JobOptions, JobState
 from corral.keys import PREFIX, QueueKeys, valid_identifier
+from corral.queue_types import (
+    ClaimCode,
+    ClaimedJob,
+    ClaimResult,
+    Counts,
+    EnqueueResult,
+    LeaseSettings,
+    MinuteCount,
+    NewJob,
+    Outcome,
+    decode_job,
+)
 from corral.scripts import RedisClient, run_script
 from corral.validation import require_identifier
+
+__all__ = [
+    "ClaimCode",
+    "ClaimResult",
+    "ClaimedJob",
+    "Counts",
+    "EnqueueResult",
+    "LeaseSettings",
+    "MinuteCount",
+    "NewJob",
+    "Outcome",
+    "Queue",
+    "decode_job",
+    "now_ms",
+]
 
 DEFAULT_GROUP = "default"
 DEFAULT_OPTIONS = JobOptions()
@@ -25,98 +50,6 @@ DEFAULT_OPTIONS = JobOptions()
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-@dataclass(slots=True)
-class NewJob:
-    """A job to enqueue: its data, options, and group (the tenant by default)."""
-
-    data: Any
-    options: JobOptions | None = None
-    group: str | None = None
-
-
-@dataclass(slots=True)
-class EnqueueResult:
-    job_id: str
-    created: bool
-    debounced: bool = False
-
-    @property
-    def deduplicated(self) -> bool:
-        return not self.created
-
-
-@dataclass(slots=True)
-class ClaimedJob:
-    """A job handed to a worker, with the lease token that proves it holds it."""
-
-    id: str
-    data: str
-    opts: dict[str, Any]
-    attempt: int
-    group: str
-    created_at: int
-    token: str
-
-
-class ClaimCode(IntEnum):
-    EMPTY = 0
-    CLAIMED = 1
-    PAUSED = 2
-    RATE_LIMITED = 3
-    AT_CONCURRENCY = 4
-
-
-@dataclass(slots=True)
-class ClaimResult:
-    code: ClaimCode
-    hint_ms: int
-    """Rate limited: ms to the next token. Empty: ms to the next delayed job (-1: none)."""
-    jobs: list[ClaimedJob]
-    expired: list[str]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """How a claimed job ended: ``c`` completed, ``r`` retry at ``retry_at``, ``f`` failed."""
-
-    job: ClaimedJob
-    kind: str
-    payload: str
-    retry_at: int = 0
-    duration_ms: int = 0
-
-    @property
-    def completed(self) -> bool:
-        return self.kind == "c"
-
-
-@dataclass(frozen=True)
-class Counts:
-    waiting: int
-    active: int
-    delayed: int
-    completed: int
-    failed: int
-    cancelled: int
-    paused: bool
-
-
-@dataclass(frozen=True)
-class MinuteCount:
-    minute: int
-    """Start of the minute, epoch ms."""
-    completed: int
-    failed: int
-
-
-@dataclass(frozen=True)
-class LeaseSettings:
-    """A claimed job's lease is min(timeout, cap) + margin; heartbeats extend it."""
-
-    cap_ms: int = 30_000
-    margin_ms: int = 5_000
 
 
 class Queue:
@@ -366,32 +299,3 @@ class Queue:
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
         return decode_job(self.name, job_id, fields)
-
-
-def _json_or_none(raw: str | None) -> Any:
-    return json.loads(raw) if raw else None
-
-
-def _int_or_none(raw: str | None) -> int | None:
-    return int(raw) if raw else None
-
-
-def decode_job(queue: str, job_id: str, fields: dict[str, str]) -> Job:
-    """Build a ``Job`` from its Redis hash."""
-    return Job(
-        id=job_id,
-        queue=queue,
-        state=JobState(fields["state"]),
-        data=json.loads(fields["data"]),
-        options=json.loads(fields["opts"]),
-        group=fields["group"],
-        priority=int(fields.get("priority", 0)),
-        attempts_made=int(fields.get("attemptsMade", 0)),
-        stalls=int(fields.get("stalls", 0)),
-        progress=_json_or_none(fields.get("progress")),
-        result=_json_or_none(fields.get("result")),
-        error=_json_or_none(fields.get("error")),
-        created_at=int(fields["createdAt"]),
-        processed_at=_int_or_none(fields.get("processedAt")),
-        finished_at=_int_or_none(fields.get("finishedAt")),
-    )
