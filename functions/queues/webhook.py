@@ -31,8 +31,22 @@ class WebhookPayload(TenantPayload):
     detail: dict[str, Any]
 
 
-@cache
+_installed: DeliverySettings | None = None
+
+
+def use(settings: DeliverySettings | None) -> None:
+    """Install the delivery settings (the local emulator passes its own tables and mode)."""
+    global _installed
+    _installed = settings
+
+
 def delivery_settings() -> DeliverySettings:
+    """The installed settings, or those of the environment."""
+    return _installed or _from_environment()
+
+
+@cache
+def _from_environment() -> DeliverySettings:
     """Built once per process: the secrets' table and the HTTP client."""
     from corral.webhooks.store import WebhookStore  # botocore: not before the first claim
 
