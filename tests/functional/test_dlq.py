@@ -120,3 +120,19 @@ async def test_malformed_messages_are_left_alone(aws: AwsStack, dlq: DeadLetterQ
     report = await dlq.redrive("email", requeue)
     assert (report.moved, report.skipped) == ([], 2)
     assert sum(in_queue(aws)) == 2
+
+
+async def test_a_job_that_fails_again_at_once_is_moved_once_per_redrive(
+    aws: AwsStack, dlq: DeadLetterQueue
+) -> None:
+    dlq.send(letter("flaky"))
+    runs: list[str] = []
+
+    async def requeue(dead: DeadLetter) -> None:
+        # The job runs and is dead-lettered again before the redrive call ends.
+        runs.append(dead.job_id)
+        dlq.send(letter(dead.job_id))
+
+    report = await dlq.redrive("email", requeue, limit=100)
+    assert report.moved == ["flaky"] and runs == ["flaky"]
+    assert sum(in_queue(aws)) == 1, "the new letter waits for the next redrive"

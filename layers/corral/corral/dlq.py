@@ -152,32 +152,42 @@ class DeadLetterQueue:
             messages = await asyncio.to_thread(self._receive)
             if not messages:
                 break
+            repeats = 0
             for message in messages:
-                await self._redrive_one(queue, message, requeue, report)
+                repeats += await self._redrive_one(queue, message, requeue, report)
+            if repeats == len(messages):
+                # Only letters of jobs this call already moved, which failed again since:
+                # stop, rather than run a fast-failing job over and over in one call.
+                break
         else:
             report.more = True
         return report
 
     async def _redrive_one(
         self, queue: str, message: dict[str, Any], requeue: Requeue, report: RedriveReport
-    ) -> None:
+    ) -> bool:
+        """Requeue one letter; True if its job was already moved by this call (left alone)."""
         try:
             letter = DeadLetter.from_body(message["Body"])
         except (ValueError, KeyError, TypeError):
             logger.warning("dead letter %s is malformed; left in place", message.get("MessageId"))
             report.skipped += 1
-            return
+            return False
         if letter.queue != queue:
             report.skipped += 1
-            return
+            return False
+        if letter.job_id in report.moved:
+            # It reappears after the visibility timeout, for the next redrive.
+            return True
         try:
             await requeue(letter)
         except Exception:
             # Left in the queue: it reappears after the visibility timeout.
             logger.warning("redrive of job %s failed", letter.job_id, exc_info=True)
             report.failed.append(letter.job_id)
-            return
+            return False
         await asyncio.to_thread(
             self.sqs.delete_message, QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"]
         )
         report.moved.append(letter.job_id)
+        return False
