@@ -194,13 +194,16 @@ def banner(emulator: Emulator, notes: list[str]) -> str:
         + ":",
     ]
     for key in keys:
-        role = "admin" if len(key) > 2 and key[2] == "admin" else "tenant"
-        lines.append(f"    {key[0]:<16} tenant {key[1]:<10} {role}")
+        # A "sha256:<hex>:tenant[:admin]" entry names no usable token: show it as hashed.
+        token, rest = ("(hashed key)", key[2:]) if key[0] == "sha256" else (key[0], key[1:])
+        role = "admin" if len(rest) > 1 and rest[1] == "admin" else "tenant"
+        lines.append(f"    {token:<16} tenant {rest[0] if rest else '?':<10} {role}")
     for f in emulator.schedules:
         period = emulator.local.schedule_s or f.period_s
         lines.append(f"  schedule: {f.handler} every {period:g} s")
     lines += [f"  note: {note}" for note in notes]
-    token = keys[0][0] if keys else "TOKEN"
+    usable = [key[0] for key in keys if key[0] != "sha256"]
+    token = usable[0] if usable else "TOKEN"
     queue = emulator.registry.names()[0] if emulator.registry.names() else "QUEUE"
     lines += [
         "Try:",
