@@ -2,11 +2,22 @@
 
 Builds what a cold start loads: the function code, the corral layer (built by
 ``layers/Makefile`` for this machine's platform, since arm64 wheels cannot load here) and
-boto3, which the Lambda runtime provides. Each handler module is imported ``--runs``
-times in a fresh interpreter; the median cumulative time is reported with the imports
-that dominate it.
+boto3, which the Lambda runtime provides. The functions and the engine are copied afresh
+on every run, so a kept ``--workdir`` measures the current code: the engine with
+cpython-313 bytecode, as the layer ships it, the functions without, as SAM ships them.
 
-``python -m infra.deploy.importtime`` prints a table (milliseconds).
+Each handler module is imported ``--runs`` times in a fresh interpreter. Wall time means
+little on a shared machine, and CPU time grows with the load too, so the minimum CPU
+time is reported beside the median: it is the run that was disturbed least. With
+``--instructions``, the instructions executed by the import are also counted under
+``valgrind --tool=callgrind`` (the import's count minus a bare interpreter's), which does
+not depend on the load at all.
+
+``--tracing`` imports as the deployed functions do (``Tracing: Active``): Lambda's
+``LAMBDA_TASK_ROOT`` is set, so Powertools turns its X-Ray tracer on.
+
+``python -m infra.deploy.importtime`` prints a table (milliseconds, millions of
+instructions).
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,16 +40,20 @@ from infra.deploy.template_model import functions, load_template
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS_MS = {"api.app": 300.0, "poller.app": 150.0}
 LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+COLLECTED = re.compile(r"Collected : (\d+)")
+NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 @dataclass
 class Measure:
-    """One handler's median import time (wall and CPU) and its heaviest direct imports."""
+    """One handler's import time (ms) over several runs, and its heaviest direct imports."""
 
     module: str
-    median_ms: float
-    median_cpu_ms: float
+    wall_median_ms: float
+    cpu_median_ms: float
+    cpu_min_ms: float
     heaviest: list[tuple[str, float]]
+    instructions: int | None = None
 
 
 def build_runtime(into: Path, python: str) -> list[Path]:
@@ -71,6 +87,19 @@ def build_runtime(into: Path, python: str) -> list[Path]:
     return [ROOT / "functions", layer / "python", runtime]
 
 
+def current_code(workdir: Path, python: str) -> list[Path]:
+    """``sys.path`` with today's functions and engine ahead of the built layer's copy."""
+    code = workdir / "code"
+    shutil.rmtree(code, ignore_errors=True)
+    shutil.copytree(ROOT / "functions", code / "functions", ignore=NO_BYTECODE)
+    shutil.copytree(ROOT / "layers" / "corral" / "corral", code / "engine" / "corral")
+    # The same bytecode as layers/Makefile ships (the functions get none, as from SAM).
+    compileall = [python, "-m", "compileall", "-q", "-j", "0"]
+    options = ["--invalidation-mode", "unchecked-hash"]
+    subprocess.run([*compileall, *options, str(code / "engine")], check=True)
+    return [code / "functions", code / "engine", workdir / "layer" / "python", workdir / "runtime"]
+
+
 def parse(stderr: str, module: str) -> tuple[float, list[tuple[str, float]]]:
     """Cumulative ms of ``module`` and of its direct imports, heaviest first.
 
@@ -90,61 +119,105 @@ def parse(stderr: str, module: str) -> tuple[float, list[tuple[str, float]]]:
     return total, sorted(direct, key=lambda item: -item[1])[:6]
 
 
-def measure(module: str, python: str, path: list[Path], runs: int) -> Measure:
-    """Median import time of ``module`` over ``runs`` fresh interpreters."""
+def environment(path: list[Path], *, tracing: bool) -> dict[str, str]:
+    """A clean environment for the measured interpreter (and a fixed hash seed)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join(map(str, path)),
         "PYTHONDONTWRITEBYTECODE": "1",  # Lambda cannot write .pyc either
+        "PYTHONHASHSEED": "0",  # so that instruction counts repeat exactly
+        "PYTHONNOUSERSITE": "1",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    # CPU time is printed too: on a loaded machine it moves much less than wall time.
-    code = f"import time; t = time.process_time(); import {module}; print(time.process_time() - t)"
-    totals: list[float] = []
-    cpu: list[float] = []
-    heaviest: list[tuple[str, float]] = []
+    if tracing:
+        env["LAMBDA_TASK_ROOT"] = str(path[0])
+        env["AWS_LAMBDA_FUNCTION_NAME"] = "importtime"
+    return env
+
+
+def measure(module: str, python: str, env: dict[str, str], runs: int) -> Measure:
+    """Wall and CPU time of importing ``module`` in ``runs`` fresh interpreters."""
+    code = (
+        "import time; w, c = time.perf_counter(), time.process_time(); "
+        f"import {module}; print(time.perf_counter() - w, time.process_time() - c)"
+    )
+    walls: list[float] = []
+    cpus: list[float] = []
     for _ in range(runs):
-        run = subprocess.run(
-            [python, "-X", "importtime", "-c", code],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        total, heaviest = parse(run.stderr, module)
-        totals.append(total)
-        cpu.append(float(run.stdout) * 1000)
-    return Measure(module, statistics.median(totals), statistics.median(cpu), heaviest)
+        out = subprocess.run(
+            [python, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        walls.append(float(out[0]) * 1000)
+        cpus.append(float(out[1]) * 1000)
+    # One more run for the breakdown: -X importtime adds its own overhead to the timing.
+    detail = subprocess.run(
+        [python, "-X", "importtime", "-c", f"import {module}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    _, heaviest = parse(detail.stderr, module)
+    return Measure(module, statistics.median(walls), statistics.median(cpus), min(cpus), heaviest)
+
+
+def instructions(code: str, python: str, env: dict[str, str]) -> int:
+    """Instructions executed by ``python -c code``, counted by callgrind."""
+    run = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = COLLECTED.search(run.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from callgrind: {run.stderr[-500:]}")
+    return int(found[1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print each handler's median import time against its target."""
+    """Print each handler's import time against its target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) the built runtime here")
+    parser.add_argument("--only", action="append", help="measure only this handler module")
+    parser.add_argument("--tracing", action="store_true", help="as deployed: X-Ray tracing on")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions (valgrind, slow)"
+    )
     args = parser.parse_args(argv)
     python = python_for()
     if python is None:
         print("python3.13 not found (pyenv install 3.13)")
         return 1
+    if args.instructions and shutil.which("valgrind") is None:
+        print("valgrind not found (apt-get install valgrind)")
+        return 1
     modules = sorted({f.handler.rpartition(".")[0] for f in functions(load_template()).values()})
+    modules = [m for m in modules if not args.only or m in args.only]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
-        if (workdir / "runtime").is_dir():
-            path = [ROOT / "functions", workdir / "layer" / "python", workdir / "runtime"]
-        else:
-            path = build_runtime(workdir, python)
+        if not (workdir / "runtime").is_dir():
+            build_runtime(workdir, python)
+        env = environment(current_code(workdir, python), tracing=args.tracing)
+        bare = instructions("pass", python, env) if args.instructions else 0
         print(
-            f"{'handler':<16}{'wall ms':>8}{'cpu ms':>8}{'target':>8}  heaviest imports (wall ms)"
+            f"{'handler':<16}{'cpu min':>8}{'cpu med':>8}{'wall med':>9}"
+            f"{'M instr':>9}{'target':>7}  heaviest imports (ms, one run)"
         )
         for module in modules:
-            found = measure(module, python, path, args.runs)
+            found = measure(module, python, env, args.runs)
+            if args.instructions:
+                found.instructions = instructions(f"import {module}", python, env) - bare
             target = TARGETS_MS.get(module)
             heavy = ", ".join(f"{name} {ms:.0f}" for name, ms in found.heaviest)
+            count = f"{found.instructions / 1e6:.0f}" if found.instructions is not None else "-"
             print(
-                f"{module:<16}{found.median_ms:>8.0f}{found.median_cpu_ms:>8.0f}"
-                f"{target or '':>8}  {heavy}"
+                f"{module:<16}{found.cpu_min_ms:>8.0f}{found.cpu_median_ms:>8.0f}"
+                f"{found.wall_median_ms:>9.0f}{count:>9}{target or '':>7}  {heavy}",
+                flush=True,
             )
     return 0
 
