@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Literal
 
 from corral.intake import Accepted
@@ -107,17 +108,7 @@ class QueuePublic(CamelModel):
 
     @classmethod
     def of(cls, stats: QueueStats) -> QueuePublic:
-        return cls(
-            name=stats.name,
-            waiting=stats.waiting,
-            active=stats.active,
-            delayed=stats.delayed,
-            completed=stats.completed,
-            failed=stats.failed,
-            cancelled=stats.cancelled,
-            paused=stats.paused,
-            dead_letter=stats.dead_letter,
-        )
+        return cls(**asdict(stats))
 
 
 class QueueList(CamelModel):
