@@ -27,10 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class PollerKiller:
-    """Starts pollers in their own processes and ``SIGKILL``s each one mid-batch."""
+    """Starts pollers in their own processes and ``SIGKILL``s each one mid-batch.
+
+    Each kill strands a batch of claimed jobs until their leases lapse, and each such
+    stall counts toward the job's ``max_stalls``: the kills are spread over the load
+    window (``until_s``) at a pace that does not outrun the system's throughput.
+    """
 
     env: dict[str, str]
     every_s: float = 3.0
+    until_s: float = float("inf")
     live_s: tuple[float, float] = (1.5, 4.0)
     seed: int = 3
     killed: int = 0
@@ -39,7 +45,8 @@ class PollerKiller:
 
     def run(self) -> None:
         draw = random.Random(self.seed)
-        while not self.stop.wait(self.every_s):
+        end = time.monotonic() + self.until_s
+        while not self.stop.wait(self.every_s) and time.monotonic() < end:
             queue = draw.choice(QUEUE_NAMES)
             child = subprocess.Popen(
                 [sys.executable, "-m", "bench.chaos.poller_proc", queue],

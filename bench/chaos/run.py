@@ -29,6 +29,8 @@ from bench.chaos.settings import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "chaos"
+KILLS = 25
+"""About how many poller processes a run kills (at most one every 3 s)."""
 FINAL = {"completed", "failed", "cancelled"}
 """Final statuses; ``cancelled`` only for runs of a schedule deleted before they were due."""
 
@@ -262,7 +264,12 @@ def execute(config: Config) -> Result:
         stop = threading.Event()
         sampler = MemorySampler(s.target.url)
         producer = Producer(s.api, tenant_tokens, config.duration_s, config.batch)
-        killer = PollerKiller(s.env, seed=config.seed)
+        killer = PollerKiller(
+            s.env,
+            every_s=max(3.0, config.duration_s / KILLS),
+            until_s=config.duration_s,
+            seed=config.seed,
+        )
         faults = RedisFaults(s.target, 0.35 * config.duration_s, 0.65 * config.duration_s)
         threads = [threading.Thread(target=sampler.run, daemon=True)]
         if config.faults:
