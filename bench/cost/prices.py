@@ -2,6 +2,7 @@
 
 Each constant names the page it comes from. They are the prices those pages listed as of
 ``PRICES_AS_OF``; AWS changes them (DynamoDB on-demand halved on 2024-11-01, for one).
+The ElastiCache Valkey rates were checked again against a listing of June 2026.
 """
 
 from __future__ import annotations
