@@ -11,18 +11,22 @@ from typing import Any
 
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
+from corral.events.deploy import DeploymentEvents
 from corral.lazy_client import lazy
 from corral.redis_client import create_redis
 from corral.results import ResultStore
 from corral.schedules import ScheduleService, ScheduleStore, ServiceSink
 from corral.service import JobService
 from corral.settings import Settings, get_settings
+from corral.stats import StatsReader
 from corral.store import JobStore
 from corral.wake import FlaggedWaker, NoWake, PollerWaker, function_name_for, lambda_starter
+from corral.webhooks.store import WebhookStore
 from fastapi import FastAPI
 
 from api.auth import Authenticator
 from api.factory import create_app, default_registry
+from api.routes.webhooks import WebhookConfig
 
 ClientFactory = Callable[[str], Any]
 
@@ -69,23 +73,33 @@ def build_app(
     results = ResultStore(client("s3"), settings.bucket)
     store = JobStore(client("dynamodb"), settings.table, results=results)
     dlq = DeadLetterQueue(client("sqs"), settings.dlq_url) if settings.dlq_url else None
+    waker = waker or default_waker(settings, redis, client)
+    events = DeploymentEvents.from_settings(settings, client, registry, store, waker.wake)
     service = JobService.build(
         registry,
         redis,
         store,
         prefix=settings.key_prefix,
         dlq=dlq,
-        waker=waker or default_waker(settings, redis, client),
+        waker=waker,
+        events=events.sink(redis) if events else None,
     )
     schedules = None
     if settings.schedules_table:
         name = settings.schedules_table
         table = lazy(lambda: _boto3(settings, "resource", "dynamodb").Table(name))
         schedules = ScheduleService(ScheduleStore(table), ServiceSink(service), registry)
+    tenant_table = settings.tenant_table
+    webhooks = stats = None
+    if tenant_table:
+        webhooks = WebhookConfig(WebhookStore(client("dynamodb"), tenant_table), settings.local)
+        stats = StatsReader(client("dynamodb"), tenant_table)
     return create_app(
         registry,
         service=service,
         authenticator=Authenticator.from_setting(settings.api_keys),
         schedules=schedules,
         max_body_bytes=settings.max_body_bytes,
+        webhook_config=webhooks,
+        stats_reader=stats,
     )

@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from corral.events.deploy import DeploymentEvents
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store, queue_of
 from corral.poller import PollerResult, PollerRuntime, Starter
 from corral.redis_client import create_redis
@@ -35,7 +36,15 @@ def runtime() -> PollerRuntime:
 
         settings = get_settings()
         loops = ThreadLoops(create_redis)
-        use(PollerRuntime(registry, build_store(), build_dlq(), loops, prefix=settings.key_prefix))
+        store = build_store()
+        # Webhook deliveries wake their queue's poller like an enqueue through the API does.
+        wake = lambda_starter(aws_client("lambda"), function_name_for(settings.poller_function))
+        events = DeploymentEvents.from_settings(settings, aws_client, registry, store, wake)
+        use(
+            PollerRuntime(
+                registry, store, build_dlq(), loops, prefix=settings.key_prefix, events=events
+            )
+        )
     assert _runtime is not None
     return _runtime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from corral.definition import QueueRegistry
 
-from queues import data_export, email, file_processing, generic_task, sms
+from queues import data_export, email, file_processing, generic_task, sms, webhook
 
 registry = QueueRegistry(
     [
@@ -14,6 +14,7 @@ registry = QueueRegistry(
         data_export.queue,
         file_processing.queue,
         generic_task.queue,
+        webhook.queue,
     ]
 )
 

@@ -25,6 +25,7 @@ SERVICES = {
     "lambda": "lambda",
     "secretsmanager": "secretsmanager",
     "ssm": "ssm",
+    "events": "events",
 }
 """boto3 service name to IAM prefix, for the services corral calls."""
 

@@ -18,13 +18,14 @@ from tests.queues import greeting_queue
 from tests.queues.queue_helpers import TENANT, drain, stored
 
 
-def test_the_five_queues_are_registered() -> None:
+def test_the_queues_are_registered() -> None:
     assert queues.registry.names() == [
         "email",
         "sms",
         "data-export",
         "file-processing",
         "generic-task",
+        "webhook",
     ]
 
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
+from corral.drain import DrainHooks
+from corral.events import EventHooks
+from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
@@ -37,6 +40,7 @@ class PollerRuntime:
         settings: how pollers drain.
         lease: lease settings of the queues.
         starter: starts another poller (fan-out); None lets the caller pass one per call.
+        events: lifecycle event sinks (None: no events).
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class PollerRuntime:
         settings: PollerSettings | None = None,
         lease: LeaseSettings | None = None,
         starter: Starter | None = None,
+        events: DeploymentEvents | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -59,6 +64,7 @@ class PollerRuntime:
         self.settings = settings or PollerSettings()
         self.lease = lease
         self.starter = starter
+        self.events = events
 
     def invoke(
         self,
@@ -71,10 +77,16 @@ class PollerRuntime:
 
         async def work(redis: RedisClient) -> PollerResult:
             q = Queue(redis, definition, prefix=self.prefix, lease=self.lease)
-            hooks = StoreHooks(q, self.store, self.failures)
+            store_hooks = StoreHooks(q, self.store, self.failures)
+            sink = self.events.sink(redis) if self.events else None
+            hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
             poller = Poller(q, hooks, starter=start, settings=self.settings)
-            report = await poller.run(remaining_ms)
-            return PollerResult(report, hooks.tally)
+            try:
+                report = await poller.run(remaining_ms)
+            finally:
+                if sink is not None:
+                    await sink.flush()  # before Lambda freezes the process
+            return PollerResult(report, store_hooks.tally)
 
         return self.loops.run(work)
