@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from corral.definition import QueueRegistry
+from corral.events.deploy import DeploymentEvents
 from corral.queue import now_ms
 from corral.redis_client import create_redis
 from corral.schedules import (
@@ -47,6 +48,7 @@ class Deployment:
     registry: QueueRegistry
     declared: list[Declared]
     prefix: str
+    events: DeploymentEvents | None = None
 
 
 @cache
@@ -57,19 +59,26 @@ def deployment() -> Deployment:
     dynamodb = boto3.resource("dynamodb", region_name=settings.region, config=config)
     client = boto3.client("dynamodb", region_name=settings.region, config=config)
     modules = [m for m in vars(queues).values() if isinstance(m, ModuleType)]
+    jobs = JobStore(client, settings.table)
+
+    def clients(service: str) -> Any:
+        return boto3.client(service, region_name=settings.region, config=config)  # type: ignore[call-overload]
+
     return Deployment(
         schedules=ScheduleStore(dynamodb.Table(settings.schedules_table)),
         # A plain client: the resource's own one would re-serialize the store's items.
-        jobs=JobStore(client, settings.table),
+        jobs=jobs,
         registry=queues.registry,
         declared=declared_in(modules),
         prefix=settings.key_prefix,
+        events=DeploymentEvents.from_settings(settings, clients, queues.registry, jobs),
     )
 
 
 async def tick(d: Deployment, redis: Any, clock: Callable[[], int] = now_ms) -> dict[str, int]:
     """Sync the code-declared schedules, then apply every due schedule."""
-    jobs = JobService.build(d.registry, redis, d.jobs, prefix=d.prefix, clock=clock)
+    events = d.events.sink(redis) if d.events else None
+    jobs = JobService.build(d.registry, redis, d.jobs, prefix=d.prefix, clock=clock, events=events)
     service = ScheduleService(d.schedules, ServiceSink(jobs), d.registry, clock=clock)
     try:
         synced = asdict(await sync_declared(service, d.declared))
