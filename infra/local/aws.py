@@ -12,9 +12,12 @@ from typing import Any
 from corral.records import TTL_ATTRIBUTE, table_definition
 from corral.schedules import create_table
 from corral.settings import Settings
+from corral.stats import table_definition as tenant_table_definition
 
 DLQ_NAME = "corral-dlq"
 BUCKET = "corral-results"
+TENANT_TABLE = "corral-tenants"
+EVENT_BUS = "corral-events"
 
 
 @dataclass
@@ -26,6 +29,8 @@ class LocalAws:
     schedules_table: str
     dlq_url: str
     bucket: str
+    tenant_table: str = TENANT_TABLE
+    event_bus: str = EVENT_BUS
 
     def stop(self) -> None:
         self.mock.stop()
@@ -51,4 +56,11 @@ def start_aws(settings: Settings) -> LocalAws:
     url = sqs.create_queue(QueueName=DLQ_NAME, Attributes={"MessageRetentionPeriod": "1209600"})
     bucket = settings.bucket or BUCKET
     boto3.client("s3", region_name=region).create_bucket(Bucket=bucket)
-    return LocalAws(mock, settings.table, settings.schedules_table, url["QueueUrl"], bucket)
+    # Webhooks, signing secrets and daily counters; and the bus of lifecycle events.
+    tenants = settings.tenant_table or TENANT_TABLE
+    dynamodb.create_table(**tenant_table_definition(tenants))
+    bus = settings.event_bus or EVENT_BUS
+    boto3.client("events", region_name=region).create_event_bus(Name=bus)
+    return LocalAws(
+        mock, settings.table, settings.schedules_table, url["QueueUrl"], bucket, tenants, bus
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
+from corral.events.deploy import DeploymentEvents
 from corral.lambda_support import ThreadLoops
 from corral.poller import PollerRuntime
 from corral.reconcile_runtime import ReconcilerRuntime
@@ -21,6 +22,9 @@ from corral.results import ResultStore
 from corral.settings import Settings, get_settings
 from corral.store import JobStore
 from corral.wake import FlaggedWaker
+from corral.webhooks.delivery import DeliverySettings
+from corral.webhooks.dispatch import WEBHOOK_QUEUE
+from corral.webhooks.store import WebhookStore
 
 from infra.local.aws import LocalAws, start_aws
 from infra.local.lambdas import Invoker, scheduled_event
@@ -111,11 +115,30 @@ class Emulator:
         )
         dlq = DeadLetterQueue(boto3.client("sqs", region_name=region), self.aws.dlq_url)
         prefix = self.settings.key_prefix
+
+        def clients(service: str) -> Any:
+            return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+        events = DeploymentEvents.from_settings(
+            self.settings, clients, self.registry, store, self.start_poller
+        )
         poller_app.use(
             PollerRuntime(
-                self.registry, store, dlq, self.loops, prefix=prefix, starter=self.start_poller
+                self.registry,
+                store,
+                dlq,
+                self.loops,
+                prefix=prefix,
+                starter=self.start_poller,
+                events=events,
             )
         )
+        if WEBHOOK_QUEUE in self.registry:
+            from queues import webhook
+
+            dynamodb = boto3.client("dynamodb", region_name=region)
+            secrets = WebhookStore(dynamodb, self.aws.tenant_table)
+            webhook.use(DeliverySettings(secret_of=secrets.secret, local=True))
         reconciler_app.use(
             ReconcilerRuntime(
                 self.registry,
@@ -227,6 +250,8 @@ def build(local: LocalSettings, settings: Settings) -> tuple[Emulator, list[str]
         update={
             "dlq_url": aws.dlq_url,
             "bucket": aws.bucket,
+            "tenant_table": aws.tenant_table,
+            "event_bus": aws.event_bus,
             "api_keys": settings.api_keys or DEFAULT_KEYS,
             "local": True,
         }
