@@ -7,6 +7,7 @@ share it. A server process fixes both.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -79,8 +80,6 @@ def drain_dlq(endpoint: str, url: str) -> list[dict[str, Any]]:
     """Every dead letter's body (received and left in place; visibility hides repeats)."""
     sqs = client(endpoint, "sqs")
     bodies: list[dict[str, Any]] = []
-    import json
-
     while True:
         reply = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600, WaitTimeSeconds=0

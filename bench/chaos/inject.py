@@ -110,3 +110,60 @@ class MemorySampler:
                     self.peak = max(self.peak, self.last)
         finally:
             client.close()
+
+
+@dataclass
+class Injectors:
+    """The outside faults of a run and the memory sampler, started and stopped together.
+
+    Args:
+        target: the Redis under test.
+        env: the environment of poller processes.
+        duration_s: the load window the faults fall in.
+        kills: about how many poller processes to kill.
+        faults: inject faults (off: only sample memory).
+        seed: seeds the kills.
+    """
+
+    target: RedisServer
+    env: dict[str, str]
+    duration_s: float
+    kills: int
+    faults: bool
+    seed: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sampler = MemorySampler(self.target.url)
+        every_s = max(3.0, self.duration_s / self.kills)
+        self.killer = PollerKiller(self.env, every_s, until_s=self.duration_s, seed=self.seed)
+        self.redis = RedisFaults(self.target, 0.35 * self.duration_s, 0.65 * self.duration_s)
+
+    def start(self) -> None:
+        self.threads = [threading.Thread(target=self.sampler.run, daemon=True)]
+        if self.faults:
+            self.threads += [
+                threading.Thread(target=self.killer.run, daemon=True),
+                threading.Thread(target=self.redis.run, args=(self.stop,), daemon=True),
+            ]
+        for thread in self.threads:
+            thread.start()
+
+    def end_faults(self) -> None:
+        """The load is over: no more kills or Redis faults (the sampler goes on)."""
+        self.stop.set()
+        self.killer.stop.set()
+
+    def join(self) -> None:
+        self.end_faults()
+        self.sampler.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def counts(self, inside: dict[str, float]) -> Counter[str]:
+        """Every fault injected: ``inside`` the processes (the ledger's) and from here."""
+        done: Counter[str] = Counter({k: int(v) for k, v in inside.items()})
+        done.update(self.redis.done)
+        done["poller process killed mid-batch (SIGKILL)"] += self.killer.killed
+        return done

