@@ -23,6 +23,8 @@ from corral.store import JobStore, now_ms
 
 logger = logging.getLogger(__name__)
 
+OPEN_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
+
 SENT_MEMORY = 10_000
 """Job ids whose letters went out but whose records are not yet written (bounded)."""
 
@@ -125,8 +127,24 @@ class FailureRecorder:
             for job_id in job_ids:
                 self._sent.pop(job_id, None)
 
+    def still_open(self, failures: Sequence[FinalFailure]) -> list[FinalFailure]:
+        """The failures whose records are not final yet.
+
+        A job Redis failed by itself (too many stalls) may have completed in an earlier run
+        whose lease lapsed: its record says so, and it gets no dead letter.
+        """
+        keep = []
+        for f in failures:
+            record = self.store.get(f.queue, f.job_id, resolve=False)
+            if record is None or record.status in OPEN_STATUSES:
+                keep.append(f)
+            else:
+                logger.info("job %s is already %s; no dead letter", f.job_id, record.status)
+        return keep
+
     async def record(self, failures: Sequence[FinalFailure]) -> list[str]:
         """Letters first, then records; returns the ids that are not durable yet."""
+        failures = await asyncio.to_thread(self.still_open, failures)
         if not failures:
             return []
         unsent = await asyncio.to_thread(self.send, failures)
