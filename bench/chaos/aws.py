@@ -16,12 +16,15 @@ from typing import Any
 import boto3
 from corral.records import TTL_ATTRIBUTE, table_definition
 from corral.schedules import create_table
+from corral.stats import table_definition as tenant_table_definition
 
 REGION = "us-east-1"
 TABLE = "corral-jobs"
 SCHEDULES_TABLE = "corral-schedules"
 DLQ_NAME = "corral-dlq"
 BUCKET = "corral-results"
+TENANT_TABLE = "corral-tenants"
+EVENT_BUS = "corral-events"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -60,6 +63,9 @@ def create_resources(endpoint: str) -> str:
     sqs = client(endpoint, "sqs")
     url = sqs.create_queue(QueueName=DLQ_NAME, Attributes={"MessageRetentionPeriod": "1209600"})
     client(endpoint, "s3").create_bucket(Bucket=BUCKET)
+    # Webhooks, signing secrets and daily counters; and the bus of lifecycle events.
+    dynamodb.create_table(**tenant_table_definition(TENANT_TABLE))
+    client(endpoint, "events").create_event_bus(Name=EVENT_BUS)
     return str(url["QueueUrl"])
 
 

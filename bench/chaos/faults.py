@@ -78,6 +78,7 @@ class Hooks:
         for service in SERVICES:
             events.register(f"before-call.{service}", self.before_call)
         events.register("before-parameter-build.dynamodb", self.mark_completion)
+        events.register("before-parameter-build.eventbridge.PutEvents", self.count_events)
         events.register("after-call.dynamodb", self.after_dynamodb)
 
     def before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
@@ -108,6 +109,11 @@ class Hooks:
         error = {"Code": "ServiceUnavailable", "Message": "injected by chaos (retries spent)"}
         parsed = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 503}}
         return error_response("https://chaos", 503, "ServiceUnavailable", ""), parsed
+
+    def count_events(self, params: dict[str, Any], **_: Any) -> None:
+        """EventBridge bills each entry (per 64 KB) of a ``PutEvents``."""
+        if self.count:
+            ledger.count(ledger.UNITS, "events.entries", len(params.get("Entries") or []))
 
     def mark_completion(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """Remember which job a write would record as completed (and its write units)."""

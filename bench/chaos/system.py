@@ -35,7 +35,15 @@ def served_aws(settings: Settings) -> Any:
     """``infra.local.aws.start_aws`` for resources the driver made on the moto server."""
     from infra.local.aws import LocalAws
 
-    return LocalAws(_NoMock(), aws.TABLE, aws.SCHEDULES_TABLE, settings.dlq_url, aws.BUCKET)
+    return LocalAws(
+        _NoMock(),
+        aws.TABLE,
+        aws.SCHEDULES_TABLE,
+        settings.dlq_url,
+        aws.BUCKET,
+        aws.TENANT_TABLE,
+        aws.EVENT_BUS,
+    )
 
 
 class _NoMock:

@@ -40,6 +40,7 @@ class Usage:
     read_units: float = 0.0
     sqs_requests: float = 0.0
     ecpus: float = 0.0
+    events: float = 0.0
     detail: dict[str, float] = field(default_factory=dict)
 
     def dollars(self) -> dict[str, float]:
@@ -51,6 +52,7 @@ class Usage:
             "DynamoDB read units": self.read_units * p.DYNAMODB_READ_UNIT,
             "SQS requests": self.sqs_requests * p.SQS_REQUEST,
             "ElastiCache ECPUs": self.ecpus * p.ELASTICACHE_ECPU,
+            "EventBridge events (job lifecycle)": self.events * p.EVENTBRIDGE_EVENT,
         }
 
     def scaled(self, factor: float) -> Usage:
@@ -136,6 +138,7 @@ def usage(
     u.write_units = units.get("dynamodb.put_wcu", 0.0) + writes * per_write
     u.read_units = units.get("dynamodb.rcu", 0.0)
     u.sqs_requests = units.get("sqs.requests", 0.0)
+    u.events = units.get("events.entries", 0.0)
     u.ecpus = ecpus(redis_stats, redis_before)
     u.detail.update({k: v for k, v in calls.items()})
     return u

@@ -24,6 +24,9 @@ DYNAMODB_READ_UNIT = 0.125 / 1e6
 # https://aws.amazon.com/sqs/pricing/ (standard queues, after the free first million)
 SQS_REQUEST = 0.40 / 1e6
 
+# https://aws.amazon.com/eventbridge/pricing/ (custom events, per 64 KB entry)
+EVENTBRIDGE_EVENT = 1.00 / 1e6
+
 # https://aws.amazon.com/elasticache/pricing/ (Serverless, Valkey)
 ELASTICACHE_ECPU = 0.0023 / 1e6
 ELASTICACHE_GB_HOUR = 0.084
