@@ -155,3 +155,12 @@ def test_screenshots(login: Login, http: httpx.Client, name: str, viewport: View
     shot(page, f"dashboard-{name}")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"the page is {width}px wide at {viewport['width']}px"
+
+
+def test_history_shows_the_tenants_last_30_days(login: Login, http: httpx.Client) -> None:
+    enqueue(http, "work", {"action": "ok", "value": "history"}, headers=ACME)
+    page = login("local-acme")
+    history = page.locator("#history-card")
+    expect(history).to_be_visible()
+    expect(history).to_contain_text("success rate")
+    expect(history.locator("svg.chart")).to_be_attached()
