@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from corral.keys import valid_identifier
@@ -38,6 +39,22 @@ def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     if not caller.admin:
         raise HTTPException(403, "this operation needs the admin scope")
     return caller
+
+
+def optional_part(attribute: str, name: str) -> Callable[[Request], Any]:
+    """A dependency on an optional part of the app (``app.state.<attribute>``).
+
+    When the deployment leaves it off, its routes answer 404, as if they did not exist:
+    a missing feature is not a server fault.
+    """
+
+    def get(request: Request) -> Any:
+        part = getattr(request.app.state, attribute, None)
+        if part is None:
+            raise HTTPException(404, f"{name} are not enabled: CORRAL_TENANT_TABLE is not set")
+        return part
+
+    return get
 
 
 def job_id(job_id: str) -> str:

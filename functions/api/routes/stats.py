@@ -13,20 +13,15 @@ from typing import Annotated, Any
 
 from corral.job import CamelModel
 from corral.stats import MAX_DAYS, Report, StatsRangeError, StatsReader
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
-from api.deps import CallerDep, Service
+from api.deps import CallerDep, Service, optional_part
 
 DEFAULT_DAYS = 30
 
 
-def get_reader(request: Request) -> StatsReader:
-    reader: StatsReader | None = getattr(request.app.state, "stats", None)
-    if reader is None:
-        # Off in this deployment, as if the route did not exist (no server fault).
-        raise HTTPException(404, "stats are not enabled: CORRAL_TENANT_TABLE is not set")
-    return reader
+get_reader = optional_part("stats", "stats")
 
 
 Reader = Annotated[StatsReader, Depends(get_reader)]

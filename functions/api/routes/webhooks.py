@@ -15,10 +15,10 @@ from corral.keys import valid_identifier
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import Registration, WebhookLimitError, WebhookStore
 from corral.webhooks.urls import Resolver, UnsafeUrlError, check_url, system_resolver
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import Field
 
-from api.deps import CallerDep, Service
+from api.deps import CallerDep, Service, optional_part
 
 UNPROCESSABLE = 422
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -36,12 +36,7 @@ class WebhookConfig:
     resolve: Resolver = system_resolver
 
 
-def get_config(request: Request) -> WebhookConfig:
-    config: WebhookConfig | None = getattr(request.app.state, "webhooks", None)
-    if config is None:
-        # Off in this deployment, as if the route did not exist (no server fault).
-        raise HTTPException(404, "webhooks are not enabled: CORRAL_TENANT_TABLE is not set")
-    return config
+get_config = optional_part("webhooks", "webhooks")
 
 
 Config = Annotated[WebhookConfig, Depends(get_config)]
