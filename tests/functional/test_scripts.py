@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio
 from corral.definition import QueueDefinition
 from corral.queue import Queue
-from corral.scripts import SCRIPT_NAMES, load_script, run_script
+from corral.scripts import LUA_DIR, SCRIPT_NAMES, load_script, run_script
 
 from tests.conftest import Payload, delete_prefix, noop
 from tests.functional.conftest import RedisTarget
@@ -39,6 +39,11 @@ def node_ports(target: RedisTarget, request: pytest.FixtureRequest) -> list[int]
     if target.kind == "cluster":
         return list(request.getfixturevalue("cluster_ports"))
     return [target.port]
+
+
+def test_the_table_names_every_script_file_once() -> None:
+    files = sorted(path.stem for path in LUA_DIR.glob("*.lua"))
+    assert sorted(SCRIPT_NAMES) == files
 
 
 def test_every_script_expands_its_includes() -> None:

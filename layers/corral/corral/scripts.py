@@ -32,6 +32,7 @@ SCRIPT_NAMES = (
     "list_jobs",
     "clean",
     "throughput",
+    "restore",
 )
 
 
