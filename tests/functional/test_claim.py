@@ -144,6 +144,19 @@ async def test_groups_are_served_round_robin(make_queue: QueueFactory) -> None:
     assert await claim_ids(queue, n=10) == big[2:]
 
 
+async def test_priority_orders_jobs_within_a_tenant_while_tenants_take_turns(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    routine = (await queue.add({"n": 1}, JobOptions(priority=9), group="a")).job_id
+    other = (await queue.add({"n": 2}, JobOptions(priority=5), group="b")).job_id
+    urgent = (await queue.add({"n": 3}, JobOptions(priority=1), group="a")).job_id
+
+    batch = await claim_ids(queue, n=3)
+
+    assert batch == [urgent, other, routine]
+
+
 async def test_a_backlog_does_not_starve_a_new_tenant(make_queue: QueueFactory) -> None:
     queue = make_queue()
     backlog = await add_many(queue, 50, group="busy")
