@@ -80,3 +80,26 @@ def test_no_wildcard_actions_and_wildcard_resources_only_for_sms(template: dict[
         if statement["Resource"] == "*":
             # SNS SMS to a phone number has no resource ARN.
             assert statement["Action"] == ["sns:Publish"], statement
+
+
+# How each service the code calls is reached from the functions' subnets without a NAT.
+NO_ENDPOINT = {"elasticache"}  # Connect signs a token locally; no API call is made
+ENDPOINT_NAMES = {"ses": "email"}
+
+
+def endpoint_services(template: dict[str, Any]) -> set[str]:
+    """Services with a VPC endpoint in the stack (gateway or interface, any condition)."""
+    names = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::EC2::VPCEndpoint":
+            name = resource["Properties"]["ServiceName"]["Fn::Sub"]
+            names.add(name.rpartition(".")[2])
+    return names
+
+
+def test_every_service_the_code_calls_has_a_vpc_endpoint(
+    template: dict[str, Any], lambdas: dict[str, Function]
+) -> None:
+    called = {action.split(":")[0] for f in lambdas.values() for action in needed(f)}
+    reached = endpoint_services(template) | NO_ENDPOINT
+    assert {ENDPOINT_NAMES.get(s, s) for s in called} - reached == set()
