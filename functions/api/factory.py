@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from corral.stats import StatsReader
 
 DEFAULT_MAX_BODY = 262_144
+PUBLIC_PATHS = ("/health", "/dashboard", "/docs", "/openapi.json")
+"""Routes that answer without a token; the template exempts them from its authorizer."""
 SCHEDULES = "api.routes.schedules"
 
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from api.auth import Authenticator, Caller, parse_api_keys
 from api.deps import get_admin
-from api.factory import create_app
+from api.factory import PUBLIC_PATHS, create_app
 from authorizer import app as authorizer
 from corral.job import JobStatus
 from corral.queue import now_ms
@@ -41,7 +41,7 @@ from tests.security.secapp import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = {("GET", "/health"), ("GET", "/dashboard")}
+PUBLIC = {("GET", path) for path in PUBLIC_PATHS}
 """Routes anyone may call: liveness and the static dashboard page (it asks for a token)."""
 DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 import pytest
+from api.factory import PUBLIC_PATHS
 from corral.settings import Settings
 
 from infra.deploy.code_scan import closure, settings_read
@@ -75,3 +76,13 @@ def test_runtime_is_python313_on_arm64(template: dict[str, Any]) -> None:
     layer = template["Resources"]["CorralLayer"]
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Metadata"]["BuildMethod"] == "makefile"
+
+
+def test_only_the_public_paths_skip_the_authorizer(template: dict[str, Any]) -> None:
+    events = template["Resources"]["ApiFunction"]["Properties"]["Events"].values()
+    open_paths = {
+        e["Properties"]["Path"]
+        for e in events
+        if e["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+    }
+    assert open_paths == set(PUBLIC_PATHS)
