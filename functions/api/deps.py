@@ -41,7 +41,7 @@ def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     return caller
 
 
-def optional_part(attribute: str, name: str) -> Callable[[Request], Any]:
+def optional_part(attribute: str, name: str, needs: str) -> Callable[[Request], Any]:
     """A dependency on an optional part of the app (``app.state.<attribute>``).
 
     When the deployment leaves it off, its routes answer 404, as if they did not exist:
@@ -51,7 +51,7 @@ def optional_part(attribute: str, name: str) -> Callable[[Request], Any]:
     def get(request: Request) -> Any:
         part = getattr(request.app.state, attribute, None)
         if part is None:
-            raise HTTPException(404, f"{name} are not enabled: CORRAL_TENANT_TABLE is not set")
+            raise HTTPException(404, f"{name} are not enabled: they need {needs}")
         return part
 
     return get

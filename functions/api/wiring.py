@@ -21,6 +21,7 @@ from corral.settings import Settings, get_settings
 from corral.stats import StatsReader
 from corral.store import JobStore
 from corral.wake import FlaggedWaker, NoWake, PollerWaker, function_name_for, lambda_starter
+from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import WebhookStore
 from fastapi import FastAPI
 
@@ -92,7 +93,9 @@ def build_app(
     tenant_table = settings.tenant_table
     webhooks = stats = None
     if tenant_table:
-        webhooks = WebhookConfig(WebhookStore(client("dynamodb"), tenant_table), settings.local)
+        if WEBHOOK_QUEUE in registry:
+            secrets = WebhookStore(client("dynamodb"), tenant_table)
+            webhooks = WebhookConfig(secrets, settings.local)
         stats = StatsReader(client("dynamodb"), tenant_table)
     return create_app(
         registry,

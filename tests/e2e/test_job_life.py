@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from corral.webhooks import verify
 
 from tests.e2e.emulator import ACME, ADMIN, GLOBEX, Running, emulator, wait_until
+from tests.events.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -171,3 +174,22 @@ def test_list_stats_and_clean(http: httpx.Client) -> None:
     assert http.get("/queues/work", headers=ADMIN).json()["completed"] == 0
     # The record of truth keeps the job after Redis forgot it.
     assert job(http, job_id)["status"] == "completed"
+
+
+def test_a_jobs_webhook_is_delivered_signed(http: httpx.Client) -> None:
+    receiver = Receiver(failures=1).start()
+    try:
+        refused = {"data": {"value": 1}, "options": {"webhook": {"url": "http://169.254.169.254/"}}}
+        answer = http.post("/jobs/work", json=refused, headers=ACME)
+        assert answer.status_code == 422 and "metadata" in answer.json()["message"]
+
+        job_id = enqueue(http, {"value": 2}, webhook={"url": receiver.url})
+        wait_until(lambda: [r for r in receiver.requests if r.answered == 200], "the delivery")
+        secret = http.get("/webhooks/secret", headers=ACME).json()["secret"]
+        delivered = receiver.requests[-1]
+        verify(secret, delivered.body, delivered.headers)
+        body = json.loads(delivered.body)
+        assert body["type"] == "Job Completed" and body["detail"]["jobId"] == job_id
+        assert [r.answered for r in receiver.requests] == [500, 200], "retried once"
+    finally:
+        receiver.stop()

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from corral.context import JobContext
 from corral.definition import QueueDefinition, QueueRegistry
 from corral.job import Backoff, BackoffType, CamelModel
+from queues import webhook
 
 
 class Work(CamelModel):
@@ -70,4 +71,5 @@ slow = QueueDefinition(
     description="test jobs with a short timeout",
 )
 
-registry = QueueRegistry([work, slow])
+# The real delivery queue, so jobs' webhooks are delivered as in a deployment.
+registry = QueueRegistry([work, slow, webhook.queue])

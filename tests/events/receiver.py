@@ -1,6 +1,7 @@
 """A real local webhook receiver: ``http.server`` on 127.0.0.1 in a thread.
 
-It answers 500 to the first ``failures`` requests, then 200, and keeps every request.
+It answers 500 to the first ``failures`` requests, or plays ``script`` (one status per
+request: a 3xx carries a ``Location``), then 200; it keeps every request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Received:
 @dataclass
 class Receiver:
     failures: int = 0
+    script: list[int] = field(default_factory=list)
     tls: ssl.SSLContext | None = None
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -34,15 +36,22 @@ class Receiver:
         host, port = self.server.server_address[:2]
         return f"{'https' if self.tls else 'http'}://{host!s}:{port}/hook"
 
+    def answer(self, index: int) -> int:
+        if index < len(self.script):
+            return self.script[index]
+        return 500 if index < self.failures else 200
+
     def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = 500 if len(receiver.requests) < receiver.failures else 200
+                status = receiver.answer(len(receiver.requests))
                 receiver.requests.append(Received(self.path, dict(self.headers), body, status))
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

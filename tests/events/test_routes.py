@@ -96,6 +96,29 @@ def test_unsafe_urls_are_refused(api: TestClient, url: str, reason: str) -> None
     assert reason in answer.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://127.0.0.1/in", "loopback"),
+        ("https://169.254.169.254/latest/meta-data/", "metadata"),
+        ("https://10.0.0.1/in", "private"),
+        ("https://internal.example.com/in", "private"),
+        ("http://hooks.example.com/in", "https"),
+    ],
+)
+def test_a_job_with_an_unsafe_webhook_is_refused_and_not_enqueued(
+    api: TestClient, aws: EventStack, url: str, reason: str
+) -> None:
+    job = {"data": {"n": 1}, "options": {"jobId": "hooked", "webhook": {"url": url}}}
+    answer = api.post("/jobs/email", json=job, headers=ACME)
+    assert answer.status_code == 422 and reason in answer.json()["message"]
+    safe = {"data": {"n": 2}, "options": {"webhook": {"url": "https://hooks.example.com/in"}}}
+    batch = api.post("/jobs/email/batch", json={"jobs": [safe, job]}, headers=ACME)
+    assert batch.status_code == 422 and reason in batch.json()["message"]
+    assert aws.store.get("email", "hooked") is None
+    assert api.get("/jobs/email/hooked", headers=ACME).status_code == 404
+
+
 def test_unknown_queues_and_the_delivery_queue_are_refused(api: TestClient) -> None:
     url = "https://hooks.example.com/in"
     assert (
@@ -159,3 +182,6 @@ def test_without_a_tenant_table_the_routes_are_not_enabled(aws: EventStack) -> N
         for path in ("/webhooks", "/webhooks/secret", "/stats"):
             answer = client.get(path, headers=ACME)
             assert answer.status_code == 404 and "not enabled" in answer.json()["message"]
+        hooked = {"data": {"n": 1}, "options": {"webhook": {"url": "https://hooks.example.com"}}}
+        answer = client.post("/jobs/email", json=hooked, headers=ACME)
+        assert answer.status_code == 422 and "not enabled" in answer.json()["message"]

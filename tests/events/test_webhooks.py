@@ -46,7 +46,9 @@ def receiver() -> Iterator[Receiver]:
     started.stop()
 
 
-def delivery_queue(redis: Redis, prefix: str, settings: DeliverySettings) -> Queue:
+def delivery_queue(
+    redis: Redis, prefix: str, settings: DeliverySettings, attempts: int = webhook.queue.attempts
+) -> Queue:
     """The real ``webhook`` queue, with fast retries and the test's delivery settings."""
 
     def handle(payload: webhook.WebhookPayload, job: JobContext) -> dict[str, Any]:
@@ -55,17 +57,23 @@ def delivery_queue(redis: Redis, prefix: str, settings: DeliverySettings) -> Que
     definition = dataclasses.replace(
         webhook.queue,
         handler=handle,
+        attempts=attempts,
         backoff=Backoff(type=BackoffType.FIXED, delay=50, jitter=0),
     )
     return Queue(redis, definition, prefix=prefix)
 
 
 async def run_job_and_deliveries(
-    redis: Redis, prefix: str, aws: EventStack, options: JobOptions, n: int = 1
+    redis: Redis,
+    prefix: str,
+    aws: EventStack,
+    options: JobOptions,
+    n: int = 1,
+    attempts: int = webhook.queue.attempts,
 ) -> tuple[str, WebhookStore]:
     hooks_store = WebhookStore(aws.dynamodb, TENANT_TABLE)
     settings = DeliverySettings(secret_of=hooks_store.secret, local=True)
-    deliveries = delivery_queue(redis, prefix, settings)
+    deliveries = delivery_queue(redis, prefix, settings, attempts)
     jobs = Queue(redis, QueueDefinition(name="jobs", payload=Payload, handler=done), prefix=prefix)
     (accepted,) = await Intake(jobs, aws.store, TENANT, now_ms).run([({"n": n}, options)])
     dispatcher = WebhookDispatcher(
@@ -149,3 +157,61 @@ def test_a_url_that_turned_private_is_refused_at_delivery(aws: EventStack) -> No
             settings=settings,
         )
     assert sent == []
+
+
+def only_delivery(receiver: Receiver, aws: EventStack) -> Any:
+    (delivery_id,) = {r.headers["Corral-Delivery-Id"] for r in receiver.requests}
+    record = aws.store.get("webhook", delivery_id)
+    assert record is not None
+    return record
+
+
+def dead_letters(aws: EventStack) -> list[dict[str, Any]]:
+    assert aws.failures.dlq is not None
+    reply = aws.sqs.receive_message(QueueUrl=aws.failures.dlq.url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in reply.get("Messages", [])]
+
+
+@pytest.mark.parametrize("answers", [[429, 200], [503, 408, 200], [502, 425, 500, 200]])
+async def test_busy_and_failing_receivers_are_tried_again(
+    single_redis: Redis, prefix: str, aws: EventStack, receiver: Receiver, answers: list[int]
+) -> None:
+    receiver.script = answers
+    options = JobOptions.model_validate({"webhook": {"url": receiver.url}})
+    await run_job_and_deliveries(single_redis, prefix, aws, options)
+
+    assert [r.answered for r in receiver.requests] == answers
+    record = only_delivery(receiver, aws)
+    assert record.status == "completed" and record.attempts_made == len(answers)
+    assert dead_letters(aws) == []
+
+
+@pytest.mark.parametrize("answer", [400, 401, 404, 410, 301, 302, 307])
+async def test_a_refusal_or_a_redirect_is_final(
+    single_redis: Redis, prefix: str, aws: EventStack, receiver: Receiver, answer: int
+) -> None:
+    receiver.script = [answer]
+    options = JobOptions.model_validate({"webhook": {"url": receiver.url}})
+    await run_job_and_deliveries(single_redis, prefix, aws, options)
+
+    assert [r.answered for r in receiver.requests] == [answer], "tried once, redirect not followed"
+    record = only_delivery(receiver, aws)
+    assert record.status == "failed" and record.attempts_made == 1
+    assert f"answered {answer}" in json.dumps(record.error)
+    (letter,) = dead_letters(aws)
+    assert letter["queue"] == "webhook" and letter["job_id"] == record.job_id
+
+
+async def test_a_delivery_out_of_attempts_ends_in_the_dead_letter_queue(
+    single_redis: Redis, prefix: str, aws: EventStack, receiver: Receiver
+) -> None:
+    receiver.failures = 100
+    options = JobOptions.model_validate({"webhook": {"url": receiver.url}})
+    await run_job_and_deliveries(single_redis, prefix, aws, options, attempts=3)
+
+    assert [r.answered for r in receiver.requests] == [500, 500, 500]
+    record = only_delivery(receiver, aws)
+    assert record.status == "failed" and record.attempts_made == 3
+    (letter,) = dead_letters(aws)
+    assert letter["job_id"] == record.job_id and letter["attempts_made"] == 3
+    assert letter["data"]["url"] == receiver.url and letter["data"]["event"] == "Job Completed"

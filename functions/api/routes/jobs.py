@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller
@@ -17,6 +17,7 @@ from api.models import (
     EnqueueRequest,
     JobPublic,
 )
+from api.routes.webhooks import check_job_webhooks
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -41,11 +42,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         403: {"description": "data.subAccountId names another tenant"},
         409: {"description": "the chosen jobId belongs to another tenant"},
         413: {"description": "the body is too large"},
+        422: {"description": "invalid data or options, or a refused options.webhook URL"},
         **ERRORS,
     },
 )
-async def enqueue(queue: str, body: EnqueueRequest, caller: CallerDep, service: Service) -> Any:
+async def enqueue(
+    queue: str, body: EnqueueRequest, caller: CallerDep, service: Service, request: Request
+) -> Any:
     """Enqueue a job; 202 once it is durable, 200 with the existing job for a duplicate."""
+    await check_job_webhooks(request, [body.options])
     accepted = await service.enqueue(queue, body.data, body.options, caller.tenant)
     reply = AcceptedJob.of(accepted)
     if accepted.deduplicated:
@@ -59,8 +64,11 @@ async def enqueue(queue: str, body: EnqueueRequest, caller: CallerDep, service: 
     response_model=BatchAccepted,
     responses=ERRORS,
 )
-async def enqueue_batch(queue: str, body: BatchRequest, caller: CallerDep, service: Service) -> Any:
+async def enqueue_batch(
+    queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
+) -> Any:
     """Enqueue many jobs at once: all are validated before any is written."""
+    await check_job_webhooks(request, [job.options for job in body.jobs])
     jobs = [(job.data, job.options) for job in body.jobs]
     accepted = await service.enqueue_many(queue, jobs, caller.tenant)
     return BatchAccepted(jobs=[AcceptedJob.of(a) for a in accepted])

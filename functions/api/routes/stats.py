@@ -21,7 +21,7 @@ from api.deps import CallerDep, Service, optional_part
 DEFAULT_DAYS = 30
 
 
-get_reader = optional_part("stats", "stats")
+get_reader = optional_part("stats", "stats", "CORRAL_TENANT_TABLE")
 
 
 Reader = Annotated[StatsReader, Depends(get_reader)]

@@ -1,21 +1,23 @@
 """``/webhooks``: a tenant's webhook registrations (per queue) and its signing secret.
 
 The app puts a ``WebhookConfig`` in ``app.state.webhooks``; without one these routes
-answer 404 (not enabled). URLs are checked against SSRF here (after DNS) and again at each delivery.
+answer 404 (not enabled). URLs, registered here or carried by a job's ``options.webhook``,
+are checked against SSRF when they arrive (after DNS) and again at each delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from corral.job import CamelModel, WebhookEvent
+from corral.job import CamelModel, JobOptions, WebhookEvent
 from corral.keys import valid_identifier
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import Registration, WebhookLimitError, WebhookStore
 from corral.webhooks.urls import Resolver, UnsafeUrlError, check_url, system_resolver
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field
 
 from api.deps import CallerDep, Service, optional_part
@@ -36,10 +38,35 @@ class WebhookConfig:
     resolve: Resolver = system_resolver
 
 
-get_config = optional_part("webhooks", "webhooks")
+NEEDS = f"CORRAL_TENANT_TABLE and the {WEBHOOK_QUEUE!r} queue"
+get_config = optional_part("webhooks", "webhooks", NEEDS)
 
 
 Config = Annotated[WebhookConfig, Depends(get_config)]
+
+
+async def refuse_unsafe(config: WebhookConfig, url: str) -> None:
+    """A 422 unless ``url`` may receive webhooks (DNS is resolved off the event loop)."""
+    try:
+        await asyncio.to_thread(check_url, url, local=config.local, resolve=config.resolve)
+    except UnsafeUrlError as exc:
+        raise HTTPException(UNPROCESSABLE, f"webhook URL refused: {exc}") from None
+
+
+async def check_job_webhooks(request: Request, options: Iterable[JobOptions | None]) -> None:
+    """A 422 for any job whose ``options.webhook`` may not be delivered to.
+
+    Without the tenant table (where signing secrets live) or the delivery queue, a
+    webhook could never be sent, so it is refused now rather than lost later.
+    """
+    urls = dict.fromkeys(o.webhook.url for o in options if o is not None and o.webhook)
+    if not urls:
+        return
+    config: WebhookConfig | None = getattr(request.app.state, "webhooks", None)
+    if config is None:
+        raise HTTPException(UNPROCESSABLE, f"webhooks are not enabled: they need {NEEDS}")
+    for url in urls:
+        await refuse_unsafe(config, url)
 
 
 class WebhookCreate(CamelModel):
@@ -103,10 +130,7 @@ async def create_webhook(
     service.queue(body.queue)  # 404 for an unknown queue
     if body.queue == WEBHOOK_QUEUE:
         raise HTTPException(UNPROCESSABLE, "deliveries raise no webhooks")
-    try:
-        await asyncio.to_thread(check_url, body.url, local=config.local, resolve=config.resolve)
-    except UnsafeUrlError as exc:
-        raise HTTPException(UNPROCESSABLE, f"webhook URL refused: {exc}") from None
+    await refuse_unsafe(config, body.url)
     store = config.store
     try:
         created = await asyncio.to_thread(

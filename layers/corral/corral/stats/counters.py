@@ -6,7 +6,10 @@ Each item holds counts by status (``queued``, ``completed``, ``failed``, ``retri
 the error's type and normalised message (``e_<hash>``, with the text in ``m_<hash>``).
 
 A batch of events becomes one ``UpdateItem`` with ``ADD`` per tenant, queue and day,
-whatever the number of jobs in it, so the write cost grows with batches, not jobs.
+whatever the number of jobs in it, so the write cost grows with batches, not jobs. An
+update that fails (after boto3's own retries) is kept and added to the next batch's, so
+an outage of the table delays counts instead of losing them; ``ADD`` is not idempotent,
+so an update whose outcome is unknown (a timeout after DynamoDB applied it) may count twice.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +37,8 @@ BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000
 STATUSES = ("queued", "completed", "failed", "retried", "cancelled")
 RETENTION_DAYS = 400
 MAX_ERROR_CHARS = 160
+MAX_UNWRITTEN = 1000
+"""Items whose failed updates are kept for the next batch; past this the oldest are dropped."""
 
 _NUMBERS = re.compile(r"\d+")
 _COUNTED = {EventType.QUEUED, EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED}
@@ -95,6 +101,14 @@ class DayCounts:
         if final_attempt and event.duration_ms is not None:
             self.durations[bucket_of(event.duration_ms)] += 1
 
+    def merge(self, other: DayCounts) -> DayCounts:
+        """Adds ``other``'s counts to these; returns self."""
+        self.counts.update(other.counts)
+        self.durations.update(other.durations)
+        self.errors.update(other.errors)
+        self.messages.update(other.messages)
+        return self
+
     def update(self, day: str, now_s: int) -> dict[str, Any]:
         """``UpdateItem`` arguments that add these counts to the item."""
         names: dict[str, str] = {}
@@ -156,6 +170,9 @@ class CounterWriter:
         self.table = table
         self.clock_s = clock_s or (lambda: datetime.now(UTC).timestamp())
         self.calls = 0
+        self.dropped = 0
+        self._unwritten: dict[tuple[str, str, str], DayCounts] = {}
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stats")
 
     def _write(self, key: tuple[str, str, str], counts: DayCounts) -> bool:
@@ -173,10 +190,34 @@ class CounterWriter:
         return True
 
     def write(self, events: Iterable[LifecycleEvent]) -> int:
-        """Count ``events``; returns how many items could not be updated."""
-        groups = group(events)
-        done = self._pool.map(lambda kv: self._write(*kv), groups.items())
-        return sum(1 for ok in done if not ok)
+        """Count ``events`` and any earlier counts that failed; returns how many items
+        could not be updated (kept for the next call)."""
+        with self._lock:
+            groups, self._unwritten = self._unwritten, {}  # the oldest first
+        for key, counts in group(events).items():
+            groups[key] = groups[key].merge(counts) if key in groups else counts
+        items = list(groups.items())
+        done = list(self._pool.map(lambda kv: self._write(*kv), items))
+        failed = [kv for kv, ok in zip(items, done, strict=True) if not ok]
+        if failed:
+            self._keep(failed)
+        return len(failed)
+
+    def _keep(self, failed: list[tuple[tuple[str, str, str], DayCounts]]) -> None:
+        with self._lock:
+            for key, counts in failed:
+                kept = self._unwritten.get(key)
+                self._unwritten[key] = kept.merge(counts) if kept else counts
+            while len(self._unwritten) > MAX_UNWRITTEN:
+                oldest = next(iter(self._unwritten))
+                del self._unwritten[oldest]
+                self.dropped += 1
+                logger.error("gave up counting %s: too many unwritten counters", oldest)
+
+    @property
+    def unwritten(self) -> int:
+        """Items whose counts wait for the next batch."""
+        return len(self._unwritten)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
