@@ -32,6 +32,18 @@ async def test_complete_stores_the_result_and_frees_the_lease(
     assert await raw(queue).hget(queue.keys.job(job.id), "lock") == ""
 
 
+async def test_results_of_any_text_arrive_intact(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    result = {"text": 'quotes " and \\ backslash,\nnewline, tab\t, é, 雪, 🐎, \u0000', "n": 2**53}
+    await queue.add({"n": 1})
+    (job,) = (await queue.claim("w1", 1)).jobs
+
+    assert await settle_one(queue, job, "c", result) == 1
+
+    stored = await queue.get_job(job.id)
+    assert stored is not None and stored.result == result
+
+
 async def test_final_failure_stores_the_error(make_queue: QueueFactory) -> None:
     queue = make_queue()
     await queue.add({"n": 1})

@@ -207,10 +207,12 @@ class Queue:
 
         Returns one code per outcome (1 settled, -1 missing, -2 lease lost) and the claim.
         """
-        args: list[Any] = [self.clock(), worker, claim, *self._limits, *self._retention]
-        args.append(len(outcomes))
-        for o in outcomes:
-            args.extend((o.job.id, o.job.token, o.kind, o.payload, o.retry_at))
+        packed = json.dumps(
+            [(o.job.id, o.job.token, o.kind, o.payload, o.retry_at) for o in outcomes],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        args = [self.clock(), worker, claim, *self._limits, *self._retention, packed]
         codes, claimed = await self._run("settle", args)
         return [int(c) for c in codes], self._claim_result(claimed, worker)
 
