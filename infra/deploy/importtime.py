@@ -3,8 +3,8 @@
 Builds what a cold start loads: the function code, the corral layer (built by
 ``layers/Makefile`` for this machine's platform, since arm64 wheels cannot load here) and
 boto3, which the Lambda runtime provides. The functions and the engine are copied afresh
-on every run, so a kept ``--workdir`` measures the current code: the engine with
-cpython-313 bytecode, as the layer ships it, the functions without, as SAM ships them.
+on every run, so a kept ``--workdir`` measures the current code, with cpython-313
+bytecode as ``sam build`` ships it (``layers/Makefile``, ``functions/Makefile``).
 
 Each handler module is imported ``--runs`` times in a fresh interpreter. Wall time means
 little on a shared machine, and CPU time grows with the load too, so the minimum CPU
@@ -93,10 +93,10 @@ def current_code(workdir: Path, python: str) -> list[Path]:
     shutil.rmtree(code, ignore_errors=True)
     shutil.copytree(ROOT / "functions", code / "functions", ignore=NO_BYTECODE)
     shutil.copytree(ROOT / "layers" / "corral" / "corral", code / "engine" / "corral")
-    # The same bytecode as layers/Makefile ships (the functions get none, as from SAM).
+    # The same bytecode as layers/Makefile and functions/Makefile ship.
     compileall = [python, "-m", "compileall", "-q", "-j", "0"]
     options = ["--invalidation-mode", "unchecked-hash"]
-    subprocess.run([*compileall, *options, str(code / "engine")], check=True)
+    subprocess.run([*compileall, *options, str(code)], check=True)
     return [code / "functions", code / "engine", workdir / "layer" / "python", workdir / "runtime"]
 
 

@@ -60,6 +60,10 @@ def test_every_function_is_built_with_its_handler(built: Path) -> None:
         module = function.handler.rpartition(".")[0]
         code = built / logical_id / Path(*module.split("."))
         assert code.with_suffix(".py").is_file() or (code / "__init__.py").is_file(), logical_id
+        # Bytecode for the declared runtime, so no cold start compiles the code.
+        bytecode = code.parent / "__pycache__" / f"{code.name}.cpython-313.pyc"
+        assert bytecode.is_file(), logical_id
+        assert not (built / logical_id / "Makefile").exists()
 
 
 @needs_tools

@@ -27,9 +27,9 @@ package (to tag its user agent), which is cheap, so that one is allowed."""
 NEVER = {"aws_xray_sdk", "pydantic_settings", "dotenv"}
 
 FORBIDDEN = {
-    "poller.app": BOTO | NEVER | {"fastapi", "starlette", "mangum"},
+    "poller.app": BOTO | NEVER | {"fastapi", "starlette", "mangum", "httpx"},
     "reconciler.app": BOTO | NEVER | {"fastapi", "starlette", "mangum"},
-    "api.app": BOTO | NEVER,
+    "api.app": BOTO | NEVER | {"httpx"},  # only the webhook poller sends anything
     "authorizer.app": BOTO | NEVER | {"fastapi", "redis", "aws_lambda_powertools"},
 }
 

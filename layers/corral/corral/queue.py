@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,7 +46,12 @@ __all__ = [
 ]
 
 DEFAULT_GROUP = "default"
-DEFAULT_OPTIONS = JobOptions()
+
+
+@cache
+def default_options() -> JobOptions:
+    """A job's options when it sets none (built on first use: models build lazily)."""
+    return JobOptions()
 
 
 def now_ms() -> int:
@@ -126,7 +132,7 @@ class Queue:
             raise InvalidIdentifierError(f"invalid group {group!r}")
         if job.options is None:
             # Most jobs take the queue's defaults: resolve those once per queue.
-            opts = DEFAULT_OPTIONS
+            opts = default_options()
             if self._default_resolved is None:
                 self._default_resolved = self._resolve(opts)
             opts_json, timeout = self._default_resolved

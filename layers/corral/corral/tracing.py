@@ -6,6 +6,10 @@ wherever Powertools would turn it off (outside Lambda, under ``sam local``, with
 ``POWERTOOLS_TRACE_DISABLED``), and there the handler is returned as it is, without
 loading the SDK. Where it is on (the deployed functions, ``Tracing: Active``), the
 handler is wrapped by ``Tracer.capture_lambda_handler`` exactly as before.
+
+Only botocore is patched, not every library the SDK knows (Powertools' default): the
+AWS calls are what a poller's trace is for, and patching httpx and ``http.client`` as
+well cost a deployed poller about 20 ms of its cold start.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools.tracing.tracer import Tracer
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+PATCHED = ("botocore",)
 
 
 def tracing_enabled() -> bool:
@@ -36,7 +41,7 @@ def traced(service: str) -> Callable[[Handler], Handler]:
     """
     if not tracing_enabled():
         return lambda handler: handler
-    tracer = Tracer(service=service)
+    tracer = Tracer(service=service, patch_modules=PATCHED)
 
     def wrap(handler: Handler) -> Handler:
         return cast(Handler, tracer.capture_lambda_handler(handler, capture_response=False))

@@ -14,16 +14,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from corral.errors import NonRetryableError
 from corral.webhooks.signing import signature_headers
 from corral.webhooks.urls import Resolver, Target, UnsafeUrlError, check_url, system_resolver
 
+if TYPE_CHECKING:
+    import httpx
+
 RETRY_STATUSES = frozenset({408, 425, 429})
 TIMEOUT_S = 10.0
+
+
+def http_client() -> httpx.Client:
+    """The delivery client: redirects are never followed.
+
+    httpx is imported here, not with the module: the API imports the ``webhook`` queue for
+    its payload model, and only the queue's poller sends anything.
+    """
+    import httpx
+
+    return httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
 
 
 class WebhookDeliveryError(Exception):
@@ -43,9 +55,7 @@ class DeliverySettings:
 
     secret_of: Callable[[str], str]
     local: bool = False
-    http: httpx.Client = field(
-        default_factory=lambda: httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
-    )
+    http: httpx.Client = field(default_factory=http_client)
     resolve: Resolver = system_resolver
     clock: Callable[[], float] = time.time
 
@@ -63,6 +73,8 @@ def body_of(delivery_id: str, event: str, at_ms: int, detail: dict[str, Any]) ->
 
 def _pinned(target: Target) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
     """The URL with the checked address as host, and the headers that keep the name."""
+    import httpx
+
     url = httpx.URL(target.url)
     default = 443 if target.scheme == "https" else 80
     host = target.host if target.port == default else f"{target.host}:{target.port}"
@@ -81,6 +93,8 @@ def deliver(
     settings: DeliverySettings,
 ) -> dict[str, Any]:
     """POST one delivery; returns ``{status, deliveryId}`` (see the module for failures)."""
+    import httpx
+
     try:
         target = check_url(url, local=settings.local, resolve=settings.resolve)
     except UnsafeUrlError as exc:
