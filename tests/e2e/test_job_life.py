@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from corral.client import ApiError, AsyncClient, Client
 from corral.webhooks import verify
 
 from tests.e2e.emulator import ACME, ADMIN, GLOBEX, Running, emulator, wait_until
@@ -193,3 +194,20 @@ def test_a_jobs_webhook_is_delivered_signed(http: httpx.Client) -> None:
         assert [r.answered for r in receiver.requests] == [500, 200], "retried once"
     finally:
         receiver.stop()
+
+
+async def test_the_python_client_runs_a_job_and_reads_its_queue(running: Running) -> None:
+    async with AsyncClient(running.url, "local-acme") as client:
+        accepted = await client.enqueue("work", {"value": 3}, {"priority": 1})
+        assert accepted["status"] == "pending" and not accepted["deduplicated"]
+        done = await client.wait("work", accepted["jobId"], poll_s=0.1, timeout_s=60)
+        assert done["status"] == "completed" and done["result"] == {"value": 3, "attempt": 1}
+        page = await client.jobs("work", status="completed", limit=100)
+        assert accepted["jobId"] in {job["jobId"] for job in page["jobs"]}
+        assert (await client.me())["tenant"] == "acme"
+        with pytest.raises(ApiError) as refused:
+            await client.pause("work")
+        assert refused.value.status == 403
+    with Client(running.url, "local-admin") as admin:
+        assert admin.pause("work") == {"queue": "work", "paused": True}
+        assert admin.resume("work") == {"queue": "work", "paused": False}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 from collections.abc import Callable
@@ -158,3 +159,64 @@ def test_cli_reports_an_unreachable_api_without_a_traceback(
     code, _ = run_cli(["stats"], refuse)
     assert code == 1
     assert "cannot reach http://api" in capsys.readouterr().err
+
+
+def every_call(client: Client) -> None:
+    """Each public operation once, with sample arguments."""
+    client.enqueue("email", {"n": 1})
+    client.enqueue_batch("email", [{"data": {"n": 1}}])
+    client.status("email", "j1")
+    client.cancel("email", "j1")
+    client.retry("email", "j1")
+    client.stats()
+    client.stats("email")
+    client.jobs("email")
+    client.throughput("email")
+    client.pause("email")
+    client.resume("email")
+    client.clean("email", status="completed", grace=0)
+    client.redrive("email", limit=10)
+    client.create_schedule({"queue": "email", "every": 60_000, "data": {}})
+    client.list_schedules()
+    client.get_schedule("s1")
+    client.delete_schedule("s1")
+    client.pause_schedule("s1")
+    client.resume_schedule("s1")
+    client.history("email", start="2026-11-01", end="2026-11-30")
+    client.create_webhook("email", "https://hooks.example.com/in", ["failed"])
+    client.list_webhooks()
+    client.delete_webhook("w1")
+    client.signing_secret()
+    client.me()
+    client.health()
+
+
+def test_the_client_reaches_every_route_of_the_api() -> None:
+    seen: set[tuple[str, str]] = set()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        for sample, name in (("email", "{queue}"), ("j1", "{job_id}")):
+            path = path.replace(f"/{sample}", f"/{name}")
+        path = path.replace("/s1", "/{schedule_id}").replace("/w1", "/{webhook_id}")
+        seen.add((request.method, path))
+        return httpx.Response(200, json={"status": "completed"})
+
+    every_call(Client("http://api", transport=httpx.MockTransport(answer)))
+
+    document = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text())
+    routes = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    assert routes - seen == {("GET", "/dashboard")}, "the page is for browsers"
+    assert seen <= routes
+
+
+def test_the_async_client_has_every_call_of_the_sync_one() -> None:
+    def public(cls: type) -> dict[str, Any]:
+        return {n: getattr(cls, n) for n in dir(cls) if not n.startswith("_")}
+
+    sync, async_ = public(Client), public(AsyncClient)
+    assert set(sync) - {"close"} == set(async_) - {"aclose"}
+    for name, method in sync.items():
+        if name != "close":
+            assert inspect.signature(method) == inspect.signature(async_[name]), name
+            assert inspect.iscoroutinefunction(async_[name]), name

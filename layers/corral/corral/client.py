@@ -1,6 +1,7 @@
 """A small typed client for corral's HTTP API, sync (``Client``) and async (``AsyncClient``).
 
-Both share one description of every call (``_Call``), so they cannot drift apart.
+Both send the same described calls (``corral.client_calls``), so they cannot drift apart.
+Each returns the decoded JSON, typed by ``corral.client_types``.
 """
 
 from __future__ import annotations
@@ -8,14 +9,36 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 
+from corral.client_calls import Admin, Call, Calls
+from corral.client_types import (
+    AcceptedJob,
+    BatchAccepted,
+    Cancelled,
+    Cleaned,
+    Deleted,
+    Health,
+    History,
+    Job,
+    JobPage,
+    Me,
+    Paused,
+    QueueList,
+    QueueStats,
+    Redriven,
+    Schedule,
+    SchedulePage,
+    SigningSecret,
+    Throughput,
+    WebhookCreated,
+    WebhookList,
+)
 from corral.job import JobStatus
-from corral.validation import require_identifier as _id
-from corral.validation import require_queue_name as _q
+
+T = TypeVar("T")
 
 FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
@@ -28,87 +51,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.body = body
-
-
-@dataclass(frozen=True)
-class _Call:
-    method: str
-    path: str
-    json: Any = None
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _options(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (options or {}).items() if v is not None}
-
-
-def _job(data: Any, options: Mapping[str, Any] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"data": data}
-    if options:
-        body["options"] = _options(options)
-    return body
-
-
-class _Calls:
-    """Every call of the HTTP contract, as data.
-
-    Names and ids are checked before they become a path, so none can add segments
-    (``..``, ``/``) that would reach another route.
-    """
-
-    @staticmethod
-    def enqueue(queue: str, data: Any, options: Mapping[str, Any] | None) -> _Call:
-        return _Call("POST", f"/jobs/{_q(queue)}", _job(data, options))
-
-    @staticmethod
-    def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> _Call:
-        items = [_job(j["data"], j.get("options")) for j in jobs]
-        return _Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
-
-    @staticmethod
-    def status(queue: str, job_id: str) -> _Call:
-        return _Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
-
-    @staticmethod
-    def cancel(queue: str, job_id: str) -> _Call:
-        return _Call("DELETE", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
-
-    @staticmethod
-    def retry(queue: str, job_id: str) -> _Call:
-        return _Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/retry")
-
-    @staticmethod
-    def stats(queue: str | None) -> _Call:
-        return _Call("GET", f"/queues/{_q(queue)}" if queue else "/queues")
-
-    @staticmethod
-    def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> _Call:
-        params = {"status": status, "limit": limit, "cursor": cursor}
-        return _Call("GET", f"/queues/{_q(queue)}/jobs", params=_options(params))
-
-    @staticmethod
-    def admin(queue: str, action: str, body: Mapping[str, Any] | None = None) -> _Call:
-        return _Call("POST", f"/queues/{_q(queue)}/{action}", dict(body) if body else None)
-
-    @staticmethod
-    def create_schedule(schedule: Mapping[str, Any]) -> _Call:
-        return _Call("POST", "/schedules", dict(schedule))
-
-    @staticmethod
-    def list_schedules() -> _Call:
-        return _Call("GET", "/schedules")
-
-    @staticmethod
-    def delete_schedule(schedule_id: str) -> _Call:
-        return _Call("DELETE", f"/schedules/{_id(schedule_id, 'schedule id')}")
-
-    @staticmethod
-    def schedule_action(schedule_id: str, action: str) -> _Call:
-        return _Call("POST", f"/schedules/{_id(schedule_id, 'schedule id')}/{action}")
-
-    @staticmethod
-    def health() -> _Call:
-        return _Call("GET", "/health")
 
 
 def _result(response: httpx.Response) -> Any:
@@ -155,23 +97,25 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, call: _Call) -> Any:
+    def _send(self, call: Call[T]) -> T:
         response = self._http.request(call.method, call.path, json=call.json, params=call.params)
-        return _result(response)
+        return cast(T, _result(response))
 
-    def enqueue(self, queue: str, data: Any, options: Mapping[str, Any] | None = None) -> Any:
-        """Enqueue one job; ``{jobId, queue, status}`` (and ``deduplicated``)."""
-        return self._send(_Calls.enqueue(queue, data, options))
+    def enqueue(
+        self, queue: str, data: Any, options: Mapping[str, Any] | None = None
+    ) -> AcceptedJob:
+        """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
+        return self._send(Calls.enqueue(queue, data, options))
 
-    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> Any:
+    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return self._send(_Calls.enqueue_batch(queue, jobs))
+        return self._send(Calls.enqueue_batch(queue, jobs))
 
-    def status(self, queue: str, job_id: str) -> Any:
-        return self._send(_Calls.status(queue, job_id))
+    def status(self, queue: str, job_id: str) -> Job:
+        return self._send(Calls.status(queue, job_id))
 
-    def wait(self, queue: str, job_id: str, *, poll_s: float = 0.5, timeout_s: float = 300) -> Any:
-        """Poll a job until it completes, fails or is cancelled."""
+    def wait(self, queue: str, job_id: str, *, poll_s: float = 0.5, timeout_s: float = 300) -> Job:
+        """Poll a job until it completes, fails or is cancelled (or ``timeout_s`` passes)."""
         end = time.monotonic() + timeout_s
         while True:
             job = self.status(queue, job_id)
@@ -179,43 +123,88 @@ class Client:
                 return job
             time.sleep(poll_s)
 
-    def cancel(self, queue: str, job_id: str) -> Any:
-        return self._send(_Calls.cancel(queue, job_id))
+    def cancel(self, queue: str, job_id: str) -> Cancelled:
+        return self._send(Calls.cancel(queue, job_id))
 
-    def retry(self, queue: str, job_id: str) -> Any:
-        return self._send(_Calls.retry(queue, job_id))
+    def retry(self, queue: str, job_id: str) -> AcceptedJob:
+        return self._send(Calls.retry(queue, job_id))
 
-    def stats(self, queue: str | None = None) -> Any:
-        """Counts for every queue, or for one."""
-        return self._send(_Calls.stats(queue))
+    def stats(self, queue: str | None = None) -> QueueList | QueueStats:
+        """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
+        return self._send(Calls.stats(queue))
 
     def jobs(
         self, queue: str, status: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> Any:
-        return self._send(_Calls.jobs(queue, status, limit, cursor))
+    ) -> JobPage:
+        return self._send(Calls.jobs(queue, status, limit, cursor))
 
-    def admin(self, queue: str, action: str, body: Mapping[str, Any] | None = None) -> Any:
+    def throughput(self, queue: str) -> Throughput:
+        """Completed and failed jobs per minute over the last hour."""
+        return self._send(Calls.throughput(queue))
+
+    def admin(self, queue: str, action: str, body: Mapping[str, Any] | None = None) -> Admin:
         """``pause``, ``resume``, ``clean`` or ``redrive`` (admin tokens only)."""
-        return self._send(_Calls.admin(queue, action, body))
+        return self._send(Calls.admin(queue, action, body))
 
-    def create_schedule(self, schedule: Mapping[str, Any]) -> Any:
-        return self._send(_Calls.create_schedule(schedule))
+    def pause(self, queue: str) -> Paused:
+        return self._send(Calls.pausing(queue, "pause"))
 
-    def list_schedules(self) -> Any:
-        return self._send(_Calls.list_schedules())
+    def resume(self, queue: str) -> Paused:
+        return self._send(Calls.pausing(queue, "resume"))
 
-    def delete_schedule(self, schedule_id: str) -> Any:
-        return self._send(_Calls.delete_schedule(schedule_id))
+    def clean(self, queue: str, **body: Any) -> Cleaned:
+        """Remove finished jobs: ``status``, ``grace`` (ms) and ``limit``."""
+        return self._send(Calls.clean(queue, body))
 
-    def pause_schedule(self, schedule_id: str) -> Any:
+    def redrive(self, queue: str, **body: Any) -> Redriven:
+        """Move the queue's dead letters back to waiting (``limit``)."""
+        return self._send(Calls.redrive(queue, body))
+
+    def create_schedule(self, schedule: Mapping[str, Any]) -> Schedule:
+        return self._send(Calls.create_schedule(schedule))
+
+    def list_schedules(self) -> SchedulePage:
+        return self._send(Calls.list_schedules())
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        return self._send(Calls.get_schedule(schedule_id))
+
+    def delete_schedule(self, schedule_id: str) -> Deleted:
+        return self._send(Calls.delete_schedule(schedule_id))
+
+    def pause_schedule(self, schedule_id: str) -> Schedule:
         """Stop enqueuing a schedule's jobs (and cancel those waiting for their time)."""
-        return self._send(_Calls.schedule_action(schedule_id, "pause"))
+        return self._send(Calls.schedule_action(schedule_id, "pause"))
 
-    def resume_schedule(self, schedule_id: str) -> Any:
-        return self._send(_Calls.schedule_action(schedule_id, "resume"))
+    def resume_schedule(self, schedule_id: str) -> Schedule:
+        return self._send(Calls.schedule_action(schedule_id, "resume"))
 
-    def health(self) -> Any:
-        return self._send(_Calls.health())
+    def history(
+        self, queue: str | None = None, start: str | None = None, end: str | None = None
+    ) -> History:
+        """The caller's daily counts, success rate, durations and top errors (``/stats``)."""
+        return self._send(Calls.history(queue, start, end))
+
+    def create_webhook(
+        self, queue: str, url: str, events: Sequence[str] | None = None
+    ) -> WebhookCreated:
+        return self._send(Calls.create_webhook(queue, url, events))
+
+    def list_webhooks(self) -> WebhookList:
+        return self._send(Calls.list_webhooks())
+
+    def delete_webhook(self, webhook_id: str) -> Deleted:
+        return self._send(Calls.delete_webhook(webhook_id))
+
+    def signing_secret(self) -> SigningSecret:
+        """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
+        return self._send(Calls.signing_secret())
+
+    def me(self) -> Me:
+        return self._send(Calls.me())
+
+    def health(self) -> Health:
+        return self._send(Calls.health())
 
 
 class AsyncClient:
@@ -242,24 +231,29 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _send(self, call: _Call) -> Any:
+    async def _send(self, call: Call[T]) -> T:
         response = await self._http.request(
             call.method, call.path, json=call.json, params=call.params
         )
-        return _result(response)
+        return cast(T, _result(response))
 
-    async def enqueue(self, queue: str, data: Any, options: Mapping[str, Any] | None = None) -> Any:
-        return await self._send(_Calls.enqueue(queue, data, options))
+    async def enqueue(
+        self, queue: str, data: Any, options: Mapping[str, Any] | None = None
+    ) -> AcceptedJob:
+        """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
+        return await self._send(Calls.enqueue(queue, data, options))
 
-    async def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> Any:
-        return await self._send(_Calls.enqueue_batch(queue, jobs))
+    async def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> BatchAccepted:
+        """Enqueue ``[{data, options?}, ...]`` in one request."""
+        return await self._send(Calls.enqueue_batch(queue, jobs))
 
-    async def status(self, queue: str, job_id: str) -> Any:
-        return await self._send(_Calls.status(queue, job_id))
+    async def status(self, queue: str, job_id: str) -> Job:
+        return await self._send(Calls.status(queue, job_id))
 
     async def wait(
         self, queue: str, job_id: str, *, poll_s: float = 0.5, timeout_s: float = 300
-    ) -> Any:
+    ) -> Job:
+        """Poll a job until it completes, fails or is cancelled (or ``timeout_s`` passes)."""
         end = time.monotonic() + timeout_s
         while True:
             job = await self.status(queue, job_id)
@@ -267,37 +261,85 @@ class AsyncClient:
                 return job
             await asyncio.sleep(poll_s)
 
-    async def cancel(self, queue: str, job_id: str) -> Any:
-        return await self._send(_Calls.cancel(queue, job_id))
+    async def cancel(self, queue: str, job_id: str) -> Cancelled:
+        return await self._send(Calls.cancel(queue, job_id))
 
-    async def retry(self, queue: str, job_id: str) -> Any:
-        return await self._send(_Calls.retry(queue, job_id))
+    async def retry(self, queue: str, job_id: str) -> AcceptedJob:
+        return await self._send(Calls.retry(queue, job_id))
 
-    async def stats(self, queue: str | None = None) -> Any:
-        return await self._send(_Calls.stats(queue))
+    async def stats(self, queue: str | None = None) -> QueueList | QueueStats:
+        """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
+        return await self._send(Calls.stats(queue))
 
     async def jobs(
         self, queue: str, status: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> Any:
-        return await self._send(_Calls.jobs(queue, status, limit, cursor))
+    ) -> JobPage:
+        return await self._send(Calls.jobs(queue, status, limit, cursor))
 
-    async def admin(self, queue: str, action: str, body: Mapping[str, Any] | None = None) -> Any:
-        return await self._send(_Calls.admin(queue, action, body))
+    async def throughput(self, queue: str) -> Throughput:
+        """Completed and failed jobs per minute over the last hour."""
+        return await self._send(Calls.throughput(queue))
 
-    async def create_schedule(self, schedule: Mapping[str, Any]) -> Any:
-        return await self._send(_Calls.create_schedule(schedule))
+    async def admin(self, queue: str, action: str, body: Mapping[str, Any] | None = None) -> Admin:
+        """``pause``, ``resume``, ``clean`` or ``redrive`` (admin tokens only)."""
+        return await self._send(Calls.admin(queue, action, body))
 
-    async def list_schedules(self) -> Any:
-        return await self._send(_Calls.list_schedules())
+    async def pause(self, queue: str) -> Paused:
+        return await self._send(Calls.pausing(queue, "pause"))
 
-    async def delete_schedule(self, schedule_id: str) -> Any:
-        return await self._send(_Calls.delete_schedule(schedule_id))
+    async def resume(self, queue: str) -> Paused:
+        return await self._send(Calls.pausing(queue, "resume"))
 
-    async def pause_schedule(self, schedule_id: str) -> Any:
-        return await self._send(_Calls.schedule_action(schedule_id, "pause"))
+    async def clean(self, queue: str, **body: Any) -> Cleaned:
+        """Remove finished jobs: ``status``, ``grace`` (ms) and ``limit``."""
+        return await self._send(Calls.clean(queue, body))
 
-    async def resume_schedule(self, schedule_id: str) -> Any:
-        return await self._send(_Calls.schedule_action(schedule_id, "resume"))
+    async def redrive(self, queue: str, **body: Any) -> Redriven:
+        """Move the queue's dead letters back to waiting (``limit``)."""
+        return await self._send(Calls.redrive(queue, body))
 
-    async def health(self) -> Any:
-        return await self._send(_Calls.health())
+    async def create_schedule(self, schedule: Mapping[str, Any]) -> Schedule:
+        return await self._send(Calls.create_schedule(schedule))
+
+    async def list_schedules(self) -> SchedulePage:
+        return await self._send(Calls.list_schedules())
+
+    async def get_schedule(self, schedule_id: str) -> Schedule:
+        return await self._send(Calls.get_schedule(schedule_id))
+
+    async def delete_schedule(self, schedule_id: str) -> Deleted:
+        return await self._send(Calls.delete_schedule(schedule_id))
+
+    async def pause_schedule(self, schedule_id: str) -> Schedule:
+        """Stop enqueuing a schedule's jobs (and cancel those waiting for their time)."""
+        return await self._send(Calls.schedule_action(schedule_id, "pause"))
+
+    async def resume_schedule(self, schedule_id: str) -> Schedule:
+        return await self._send(Calls.schedule_action(schedule_id, "resume"))
+
+    async def history(
+        self, queue: str | None = None, start: str | None = None, end: str | None = None
+    ) -> History:
+        """The caller's daily counts, success rate, durations and top errors (``/stats``)."""
+        return await self._send(Calls.history(queue, start, end))
+
+    async def create_webhook(
+        self, queue: str, url: str, events: Sequence[str] | None = None
+    ) -> WebhookCreated:
+        return await self._send(Calls.create_webhook(queue, url, events))
+
+    async def list_webhooks(self) -> WebhookList:
+        return await self._send(Calls.list_webhooks())
+
+    async def delete_webhook(self, webhook_id: str) -> Deleted:
+        return await self._send(Calls.delete_webhook(webhook_id))
+
+    async def signing_secret(self) -> SigningSecret:
+        """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
+        return await self._send(Calls.signing_secret())
+
+    async def me(self) -> Me:
+        return await self._send(Calls.me())
+
+    async def health(self) -> Health:
+        return await self._send(Calls.health())

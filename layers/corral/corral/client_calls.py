@@ -1,0 +1,168 @@
+"""Every call of corral's HTTP contract, as data: the method, the path, the body, and the
+type its answer decodes to. ``Client`` and ``AsyncClient`` both send these, so the sync and
+async clients cannot drift apart.
+
+Names and ids are checked before they become a path, so none can add segments (``..``,
+``/``) that would reach another route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from corral.client_types import (
+    AcceptedJob,
+    BatchAccepted,
+    Cancelled,
+    Cleaned,
+    Deleted,
+    Health,
+    History,
+    Job,
+    JobPage,
+    Me,
+    Paused,
+    QueueList,
+    QueueStats,
+    Redriven,
+    Schedule,
+    SchedulePage,
+    SigningSecret,
+    Throughput,
+    WebhookCreated,
+    WebhookList,
+)
+from corral.validation import require_identifier as _id
+from corral.validation import require_queue_name as _q
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request; ``T`` is what its answer decodes to."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def options_of(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (options or {}).items() if v is not None}
+
+
+def job_body(data: Any, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": data}
+    if options:
+        body["options"] = options_of(options)
+    return body
+
+
+Admin = Paused | Cleaned | Redriven
+"""What ``pause``/``resume``, ``clean`` and ``redrive`` answer."""
+
+
+class Calls:
+    """The calls, one static method each."""
+
+    @staticmethod
+    def enqueue(queue: str, data: Any, options: Mapping[str, Any] | None) -> Call[AcceptedJob]:
+        return Call("POST", f"/jobs/{_q(queue)}", job_body(data, options))
+
+    @staticmethod
+    def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
+        items = [job_body(j["data"], j.get("options")) for j in jobs]
+        return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+
+    @staticmethod
+    def status(queue: str, job_id: str) -> Call[Job]:
+        return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
+
+    @staticmethod
+    def cancel(queue: str, job_id: str) -> Call[Cancelled]:
+        return Call("DELETE", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
+
+    @staticmethod
+    def retry(queue: str, job_id: str) -> Call[AcceptedJob]:
+        return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/retry")
+
+    @staticmethod
+    def stats(queue: str | None) -> Call[QueueList | QueueStats]:
+        return Call("GET", f"/queues/{_q(queue)}" if queue else "/queues")
+
+    @staticmethod
+    def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> Call[JobPage]:
+        params = {"status": status, "limit": limit, "cursor": cursor}
+        return Call("GET", f"/queues/{_q(queue)}/jobs", params=options_of(params))
+
+    @staticmethod
+    def admin(queue: str, action: str, body: Mapping[str, Any] | None = None) -> Call[Admin]:
+        return Call("POST", f"/queues/{_q(queue)}/{action}", dict(body) if body else None)
+
+    @staticmethod
+    def pausing(queue: str, action: str) -> Call[Paused]:
+        return Call("POST", f"/queues/{_q(queue)}/{action}")
+
+    @staticmethod
+    def clean(queue: str, body: Mapping[str, Any]) -> Call[Cleaned]:
+        return Call("POST", f"/queues/{_q(queue)}/clean", options_of(body) or None)
+
+    @staticmethod
+    def redrive(queue: str, body: Mapping[str, Any]) -> Call[Redriven]:
+        return Call("POST", f"/queues/{_q(queue)}/redrive", options_of(body) or None)
+
+    @staticmethod
+    def create_schedule(schedule: Mapping[str, Any]) -> Call[Schedule]:
+        return Call("POST", "/schedules", dict(schedule))
+
+    @staticmethod
+    def list_schedules() -> Call[SchedulePage]:
+        return Call("GET", "/schedules")
+
+    @staticmethod
+    def delete_schedule(schedule_id: str) -> Call[Deleted]:
+        return Call("DELETE", f"/schedules/{_id(schedule_id, 'schedule id')}")
+
+    @staticmethod
+    def schedule_action(schedule_id: str, action: str) -> Call[Schedule]:
+        return Call("POST", f"/schedules/{_id(schedule_id, 'schedule id')}/{action}")
+
+    @staticmethod
+    def throughput(queue: str) -> Call[Throughput]:
+        return Call("GET", f"/queues/{_q(queue)}/throughput")
+
+    @staticmethod
+    def get_schedule(schedule_id: str) -> Call[Schedule]:
+        return Call("GET", f"/schedules/{_id(schedule_id, 'schedule id')}")
+
+    @staticmethod
+    def history(queue: str | None, start: str | None, end: str | None) -> Call[History]:
+        return Call("GET", "/stats", params=options_of({"queue": queue, "from": start, "to": end}))
+
+    @staticmethod
+    def create_webhook(queue: str, url: str, events: Sequence[str] | None) -> Call[WebhookCreated]:
+        body = options_of({"queue": _q(queue), "url": url, "events": events})
+        return Call("POST", "/webhooks", body)
+
+    @staticmethod
+    def list_webhooks() -> Call[WebhookList]:
+        return Call("GET", "/webhooks")
+
+    @staticmethod
+    def delete_webhook(webhook_id: str) -> Call[Deleted]:
+        return Call("DELETE", f"/webhooks/{_id(webhook_id, 'webhook id')}")
+
+    @staticmethod
+    def signing_secret() -> Call[SigningSecret]:
+        return Call("GET", "/webhooks/secret")
+
+    @staticmethod
+    def me() -> Call[Me]:
+        return Call("GET", "/me")
+
+    @staticmethod
+    def health() -> Call[Health]:
+        return Call("GET", "/health")

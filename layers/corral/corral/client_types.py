@@ -1,0 +1,195 @@
+"""What the HTTP API answers, as ``TypedDict``s: the client's return types.
+
+They mirror the response schemas of ``docs/openapi.json`` key for key (camelCase, as on
+the wire); ``tests/unit/test_client_types.py`` compares the two, so neither drifts. The
+client hands back the decoded JSON itself, so these cost nothing at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+JobStatusName = Literal["pending", "processing", "completed", "failed", "cancelled"]
+
+
+class AcceptedJob(TypedDict):
+    jobId: str
+    queue: str
+    status: JobStatusName
+    deduplicated: bool
+
+
+class BatchAccepted(TypedDict):
+    jobs: list[AcceptedJob]
+
+
+class Job(TypedDict):
+    jobId: str
+    queue: str
+    status: JobStatusName
+    data: Any
+    options: dict[str, Any]
+    progress: Any
+    result: Any
+    error: Any
+    attempts: int
+    attemptsMade: int
+    createdAt: int
+    startedAt: int | None
+    completedAt: int | None
+
+
+class Cancelled(TypedDict):
+    jobId: str
+    status: Literal["cancelled"]
+
+
+class JobPage(TypedDict):
+    jobs: list[Job]
+    nextCursor: str | None
+
+
+class QueueStats(TypedDict):
+    name: str
+    waiting: int
+    active: int
+    delayed: int
+    completed: int
+    failed: int
+    cancelled: int
+    paused: bool
+    deadLetter: int
+
+
+class QueueList(TypedDict):
+    queues: list[QueueStats]
+
+
+class Paused(TypedDict):
+    queue: str
+    paused: bool
+
+
+class Cleaned(TypedDict):
+    queue: str
+    removed: list[str]
+
+
+class Redriven(TypedDict):
+    queue: str
+    moved: list[str]
+    failed: list[str]
+    skipped: int
+    more: bool
+
+
+class Minute(TypedDict):
+    minute: int
+    completed: int
+    failed: int
+
+
+class Throughput(TypedDict):
+    queue: str
+    minutes: list[Minute]
+
+
+class Schedule(TypedDict):
+    id: str
+    queue: str
+    source: str
+    cron: str | None
+    every: int | None
+    tz: str
+    data: dict[str, Any]
+    startDate: int | None
+    endDate: int | None
+    limit: int | None
+    catchUp: Literal["all", "last"]
+    paused: bool
+    count: int
+    nextRun: int | None
+    createdAt: int
+    updatedAt: int
+
+
+class SchedulePage(TypedDict):
+    schedules: list[Schedule]
+    nextCursor: str | None
+
+
+class Deleted(TypedDict):
+    id: str
+    deleted: bool
+
+
+class Webhook(TypedDict):
+    id: str
+    queue: str
+    url: str
+    events: list[str]
+    createdAt: int
+
+
+class WebhookCreated(Webhook):
+    secret: str
+
+
+class WebhookList(TypedDict):
+    webhooks: list[Webhook]
+
+
+class SigningSecret(TypedDict):
+    secret: str
+
+
+class DayStats(TypedDict):
+    date: str
+    queued: int
+    completed: int
+    failed: int
+    retried: int
+    cancelled: int
+
+
+class Durations(TypedDict):
+    p50: int | None
+    p95: int | None
+    samples: int
+
+
+class TopError(TypedDict):
+    error: str
+    count: int
+
+
+class Reads(TypedDict):
+    queries: int
+    items: int
+
+
+# "from" is a keyword, so this one is declared the functional way.
+History = TypedDict(
+    "History",
+    {
+        "from": str,
+        "to": str,
+        "queues": list[str],
+        "days": list[DayStats],
+        "totals": dict[str, int],
+        "successRate": float | None,
+        "durationMs": Durations,
+        "topErrors": list[TopError],
+        "reads": Reads,
+    },
+)
+
+
+class Me(TypedDict):
+    tenant: str
+    admin: bool
+
+
+class Health(TypedDict):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, bool]

@@ -1,0 +1,75 @@
+"""The client's return types name exactly the keys the API's response schemas have."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corral import client_types
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text())["components"][
+    "schemas"
+]
+
+TYPES = {
+    "AcceptedJob": client_types.AcceptedJob,
+    "BatchAccepted": client_types.BatchAccepted,
+    "JobPublic": client_types.Job,
+    "Cancelled": client_types.Cancelled,
+    "JobPage": client_types.JobPage,
+    "QueuePublic": client_types.QueueStats,
+    "QueueList": client_types.QueueList,
+    "Paused": client_types.Paused,
+    "Cleaned": client_types.Cleaned,
+    "Redriven": client_types.Redriven,
+    "MinutePublic": client_types.Minute,
+    "Throughput": client_types.Throughput,
+    "SchedulePublic": client_types.Schedule,
+    "SchedulePage": client_types.SchedulePage,
+    "Deleted": client_types.Deleted,
+    "WebhookPublic": client_types.Webhook,
+    "WebhookCreated": client_types.WebhookCreated,
+    "WebhookList": client_types.WebhookList,
+    "SigningSecret": client_types.SigningSecret,
+    "DayStats": client_types.DayStats,
+    "Durations": client_types.Durations,
+    "TopError": client_types.TopError,
+    "Reads": client_types.Reads,
+    "StatsPublic": client_types.History,
+    "Me": client_types.Me,
+    "Health": client_types.Health,
+}
+
+
+def enum_of(schema: dict[str, Any]) -> set[str] | None:
+    if "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[-1]]
+    if "const" in schema:
+        return {schema["const"]}
+    return set(schema["enum"]) if "enum" in schema else None
+
+
+@pytest.mark.parametrize("name", sorted(TYPES))
+def test_a_return_type_has_the_keys_and_choices_of_its_schema(name: str) -> None:
+    schema = SCHEMAS[name]
+    hints = typing.get_type_hints(TYPES[name])
+    assert set(hints) == set(schema["properties"]), name
+    for key, hint in hints.items():
+        choices = enum_of(schema["properties"][key])
+        if typing.get_origin(hint) is typing.Literal:
+            assert set(typing.get_args(hint)) == choices, (name, key)
+        else:
+            assert choices is None, f"{name}.{key} should be a Literal of {choices}"
+
+
+def test_every_response_schema_has_a_return_type() -> None:
+    requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest"}
+    inputs = {"ScheduleCreate", "WebhookCreate", "JobOptions", "Backoff", "Deduplication"}
+    inputs |= {"WebhookOption", "HTTPValidationError", "ValidationError"}
+    enums = {name for name, schema in SCHEMAS.items() if "enum" in schema}
+    assert requests | inputs <= set(SCHEMAS)
+    assert set(SCHEMAS) - set(TYPES) - requests - inputs - enums == set()
