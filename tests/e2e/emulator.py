@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +75,14 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def emulator(redis_url: str = "redis://127.0.0.1:6379/0", **env: str) -> Iterator[Running]:
-    """Start ``python -m infra.local`` with the test queues; stop it with Ctrl-C after."""
+def emulator(
+    redis_url: str = "redis://127.0.0.1:6379/0",
+    command: Sequence[str] = (sys.executable, "-m", "infra.local"),
+    cwd: Path = ROOT,
+    **env: str,
+) -> Iterator[Running]:
+    """Start ``python -m infra.local`` (or ``command``) with the test queues; stop it with
+    Ctrl-C after."""
     port = free_port()
     prefix = f"e2e{uuid4().hex[:10]}"
     variables = child_env(
@@ -89,8 +95,8 @@ def emulator(redis_url: str = "redis://127.0.0.1:6379/0", **env: str) -> Iterato
         **env,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local"],
-        cwd=ROOT,
+        list(command),
+        cwd=cwd,
         env=variables,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,12 +1,14 @@
-"""The emulator as a process: it says how to start Redis when none answers, and Ctrl-C
-stops it cleanly."""
+"""The emulator as a process: it says how to start Redis when none answers, Ctrl-C stops
+it cleanly, and ``corral local`` starts it from anywhere in the checkout."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.emulator import ROOT, child_env, emulator, free_port
@@ -37,3 +39,26 @@ def test_ctrl_c_stops_it_cleanly() -> None:
         running.process.send_signal(signal.SIGINT)
         assert running.process.wait(timeout=60) == 0
     assert "stopped" in running.text()
+
+
+CORRAL = Path(sys.executable).with_name("corral")
+
+
+def test_corral_local_runs_it_from_a_folder_of_the_checkout() -> None:
+    with emulator(command=[str(CORRAL), "local"], cwd=ROOT / "docs") as running:
+        assert httpx.get(f"{running.url}/health", timeout=10).json()["status"] == "ok"
+        running.process.send_signal(signal.SIGINT)
+        assert running.process.wait(timeout=60) == 0
+
+
+def test_corral_local_outside_a_checkout_says_where_to_run_it(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(CORRAL), "local"],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "inside a corral checkout" in done.stderr and "Traceback" not in done.stderr

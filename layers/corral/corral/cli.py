@@ -234,6 +234,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def checkout_of(start: Path) -> Path | None:
+    """The corral checkout that holds ``start``: the emulator runs from its template."""
+    for folder in (start, *start.parents):
+        if (folder / "template.yaml").is_file() and (folder / "infra" / "local").is_dir():
+            return folder
+    return None
+
+
+def run_local(start: Path) -> int:
+    """``corral local``: the emulator of the checkout around ``start`` (as ``make run``)."""
+    root = checkout_of(start)
+    if root is None:
+        print(
+            "error: corral local runs inside a corral checkout (it reads template.yaml and "
+            "runs functions/ and infra/local); cd into one, or run `make run` there",
+            file=sys.stderr,
+        )
+        return 1
+    sys.path.insert(0, str(root))
+    runpy.run_path(str(root / "infra" / "local" / "__main__.py"), run_name="__main__")
+    return 0
+
+
 def main(
     argv: Sequence[str] | None = None,
     out: TextIO = sys.stdout,
@@ -242,8 +265,7 @@ def main(
     """Run one command; ``transport`` lets tests answer without a server."""
     args = parser().parse_args(argv)
     if args.command == "local":
-        runpy.run_module("infra.local", run_name="__main__")
-        return 0
+        return run_local(Path.cwd())
     with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
