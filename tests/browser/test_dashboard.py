@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Login, card, count, enqueue, shot
-from tests.e2e.emulator import ACME, ADMIN, Running
+from tests.e2e.emulator import ACME, ADMIN, Running, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -164,3 +164,41 @@ def test_history_shows_the_tenants_last_30_days(login: Login, http: httpx.Client
     expect(history).to_be_visible()
     expect(history).to_contain_text("success rate")
     expect(history.locator("svg.chart")).to_be_attached()
+
+
+def test_page_through_jobs_then_redrive_and_clean(
+    login: Login, http: httpx.Client, tmp_path: Path
+) -> None:
+    batch = [{"data": {"action": "ok", "value": n}} for n in range(25)]
+    assert http.post("/jobs/slow/batch", json={"jobs": batch}, headers=ADMIN).status_code == 202
+    runs = tmp_path / "runs.log"
+    poison = enqueue(http, "slow", {"action": "fail", "runLog": str(runs)}, attempts=1)
+    wait_until(lambda: http.get("/queues/slow", headers=ADMIN).json()["deadLetter"] >= 1, "DLQ")
+    wait_until(lambda: http.get("/queues/slow", headers=ADMIN).json()["completed"] >= 25, "jobs")
+
+    page = login()
+    page.get_by_role("button", name="slow", exact=True).click()
+    page.get_by_label("status").select_option("completed")
+    rows, statuses = page.locator("#jobs tr"), page.locator("#jobs tr td:nth-child(2)")
+    expect(statuses).to_have_text(["completed"] * 20)  # the filter applied, one full page
+    first = rows.first.get_attribute("data-row")
+    assert first
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#page-no")).to_have_text("page 2")
+    expect(rows.first).not_to_have_attribute("data-row", first)
+    expect(statuses.first).to_have_text("completed")
+    page.get_by_role("button", name="Previous").click()
+    expect(page.locator("#page-no")).to_have_text("page 1")
+    expect(rows.first).to_have_attribute("data-row", first)
+
+    actions = page.locator("#admin-actions")
+    actions.get_by_role("button", name="Redrive dead letters").click()
+    expect(page.locator("#notice")).to_contain_text("dead letters back to slow")
+    wait_until(lambda: runs.is_file() and len(runs.read_text().splitlines()) == 2, "a rerun")
+    assert http.get(f"/jobs/slow/{poison}", headers=ADMIN).json()["attemptsMade"] >= 1
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    actions.get_by_role("button", name="Clean completed").click()
+    expect(page.locator("#notice")).to_contain_text("completed jobs from slow")
+    expect(count(page, "slow", "completed")).to_have_text("0")
+    assert http.get("/queues/slow", headers=ADMIN).json()["completed"] == 0
