@@ -101,7 +101,7 @@ def test_stats_as_a_table_and_as_json(cli: Cli) -> None:
     assert lines[0].split() == [
         "NAME", "WAITING", "ACTIVE", "DELAYED", "COMPLETED", "FAILED", "DEADLETTER", "PAUSED"
     ]  # fmt: skip
-    assert {line.split()[0] for line in lines[1:]} == {"work", "slow"}
+    assert {line.split()[0] for line in lines[1:]} == {"work", "slow", "webhook"}
     one = cli.json("stats", "slow")
     assert one["name"] == "slow" and "deadLetter" in one
 
