@@ -29,6 +29,16 @@ PUBLIC = "93.184.216.34"
 NAMES = {"hooks.example.com": PUBLIC, "internal.example.com": "10.0.0.1"}
 
 
+UNSAFE = [
+    ("https://127.0.0.1/in", "loopback"),
+    ("https://169.254.169.254/latest/meta-data/", "metadata"),
+    ("https://10.0.0.1/in", "private"),
+    ("https://internal.example.com/in", "private"),
+    ("http://hooks.example.com/in", "https"),
+]
+"""Webhook URLs refused outside local mode, and a word of the reason."""
+
+
 def resolve(host: str, port: int) -> list[str]:
     return [NAMES.get(host, host)]
 
@@ -80,32 +90,14 @@ def test_a_tenant_registers_lists_and_deletes_its_webhooks(api: TestClient) -> N
     assert api.get("/webhooks").status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("url", "reason"),
-    [
-        ("https://127.0.0.1/in", "loopback"),
-        ("https://169.254.169.254/latest/meta-data/", "metadata"),
-        ("https://10.0.0.1/in", "private"),
-        ("https://internal.example.com/in", "private"),
-        ("http://hooks.example.com/in", "https"),
-    ],
-)
+@pytest.mark.parametrize(("url", "reason"), UNSAFE)
 def test_unsafe_urls_are_refused(api: TestClient, url: str, reason: str) -> None:
     answer = api.post("/webhooks", json={"queue": "email", "url": url}, headers=ACME)
     assert answer.status_code == 422
     assert reason in answer.json()["message"]
 
 
-@pytest.mark.parametrize(
-    ("url", "reason"),
-    [
-        ("https://127.0.0.1/in", "loopback"),
-        ("https://169.254.169.254/latest/meta-data/", "metadata"),
-        ("https://10.0.0.1/in", "private"),
-        ("https://internal.example.com/in", "private"),
-        ("http://hooks.example.com/in", "https"),
-    ],
-)
+@pytest.mark.parametrize(("url", "reason"), UNSAFE)
 def test_a_job_with_an_unsafe_webhook_is_refused_and_not_enqueued(
     api: TestClient, aws: EventStack, url: str, reason: str
 ) -> None:

@@ -13,29 +13,8 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from corral import client_types as reply
 from corral.client_calls import Admin, Call, Calls
-from corral.client_types import (
-    AcceptedJob,
-    BatchAccepted,
-    Cancelled,
-    Cleaned,
-    Deleted,
-    Health,
-    History,
-    Job,
-    JobPage,
-    Me,
-    Paused,
-    QueueList,
-    QueueStats,
-    Redriven,
-    Schedule,
-    SchedulePage,
-    SigningSecret,
-    Throughput,
-    WebhookCreated,
-    WebhookList,
-)
 from corral.job import JobStatus
 
 T = TypeVar("T")
@@ -103,18 +82,20 @@ class Client:
 
     def enqueue(
         self, queue: str, data: Any, options: Mapping[str, Any] | None = None
-    ) -> AcceptedJob:
+    ) -> reply.AcceptedJob:
         """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
         return self._send(Calls.enqueue(queue, data, options))
 
-    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> BatchAccepted:
+    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
         return self._send(Calls.enqueue_batch(queue, jobs))
 
-    def status(self, queue: str, job_id: str) -> Job:
+    def status(self, queue: str, job_id: str) -> reply.Job:
         return self._send(Calls.status(queue, job_id))
 
-    def wait(self, queue: str, job_id: str, *, poll_s: float = 0.5, timeout_s: float = 300) -> Job:
+    def wait(
+        self, queue: str, job_id: str, *, poll_s: float = 0.5, timeout_s: float = 300
+    ) -> reply.Job:
         """Poll a job until it completes, fails or is cancelled (or ``timeout_s`` passes)."""
         end = time.monotonic() + timeout_s
         while True:
@@ -123,22 +104,22 @@ class Client:
                 return job
             time.sleep(poll_s)
 
-    def cancel(self, queue: str, job_id: str) -> Cancelled:
+    def cancel(self, queue: str, job_id: str) -> reply.Cancelled:
         return self._send(Calls.cancel(queue, job_id))
 
-    def retry(self, queue: str, job_id: str) -> AcceptedJob:
+    def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return self._send(Calls.retry(queue, job_id))
 
-    def stats(self, queue: str | None = None) -> QueueList | QueueStats:
+    def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
         return self._send(Calls.stats(queue))
 
     def jobs(
         self, queue: str, status: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> JobPage:
+    ) -> reply.JobPage:
         return self._send(Calls.jobs(queue, status, limit, cursor))
 
-    def throughput(self, queue: str) -> Throughput:
+    def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return self._send(Calls.throughput(queue))
 
@@ -146,64 +127,64 @@ class Client:
         """``pause``, ``resume``, ``clean`` or ``redrive`` (admin tokens only)."""
         return self._send(Calls.admin(queue, action, body))
 
-    def pause(self, queue: str) -> Paused:
+    def pause(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "pause"))
 
-    def resume(self, queue: str) -> Paused:
+    def resume(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "resume"))
 
-    def clean(self, queue: str, **body: Any) -> Cleaned:
+    def clean(self, queue: str, **body: Any) -> reply.Cleaned:
         """Remove finished jobs: ``status``, ``grace`` (ms) and ``limit``."""
         return self._send(Calls.clean(queue, body))
 
-    def redrive(self, queue: str, **body: Any) -> Redriven:
+    def redrive(self, queue: str, **body: Any) -> reply.Redriven:
         """Move the queue's dead letters back to waiting (``limit``)."""
         return self._send(Calls.redrive(queue, body))
 
-    def create_schedule(self, schedule: Mapping[str, Any]) -> Schedule:
+    def create_schedule(self, schedule: Mapping[str, Any]) -> reply.Schedule:
         return self._send(Calls.create_schedule(schedule))
 
-    def list_schedules(self) -> SchedulePage:
+    def list_schedules(self) -> reply.SchedulePage:
         return self._send(Calls.list_schedules())
 
-    def get_schedule(self, schedule_id: str) -> Schedule:
+    def get_schedule(self, schedule_id: str) -> reply.Schedule:
         return self._send(Calls.get_schedule(schedule_id))
 
-    def delete_schedule(self, schedule_id: str) -> Deleted:
+    def delete_schedule(self, schedule_id: str) -> reply.Deleted:
         return self._send(Calls.delete_schedule(schedule_id))
 
-    def pause_schedule(self, schedule_id: str) -> Schedule:
+    def pause_schedule(self, schedule_id: str) -> reply.Schedule:
         """Stop enqueuing a schedule's jobs (and cancel those waiting for their time)."""
         return self._send(Calls.schedule_action(schedule_id, "pause"))
 
-    def resume_schedule(self, schedule_id: str) -> Schedule:
+    def resume_schedule(self, schedule_id: str) -> reply.Schedule:
         return self._send(Calls.schedule_action(schedule_id, "resume"))
 
     def history(
         self, queue: str | None = None, start: str | None = None, end: str | None = None
-    ) -> History:
+    ) -> reply.History:
         """The caller's daily counts, success rate, durations and top errors (``/stats``)."""
         return self._send(Calls.history(queue, start, end))
 
     def create_webhook(
         self, queue: str, url: str, events: Sequence[str] | None = None
-    ) -> WebhookCreated:
+    ) -> reply.WebhookCreated:
         return self._send(Calls.create_webhook(queue, url, events))
 
-    def list_webhooks(self) -> WebhookList:
+    def list_webhooks(self) -> reply.WebhookList:
         return self._send(Calls.list_webhooks())
 
-    def delete_webhook(self, webhook_id: str) -> Deleted:
+    def delete_webhook(self, webhook_id: str) -> reply.Deleted:
         return self._send(Calls.delete_webhook(webhook_id))
 
-    def signing_secret(self) -> SigningSecret:
+    def signing_secret(self) -> reply.SigningSecret:
         """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
         return self._send(Calls.signing_secret())
 
-    def me(self) -> Me:
+    def me(self) -> reply.Me:
         return self._send(Calls.me())
 
-    def health(self) -> Health:
+    def health(self) -> reply.Health:
         return self._send(Calls.health())
 
 
@@ -239,20 +220,22 @@ class AsyncClient:
 
     async def enqueue(
         self, queue: str, data: Any, options: Mapping[str, Any] | None = None
-    ) -> AcceptedJob:
+    ) -> reply.AcceptedJob:
         """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
         return await self._send(Calls.enqueue(queue, data, options))
 
-    async def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> BatchAccepted:
+    async def enqueue_batch(
+        self, queue: str, jobs: Sequence[Mapping[str, Any]]
+    ) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
         return await self._send(Calls.enqueue_batch(queue, jobs))
 
-    async def status(self, queue: str, job_id: str) -> Job:
+    async def status(self, queue: str, job_id: str) -> reply.Job:
         return await self._send(Calls.status(queue, job_id))
 
     async def wait(
         self, queue: str, job_id: str, *, poll_s: float = 0.5, timeout_s: float = 300
-    ) -> Job:
+    ) -> reply.Job:
         """Poll a job until it completes, fails or is cancelled (or ``timeout_s`` passes)."""
         end = time.monotonic() + timeout_s
         while True:
@@ -261,22 +244,22 @@ class AsyncClient:
                 return job
             await asyncio.sleep(poll_s)
 
-    async def cancel(self, queue: str, job_id: str) -> Cancelled:
+    async def cancel(self, queue: str, job_id: str) -> reply.Cancelled:
         return await self._send(Calls.cancel(queue, job_id))
 
-    async def retry(self, queue: str, job_id: str) -> AcceptedJob:
+    async def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return await self._send(Calls.retry(queue, job_id))
 
-    async def stats(self, queue: str | None = None) -> QueueList | QueueStats:
+    async def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
         return await self._send(Calls.stats(queue))
 
     async def jobs(
         self, queue: str, status: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> JobPage:
+    ) -> reply.JobPage:
         return await self._send(Calls.jobs(queue, status, limit, cursor))
 
-    async def throughput(self, queue: str) -> Throughput:
+    async def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return await self._send(Calls.throughput(queue))
 
@@ -284,62 +267,62 @@ class AsyncClient:
         """``pause``, ``resume``, ``clean`` or ``redrive`` (admin tokens only)."""
         return await self._send(Calls.admin(queue, action, body))
 
-    async def pause(self, queue: str) -> Paused:
+    async def pause(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "pause"))
 
-    async def resume(self, queue: str) -> Paused:
+    async def resume(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "resume"))
 
-    async def clean(self, queue: str, **body: Any) -> Cleaned:
+    async def clean(self, queue: str, **body: Any) -> reply.Cleaned:
         """Remove finished jobs: ``status``, ``grace`` (ms) and ``limit``."""
         return await self._send(Calls.clean(queue, body))
 
-    async def redrive(self, queue: str, **body: Any) -> Redriven:
+    async def redrive(self, queue: str, **body: Any) -> reply.Redriven:
         """Move the queue's dead letters back to waiting (``limit``)."""
         return await self._send(Calls.redrive(queue, body))
 
-    async def create_schedule(self, schedule: Mapping[str, Any]) -> Schedule:
+    async def create_schedule(self, schedule: Mapping[str, Any]) -> reply.Schedule:
         return await self._send(Calls.create_schedule(schedule))
 
-    async def list_schedules(self) -> SchedulePage:
+    async def list_schedules(self) -> reply.SchedulePage:
         return await self._send(Calls.list_schedules())
 
-    async def get_schedule(self, schedule_id: str) -> Schedule:
+    async def get_schedule(self, schedule_id: str) -> reply.Schedule:
         return await self._send(Calls.get_schedule(schedule_id))
 
-    async def delete_schedule(self, schedule_id: str) -> Deleted:
+    async def delete_schedule(self, schedule_id: str) -> reply.Deleted:
         return await self._send(Calls.delete_schedule(schedule_id))
 
-    async def pause_schedule(self, schedule_id: str) -> Schedule:
+    async def pause_schedule(self, schedule_id: str) -> reply.Schedule:
         """Stop enqueuing a schedule's jobs (and cancel those waiting for their time)."""
         return await self._send(Calls.schedule_action(schedule_id, "pause"))
 
-    async def resume_schedule(self, schedule_id: str) -> Schedule:
+    async def resume_schedule(self, schedule_id: str) -> reply.Schedule:
         return await self._send(Calls.schedule_action(schedule_id, "resume"))
 
     async def history(
         self, queue: str | None = None, start: str | None = None, end: str | None = None
-    ) -> History:
+    ) -> reply.History:
         """The caller's daily counts, success rate, durations and top errors (``/stats``)."""
         return await self._send(Calls.history(queue, start, end))
 
     async def create_webhook(
         self, queue: str, url: str, events: Sequence[str] | None = None
-    ) -> WebhookCreated:
+    ) -> reply.WebhookCreated:
         return await self._send(Calls.create_webhook(queue, url, events))
 
-    async def list_webhooks(self) -> WebhookList:
+    async def list_webhooks(self) -> reply.WebhookList:
         return await self._send(Calls.list_webhooks())
 
-    async def delete_webhook(self, webhook_id: str) -> Deleted:
+    async def delete_webhook(self, webhook_id: str) -> reply.Deleted:
         return await self._send(Calls.delete_webhook(webhook_id))
 
-    async def signing_secret(self) -> SigningSecret:
+    async def signing_secret(self) -> reply.SigningSecret:
         """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
         return await self._send(Calls.signing_secret())
 
-    async def me(self) -> Me:
+    async def me(self) -> reply.Me:
         return await self._send(Calls.me())
 
-    async def health(self) -> Health:
+    async def health(self) -> reply.Health:
         return await self._send(Calls.health())
