@@ -18,6 +18,8 @@ from corral.records import TTL_ATTRIBUTE, table_definition
 from corral.schedules import create_table
 from corral.stats import table_definition as tenant_table_definition
 
+ROOT = Path(__file__).resolve().parents[2]
+
 REGION = "us-east-1"
 TABLE = "corral-jobs"
 SCHEDULES_TABLE = "corral-schedules"
@@ -34,10 +36,10 @@ CREDENTIALS = {
 
 
 def start_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``moto_server`` on ``port`` (threaded), logging to ``log``."""
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """moto's server on ``port`` (threaded, see ``bench.chaos.moto_server``), logging to ``log``."""
+    command = [sys.executable, "-m", "bench.chaos.moto_server", "127.0.0.1", str(port)]
     with log.open("wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 def client(endpoint: str, service: str) -> Any:
