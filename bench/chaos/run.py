@@ -29,6 +29,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "chaos"
 KILLS = 25
 """About how many poller processes a run kills (at most one every 3 s)."""
+RECONCILES = 60
+"""About how many times the reconciler runs in a long load window (at most every 2 s).
+Each run queries the status index of every queue, which moto answers by walking the
+whole table: every 2 s, at 100,000 records, that alone would keep moto busy."""
+
+
+def reconcile_period(duration_s: float) -> float:
+    """The reconciler's period for a load window of ``duration_s``."""
+    return max(2.0, duration_s / RECONCILES)
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Config:
         faults: inject faults and create schedules (off: a clean benchmark run).
         seed: seeds the plan and the faults.
         scheduler_s: period of the scheduler's ticks.
+        reconcile_s: period of the reconciler's (0: with every tick of the emulator, 2 s).
         keep: keep the directory of logs.
         plain: every job fast (``make cost``) instead of the chaos mix.
         batch: jobs per API request.
@@ -56,6 +66,7 @@ class Config:
     faults: bool = True
     seed: int = 7
     scheduler_s: float = 2.0
+    reconcile_s: float = 0.0
     keep: bool = False
     plain: bool = False
     batch: int = 50
@@ -128,6 +139,7 @@ def stack(config: Config) -> Iterator[Stack]:
             CORRAL_LOCAL_REGISTRY="bench.chaos.queues:registry",
             CORRAL_LOCAL_SCHEDULE_S="2",
             CORRAL_LOCAL_RECONCILE_GRACE_MS="3000",
+            CORRAL_LOCAL_RECONCILE_S=str(config.reconcile_s),
             AWS_ENDPOINT_URL=endpoint,
             CHAOS_LEDGER_URL=counts.url,
             CHAOS_SEED=str(config.seed),
