@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bench.chaos.report import table
-from bench.chaos.run import Config, execute
+from bench.chaos.run import Config, execute, reconcile_period
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the logs' directory")
     args = parser.parse_args(argv)
     config = Config(
-        args.jobs, args.duration, args.tenants, args.settle, seed=args.seed, keep=args.keep
+        args.jobs,
+        args.duration,
+        args.tenants,
+        args.settle,
+        seed=args.seed,
+        keep=args.keep,
+        reconcile_s=reconcile_period(args.duration),
     )
     result = execute(config)
     print(table(result.run, result.outcome), flush=True)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import boto3
-from corral.records import TTL_ATTRIBUTE, table_definition
+from corral.records import ACTIVE_STATUSES, TTL_ATTRIBUTE, table_definition
 from corral.schedules import create_table
 from corral.stats import table_definition as tenant_table_definition
+from corral.store_index import IndexReader
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REGION = "us-east-1"
 TABLE = "corral-jobs"
@@ -34,10 +38,10 @@ CREDENTIALS = {
 
 
 def start_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``moto_server`` on ``port`` (threaded), logging to ``log``."""
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """moto's server on ``port`` (threaded, see ``bench.chaos.moto_server``), logging to ``log``."""
+    command = [sys.executable, "-m", "bench.chaos.moto_server", "127.0.0.1", str(port)]
     with log.open("wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 def client(endpoint: str, service: str) -> Any:
@@ -80,6 +84,16 @@ def scan_table(endpoint: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def active_records(endpoint: str, queues: Iterable[str]) -> int:
+    """How many records of ``queues`` are still pending or processing.
+
+    Counted on the status index, as the engine counts: moto answers a query by walking
+    the table once, but a scan by copying and serializing every record, page by page.
+    """
+    index = IndexReader(client(endpoint, "dynamodb"), TABLE, lambda _: True)
+    return sum(index.count(queue, status) for queue in queues for status in ACTIVE_STATUSES)
 
 
 def drain_dlq(endpoint: str, url: str) -> list[dict[str, Any]]:

@@ -164,8 +164,14 @@ class Emulator:
         event = scheduled_event(function.rule)
         self.invoker.invoke_async(function.handler, event, f"corral-{name}", function.timeout_s)
 
+    def period_s(self, function: ScheduledFunction) -> float:
+        """How often ``function`` runs: the template's period, or the settings' override."""
+        if function.handler == RECONCILER and self.local.reconcile_s:
+            return self.local.reconcile_s
+        return self.local.schedule_s or function.period_s
+
     async def every(self, function: ScheduledFunction) -> None:
-        period = self.local.schedule_s or function.period_s
+        period = self.period_s(function)
         while True:
             self.tick(function)
             await asyncio.sleep(period)
@@ -222,8 +228,7 @@ def banner(emulator: Emulator, notes: list[str]) -> str:
         role = "admin" if len(rest) > 1 and rest[1] == "admin" else "tenant"
         lines.append(f"    {token:<16} tenant {rest[0] if rest else '?':<10} {role}")
     for f in emulator.schedules:
-        period = emulator.local.schedule_s or f.period_s
-        lines.append(f"  schedule: {f.handler} every {period:g} s")
+        lines.append(f"  schedule: {f.handler} every {emulator.period_s(f):g} s")
     lines += [f"  note: {note}" for note in notes]
     usable = [key[0] for key in keys if key[0] != "sha256"]
     token = usable[0] if usable else "TOKEN"

@@ -15,6 +15,7 @@ class LocalSettings(BaseSettings):
         registry: ``module:attribute`` of another queue registry (tests use one with
             failing and slow handlers); empty for the deployment's queues.
         schedule_s: run every schedule at this period instead of the template's (tests).
+        reconcile_s: run the reconciler at this period instead (0: as ``schedule_s``).
         reconcile_grace_ms: how old a record must be before the reconciler judges it.
     """
 
@@ -24,4 +25,5 @@ class LocalSettings(BaseSettings):
     host: str = "127.0.0.1"
     registry: str = ""
     schedule_s: float = 0.0
+    reconcile_s: float = 0.0
     reconcile_grace_ms: int = 10_000
