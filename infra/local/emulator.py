@@ -37,7 +37,6 @@ DEFAULT_KEYS = "local-admin:local:admin,local-acme:acme,local-globex:globex"
 """API keys when ``CORRAL_API_KEYS`` is unset: an admin and two tenants."""
 POLLER = "poller.app.handler"
 SCHEDULER = "scheduler.app.handler"
-RECONCILER = "reconciler.app.handler"
 POLLER_TIMEOUT_S = 300
 
 
@@ -166,9 +165,7 @@ class Emulator:
 
     def period_s(self, function: ScheduledFunction) -> float:
         """How often ``function`` runs: the template's period, or the settings' override."""
-        if function.handler == RECONCILER and self.local.reconcile_s:
-            return self.local.reconcile_s
-        return self.local.schedule_s or function.period_s
+        return self.local.period_s(function.handler, function.period_s)
 
     async def every(self, function: ScheduledFunction) -> None:
         period = self.period_s(function)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RECONCILER = "reconciler.app.handler"
+
 
 class LocalSettings(BaseSettings):
     """What ``make run`` reads besides the functions' settings.
@@ -27,3 +29,10 @@ class LocalSettings(BaseSettings):
     schedule_s: float = 0.0
     reconcile_s: float = 0.0
     reconcile_grace_ms: int = 10_000
+
+    def period_s(self, handler: str, template_period_s: float) -> float:
+        """How often the scheduled function ``handler`` runs: the template's period, or
+        the override for it."""
+        if handler == RECONCILER and self.reconcile_s:
+            return self.reconcile_s
+        return self.schedule_s or template_period_s

@@ -16,6 +16,7 @@ from corral.settings import Settings
 from pydantic import BaseModel
 from redis.asyncio import Redis, RedisCluster
 
+from infra.local.settings import LocalSettings
 from infra.local.template import fallback, rate_seconds, scheduled_functions
 
 
@@ -146,3 +147,19 @@ def test_without_a_template_everything_runs_each_minute(tmp_path: Path) -> None:
 
     assert functions == fallback()
     assert "not found" in notes[0]
+
+
+def test_the_emulator_periods_follow_the_template_unless_overridden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scheduler, reconciler = "scheduler.app.handler", "reconciler.app.handler"
+    plain = LocalSettings()
+    assert (plain.period_s(scheduler, 60), plain.period_s(reconciler, 300)) == (60, 300)
+    monkeypatch.setenv("CORRAL_LOCAL_SCHEDULE_S", "2")
+    assert (LocalSettings().period_s(scheduler, 60), LocalSettings().period_s(reconciler, 300)) == (
+        2,
+        2,
+    )
+    monkeypatch.setenv("CORRAL_LOCAL_RECONCILE_S", "45")
+    both = LocalSettings()
+    assert (both.period_s(scheduler, 60), both.period_s(reconciler, 300)) == (2, 45)
