@@ -120,10 +120,9 @@ def cmd_job_action(client: Client, args: argparse.Namespace, out: TextIO) -> Any
 
 
 def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
-    body = None
     if args.command == "clean":
-        body = {"status": args.status, "grace": args.grace, "limit": args.limit}
-    return client.admin(args.queue, args.command, body)
+        return client.clean(args.queue, status=args.status, grace=args.grace, limit=args.limit)
+    return getattr(client, args.command)(args.queue)
 
 
 def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:

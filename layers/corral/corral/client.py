@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from corral import client_types as reply
-from corral.client_calls import Admin, Call, Calls
+from corral.client_calls import Call, Calls
 from corral.job import JobStatus
 
 T = TypeVar("T")
@@ -122,10 +122,6 @@ class Client:
     def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return self._send(Calls.throughput(queue))
-
-    def admin(self, queue: str, action: str, body: Mapping[str, Any] | None = None) -> Admin:
-        """``pause``, ``resume``, ``clean`` or ``redrive`` (admin tokens only)."""
-        return self._send(Calls.admin(queue, action, body))
 
     def pause(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "pause"))
@@ -262,10 +258,6 @@ class AsyncClient:
     async def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return await self._send(Calls.throughput(queue))
-
-    async def admin(self, queue: str, action: str, body: Mapping[str, Any] | None = None) -> Admin:
-        """``pause``, ``resume``, ``clean`` or ``redrive`` (admin tokens only)."""
-        return await self._send(Calls.admin(queue, action, body))
 
     async def pause(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "pause"))

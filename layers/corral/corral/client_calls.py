@@ -61,10 +61,6 @@ def job_body(data: Any, options: Mapping[str, Any] | None) -> dict[str, Any]:
     return body
 
 
-Admin = Paused | Cleaned | Redriven
-"""What ``pause``/``resume``, ``clean`` and ``redrive`` answer."""
-
-
 class Calls:
     """The calls, one static method each."""
 
@@ -97,10 +93,6 @@ class Calls:
     def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> Call[JobPage]:
         params = {"status": status, "limit": limit, "cursor": cursor}
         return Call("GET", f"/queues/{_q(queue)}/jobs", params=options_of(params))
-
-    @staticmethod
-    def admin(queue: str, action: str, body: Mapping[str, Any] | None = None) -> Call[Admin]:
-        return Call("POST", f"/queues/{_q(queue)}/{action}", dict(body) if body else None)
 
     @staticmethod
     def pausing(queue: str, action: str) -> Call[Paused]:
