@@ -274,6 +274,8 @@ def execute(config: Config) -> Result:
         producer = Producer(s.api, tenant_tokens, config.duration_s, config.batch)
         injectors = Injectors(s.target, s.env, config.duration_s, KILLS, config.faults, config.seed)
         injectors.start()
+        dead_letters = aws.DeadLetterReader(s.endpoint, s.dlq_url)
+        dead_letters.start()
         producer.run(planned)
         phases["load"] = time.monotonic() - started - phases["start"]
         delete_schedules(s.api, made)
@@ -288,7 +290,7 @@ def execute(config: Config) -> Result:
         phases["settle"] = time.monotonic() - started - phases["start"] - phases["load"]
         injectors.join()
         items = aws.scan_table(s.endpoint)
-        letters = aws.drain_dlq(s.endpoint, s.dlq_url)
+        letters = dead_letters.finish()
         counts = ledger_counts(s.ledger.url)
         kept = retained(s.target.url)
         busy = redis_stats(s.target.url)
