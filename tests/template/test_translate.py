@@ -66,3 +66,26 @@ def test_every_poller_has_its_schedule_rule() -> None:
     pollers = {name for name in functions_of(template) if name.startswith("Poller")}
     rules = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
     assert pollers and {f"{name}Tick" for name in pollers} <= rules
+
+
+def xray_policy_attached(template: dict[str, Any], function: str) -> bool:
+    role = template["Resources"][f"{function}Role"]["Properties"]
+    return any("AWSXrayWriteOnlyAccess" in json.dumps(arn) for arn in role["ManagedPolicyArns"])
+
+
+@pytest.mark.parametrize(("tracing", "disabled"), [("Active", "false"), ("PassThrough", "true")])
+def test_tracing_parameter_sets_the_mode_the_policy_and_powertools(
+    tracing: str, disabled: str
+) -> None:
+    template = translate(JwtIssuer="https://issuer.example.com", Tracing=tracing)
+    api = template["Resources"]["ApiFunction"]["Properties"]
+    assert api["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}  # CloudFormation resolves it
+    # SAM attaches the X-Ray write policy whenever Tracing is a parameter (it cannot know the
+    # value at transform time); with PassThrough, nothing uses it.
+    assert xray_policy_attached(template, "ApiFunction")
+    variable = api["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"]
+    conditions = template["Conditions"]
+    # Fn::If on TracingActive: the value CloudFormation will pick for this parameter.
+    condition, when_active, otherwise = variable["Fn::If"]
+    assert condition == "TracingActive" and "TracingActive" in conditions
+    assert (when_active if tracing == "Active" else otherwise) == disabled
