@@ -11,9 +11,10 @@ little on a shared machine, and CPU time grows with the load too, so the minimum
 time is reported beside the median: it is the run that was disturbed least. With
 ``--instructions``, the instructions executed by the import are also counted under
 ``valgrind --tool=callgrind`` (the import's count minus a bare interpreter's), which does
-not depend on the load at all.
+not depend on the load at all, and for the API and the poller the count of their floor:
+the third-party imports they cannot do without (``infra.deploy.import_floor``).
 
-``--tracing`` imports as the deployed functions do (``Tracing: Active``): Lambda's
+``--tracing`` imports as the deployed functions do with ``Tracing: Active``: Lambda's
 ``LAMBDA_TASK_ROOT`` is set, so Powertools turns its X-Ray tracer on.
 
 ``python -m infra.deploy.importtime`` prints a table (milliseconds, millions of
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.deploy.build import python_for
+from infra.deploy.import_floor import floor_of
 from infra.deploy.template_model import functions, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,18 +207,22 @@ def main(argv: list[str] | None = None) -> int:
         bare = instructions("pass", python, env) if args.instructions else 0
         print(
             f"{'handler':<16}{'cpu min':>8}{'cpu med':>8}{'wall med':>9}"
-            f"{'M instr':>9}{'target':>7}  heaviest imports (ms, one run)"
+            f"{'M instr':>9}{'floor':>7}{'target':>7}  heaviest imports (ms, one run)"
         )
         for module in modules:
             found = measure(module, python, env, args.runs)
+            floor = "-"
             if args.instructions:
                 found.instructions = instructions(f"import {module}", python, env) - bare
+                floor_code = floor_of(module, tracing=args.tracing)
+                if floor_code is not None:
+                    floor = f"{(instructions(floor_code, python, env) - bare) / 1e6:.0f}"
             target = TARGETS_MS.get(module)
             heavy = ", ".join(f"{name} {ms:.0f}" for name, ms in found.heaviest)
             count = f"{found.instructions / 1e6:.0f}" if found.instructions is not None else "-"
             print(
                 f"{module:<16}{found.cpu_min_ms:>8.0f}{found.cpu_median_ms:>8.0f}"
-                f"{found.wall_median_ms:>9.0f}{count:>9}{target or '':>7}  {heavy}",
+                f"{found.wall_median_ms:>9.0f}{count:>9}{floor:>7}{target or '':>7}  {heavy}",
                 flush=True,
             )
     return 0

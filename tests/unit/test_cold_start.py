@@ -19,11 +19,15 @@ import pytest
 from corral.lazy_client import LazyClient, lazy
 from corral.settings import ClientSettings, Settings
 
+from infra.deploy.import_floor import FLOORS, floor_of
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BOTO = {"boto3", "botocore.session", "botocore.client", "s3transfer"}
 """boto3 and what building a client needs. Powertools imports the bare ``botocore``
 package (to tag its user agent), which is cheap, so that one is allowed."""
+TRACING_ON = {"LAMBDA_TASK_ROOT": str(ROOT / "functions")}
+"""As deployed with ``Tracing: Active``: Lambda sets ``LAMBDA_TASK_ROOT``."""
 NEVER = {"aws_xray_sdk", "pydantic_settings", "dotenv"}
 
 FORBIDDEN = {
@@ -36,7 +40,12 @@ FORBIDDEN = {
 
 def loaded_by(module: str, **env: str) -> set[str]:
     """The modules in ``sys.modules`` after importing ``module`` in a fresh interpreter."""
-    code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
+    return loaded_after(f"import {module}", **env)
+
+
+def loaded_after(code: str, **env: str) -> set[str]:
+    """The modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    code += "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"
     base = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
@@ -53,6 +62,17 @@ def loaded_by(module: str, **env: str) -> set[str]:
     return set(json.loads(run.stdout.splitlines()[-1]))
 
 
+@pytest.mark.parametrize("tracing", [False, True])
+@pytest.mark.parametrize("module", sorted(FLOORS))
+def test_a_handler_floor_loads_only_what_the_handler_loads(module: str, tracing: bool) -> None:
+    # The floor is what the handler cannot do without: anything more would flatter the engine.
+    env = TRACING_ON if tracing else {}
+    floor = floor_of(module, tracing=tracing)
+    assert floor is not None
+    extra = loaded_after(floor, **env) - loaded_by(module, **env)
+    assert extra == set()
+
+
 @pytest.mark.parametrize("module", sorted(FORBIDDEN))
 def test_a_handler_import_skips_what_it_does_not_need(module: str) -> None:
     loaded = loaded_by(module)
@@ -61,8 +81,7 @@ def test_a_handler_import_skips_what_it_does_not_need(module: str) -> None:
 
 
 def test_the_tracer_and_its_sdk_load_where_tracing_is_on() -> None:
-    # As deployed with Tracing: Active: Lambda sets LAMBDA_TASK_ROOT.
-    loaded = loaded_by("poller.app", LAMBDA_TASK_ROOT=str(ROOT / "functions"))
+    loaded = loaded_by("poller.app", **TRACING_ON)
     assert "aws_xray_sdk.core" in loaded
 
 
