@@ -14,6 +14,7 @@ class Retained:
 
     completed: int = 0
     failed: int = 0
+    cancelled: int = 0
     job_hashes: int = 0
     bound: int = 0
     keys: int = 0
@@ -64,7 +65,8 @@ def table(run: Run, out: Outcome) -> str:
         f"{run.final_memory / 1e6:.1f} MB, {run.retained.keys} keys)",
         f"Redis bounded by retention: {'yes' if run.retained.ok else 'NO'} "
         f"({run.retained.job_hashes} job hashes kept, bound {run.retained.bound}; "
-        f"{run.retained.completed} completed, {run.retained.failed} failed kept)",
+        f"{run.retained.completed} completed, {run.retained.failed} failed, "
+        f"{run.retained.cancelled} cancelled kept)",
         f"wall time: {run.elapsed_s:.0f} s ("
         + ", ".join(f"{name} {s:.0f} s" for name, s in run.phases.items())
         + ")",

@@ -207,8 +207,10 @@ def retained(url: str) -> Retained:
             base = f"{PREFIX}:{{{queue}}}:"
             kept.completed += int(client.zcard(base + "completed"))
             kept.failed += int(client.zcard(base + "failed"))
+            kept.cancelled += int(client.zcard(base + "cancelled"))
             kept.job_hashes += sum(1 for _ in client.scan_iter(match=base + "job:*", count=1000))
-            kept.bound += RETENTION.completed_count + RETENTION.failed_count
+            # Cancelled jobs are kept under the failed retention, in a set of their own.
+            kept.bound += RETENTION.completed_count + 2 * RETENTION.failed_count
         return kept
     finally:
         client.close()

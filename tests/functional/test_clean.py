@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from corral.definition import Retention
 from corral.job import JobOptions, JobState
 from corral.queue import NewJob, Queue
 
@@ -78,6 +79,21 @@ async def test_clean_cancels_old_delayed_jobs(make_queue: QueueFactory, clock: F
     assert await queue.clean(JobState.DELAYED, grace_ms=1_000) == [old]
     assert await state_of(queue, old) is JobState.CANCELLED
     assert await state_of(queue, young) is JobState.DELAYED
+
+
+async def test_jobs_clean_cancels_are_bounded_by_the_failed_retention(
+    make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    queue = make_queue(retention=Retention(failed_count=2, failed_age_ms=0))
+    ids = [(await queue.add({"n": i}, group=f"g{i}")).job_id for i in range(5)]
+    clock.advance(5_000)
+
+    assert sorted(await queue.clean(JobState.WAITING, grace_ms=1_000)) == sorted(ids)
+
+    assert (await queue.counts()).cancelled == 2
+    kept = [i for i in ids if await queue.get_job(i) is not None]
+    assert len(kept) == 2
+    assert [await state_of(queue, i) for i in kept] == [JobState.CANCELLED] * 2
 
 
 async def test_clean_pending_respects_its_limit(make_queue: QueueFactory) -> None:

@@ -33,7 +33,10 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Retention:
-    """How many finished jobs Redis keeps, and for how long (``-1`` / ``0`` = no bound)."""
+    """How many finished jobs Redis keeps, and for how long (``-1`` / ``0`` = no bound).
+
+    Cancelled jobs are kept under the ``failed_*`` bounds, in a set of their own.
+    """
 
     completed_count: int = 1000
     completed_age_ms: int = 86_400_000

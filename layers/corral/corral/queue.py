@@ -285,7 +285,10 @@ class Queue:
 
     async def clean(self, state: JobState, grace_ms: int = 0, limit: int = 1000) -> list[str]:
         """Remove finished jobs older than ``grace_ms``, or cancel such pending ones."""
-        return list(await self._run("clean", [self.clock(), state.value, grace_ms, limit]))
+        retention = self.definition.retention  # cancelled jobs are kept as failed ones are
+        args = [self.clock(), state.value, grace_ms, limit]
+        args += [retention.failed_count, retention.failed_age_ms]
+        return list(await self._run("clean", args))
 
     async def throughput(self, minutes: int = 60) -> list[MinuteCount]:
         """Completed and failed jobs per minute, oldest first (at most the last hour)."""

@@ -5,6 +5,7 @@
 
   KEYS: the queue's fixed keys (includes/keys.lua).
   ARGV[1] now (ms)   ARGV[2] state   ARGV[3] grace (ms)   ARGV[4] most jobs to touch
+  ARGV[5] keep cancelled (-1 = all)   ARGV[6] cancelled max age (ms, 0 = none)
 
   Returns the ids removed or cancelled.
 ]]
@@ -52,5 +53,9 @@ elseif state == 'waiting' then
     end
     forget_group_if_empty(k, g)
   end
+end
+if #out > 0 and (state == 'waiting' or state == 'delayed') then
+  -- The jobs just cancelled join the set that cancel.lua bounds; bound it here too.
+  apply_retention(k.cancelled, tonumber(ARGV[5]), tonumber(ARGV[6]), now)
 end
 return out
