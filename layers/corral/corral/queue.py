@@ -255,8 +255,7 @@ class Queue:
     async def cancel(self, job_id: str) -> None:
         """Cancel a waiting or delayed job."""
         require_identifier(job_id, "job id")
-        retention = self.definition.retention
-        args = [self.clock(), job_id, retention.failed_count, retention.failed_age_ms]
+        args = [self.clock(), job_id, *self._cancelled_retention()]
         raise_for_code(int(await self._run("cancel", args)), job_id)
 
     async def retry(self, job_id: str) -> None:
@@ -285,10 +284,13 @@ class Queue:
 
     async def clean(self, state: JobState, grace_ms: int = 0, limit: int = 1000) -> list[str]:
         """Remove finished jobs older than ``grace_ms``, or cancel such pending ones."""
-        retention = self.definition.retention  # cancelled jobs are kept as failed ones are
-        args = [self.clock(), state.value, grace_ms, limit]
-        args += [retention.failed_count, retention.failed_age_ms]
+        args = [self.clock(), state.value, grace_ms, limit, *self._cancelled_retention()]
         return list(await self._run("clean", args))
+
+    def _cancelled_retention(self) -> tuple[int, int]:
+        """(keep, max age ms) of the cancelled set: cancelled jobs are kept as failed ones."""
+        retention = self.definition.retention
+        return retention.failed_count, retention.failed_age_ms
 
     async def throughput(self, minutes: int = 60) -> list[MinuteCount]:
         """Completed and failed jobs per minute, oldest first (at most the last hour)."""
