@@ -246,11 +246,12 @@ async def test_heartbeats_keep_a_job_longer_than_its_lease(make: QueueMaker, pre
     async def long_job(payload: Payload, job: JobContext) -> str:
         nonlocal runs
         runs += 1
-        await asyncio.sleep(2.5)
+        await asyncio.sleep(5)
         return "done"
 
-    # A lease of 200 + 600 ms, renewed every ~270 ms; the job runs about three leases long.
-    lease = LeaseSettings(cap_ms=200, margin_ms=600)
+    # A lease of 400 + 1200 ms, renewed every ~530 ms; the job runs about three leases long.
+    # (A shorter lease failed on a loaded machine: a half-second stall outlived it.)
+    lease = LeaseSettings(cap_ms=400, margin_ms=1200)
     queue = make(long_job, lease=lease, timeout_ms=10_000)
     job_id = (await queue.add({"n": 1})).job_id
     drainer = Drainer(queue, concurrency=1)
