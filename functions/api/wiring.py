@@ -21,6 +21,7 @@ from corral.settings import Settings, get_settings
 from corral.stats import StatsReader
 from corral.store import JobStore
 from corral.wake import FlaggedWaker, NoWake, PollerWaker, function_name_for, lambda_starter
+from corral.webhooks.cache import RegistrationVersion
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import WebhookStore
 from fastapi import FastAPI
@@ -95,7 +96,8 @@ def build_app(
     if tenant_table:
         if WEBHOOK_QUEUE in registry:
             secrets = WebhookStore(client("dynamodb"), tenant_table)
-            webhooks = WebhookConfig(secrets, settings.local)
+            version = RegistrationVersion(redis, settings.key_prefix)
+            webhooks = WebhookConfig(secrets, settings.local, version=version)
         stats = StatsReader(client("dynamodb"), tenant_table)
     return create_app(
         registry,

@@ -21,6 +21,11 @@ KEY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 """Key prefixes: no braces, so the queue's ``{hash tag}`` is the first one in every key."""
 
 
+def webhooks_version(prefix: str = PREFIX) -> str:
+    """Bumped at every webhook registration change: dispatchers drop their cached copy."""
+    return f"{prefix}:webhooks:version"
+
+
 def valid_queue_name(name: str) -> bool:
     """Whether ``name`` may name a queue."""
     return QUEUE_NAME.fullmatch(name) is not None
