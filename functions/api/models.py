@@ -45,6 +45,12 @@ class BatchAccepted(CamelModel):
     jobs: list[AcceptedJob]
 
 
+class BatchValid(CamelModel):
+    """Every job of a batch would be accepted (nothing was written)."""
+
+    valid: int = Field(description="how many jobs were checked")
+
+
 class JobPublic(CamelModel):
     """A job as the API shows it."""
 

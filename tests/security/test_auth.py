@@ -254,6 +254,7 @@ def request_for(endpoint: Endpoint, owned: Owned, job: str) -> tuple[str, dict[s
     bodies: dict[str, dict[str, Any]] = {
         "/jobs/{queue}": {"data": data},
         "/jobs/{queue}/batch": {"jobs": [{"data": data}]},
+        "/jobs/{queue}/validate": {"jobs": [{"data": data}]},
         "/schedules": {"queue": "email", "every": 60_000, "data": data},
     }
     if endpoint.method != "POST":

@@ -18,6 +18,7 @@ SCHEMAS: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text(
 TYPES = {
     "AcceptedJob": client_types.AcceptedJob,
     "BatchAccepted": client_types.BatchAccepted,
+    "BatchValid": client_types.BatchValid,
     "JobPublic": client_types.Job,
     "Cancelled": client_types.Cancelled,
     "JobPage": client_types.JobPage,

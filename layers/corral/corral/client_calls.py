@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from corral.client_types import (
     AcceptedJob,
     BatchAccepted,
+    BatchValid,
     Cancelled,
     Cleaned,
     Deleted,
@@ -72,6 +73,11 @@ class Calls:
     def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
         return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+
+    @staticmethod
+    def validate_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchValid]:
+        items = [job_body(j["data"], j.get("options")) for j in jobs]
+        return Call("POST", f"/jobs/{_q(queue)}/validate", {"jobs": items})
 
     @staticmethod
     def status(queue: str, job_id: str) -> Call[Job]:

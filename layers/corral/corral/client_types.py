@@ -23,6 +23,10 @@ class BatchAccepted(TypedDict):
     jobs: list[AcceptedJob]
 
 
+class BatchValid(TypedDict):
+    valid: int
+
+
 class Job(TypedDict):
     jobId: str
     queue: str
