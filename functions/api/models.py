@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
+from corral.definition import QueueDefinition
 from corral.intake import Accepted
 from corral.job import CamelModel, JobOptions, JobStatus
 from corral.records import JobRecord
@@ -69,9 +70,11 @@ class JobPublic(CamelModel):
     created_at: int
     started_at: int | None = None
     completed_at: int | None = None
+    tenant: str = Field(description="the job's tenant (subAccountId)")
+    name: str = Field(description="what the job is: generic-task's task, else the queue")
 
     @classmethod
-    def of(cls, record: JobRecord) -> JobPublic:
+    def of(cls, record: JobRecord, definition: QueueDefinition | None = None) -> JobPublic:
         return cls(
             job_id=record.job_id,
             queue=record.queue,
@@ -86,6 +89,8 @@ class JobPublic(CamelModel):
             created_at=record.created_at,
             started_at=record.started_at,
             completed_at=record.completed_at,
+            tenant=record.tenant,
+            name=definition.name_of(record.data) if definition else record.queue,
         )
 
 

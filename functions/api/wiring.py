@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from api.auth import Authenticator
 from api.factory import create_app, default_registry
 from api.routes.webhooks import WebhookConfig
+from api.signin import SignInLinks
 
 ClientFactory = Callable[[str], Any]
 
@@ -107,4 +108,5 @@ def build_app(
         max_body_bytes=settings.max_body_bytes,
         webhook_config=webhooks,
         stats_reader=stats,
+        sign_in=SignInLinks(redis, settings.key_prefix),
     )

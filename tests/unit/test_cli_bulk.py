@@ -112,3 +112,12 @@ def test_the_apis_field_errors_name_lines_and_nothing_is_enqueued(
     assert code == 1
     assert "line 4: data.n: too big" in err and "line 5: data.n: too big" in err
     assert set(paths) == {"/jobs/q/validate"} and len(paths) == 3
+
+
+def test_dashboard_prints_a_one_time_link_under_the_api_url() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/dashboard/links" and json.loads(request.content) == {"ttl": 30}
+        return httpx.Response(201, json={"path": "/dashboard#signin=abc", "expiresAt": 5})
+
+    code, text = run(["dashboard", "--ttl", "30", "--json"], answer)
+    assert code == 0 and json.loads(text)["url"] == "http://api/dashboard#signin=abc"

@@ -131,6 +131,11 @@ def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     return client.create_schedule(schedule)
 
 
+def cmd_dashboard(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    link = client.sign_in_link(args.ttl)
+    return {"url": args.url.rstrip("/") + link["path"], "expiresAt": link["expiresAt"]}
+
+
 def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     """Tables for people; ``--json`` for scripts."""
     if args.json or not isinstance(result, dict):
@@ -144,8 +149,8 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
         (
             "jobs",
             [
-                *("line", "jobId", "status", "deduplicated"),
-                *("attemptsMade", "attempts", "createdAt", "completedAt"),
+                *("line", "jobId", "status", "deduplicated", "attemptsMade", "attempts"),
+                *("name", "tenant", "createdAt", "completedAt"),
             ],
         ),
         ("schedules", ["id", "queue", "cron", "tz", "every", "nextRun", "count", "paused"]),
@@ -227,6 +232,10 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--tz", default="UTC")
     sc.add_argument("--every", type=int, help="ms")
     sc.set_defaults(run=cmd_schedules)
+
+    d = sub.add_parser("dashboard", help="print a one-time link that opens the dashboard")
+    d.add_argument("--ttl", type=int, help="seconds the link works (default 60)")
+    d.set_defaults(run=cmd_dashboard)
 
     sub.add_parser("local", help="run the whole system locally (what `make run` runs)")
     # `--json` is welcome after the subcommand too; SUPPRESS keeps a leading one.

@@ -198,6 +198,11 @@ class Client:
         """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
         return self._send(Calls.signing_secret())
 
+    def sign_in_link(self, ttl: int | None = None) -> reply.SignInLink:
+        """A one-time link path (``/dashboard#signin=...``) that opens the dashboard signed
+        in with this client's token; it works once, within ``ttl`` seconds (default 60)."""
+        return self._send(Calls.sign_in_link(ttl))
+
     def me(self) -> reply.Me:
         return self._send(Calls.me())
 
@@ -339,6 +344,11 @@ class AsyncClient:
     async def signing_secret(self) -> reply.SigningSecret:
         """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
         return await self._send(Calls.signing_secret())
+
+    async def sign_in_link(self, ttl: int | None = None) -> reply.SignInLink:
+        """A one-time link path (``/dashboard#signin=...``) that opens the dashboard signed
+        in with this client's token; it works once, within ``ttl`` seconds (default 60)."""
+        return await self._send(Calls.sign_in_link(ttl))
 
     async def me(self) -> reply.Me:
         return await self._send(Calls.me())

@@ -31,6 +31,7 @@ from corral.client_types import (
     Schedule,
     SchedulePage,
     SigningSecret,
+    SignInLink,
     Throughput,
     WebhookCreated,
     WebhookList,
@@ -156,6 +157,10 @@ class Calls:
     @staticmethod
     def signing_secret() -> Call[SigningSecret]:
         return Call("GET", "/webhooks/secret")
+
+    @staticmethod
+    def sign_in_link(ttl: int | None) -> Call[SignInLink]:
+        return Call("POST", "/dashboard/links", options_of({"ttl": ttl}) or None)
 
     @staticmethod
     def me() -> Call[Me]:

@@ -41,6 +41,8 @@ class Job(TypedDict):
     createdAt: int
     startedAt: int | None
     completedAt: int | None
+    tenant: str
+    name: str
 
 
 class Cancelled(TypedDict):
@@ -192,6 +194,11 @@ History = TypedDict(
 class Me(TypedDict):
     tenant: str
     admin: bool
+
+
+class SignInLink(TypedDict):
+    path: str
+    expiresAt: int
 
 
 class Health(TypedDict):

@@ -26,6 +26,11 @@ def webhooks_version(prefix: str = PREFIX) -> str:
     return f"{prefix}:webhooks:version"
 
 
+def sign_in_link(digest: str, prefix: str = PREFIX) -> str:
+    """A dashboard sign-in link's entry, named by the digest of the link's id."""
+    return f"{prefix}:signin:{digest}"
+
+
 def valid_queue_name(name: str) -> bool:
     """Whether ``name`` may name a queue."""
     return QUEUE_NAME.fullmatch(name) is not None
