@@ -112,3 +112,11 @@ def test_a_delivery_queued_before_the_delete_is_not_sent(aws: EventStack) -> Non
         assert len(receiver.requests) == 2
     finally:
         receiver.stop()
+
+
+async def test_an_unreachable_redis_neither_fails_a_delete_nor_a_dispatch() -> None:
+    down = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    version = RegistrationVersion(down)
+    await version.bump()  # logged, not raised: the delete is already durable
+    assert await version.read() is None  # the cache's TTL then rules
+    await down.aclose()

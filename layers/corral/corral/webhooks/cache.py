@@ -44,8 +44,15 @@ class RegistrationVersion:
         return int(value or 0)
 
     async def bump(self) -> None:
-        """Tell every dispatcher its copy is stale."""
-        await self.redis.incr(self.key)
+        """Tell every dispatcher its copy is stale.
+
+        The change itself is already in DynamoDB: if Redis cannot take the bump, copies
+        lag by at most the cache's TTL, which is no reason to fail the caller's request.
+        """
+        try:
+            await self.redis.incr(self.key)
+        except REDIS_DOWN:
+            logger.warning("webhook registration version not bumped; cached copies may lag")
 
 
 class CachedRegistrations:
