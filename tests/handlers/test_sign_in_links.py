@@ -58,10 +58,10 @@ def test_a_link_expires(api: Api) -> None:
     assert redeem(api, code)[0] == 401
 
 
-@pytest.mark.parametrize("code", ["", "x", "!" * 64, "A" * 64, "A" * 200])
-def test_a_wrong_code_is_refused_without_a_5xx(api: Api, code: str) -> None:
-    reply = api.client.post("/dashboard/session", json={"code": code})
-    assert reply.status_code in (401, 422), reply.text
+def test_a_wrong_code_is_refused_without_a_5xx(api: Api) -> None:
+    for code in ["", "x", "!" * 64, "A" * 64, "A" * 200]:
+        reply = api.client.post("/dashboard/session", json={"code": code})
+        assert reply.status_code in (401, 422), (code, reply.text)
 
 
 def test_only_a_caller_with_a_token_makes_links(api: Api) -> None:
