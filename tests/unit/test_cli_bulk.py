@@ -121,3 +121,22 @@ def test_dashboard_prints_a_one_time_link_under_the_api_url() -> None:
 
     code, text = run(["dashboard", "--ttl", "30", "--json"], answer)
     assert code == 0 and json.loads(text)["url"] == "http://api/dashboard#signin=abc"
+
+
+def test_a_bulk_enqueue_reports_each_line_and_the_totals(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.jsonl"
+    path.write_text('{"n": 1}\n\n{"n": 2}\n')
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        jobs = json.loads(request.content)["jobs"]
+        if request.url.path.endswith("/validate"):
+            return httpx.Response(200, json={"valid": len(jobs)})
+        first = {"jobId": jobs[0]["options"]["jobId"], "status": "pending", "deduplicated": True}
+        second = {"jobId": jobs[1]["options"]["jobId"], "status": "pending"}
+        return httpx.Response(202, json={"jobs": [first, second]})
+
+    code, text = run(["enqueue", "q", "--file", str(path)], answer)
+    lines = text.splitlines()
+    assert code == 0 and lines[0].split()[:4] == ["LINE", "JOBID", "STATUS", "DEDUPLICATED"]
+    assert [row.split()[0] for row in lines[1:3]] == ["1", "3"]
+    assert lines[-1] == "accepted 1, deduplicated 1"

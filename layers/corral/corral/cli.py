@@ -159,6 +159,9 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
             table(result[key], columns, out)
             if result.get("nextCursor"):
                 print(f"next: --cursor {result['nextCursor']}", file=out)
+            if "accepted" in result:  # a bulk enqueue's totals
+                totals = f"accepted {result['accepted']}, deduplicated {result['deduplicated']}"
+                print(totals, file=out)
             return
     width = max(len(k) for k in result) if result else 0
     for key, value in result.items():
