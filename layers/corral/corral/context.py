@@ -25,6 +25,10 @@ class JobContext:
     timeout_ms: int
     _report: Callable[[str, Any], None] | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    children_results: dict[str, Any] = field(default_factory=dict)
+    """A flow parent's children's results, by child job id (``corral.flows``)."""
+    children_failures: dict[str, Any] = field(default_factory=dict)
+    """Errors of children that failed with ``ignoreDependencyOnFailure``, by child job id."""
 
     @property
     def is_last_attempt(self) -> bool:

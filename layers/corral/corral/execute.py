@@ -70,6 +70,8 @@ class JobExecutor:
                 job.opts["timeout"],
                 self._report,
                 loop,
+                job.opts.get("childrenResults") or {},
+                job.opts.get("childrenFailures") or {},
             )
             if self._is_async:
                 result = await self._handler(payload, ctx)

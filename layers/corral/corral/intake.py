@@ -124,6 +124,12 @@ class Intake:
         )
         return _Prepared(record, NewJob(payload, redis_options, self.tenant))
 
+    def prepare(self, data: Any, options: JobOptions | None) -> tuple[JobRecord, NewJob]:
+        """One job validated and shaped as ``run`` would, for callers that write it
+        themselves (flows). Raises InvalidPayloadError, TenantMismatchError."""
+        prepared = self._prepare(None, data, options)
+        return prepared.record, prepared.job
+
     def problems(self, datas: Sequence[Any]) -> list[dict[str, Any]]:
         """Every item's field errors, located as in a batch (``body.jobs.<i>.data...``);
         nothing is written. Empty when every item would be accepted.

@@ -111,6 +111,8 @@ class JobState(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    WAITING_CHILDREN = "waiting-children"
+    """A flow's parent: not claimable until its children are done (``corral.flows``)."""
 
 
 PENDING_STATES = frozenset({JobState.WAITING, JobState.DELAYED})
@@ -125,6 +127,7 @@ class JobStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    WAITING_CHILDREN = "waiting-children"
 
     @classmethod
     def of(cls, state: JobState) -> JobStatus:

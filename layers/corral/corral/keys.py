@@ -87,6 +87,11 @@ class QueueKeys:
     def meta(self) -> str:
         return self.base + "meta"
 
+    @property
+    def waiting_children(self) -> str:
+        """Zset of the flow parents waiting for their children (by creation time)."""
+        return self.base + "wchildren"
+
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
 

@@ -33,6 +33,10 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    # flows (corral.flows)
+    "flow_add",
+    "child_done",
+    "cancel_parent",
 )
 
 

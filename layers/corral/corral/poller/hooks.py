@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from corral.drain import DrainHooks
 from corral.failures import FailureRecorder, FinalFailure, parse_json
+from corral.flows.link import FlowLinker
+from corral.flows.store import FlowStore
 from corral.job import JobStatus
 from corral.queue import ClaimedJob, Outcome, Queue
 from corral.records import OutcomeRecord
@@ -70,6 +72,7 @@ class StoreHooks(DrainHooks):
         *,
         record_processing: bool = True,
         clock: Callable[[], int] = now_ms,
+        flows: FlowLinker | None = None,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -77,6 +80,9 @@ class StoreHooks(DrainHooks):
         self.record_processing = record_processing
         self.clock = clock
         self.tally = RunTally()
+        self.flows = flows or FlowLinker(
+            FlowStore(store), queue.redis, prefix=queue.keys.prefix, clock=clock
+        )
 
     def _record(
         self, job: ClaimedJob, status: JobStatus, now: int, payload: str | None
@@ -99,6 +105,8 @@ class StoreHooks(DrainHooks):
             self.failures.record(finals),
         )
         kept = {*writes, *failed}
+        # Flows: children that finished tell their parents; one not told is held and retried.
+        kept.update(await self.flows.children_finished(o for o in outcomes if o.job.id not in kept))
         for final in finals:
             if final.job_id not in kept:
                 # Not the hot path: a job that failed for good is worth a line.

@@ -1,0 +1,110 @@
+""" "A child finished", in two halves that a crash between them cannot spoil.
+
+A parent and its children may sit in different queues, so in different hash slots of a
+cluster: no one script can settle a child and update its parent. So:
+
+1. the job table first: ``FlowStore.record_child`` counts the child on its parent's
+   record, once (and releases or fails the parent there);
+2. then Redis: ``child_done.lua`` in the parent's queue records the child's result and
+   makes the parent claimable when its last child is done, exactly once.
+
+Both halves are idempotent. A crash after (1) leaves a parent that the table says is
+ready but Redis still holds as waiting for children: ``FlowRepair`` finds and finishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from corral.failures import parse_json
+from corral.flows.store import FlowStore
+from corral.keys import PREFIX, QueueKeys
+from corral.queue import Outcome, now_ms
+from corral.scripts import RedisClient, run_script
+
+logger = logging.getLogger(__name__)
+
+
+class FlowLinker:
+    """Tells parents that their children finished.
+
+    Args:
+        store: the flow state in the job table.
+        redis: the client of every queue's Redis.
+        prefix: the Redis key prefix.
+        clock: now in epoch ms.
+    """
+
+    def __init__(
+        self,
+        store: FlowStore,
+        redis: RedisClient,
+        *,
+        prefix: str = PREFIX,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.redis = redis
+        self.prefix = prefix
+        self.clock = clock
+
+    async def children_finished(self, outcomes: Iterable[Outcome]) -> list[str]:
+        """Tell the parents of the children among ``outcomes`` that finished for good.
+
+        Returns the ids of children whose parent could not be told (try again later).
+        """
+        missed: list[str] = []
+        for o in outcomes:
+            parent = o.job.opts.get("parent")
+            if parent is None or o.kind not in ("c", "f"):
+                continue
+            try:
+                await self.child_finished(parent, o.job.id, o.kind, o.payload)
+            except Exception:
+                logger.warning("could not tell the parent of job %s", o.job.id, exc_info=True)
+                missed.append(o.job.id)
+        return missed
+
+    async def child_finished(
+        self, parent: dict[str, Any], child_id: str, kind: str, payload: str | None
+    ) -> int:
+        """Both halves for one child (``kind`` c or f); returns child_done.lua's code."""
+        queue, parent_id, ignore = parent["queue"], parent["id"], bool(parent.get("ignore"))
+        await self.record(queue, parent_id, child_id, kind, payload, ignore)
+        return await self.tell_redis(queue, parent_id, child_id, redis_kind(kind, ignore), payload)
+
+    async def record(
+        self,
+        queue: str,
+        parent_id: str,
+        child_id: str,
+        kind: str,
+        payload: str | None,
+        ignore: bool,
+    ) -> None:
+        """The durable half: count the child on its parent's record, then release it."""
+        fails_parent = kind == "f" and not ignore
+        error = parse_json(payload) if kind == "f" else None
+        state = await asyncio.to_thread(
+            self.store.record_child, queue, parent_id, child_id, fails_parent, error
+        )
+        if state is not None and state.pending <= 0 and state.failed_child is None:
+            await asyncio.to_thread(self.store.release, queue, parent_id)
+
+    async def tell_redis(
+        self, queue: str, parent_id: str, child_id: str, kind: str, payload: str | None
+    ) -> int:
+        """The parent queue's half (``child_done.lua``): idempotent."""
+        keys = QueueKeys(queue, self.prefix).script_keys
+        args = [self.clock(), parent_id, child_id, kind, payload or "null"]
+        return int(await run_script(self.redis, "child_done", keys, args))
+
+
+def redis_kind(kind: str, ignore: bool) -> str:
+    """child_done.lua's kind: c completed, i failed but ignored, f failed (fails the parent)."""
+    if kind == "c":
+        return "c"
+    return "i" if ignore else "f"
