@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.flows.service import FlowService
 from corral.intake import InvalidPayloadError
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
@@ -17,6 +18,8 @@ from api.models import (
     BatchValid,
     Cancelled,
     EnqueueRequest,
+    FlowChild,
+    FlowParent,
     JobPublic,
 )
 from api.routes.webhooks import check_job_webhooks
@@ -100,7 +103,23 @@ async def validate_batch(
 async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """A job's status, progress, result or error, and attempts."""
     record = await service.get(queue, job_id, owner(caller))
-    return JobPublic.of(record, service.queue(queue).definition)
+    public = JobPublic.of(record, service.queue(queue).definition)
+    flow = await FlowService(service).view(queue, job_id)
+    if flow is None:
+        return public
+    # A flow's node: its links, and once its children are done what they left.
+    return public.model_copy(
+        update={
+            "parent": flow.parent and FlowParent.model_validate(flow.parent),
+            "children": [
+                FlowChild(job_id=c.job_id, queue=c.queue, status=c.status) for c in flow.children
+            ]
+            if flow.children
+            else None,
+            "children_results": flow.results,
+            "children_failures": flow.failures,
+        }
+    )
 
 
 @router.delete(
@@ -109,8 +128,9 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
     responses={409: {"description": "the job is running or finished"}, **ERRORS},
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Cancel a job that has not started."""
-    await service.cancel(queue, job_id, owner(caller))
+    """Cancel a job that has not started; a flow's parent takes its unfinished children
+    with it."""
+    await FlowService(service).cancel(queue, job_id, owner(caller))
     return Cancelled(job_id=job_id)
 
 

@@ -106,6 +106,11 @@ class Client:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
         return self._send(Calls.enqueue_batch(queue, jobs))
 
+    def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
+        """Add ``{queue, data, options?, children?: [...]}``: a parent that runs after its
+        children, with their results."""
+        return self._send(Calls.add_flow(flow))
+
     def validate_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchValid:
         """Check ``[{data, options?}, ...]`` as ``enqueue_batch`` would, writing nothing
         (an ``ApiError`` 422 names every bad job)."""
@@ -251,6 +256,10 @@ class AsyncClient:
     ) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
         return await self._send(Calls.enqueue_batch(queue, jobs))
+
+    async def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
+        """Add ``{queue, data, options?, children?: [...]}`` (see ``Client.add_flow``)."""
+        return await self._send(Calls.add_flow(flow))
 
     async def validate_batch(
         self, queue: str, jobs: Sequence[Mapping[str, Any]]

@@ -19,6 +19,7 @@ from corral.client_types import (
     Cancelled,
     Cleaned,
     Deleted,
+    FlowAccepted,
     Health,
     History,
     Job,
@@ -74,6 +75,10 @@ class Calls:
     def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
         return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+
+    @staticmethod
+    def add_flow(flow: Mapping[str, Any]) -> Call[FlowAccepted]:
+        return Call("POST", "/flows", dict(flow))
 
     @staticmethod
     def validate_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchValid]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
-JobStatusName = Literal["pending", "processing", "completed", "failed", "cancelled"]
+JobStatusName = Literal[
+    "pending", "processing", "completed", "failed", "cancelled", "waiting-children"
+]
 
 
 class AcceptedJob(TypedDict):
@@ -43,6 +45,30 @@ class Job(TypedDict):
     completedAt: int | None
     tenant: str
     name: str
+    parent: FlowParent | None
+    children: list[FlowChild] | None
+    childrenResults: dict[str, Any] | None
+    childrenFailures: dict[str, Any] | None
+
+
+class FlowParent(TypedDict):
+    jobId: str
+    queue: str
+
+
+class FlowChild(TypedDict):
+    jobId: str
+    queue: str
+    status: JobStatusName | None
+
+
+class FlowAccepted(TypedDict):
+    """A flow's answer: each node's id and status, mirroring the request's tree."""
+
+    jobId: str
+    queue: str
+    status: JobStatusName
+    children: list[FlowAccepted]
 
 
 class Cancelled(TypedDict):
@@ -65,6 +91,7 @@ class QueueStats(TypedDict):
     cancelled: int
     paused: bool
     deadLetter: int
+    waitingChildren: int
 
 
 class QueueList(TypedDict):

@@ -43,6 +43,8 @@ class QueueStats:
     cancelled: int
     paused: bool
     dead_letter: int
+    waiting_children: int = 0
+    """Flow parents waiting for their children (``corral.flows``)."""
 
 
 class JobService:
@@ -220,6 +222,7 @@ class JobService:
         q = self.queue(queue)
         with redis_guard():
             c = await q.counts()
+            waiting_children = int(await q.redis.zcard(q.keys.waiting_children))
         dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
         return QueueStats(
             queue,
@@ -231,6 +234,7 @@ class JobService:
             c.cancelled,
             c.paused,
             dead,
+            waiting_children,
         )
 
     # -- admin ---------------------------------------------------------------------------
