@@ -13,13 +13,15 @@ from corral.context import JobContext
 from corral.definition import QueueDefinition
 from corral.drain import Drainer
 from corral.failures import FailureRecorder
-from corral.flows.intake import AcceptedNode, FlowIntake, FlowNode
+from corral.flows.intake import MAX_NODES, AcceptedNode, FlowIntake, FlowNode, FlowTooLargeError
 from corral.flows.link import FlowLinker
 from corral.flows.repair import FlowRepair
-from corral.flows.store import FlowStore
+from corral.flows.service import FlowService
+from corral.flows.store import FlowStore, ParentState
 from corral.job import JobState, JobStatus
 from corral.poller.hooks import StoreHooks
 from corral.queue import Queue
+from corral.service import JobService
 from corral.store import JobStore
 
 from tests.awsmock import AwsStack, start_aws
@@ -213,10 +215,12 @@ async def test_a_child_finished_but_never_counted_is_counted_by_the_reconciler(
     first, second = ids(tree)
 
     class DiesBeforeTheTable(FlowLinker):
-        async def record(self, queue: str, parent_id: str, child_id: str, *a: Any) -> None:
+        async def record(
+            self, queue: str, parent_id: str, child_id: str, *a: Any
+        ) -> ParentState | None:
             if child_id == second:
                 raise PollerKilled
-            await super().record(queue, parent_id, child_id, *a)
+            return await super().record(queue, parent_id, child_id, *a)
 
     base = flows.linker()
     with pytest.raises(PollerKilled):
@@ -265,3 +269,40 @@ async def test_last_children_finishing_at_once_in_two_pollers_release_the_parent
         assert all(r.replayed == 0 for r in replays)
         await flows.drain("reports")
         assert len(flows.runs.seen[tree.job_id]) == 1
+
+
+async def test_a_failure_deep_down_fails_every_parent_above_it(flows: Flows) -> None:
+    flows.runs.fail = {11}
+    middle = FlowNode("parts", {"n": 10}, children=kids(11, queue="pages"))
+    tree = await flows.intake().run(FlowNode("reports", {"n": 0}, children=[middle]))
+    await flows.drain("pages")
+    (mid,) = ids(tree)
+    assert flows.status("parts", mid) is JobStatus.FAILED
+    record = flows.store.get("reports", tree.job_id)
+    assert record is not None and record.status is JobStatus.FAILED
+    assert mid in record.error["message"]
+    assert await state_of(flows.queues["reports"], tree.job_id) is JobState.FAILED
+
+
+async def test_retrying_the_child_that_failed_its_parent_re_arms_the_parent(flows: Flows) -> None:
+    flows.runs.fail = {2}
+    tree = await flows.intake().run(FlowNode("reports", {"n": 0}, children=kids(1, 2)))
+    first, second = ids(tree)
+    await flows.drain("parts")
+    assert flows.status("reports", tree.job_id) is JobStatus.FAILED
+    flows.runs.fail = set()
+    await FlowService(JobService(flows.queues, flows.store)).retry("parts", second, "acme")
+    assert flows.status("reports", tree.job_id) is JobStatus.WAITING_CHILDREN
+    await flows.drain("parts")
+    await flows.drain("reports")
+    (ctx,) = flows.runs.seen[tree.job_id]
+    assert sorted(ctx.children_results) == sorted([first, second])
+    assert ctx.children_failures == {}
+    assert flows.status("reports", tree.job_id) is JobStatus.COMPLETED
+
+
+async def test_a_flow_over_the_node_limit_is_refused_and_nothing_is_written(flows: Flows) -> None:
+    too_many = FlowNode("reports", {"n": 0}, children=kids(*range(MAX_NODES)))
+    with pytest.raises(FlowTooLargeError):
+        await flows.intake().run(too_many)
+    assert flows.aws.dynamodb.scan(TableName=flows.aws.table, Select="COUNT")["Count"] == 0

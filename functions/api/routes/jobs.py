@@ -141,5 +141,7 @@ async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Serv
     responses={409: {"description": "the job is neither failed nor cancelled"}, **ERRORS},
 )
 async def retry_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Run a failed (or cancelled) job again, with a fresh attempt budget."""
-    return AcceptedJob.of(await service.retry(queue, job_id, owner(caller)))
+    """Run a failed (or cancelled) job again, with a fresh attempt budget; a flow's parent
+    that failed because of it waits for it again."""
+    accepted = await FlowService(service).retry(queue, job_id, owner(caller))
+    return AcceptedJob.of(accepted)

@@ -37,6 +37,7 @@ SCRIPT_NAMES = (
     "flow_add",
     "child_done",
     "cancel_parent",
+    "rearm_parent",
 )
 
 

@@ -15,12 +15,13 @@ ready but Redis still holds as waiting for children: ``FlowRepair`` finds and fi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from corral.failures import parse_json
-from corral.flows.store import FlowStore
+from corral.flows.store import FlowStore, ParentState, child_failed_error
 from corral.keys import PREFIX, QueueKeys
 from corral.queue import Outcome, now_ms
 from corral.scripts import RedisClient, run_script
@@ -73,8 +74,13 @@ class FlowLinker:
     ) -> int:
         """Both halves for one child (``kind`` c or f); returns child_done.lua's code."""
         queue, parent_id, ignore = parent["queue"], parent["id"], bool(parent.get("ignore"))
-        await self.record(queue, parent_id, child_id, kind, payload, ignore)
-        return await self.tell_redis(queue, parent_id, child_id, redis_kind(kind, ignore), payload)
+        state = await self.record(queue, parent_id, child_id, kind, payload, ignore)
+        code = await self.tell_redis(queue, parent_id, child_id, redis_kind(kind, ignore), payload)
+        if state is not None and state.failed_child == child_id and state.parent is not None:
+            # The parent failed with this child, and is itself a child: its parent hears.
+            error = json.dumps(child_failed_error(child_id, parse_json(payload)))
+            await self.child_finished(state.parent, parent_id, "f", error)
+        return code
 
     async def record(
         self,
@@ -84,7 +90,7 @@ class FlowLinker:
         kind: str,
         payload: str | None,
         ignore: bool,
-    ) -> None:
+    ) -> ParentState | None:
         """The durable half: count the child on its parent's record, then release it."""
         fails_parent = kind == "f" and not ignore
         error = parse_json(payload) if kind == "f" else None
@@ -93,6 +99,7 @@ class FlowLinker:
         )
         if state is not None and state.pending <= 0 and state.failed_child is None:
             await asyncio.to_thread(self.store.release, queue, parent_id)
+        return state
 
     async def tell_redis(
         self, queue: str, parent_id: str, child_id: str, kind: str, payload: str | None

@@ -101,6 +101,13 @@ class FlowRepair:
     ) -> None:
         record = state.record
         live = await queue.redis.hget(queue.keys.job(record.job_id), "state")
+        if live == JobStatus.FAILED.value and record.status is JobStatus.WAITING_CHILDREN:
+            # Re-armed in the table (its failed child is retried), not yet in Redis.
+            again = [c.job_id for c in state.children if c.job_id not in state.done]
+            await run_script(
+                queue.redis, "rearm_parent", queue.keys.script_keys, [record.job_id, *again]
+            )
+            live = JobStatus.WAITING_CHILDREN.value
         if live not in (None, JobStatus.WAITING_CHILDREN.value):
             return  # Redis already moved it on: released, running or finished
         links = [(c.queue, c.job_id) for c in state.children]
@@ -119,8 +126,8 @@ class FlowRepair:
         if fresh is None:
             return
         if fresh.record.status is JobStatus.CANCELLED:
-            args = [self.clock(), record.job_id]
-            await run_script(queue.redis, "cancel_parent", queue.keys.script_keys, args)
+            cancel: list[Any] = [self.clock(), record.job_id]
+            await run_script(queue.redis, "cancel_parent", queue.keys.script_keys, cancel)
             return
         if live is None and await self._restore(queue, fresh):
             report.restored.append(record.job_id)

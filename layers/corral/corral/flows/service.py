@@ -13,6 +13,7 @@ from corral.flows.intake import AcceptedNode, FlowIntake, FlowNode
 from corral.flows.link import FlowLinker
 from corral.flows.store import FlowStore, parent_of, parent_state
 from corral.guards import aws, redis_guard
+from corral.intake import Accepted
 from corral.job import JobStatus
 from corral.scripts import run_script
 from corral.service import JobService
@@ -112,6 +113,22 @@ class FlowService:
         for child in state.children if state else []:
             with contextlib.suppress(CorralError):  # running or finished: left to finish
                 await self.cancel(child.queue, child.job_id, tenant)
+
+    async def retry(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
+        """Retry a job; a parent that failed because of it waits for it again (first, so
+        that the child cannot finish before its parent listens)."""
+        await self.service.record(queue, job_id, tenant)
+        item = await aws("dynamodb", self.store.item, queue, job_id)
+        parent = parent_of(item) if item else None
+        if parent is not None and await aws(
+            "dynamodb", self.store.rearm, parent["queue"], parent["id"], job_id
+        ):
+            q = self.service.queue(parent["queue"])
+            with redis_guard():
+                await run_script(
+                    q.redis, "rearm_parent", q.keys.script_keys, [parent["id"], job_id]
+                )
+        return await self.service.retry(queue, job_id, tenant)
 
     async def _tell_parent(self, queue: str, job_id: str) -> None:
         item = await asyncio.to_thread(self.store.item, queue, job_id)

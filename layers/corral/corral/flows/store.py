@@ -248,6 +248,34 @@ class FlowStore:
             raise
         return True
 
+    def rearm(self, queue: str, parent_id: str, child_id: str) -> bool:
+        """``failed`` (because of ``child_id``) -> ``waiting-children`` for that child again;
+        False if the parent did not fail because of it."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(queue, parent_id),
+                UpdateExpression=(
+                    "SET #s = :wc, qs = :qs, updatedAt = :now "
+                    "REMOVE failedChild, #e, completedAt, expiresAt DELETE doneChildren :cs"
+                ),
+                ConditionExpression="#s = :failed AND failedChild = :c",
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues={
+                    ":wc": {"S": WAITING},
+                    ":qs": {"S": f"{queue}#{WAITING}"},
+                    ":now": {"N": str(self.store.clock())},
+                    ":failed": {"S": JobStatus.FAILED.value},
+                    ":c": {"S": child_id},
+                    ":cs": {"SS": [child_id]},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
     def cancel(self, queue: str, parent_id: str) -> bool:
         """``waiting-children`` -> ``cancelled``; False if the parent is not waiting."""
         now = self.store.clock()

@@ -32,6 +32,7 @@ if redis.call('HEXISTS', results, cid) == 1 or redis.call('HEXISTS', failures, c
   return 0
 end
 local wchildren = k.prefix .. 'wchildren'
+local REARM_WINDOW_MS = 30 * 86400000
 
 if kind == 'f' then
   redis.call('HSET', failures, cid, payload)
@@ -40,7 +41,9 @@ if kind == 'f' then
   redis.call('HSET', jkey, 'state', 'failed', 'error', err, 'finishedAt', now)
   redis.call('ZREM', wchildren, pid)
   redis.call('ZADD', k.failed, now, pid)
-  redis.call('DEL', results, failures)
+  -- Kept for a while: retrying the failed child re-arms the parent (rearm_parent.lua).
+  redis.call('PEXPIRE', results, REARM_WINDOW_MS)
+  redis.call('PEXPIRE', failures, REARM_WINDOW_MS)
   return 3
 end
 
