@@ -18,7 +18,7 @@ from corral.flows.link import FlowLinker
 from corral.flows.repair import FlowRepair
 from corral.flows.service import FlowService
 from corral.flows.store import FlowStore, ParentState
-from corral.job import JobState, JobStatus
+from corral.job import JobOptions, JobState, JobStatus
 from corral.poller.hooks import StoreHooks
 from corral.queue import Queue
 from corral.service import JobService
@@ -306,3 +306,15 @@ async def test_a_flow_over_the_node_limit_is_refused_and_nothing_is_written(flow
     with pytest.raises(FlowTooLargeError):
         await flows.intake().run(too_many)
     assert flows.aws.dynamodb.scan(TableName=flows.aws.table, Select="COUNT")["Count"] == 0
+
+
+async def test_a_child_that_redis_fails_by_itself_fails_its_parent_at_once(flows: Flows) -> None:
+    # Its ttl passes before any poller starts it: the claim fails it, not a handler.
+    late = FlowNode("parts", {"n": 1}, JobOptions(ttl=1))
+    tree = await flows.intake().run(FlowNode("reports", {"n": 0}, children=[late]))
+    await asyncio.sleep(0.01)
+    await flows.drain("parts")
+    (child,) = ids(tree)
+    assert flows.status("parts", child) is JobStatus.FAILED
+    assert flows.status("reports", tree.job_id) is JobStatus.FAILED
+    assert await state_of(flows.queues["reports"], tree.job_id) is JobState.FAILED

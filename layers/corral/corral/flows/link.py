@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from corral.failures import parse_json
+from corral.failures import FinalFailure, parse_json
 from corral.flows.store import FlowStore, ParentState, child_failed_error
 from corral.keys import PREFIX, QueueKeys
 from corral.queue import Outcome, now_ms
@@ -68,6 +68,17 @@ class FlowLinker:
                 logger.warning("could not tell the parent of job %s", o.job.id, exc_info=True)
                 missed.append(o.job.id)
         return missed
+
+    async def failed_for_good(self, failures: Iterable[FinalFailure]) -> None:
+        """Children that Redis failed by itself (stalled too often, ttl passed)."""
+        for f in failures:
+            parent = (f.options or {}).get("parent")
+            if parent is None:
+                continue
+            try:
+                await self.child_finished(parent, f.job_id, "f", json.dumps(f.error))
+            except Exception:
+                logger.warning("could not tell the parent of job %s", f.job_id, exc_info=True)
 
     async def child_finished(
         self, parent: dict[str, Any], child_id: str, kind: str, payload: str | None

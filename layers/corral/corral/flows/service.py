@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.errors import CorralError, JobStateError
+from corral.errors import CorralError, JobStateError, UnknownQueueError
+from corral.events import announce as lifecycle
 from corral.flows.intake import AcceptedNode, FlowIntake, FlowNode
 from corral.flows.link import FlowLinker
 from corral.flows.store import FlowStore, parent_of, parent_state
@@ -45,6 +47,8 @@ class FlowService:
     def __init__(self, service: JobService) -> None:
         self.service = service
         self.store = FlowStore(service.store)
+        if not service.queues:
+            raise UnknownQueueError("this deployment has no queues")
         any_queue = next(iter(service.queues.values()))
         self.linker = FlowLinker(
             self.store, any_queue.redis, prefix=any_queue.keys.prefix, clock=service.clock
@@ -56,6 +60,15 @@ class FlowService:
         accepted = await intake.run(root)
         for name in sorted(_leaf_queues(accepted)):
             await self.service.waker.wake(name)
+        now = self.service.clock()
+        events = [
+            event
+            for node, answer in _pairs(root, accepted)
+            for event in lifecycle.queued(
+                node.queue, tenant, [(node.data, node.options)], [_accepted(answer)], now
+            )
+        ]
+        await lifecycle.announce(self.service.events, events)
         return accepted
 
     async def view(self, queue: str, job_id: str) -> FlowView | None:
@@ -109,6 +122,10 @@ class FlowService:
         if code == -4:
             raise JobStateError(f"job {job_id} is no longer waiting for its children", "active")
         await aws("dynamodb", self.store.cancel, queue, job_id)
+        await lifecycle.announce(
+            self.service.events, [lifecycle.cancelled(record, self.service.clock())]
+        )
+        await self._tell_parent(queue, job_id)  # a parent that is itself a child
         state = await aws("dynamodb", self.store.parent, queue, job_id)
         for child in state.children if state else []:
             with contextlib.suppress(CorralError):  # running or finished: left to finish
@@ -144,3 +161,14 @@ def _leaf_queues(node: AcceptedNode) -> set[str]:
     if not node.children:
         return {node.queue}
     return set().union(*(_leaf_queues(c) for c in node.children))
+
+
+def _pairs(node: FlowNode, answer: AcceptedNode) -> Iterator[tuple[FlowNode, AcceptedNode]]:
+    """Each requested node with its answer (the answer mirrors the request's tree)."""
+    yield node, answer
+    for child, reply in zip(node.children, answer.children, strict=True):
+        yield from _pairs(child, reply)
+
+
+def _accepted(node: AcceptedNode) -> Accepted:
+    return Accepted(node.job_id, node.queue, node.status)

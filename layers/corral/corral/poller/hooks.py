@@ -146,6 +146,8 @@ class StoreHooks(DrainHooks):
         finals = [f for f in [await self._lookup(job_id) for job_id in job_ids] if f]
         left = await self.failures.record(finals)
         self.tally.failed_elsewhere += len(finals) - len(left)
+        # Flows: their parents hear now (a parent not told is caught by the reconciler).
+        await self.flows.failed_for_good([f for f in finals if f.job_id not in left])
         if left:
             # The reconciler finds these (failed in Redis, live in the table) and syncs them.
             logger.warning("could not record %d %s jobs as failed", len(left), reason)
