@@ -23,8 +23,18 @@ class EnqueueRequest(CamelModel):
     options: JobOptions | None = None
 
 
+class OnComplete(CamelModel):
+    """A completion job: it runs once every job of the batch completed, with their results
+    (a flow whose parent it is; see ``POST /flows``)."""
+
+    queue: str = Field(max_length=63)
+    data: dict[str, Any]
+    options: JobOptions | None = None
+
+
 class BatchRequest(CamelModel):
     jobs: list[EnqueueRequest] = Field(min_length=1, max_length=MAX_BATCH)
+    on_complete: OnComplete | None = None
 
 
 class AcceptedJob(CamelModel):
@@ -45,6 +55,7 @@ class AcceptedJob(CamelModel):
 
 class BatchAccepted(CamelModel):
     jobs: list[AcceptedJob]
+    on_complete: AcceptedJob | None = Field(default=None, description="the completion job")
 
 
 class BatchValid(CamelModel):

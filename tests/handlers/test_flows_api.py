@@ -140,3 +140,24 @@ def test_a_child_cancelled_alone_fails_its_parent_unless_ignored(api: Api) -> No
     parent = job(api, "email", tree["jobId"])
     assert parent["status"] == "completed"
     assert list(parent["childrenFailures"]) == [second]
+
+
+def test_a_batch_with_a_completion_job_runs_it_after_the_batch(api: Api) -> None:
+    body = {"jobs": [{"data": {"n": 1}}, {"data": {"n": 2}}], "onComplete": node(9)}
+    reply = api.client.post("/jobs/email/batch", json=body, headers=ACME)
+    assert reply.status_code == 202, reply.text
+    answer = reply.json()
+    done = answer["onComplete"]
+    assert done["status"] == "waiting-children"
+    assert [j["status"] for j in answer["jobs"]] == ["pending", "pending"]
+    drain(api, "email")
+    drain(api, "email")
+    completion = job(api, "email", done["jobId"])
+    assert completion["status"] == "completed"
+    assert set(completion["childrenResults"]) == {j["jobId"] for j in answer["jobs"]}
+
+
+def test_a_plain_batch_answers_no_completion_job(api: Api) -> None:
+    body = {"jobs": [{"data": {"n": 1}}]}
+    reply = api.client.post("/jobs/email/batch", json=body, headers=ACME)
+    assert reply.status_code == 202 and reply.json()["onComplete"] is None

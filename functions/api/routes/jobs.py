@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.flows.intake import FlowNode
 from corral.flows.service import FlowService
 from corral.intake import InvalidPayloadError
+from corral.service import JobService
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
@@ -72,11 +74,30 @@ async def enqueue(
 async def enqueue_batch(
     queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
 ) -> Any:
-    """Enqueue many jobs at once: all are validated before any is written."""
+    """Enqueue many jobs at once: all are validated before any is written. With
+    ``onComplete``, a completion job runs once they all completed, with their results."""
     await check_job_webhooks(request, [job.options for job in body.jobs])
+    if body.on_complete is not None:
+        return await _batch_with_completion(queue, body, caller.tenant, service)
     jobs = [(job.data, job.options) for job in body.jobs]
     accepted = await service.enqueue_many(queue, jobs, caller.tenant)
     return BatchAccepted(jobs=[AcceptedJob.of(a) for a in accepted])
+
+
+async def _batch_with_completion(
+    queue: str, body: BatchRequest, tenant: str, service: JobService
+) -> BatchAccepted:
+    """A batch with ``onComplete``: a flow whose parent is the completion job."""
+    done = body.on_complete
+    assert done is not None
+    children = [FlowNode(queue, job.data, job.options) for job in body.jobs]
+    tree = await FlowService(service).add(
+        FlowNode(done.queue, done.data, done.options, children=children), tenant
+    )
+    return BatchAccepted(
+        jobs=[AcceptedJob(job_id=c.job_id, queue=c.queue, status=c.status) for c in tree.children],
+        on_complete=AcceptedJob(job_id=tree.job_id, queue=tree.queue, status=tree.status),
+    )
 
 
 @router.post(

@@ -102,9 +102,15 @@ class Client:
         """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
         return self._send(Calls.enqueue(queue, data, options))
 
-    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return self._send(Calls.enqueue_batch(queue, jobs))
+    def enqueue_batch(
+        self,
+        queue: str,
+        jobs: Sequence[Mapping[str, Any]],
+        on_complete: Mapping[str, Any] | None = None,
+    ) -> reply.BatchAccepted:
+        """Enqueue ``[{data, options?}, ...]`` in one request; ``on_complete``
+        (``{queue, data, options?}``) runs once they all completed, with their results."""
+        return self._send(Calls.enqueue_batch(queue, jobs, on_complete))
 
     def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
         """Add ``{queue, data, options?, children?: [...]}``: a parent that runs after its
@@ -252,10 +258,13 @@ class AsyncClient:
         return await self._send(Calls.enqueue(queue, data, options))
 
     async def enqueue_batch(
-        self, queue: str, jobs: Sequence[Mapping[str, Any]]
+        self,
+        queue: str,
+        jobs: Sequence[Mapping[str, Any]],
+        on_complete: Mapping[str, Any] | None = None,
     ) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return await self._send(Calls.enqueue_batch(queue, jobs))
+        """Enqueue ``[{data, options?}, ...]`` in one request (see ``Client.enqueue_batch``)."""
+        return await self._send(Calls.enqueue_batch(queue, jobs, on_complete))
 
     async def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
         """Add ``{queue, data, options?, children?: [...]}`` (see ``Client.add_flow``)."""

@@ -72,9 +72,16 @@ class Calls:
         return Call("POST", f"/jobs/{_q(queue)}", job_body(data, options))
 
     @staticmethod
-    def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
+    def enqueue_batch(
+        queue: str,
+        jobs: Sequence[Mapping[str, Any]],
+        on_complete: Mapping[str, Any] | None = None,
+    ) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
-        return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+        body: dict[str, Any] = {"jobs": items}
+        if on_complete is not None:
+            body["onComplete"] = dict(on_complete)
+        return Call("POST", f"/jobs/{_q(queue)}/batch", body)
 
     @staticmethod
     def add_flow(flow: Mapping[str, Any]) -> Call[FlowAccepted]:

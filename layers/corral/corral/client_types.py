@@ -23,6 +23,7 @@ class AcceptedJob(TypedDict):
 
 class BatchAccepted(TypedDict):
     jobs: list[AcceptedJob]
+    onComplete: AcceptedJob | None
 
 
 class BatchValid(TypedDict):
