@@ -21,7 +21,7 @@ async def parent(make_queue: QueueFactory, children: int = 2) -> tuple[Queue, st
     job = NewJob({"n": 0}, None, "acme")
     assert await queue.add_parent(job, children)
     (job_id,) = await queue.redis.zrange(queue.keys.waiting_children, 0, -1)
-    return queue, job_id
+    return queue, str(job_id)
 
 
 async def test_flow_add_adds_once_and_the_parent_is_not_claimable(
