@@ -184,7 +184,9 @@ def test_the_quick_start_runs_one_example_per_shipped_queue(emulated: Emulated) 
 
     shipped = set(registry.names()) - {"webhook"}  # webhook jobs come from registrations
     assert {job.queue for job in emulated.jobs} >= shipped
-    assert "sendNotification topic" in emulated.running.text()
+    banner = emulated.running.text()
+    assert "email: sends as noreply@corral.local (verified in SES" in banner
+    assert f"sendNotification topic: {emulated.topic_arn}" in banner
 
 
 def moto_data(aws: str) -> Any:
