@@ -152,7 +152,16 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     for key, columns in (
         (
             "queues",
-            ["name", "waiting", "active", "delayed", "completed", "failed", "deadLetter", "paused"],
+            [
+                "name",
+                "waiting",
+                "delayed",
+                "processing",
+                "completed",
+                "failed",
+                "deadLetter",
+                "paused",
+            ],
         ),
         ("jobs", ["jobId", "status", "attemptsMade", "attempts", "createdAt", "completedAt"]),
         ("schedules", ["id", "queue", "cron", "tz", "every", "nextRun", "count", "paused"]),
@@ -204,8 +213,12 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--cursor")
     j.set_defaults(run=cmd_jobs)
 
-    for name in ("retry", "cancel"):
-        a = sub.add_parser(name, help=f"{name} a job")
+    for name, about in (
+        ("retry", "run a failed or cancelled job again"),
+        ("cancel", "cancel a job that has not started"),
+        ("promote", "make a delayed job due now"),
+    ):
+        a = sub.add_parser(name, help=about)
         a.add_argument("queue")
         a.add_argument("job")
         a.set_defaults(run=cmd_job_action)
