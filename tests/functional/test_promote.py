@@ -34,7 +34,7 @@ async def test_a_promoted_job_keeps_its_priority(make_queue: QueueFactory) -> No
 
     await queue.promote(high)
 
-    assert await claim_ids(queue, 2) == [high, low]
+    assert await claim_ids(queue, n=2) == [high, low]
 
 
 async def test_a_retry_backoff_is_cut_short(make_queue: QueueFactory, clock: FakeClock) -> None:
