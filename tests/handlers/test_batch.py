@@ -63,6 +63,23 @@ def test_good_items_are_accepted_and_each_bad_one_answered_with_its_errors(api: 
     assert api.run(api.service.stats, "strict").waiting == 2
 
 
+def test_a_refused_webhook_rejects_only_its_item(api: Api) -> None:
+    hooked = {
+        "data": {"to": "bob"},
+        "options": {"webhook": {"url": "https://hooks.example.com/in"}},
+    }
+
+    reply = batch(api, GOOD, hooked)
+
+    assert reply.status_code == 207, reply.text
+    (error,) = reply.json()["jobs"][1]["errors"]
+    assert error["loc"] == ["body", "jobs", 1, "options", "webhook", "url"]
+    assert "webhooks are not enabled" in error["msg"]
+    atomic = batch(api, GOOD, hooked, atomic=True)
+    assert atomic.status_code == 422 and "not enabled" in atomic.json()["message"]
+    assert len(stored(api)) == 1
+
+
 def test_a_fully_accepted_batch_is_still_202(api: Api) -> None:
     reply = batch(api, GOOD, GOOD)
     assert reply.status_code == 202

@@ -89,7 +89,7 @@ async def enqueue_batch(
     answers: dict[int, Accepted | Rejected] = {}
     good: list[tuple[int, EnqueueRequest]] = []
     for index, raw in enumerate(body.jobs):
-        item = await _judge(request, index, raw)
+        item = await _judge(request, index, raw, body.atomic)
         if isinstance(item, Rejected):
             answers[index] = item
         else:
@@ -116,8 +116,13 @@ async def enqueue_batch(
     return reply
 
 
-async def _judge(request: Request, index: int, raw: dict[str, Any]) -> EnqueueRequest | Rejected:
-    """One batch item parsed on its own, its webhook checked; or why it is rejected."""
+async def _judge(
+    request: Request, index: int, raw: dict[str, Any], atomic: bool
+) -> EnqueueRequest | Rejected:
+    """One batch item parsed on its own, its webhook checked; or why it is rejected.
+
+    In an atomic batch a refused webhook is the whole answer, as for a single enqueue.
+    """
     try:
         item = EnqueueRequest.model_validate(raw)
     except ValidationError as exc:
@@ -127,6 +132,8 @@ async def _judge(request: Request, index: int, raw: dict[str, Any]) -> EnqueueRe
     try:
         await check_job_webhooks(request, [item.options])
     except HTTPException as exc:
+        if atomic:
+            raise
         loc = ["body", "jobs", index, "options", "webhook", "url"]
         return Rejected(index, [{"loc": loc, "msg": str(exc.detail), "type": "refused"}])
     return item
