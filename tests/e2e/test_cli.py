@@ -99,7 +99,7 @@ def test_bulk_enqueue_from_a_jsonl_file(cli: Cli, tmp_path: Path) -> None:
 def test_stats_as_a_table_and_as_json(cli: Cli) -> None:
     lines = cli("stats").stdout.splitlines()
     assert lines[0].split() == [
-        "NAME", "WAITING", "ACTIVE", "DELAYED", "COMPLETED", "FAILED", "DEADLETTER", "PAUSED"
+        "NAME", "WAITING", "DELAYED", "PROCESSING", "COMPLETED", "FAILED", "DEADLETTER", "PAUSED"
     ]  # fmt: skip
     assert {line.split()[0] for line in lines[1:]} == {"work", "slow", "webhook"}
     one = cli.json("stats", "slow")
