@@ -208,7 +208,11 @@ def parser() -> argparse.ArgumentParser:
 
     j = sub.add_parser("jobs", help="list a queue's jobs")
     j.add_argument("queue")
-    j.add_argument("--status")
+    j.add_argument(
+        "--status",
+        help="pending, processing, completed, failed or cancelled (aliases: "
+        "waiting, delayed, active)",
+    )
     j.add_argument("--limit", type=int, default=20)
     j.add_argument("--cursor")
     j.set_defaults(run=cmd_jobs)
@@ -227,7 +231,12 @@ def parser() -> argparse.ArgumentParser:
         a = sub.add_parser(name, help=f"{name} a queue (admin)")
         a.add_argument("queue")
         if name == "clean":
-            a.add_argument("--status", default="completed")
+            a.add_argument(
+                "--status",
+                default="completed",
+                help="completed, failed or cancelled (removed); pending, waiting or delayed "
+                "(cancelled)",
+            )
             a.add_argument("--grace", type=int, default=0, help="ms")
             a.add_argument("--limit", type=int, default=1000)
         a.set_defaults(run=cmd_admin)
