@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
+from corral.definition import QueueDefinition
 from corral.intake import Accepted, Rejected
 from corral.job import CamelModel, CleanWord, JobOptions, JobStatus
 from corral.records import JobRecord
@@ -101,6 +102,12 @@ class BatchAccepted(CamelModel):
     rejected: int
 
 
+class BatchValid(CamelModel):
+    """Every job of a batch would be accepted (nothing was written)."""
+
+    valid: int = Field(description="how many jobs were checked")
+
+
 class JobPublic(CamelModel):
     """A job as the API shows it."""
 
@@ -122,9 +129,11 @@ class JobPublic(CamelModel):
         default=None, description="when it finished: completed, failed for good, or cancelled"
     )
     failed_at: int | None = Field(default=None, description="when it failed for good")
+    tenant: str = Field(description="the job's tenant (subAccountId)")
+    name: str = Field(description="what the job is: generic-task's task, else the queue")
 
     @classmethod
-    def of(cls, record: JobRecord) -> JobPublic:
+    def of(cls, record: JobRecord, definition: QueueDefinition | None = None) -> JobPublic:
         failed = record.status is JobStatus.FAILED
         return cls(
             job_id=record.job_id,
@@ -141,6 +150,8 @@ class JobPublic(CamelModel):
             started_at=record.started_at,
             completed_at=record.completed_at,
             failed_at=record.completed_at if failed else None,
+            tenant=record.tenant,
+            name=definition.name_of(record.data) if definition else record.queue,
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.intake import Accepted, Rejected, raise_rejection
+from corral.intake import Accepted, InvalidPayloadError, Rejected, raise_rejection
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -16,6 +16,7 @@ from api.models import (
     BatchAccepted,
     BatchItem,
     BatchRequest,
+    BatchValid,
     Cancelled,
     EnqueueRequest,
     JobPublic,
@@ -139,10 +140,41 @@ async def _judge(
     return item
 
 
+@router.post(
+    "/{queue}/validate",
+    response_model=BatchValid,
+    responses={
+        422: {"description": "every invalid job's field errors, located by its index"},
+        **ERRORS,
+    },
+)
+async def validate_batch(
+    queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
+) -> Any:
+    """Check a batch as ``/batch`` would, writing nothing: 200, or 422 naming every bad job
+    (``loc``: ``body.jobs.<index>...``), not only the first."""
+    service.queue(queue)
+    found: list[dict[str, Any]] = []
+    datas: list[Any] = []
+    positions: list[int] = []
+    for index, raw in enumerate(body.jobs):
+        item = await _judge(request, index, raw, atomic=True)
+        if isinstance(item, Rejected):
+            found.extend(item.errors)
+        else:
+            datas.append(item.data)
+            positions.append(index)
+    found += service.problems(queue, datas, caller.tenant, positions)
+    if found:
+        raise InvalidPayloadError(found)
+    return BatchValid(valid=len(body.jobs))
+
+
 @router.get("/{queue}/{job_id}", response_model=JobPublic, responses=ERRORS)
 async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """A job's status, progress, result or error, and attempts."""
-    return JobPublic.of(await service.get(queue, job_id, owner(caller)))
+    record = await service.get(queue, job_id, owner(caller))
+    return JobPublic.of(record, service.queue(queue).definition)
 
 
 @router.delete(

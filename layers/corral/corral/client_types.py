@@ -42,6 +42,10 @@ class BatchAccepted(TypedDict):
     rejected: int
 
 
+class BatchValid(TypedDict):
+    valid: int
+
+
 class Job(TypedDict):
     jobId: str
     queue: str
@@ -57,6 +61,8 @@ class Job(TypedDict):
     startedAt: int | None
     completedAt: int | None
     failedAt: int | None
+    tenant: str
+    name: str
 
 
 class Cancelled(TypedDict):
@@ -209,6 +215,11 @@ History = TypedDict(
 class Me(TypedDict):
     tenant: str
     admin: bool
+
+
+class SignInLink(TypedDict):
+    path: str
+    expiresAt: int
 
 
 class Health(TypedDict):

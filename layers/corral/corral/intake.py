@@ -165,6 +165,23 @@ class Intake:
                 out.append(Rejected(index or 0, [{**error, "type": "forbidden"}], exc))
         return out
 
+    def problems(
+        self, datas: Sequence[Any], positions: Sequence[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item's field errors, located as in a batch (``body.jobs.<i>.data...``);
+        nothing is written. Empty when every item would be accepted.
+
+        Raises TenantMismatchError, as ``run`` does: naming another tenant is refused, not
+        a field error.
+        """
+        found: list[dict[str, Any]] = []
+        for i, data in enumerate(datas):
+            try:
+                self._validate(positions[i] if positions is not None else i, data)
+            except InvalidPayloadError as exc:
+                found.extend(exc.errors)
+        return found
+
     async def run(self, jobs: Sequence[tuple[Any, JobOptions | None]]) -> list[Accepted]:
         """Accept every job or none: a bad one raises InvalidPayloadError (with every
         job's errors), TenantMismatchError or JobIdTakenError, and nothing is written."""

@@ -146,6 +146,19 @@ class JobService:
         )
         return answers
 
+    def problems(
+        self,
+        queue: str,
+        datas: Sequence[Any],
+        tenant: str,
+        positions: Sequence[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item's field errors, as ``enqueue_many`` would find them; nothing is written.
+
+        ``positions`` are the items' indexes in the request (default: their order)."""
+        intake = Intake(self.queue(queue), self.store, tenant, self.clock)
+        return intake.problems(datas, positions)
+
     # -- one job -----------------------------------------------------------------------
 
     async def record(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
