@@ -85,14 +85,14 @@ def emulator(
     Ctrl-C after."""
     port = free_port()
     prefix = f"e2e{uuid4().hex[:10]}"
+    defaults = {
+        "CORRAL_LOCAL_REGISTRY": "tests.e2e.testqueues:registry",
+        "CORRAL_LOCAL_SCHEDULE_S": "2",
+        "CORRAL_LOCAL_RECONCILE_GRACE_MS": "1000",
+    }
+    # ``env`` may override the defaults (the deployment's queues, the template's schedule).
     variables = child_env(
-        PORT=str(port),
-        REDIS_URL=redis_url,
-        CORRAL_KEY_PREFIX=prefix,
-        CORRAL_LOCAL_REGISTRY="tests.e2e.testqueues:registry",
-        CORRAL_LOCAL_SCHEDULE_S="2",
-        CORRAL_LOCAL_RECONCILE_GRACE_MS="1000",
-        **env,
+        PORT=str(port), REDIS_URL=redis_url, CORRAL_KEY_PREFIX=prefix, **{**defaults, **env}
     )
     process = subprocess.Popen(
         list(command),
