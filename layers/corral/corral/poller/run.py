@@ -180,7 +180,11 @@ class Poller:
                 return "deadline"
             counts = await self.queue.counts()
             if counts.paused:
-                return "paused"
+                # Leave, then look once more: a resume that saw our flag woke nobody.
+                if not await self.presence.leave() or not await self._has_waiting():
+                    return "paused"
+                await self.presence.join()
+                continue
             due = await self._next_due_ms()
             if counts.waiting == 0 and due is not None and due <= self.settings.delayed_wait_ms:
                 linger = due + self.settings.linger_ms  # stay for a job due soon
