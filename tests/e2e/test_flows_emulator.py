@@ -21,7 +21,7 @@ def task(*numbers: int) -> dict[str, object]:
 
 
 def test_a_flow_of_shipped_queues_runs_its_parent_after_its_children(tmp_path: Path) -> None:
-    with emulator(CORRAL_LOCAL_REGISTRY="") as running, running.client() as http:
+    with emulator(registry="") as running, running.client() as http:
         body = {**task(100), "children": [task(1, 2, 3), task(4, 5, 6)]}
         reply = http.post("/flows", json=body, headers=ACME)
         assert reply.status_code == 202, reply.text

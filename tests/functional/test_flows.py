@@ -24,7 +24,7 @@ from corral.queue import Queue
 from corral.service import JobService
 from corral.store import JobStore
 
-from tests.awsmock import AwsStack, start_aws
+from tests.awsmock import AwsStack, SerializedClient, start_aws
 from tests.conftest import Payload
 from tests.functional.helpers import state_of
 
@@ -91,7 +91,7 @@ def aws() -> Iterator[AwsStack]:
 @pytest.fixture
 async def flows(redis: Any, prefix: str, aws: AwsStack) -> AsyncIterator[Flows]:
     runs = Runs()
-    store = JobStore(aws.dynamodb, aws.table)
+    store = JobStore(SerializedClient(aws.dynamodb), aws.table)  # type: ignore[arg-type]
     queues = {
         name: Queue(
             redis,

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.awsmock import start_aws
+from tests.awsmock import SerializedClient, start_aws
 from tests.conftest import Payload, delete_prefix, noop
 from tests.functional.conftest import RedisTarget
 
@@ -55,7 +55,7 @@ class FlowMachine(RuleBasedStateMachine):
         self.prefix = f"f{uuid4().hex[:12]}"
         self._aws = start_aws()
         aws = next(self._aws)
-        self.store = JobStore(aws.dynamodb, aws.table)
+        self.store = JobStore(SerializedClient(aws.dynamodb), aws.table)  # type: ignore[arg-type]
         self.queues = {
             name: Queue(
                 self.client,

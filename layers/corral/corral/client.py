@@ -106,11 +106,15 @@ class Client:
         self,
         queue: str,
         jobs: Sequence[Mapping[str, Any]],
+        *,
+        atomic: bool = False,
         on_complete: Mapping[str, Any] | None = None,
     ) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request; ``on_complete``
-        (``{queue, data, options?}``) runs once they all completed, with their results."""
-        return self._send(Calls.enqueue_batch(queue, jobs, on_complete))
+        """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422).
+        ``on_complete`` (``{queue, data, options?}``) runs once they all completed, with
+        their results (a flow: then any bad item rejects the batch)."""
+        return self._send(Calls.enqueue_batch(queue, jobs, atomic, on_complete))
 
     def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
         """Add ``{queue, data, options?, children?: [...]}``: a parent that runs after its
@@ -141,6 +145,10 @@ class Client:
 
     def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return self._send(Calls.retry(queue, job_id))
+
+    def promote(self, queue: str, job_id: str) -> reply.AcceptedJob:
+        """Make a delayed job due now (409 if it is not delayed)."""
+        return self._send(Calls.promote(queue, job_id))
 
     def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
@@ -261,13 +269,19 @@ class AsyncClient:
         self,
         queue: str,
         jobs: Sequence[Mapping[str, Any]],
+        *,
+        atomic: bool = False,
         on_complete: Mapping[str, Any] | None = None,
     ) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request (see ``Client.enqueue_batch``)."""
-        return await self._send(Calls.enqueue_batch(queue, jobs, on_complete))
+        """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422).
+        ``on_complete`` (``{queue, data, options?}``) runs once they all completed, with
+        their results (a flow: then any bad item rejects the batch)."""
+        return await self._send(Calls.enqueue_batch(queue, jobs, atomic, on_complete))
 
     async def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
-        """Add ``{queue, data, options?, children?: [...]}`` (see ``Client.add_flow``)."""
+        """Add ``{queue, data, options?, children?: [...]}``: a parent that runs after its
+        children, with their results."""
         return await self._send(Calls.add_flow(flow))
 
     async def validate_batch(
@@ -295,6 +309,10 @@ class AsyncClient:
 
     async def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return await self._send(Calls.retry(queue, job_id))
+
+    async def promote(self, queue: str, job_id: str) -> reply.AcceptedJob:
+        """Make a delayed job due now (409 if it is not delayed)."""
+        return await self._send(Calls.promote(queue, job_id))
 
     async def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""

@@ -75,10 +75,13 @@ class Calls:
     def enqueue_batch(
         queue: str,
         jobs: Sequence[Mapping[str, Any]],
+        atomic: bool = False,
         on_complete: Mapping[str, Any] | None = None,
     ) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
         body: dict[str, Any] = {"jobs": items}
+        if atomic:
+            body["atomic"] = True
         if on_complete is not None:
             body["onComplete"] = dict(on_complete)
         return Call("POST", f"/jobs/{_q(queue)}/batch", body)
@@ -103,6 +106,10 @@ class Calls:
     @staticmethod
     def retry(queue: str, job_id: str) -> Call[AcceptedJob]:
         return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/retry")
+
+    @staticmethod
+    def promote(queue: str, job_id: str) -> Call[AcceptedJob]:
+        return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/promote")
 
     @staticmethod
     def stats(queue: str | None) -> Call[QueueList | QueueStats]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,9 +28,6 @@ from corral.queue import Outcome, now_ms
 from corral.scripts import RedisClient, run_script
 
 logger = logging.getLogger(__name__)
-
-TELL_AT_ONCE = 16
-"""Children whose parents one poller tells at the same time."""
 
 
 class FlowLinker:
@@ -60,25 +58,24 @@ class FlowLinker:
 
         Returns the ids of children whose parent could not be told (try again later).
         """
-        children = [o for o in outcomes if o.kind in ("c", "f") and "parent" in o.job.opts]
+        by_parent: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+        for o in outcomes:
+            parent = o.job.opts.get("parent")
+            if parent is not None and o.kind in ("c", "f"):
+                by_parent[parent["queue"], parent["id"]].append(o)
+        # Parents side by side; one parent's children one after the other, since they all
+        # update the parent's one record (a hot item, and a store that serializes writes).
+        told = await asyncio.gather(*(self._tell_one_parent(c) for c in by_parent.values()))
+        return [job_id for missed in told for job_id in missed]
+
+    async def _tell_one_parent(self, children: list[Outcome]) -> list[str]:
         missed: list[str] = []
-        # Both halves are safe to run side by side (each is atomic and counts a child once),
-        # so a batch of children tells its parents at once, not one after the other.
-        for start in range(0, len(children), TELL_AT_ONCE):
-            chunk = children[start : start + TELL_AT_ONCE]
-            told = await asyncio.gather(
-                *(
-                    self.child_finished(o.job.opts["parent"], o.job.id, o.kind, o.payload)
-                    for o in chunk
-                ),
-                return_exceptions=True,
-            )
-            for o, result in zip(chunk, told, strict=True):
-                if isinstance(result, BaseException):
-                    if not isinstance(result, Exception):
-                        raise result
-                    logger.warning("could not tell the parent of job %s: %s", o.job.id, result)
-                    missed.append(o.job.id)
+        for o in children:
+            try:
+                await self.child_finished(o.job.opts["parent"], o.job.id, o.kind, o.payload)
+            except Exception:
+                logger.warning("could not tell the parent of job %s", o.job.id, exc_info=True)
+                missed.append(o.job.id)
         return missed
 
     async def failed_for_good(self, failures: Iterable[FinalFailure]) -> None:
