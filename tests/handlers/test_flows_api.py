@@ -161,3 +161,10 @@ def test_a_plain_batch_answers_no_completion_job(api: Api) -> None:
     body = {"jobs": [{"data": {"n": 1}}]}
     reply = api.client.post("/jobs/email/batch", json=body, headers=ACME)
     assert reply.status_code == 202 and reply.json()["onComplete"] is None
+
+
+def test_parents_waiting_for_children_are_listed_by_their_status(api: Api) -> None:
+    tree = flow(api, node(0, children=[node(1)])).json()
+    reply = api.client.get("/queues/email/jobs?status=waiting-children", headers=ACME)
+    assert reply.status_code == 200, reply.text
+    assert [j["jobId"] for j in reply.json()["jobs"]] == [tree["jobId"]]

@@ -140,7 +140,15 @@ class JobStatus(StrEnum):
 
 
 StatusWord = Literal[
-    "pending", "processing", "completed", "failed", "cancelled", "waiting", "delayed", "active"
+    "pending",
+    "processing",
+    "completed",
+    "failed",
+    "cancelled",
+    "waiting-children",
+    "waiting",
+    "delayed",
+    "active",
 ]
 """What a status filter accepts: the public statuses, plus the engine's words as aliases
 (``waiting`` and ``delayed`` are both ``pending``, ``active`` is ``processing``)."""
