@@ -18,7 +18,7 @@ from api import errors
 from api.auth import Authenticator, Caller
 from api.deps import get_caller
 from api.limits import BodyLimit
-from api.routes import dashboard, health, jobs, queues, stats, webhooks
+from api.routes import controls, dashboard, health, jobs, queues, stats, webhooks
 
 if TYPE_CHECKING:
     from corral.schedules import ScheduleService
@@ -77,7 +77,7 @@ def create_app(
     app.state.webhooks = webhook_config
     app.state.stats = stats_reader
     errors.install(app)
-    for module in (jobs, queues, health, dashboard, webhooks, stats):
+    for module in (jobs, controls, queues, health, dashboard, webhooks, stats):
         app.include_router(module.router)
     _include_schedules(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -14,6 +14,7 @@ from typing import Any
 
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.execute import JobExecutor
+from corral.job_logs import MAX_LINES, append_logs
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
 __all__ = ["DrainHooks", "DrainStats", "Drainer", "default_worker_id"]
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 PERSIST_RETRY_S = 0.5
 """After a failed persist, wait this long before trying those outcomes again."""
+
+CANCEL_CHECK_S = 0.5
+"""While handlers run, heartbeat this often: it is how a cancellation reaches them."""
 
 
 class Drainer:
@@ -64,13 +68,18 @@ class Drainer:
         self.start_margin_ms = start_margin_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
-        self._executor = JobExecutor(queue.definition, self._note_progress, self._threads)
+        self._executor = JobExecutor(
+            queue.definition, self._note_progress, self._threads, report_log=self._note_log
+        )
         self._ready: deque[ClaimedJob] = deque()
         self._running: dict[str, tuple[ClaimedJob, float, asyncio.Task[None]]] = {}
         self._overran: set[str] = set()
         self._done: list[Outcome] = []
         self._unstarted: list[ClaimedJob] = []
         self._progress: dict[str, Any] = {}
+        self._logs: dict[str, list[str]] = {}
+        self._cancelling: set[str] = set()
+        self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
         self._wakeup = asyncio.Event()
         self._work = asyncio.Event()
@@ -117,7 +126,7 @@ class Drainer:
         ready, running = self._ready, self._running
         task = asyncio.current_task()
         assert task is not None
-        run, monotonic = self._executor.run, time.monotonic
+        monotonic = time.monotonic
         while True:
             if not ready:
                 if self._stopping and not running and not ready:
@@ -128,25 +137,41 @@ class Drainer:
                 await self._work.wait()
                 continue
             job = ready.popleft()
+            started = monotonic()
+            if job.id in self._cancelling:
+                # Cancelled after it was claimed and before it started: it never runs.
+                self._done.append(self._executor.cancelled(job, started))
+                self._cancelling.discard(job.id)
+                continue
             if not self._can_start(job):
                 self._unstarted.append(job)
                 continue
-            started = monotonic()
             running[job.id] = (job, started + job.opts["timeout"] / 1000, task)
-            try:
-                outcome = await run(job)
-            except asyncio.CancelledError:
-                if job.id not in self._overran:
-                    raise
-                # Cancelled by the watchdog, not by shutdown: the job overran its timeout.
-                self._overran.discard(job.id)
-                task.uncancel()
-                outcome = self._executor.timed_out(job, started)
+            outcome = await self._run_one(job, started, task)
             del running[job.id]
             done = self._done
             done.append(outcome)
             if len(done) >= self.batch_size // 2 or len(ready) <= self._low_water:
                 self._wakeup.set()
+
+    async def _run_one(self, job: ClaimedJob, started: float, task: asyncio.Task[None]) -> Outcome:
+        try:
+            outcome = await self._executor.run(job)
+        except asyncio.CancelledError:
+            if job.id not in self._overran and job.id not in self._cancelling:
+                raise
+            # Cancelled by the watchdog or a cancel request, not by shutdown.
+            self._overran.discard(job.id)
+            task.uncancel()
+            if job.id in self._cancelling:
+                outcome = self._executor.cancelled(job, started)
+            else:
+                outcome = self._executor.timed_out(job, started)
+        if job.id in self._cancelling:
+            self._cancelling.discard(job.id)
+            if task.cancelling():
+                task.uncancel()  # the handler swallowed the cancellation and returned
+        return outcome
 
     def _can_start(self, job: ClaimedJob) -> bool:
         if self._stopping:
@@ -185,6 +210,9 @@ class Drainer:
                 return
             now = time.monotonic()
             self._cancel_overrunning(now)
+            if self._running and now >= self._next_cancel_check:
+                self._next_cancel_check = now + CANCEL_CHECK_S
+                await self._heartbeat([job for job, _, _ in self._running.values()])
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 await self._housekeeping()
@@ -217,6 +245,8 @@ class Drainer:
 
     async def _exchange(self, want: int) -> ClaimResult | None:
         """One round trip: persist and settle finished jobs, claim ``want`` more."""
+        if self._logs:
+            await self._flush_logs()  # before the outcomes settle: a finished job's log is whole
         outcomes = self._done
         self._done = []
         if outcomes:
@@ -268,6 +298,8 @@ class Drainer:
                 stats.completed += 1
             elif outcome.kind == "r":
                 stats.retried += 1
+            elif outcome.kind == "x":
+                stats.cancelled += 1
             else:
                 stats.failed += 1
 
@@ -319,11 +351,32 @@ class Drainer:
         running = [job for job, _, _ in self._running.values()]
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
-            lease = min(self.queue.definition.timeout_ms, self.queue.lease.cap_ms)
-            lost = await self.queue.extend(held, lease + self.queue.lease.margin_ms)
-            if lost:
-                logger.warning("lost the lease on %d jobs", len(lost))
+            await self._heartbeat(held)
         await self._recover_stalled()
+
+    async def _heartbeat(self, held: Sequence[ClaimedJob]) -> None:
+        """Extend the leases of held jobs, and pass on the cancellations asked for."""
+        lease = min(self.queue.definition.timeout_ms, self.queue.lease.cap_ms)
+        lost, cancelling = await self.queue.heartbeat(held, lease + self.queue.lease.margin_ms)
+        if lost:
+            logger.warning("lost the lease on %d jobs", len(lost))
+        for job_id in cancelling:
+            self._cancel(job_id)
+
+    def _cancel(self, job_id: str) -> None:
+        """A held job was cancelled: flag its context; cancel an async handler's task.
+
+        A sync handler cannot be interrupted: it sees ``cancelled`` and stops itself, or
+        runs on until its timeout; either way its job ends cancelled, never retried.
+        """
+        entry = self._running.get(job_id)
+        in_ready = any(job.id == job_id for job in self._ready)
+        if job_id in self._cancelling or (entry is None and not in_ready):
+            return  # already handled, or it finished and waits to be settled
+        self._cancelling.add(job_id)
+        self._executor.request_cancel(job_id)
+        if entry is not None and self._executor.is_async:
+            entry[2].cancel()
 
     async def _recover_stalled(self) -> None:
         requeued, failed = await self.queue.recover_stalled()
@@ -336,6 +389,16 @@ class Drainer:
 
     def _note_progress(self, job_id: str, value: Any) -> None:
         self._progress[job_id] = value
+
+    def _note_log(self, job_id: str, entry: str) -> None:
+        lines = self._logs.setdefault(job_id, [])
+        lines.append(entry)
+        if len(lines) > MAX_LINES:
+            del lines[0]  # Redis keeps only the newest lines anyway
+
+    async def _flush_logs(self) -> None:
+        lines, self._logs = self._logs, {}
+        await append_logs(self.queue, lines)
 
     async def _flush_progress(self) -> None:
         updates, self._progress = self._progress, {}
@@ -365,5 +428,6 @@ class Drainer:
     async def _flush_progress_safely(self) -> None:
         try:
             await self._flush_progress()
+            await self._flush_logs()
         except Exception:
-            logger.exception("could not record progress")
+            logger.exception("could not record progress or logs")

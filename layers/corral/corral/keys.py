@@ -80,6 +80,10 @@ class QueueKeys:
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
 
+    def logs(self, job_id: str) -> str:
+        """The job's log lines (a list kept and deleted with the job's hash)."""
+        return f"{self.base}logs:{job_id}"
+
     def dedup(self, dedup_id: str) -> str:
         return f"{self.base}dedup:{dedup_id}"
 

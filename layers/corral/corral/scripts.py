@@ -33,6 +33,10 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "append_logs",
+    "read_logs",
+    "request_cancel",
+    "update_waiting",
 )
 
 
