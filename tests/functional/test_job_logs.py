@@ -63,8 +63,8 @@ async def test_the_oldest_lines_go_past_the_byte_bound(make_queue: QueueFactory)
     big = "x" * (MAX_LOG_LINE_CHARS - 100)
     await append_logs(queue, {job_id: lines(*(f"{i}{big}" for i in range(40)))})
 
-    held: list[str] = await queue.redis.lrange(queue.keys.logs(job_id), 0, -1)
-    size = sum(len(line.encode()) for line in held)
+    held = await queue.redis.lrange(queue.keys.logs(job_id), 0, -1)
+    size = sum(len(str(line).encode()) for line in held)
     assert size <= MAX_BYTES
     assert await queue.redis.hget(queue.keys.job(job_id), "logBytes") == str(size)
     page = await read_logs(queue, job_id, 0, 1000)
