@@ -88,6 +88,36 @@ def test_cli_stats_prints_a_table() -> None:
     assert row.split()[:3] == ["email", "3", "1"]
 
 
+def test_cli_logs_prints_every_page_of_a_jobs_log() -> None:
+    pages = iter(
+        [
+            {"logs": [{"ts": 0, "message": "rows written: 10"}], "nextCursor": "1"},
+            {"logs": [{"ts": 1500, "message": "done"}], "nextCursor": None},
+        ]
+    )
+    cursors: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        cursors.append(request.url.params.get("cursor"))
+        return httpx.Response(200, json=next(pages))
+
+    code, text = run_cli(["logs", "email", "j1"], answer)
+    assert code == 0
+    assert text.splitlines() == [
+        "1970-01-01T00:00:00.000+00:00  rows written: 10",
+        "1970-01-01T00:00:01.500+00:00  done",
+    ]
+    assert cursors == [None, "1"]
+
+
+def test_cli_change_sends_only_what_is_given() -> None:
+    rec = Recorder({("PATCH", "/jobs/email/j1"): {"jobId": "j1", "status": "pending"}})
+    code, _ = run_cli(["change", "email", "j1", "--priority", "2", "--data", '{"n": 3}'], rec)
+    assert code == 0
+    assert rec.body() == {"priority": 2, "data": {"n": 3}}
+    assert run_cli(["change", "email", "j1"], rec)[0] == 1
+
+
 def test_cli_json_output_is_machine_readable() -> None:
     job = {"jobId": "j1", "status": "completed", "result": 6}
     code, text = run_cli(
@@ -167,6 +197,8 @@ def every_call(client: Client) -> None:
     client.enqueue_batch("email", [{"data": {"n": 1}}])
     client.status("email", "j1")
     client.cancel("email", "j1")
+    client.change("email", "j1", priority=1)
+    client.logs("email", "j1", cursor="3")
     client.retry("email", "j1")
     client.stats()
     client.stats("email")

@@ -20,6 +20,9 @@ TYPES = {
     "BatchAccepted": client_types.BatchAccepted,
     "JobPublic": client_types.Job,
     "Cancelled": client_types.Cancelled,
+    "Cancelling": client_types.Cancelling,
+    "JobLogs": client_types.JobLogs,
+    "LogLine": client_types.LogLine,
     "JobPage": client_types.JobPage,
     "QueuePublic": client_types.QueueStats,
     "QueueList": client_types.QueueList,
@@ -68,6 +71,7 @@ def test_a_return_type_has_the_keys_and_choices_of_its_schema(name: str) -> None
 
 def test_every_response_schema_has_a_return_type() -> None:
     requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest"}
+    requests |= {"JobChangeRequest"}
     inputs = {"ScheduleCreate", "WebhookCreate", "JobOptions", "Backoff", "Deduplication"}
     inputs |= {"WebhookOption", "HTTPValidationError", "ValidationError"}
     enums = {name for name, schema in SCHEMAS.items() if "enum" in schema}

@@ -16,11 +16,13 @@ from corral.client_types import (
     AcceptedJob,
     BatchAccepted,
     Cancelled,
+    Cancelling,
     Cleaned,
     Deleted,
     Health,
     History,
     Job,
+    JobLogs,
     JobPage,
     Me,
     Paused,
@@ -78,8 +80,17 @@ class Calls:
         return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
 
     @staticmethod
-    def cancel(queue: str, job_id: str) -> Call[Cancelled]:
+    def cancel(queue: str, job_id: str) -> Call[Cancelled | Cancelling]:
         return Call("DELETE", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
+
+    @staticmethod
+    def change(queue: str, job_id: str, change: Mapping[str, Any]) -> Call[Job]:
+        return Call("PATCH", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}", options_of(change))
+
+    @staticmethod
+    def logs(queue: str, job_id: str, cursor: str | None, limit: int) -> Call[JobLogs]:
+        params = options_of({"cursor": cursor, "limit": limit})
+        return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/logs", params=params)
 
     @staticmethod
     def retry(queue: str, job_id: str) -> Call[AcceptedJob]:

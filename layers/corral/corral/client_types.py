@@ -44,6 +44,21 @@ class Cancelled(TypedDict):
     status: Literal["cancelled"]
 
 
+class Cancelling(TypedDict):
+    jobId: str
+    status: Literal["cancelling"]
+
+
+class LogLine(TypedDict):
+    ts: int
+    message: str
+
+
+class JobLogs(TypedDict):
+    logs: list[LogLine]
+    nextCursor: str | None
+
+
 class JobPage(TypedDict):
     jobs: list[Job]
     nextCursor: str | None
