@@ -67,6 +67,17 @@ def test_open_a_failed_job_and_retry_it(login: Login, http: httpx.Client, tmp_pa
     expect(detail).to_contain_text("Error of an earlier attempt")
 
 
+def test_a_jobs_log_shows_in_its_view(login: Login, http: httpx.Client) -> None:
+    job_id = enqueue(http, "work", {"action": "ok", "value": 1}, headers=ACME)
+    page = login()
+    page.get_by_role("button", name="work", exact=True).click()
+    page.get_by_role("button", name=f"open job {job_id}").click()
+
+    detail = page.locator("#detail")
+    expect(detail.locator("[data-status]")).to_have_text("completed")
+    expect(detail.get_by_label("job log")).to_contain_text("attempt 1: ok")
+
+
 def test_pause_and_resume_a_queue(login: Login, http: httpx.Client) -> None:
     page = login()
     page.get_by_role("button", name="slow", exact=True).click()
