@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from corral.job import MAX_PRIORITY, CamelModel
 from corral.job_logs import LogPage
+from corral.limits import EffectiveLimits, RateLimitSetting
 from pydantic import Field, model_validator
 
 
@@ -48,3 +49,23 @@ class JobChangeRequest(CamelModel):
         if self.data is None and self.priority is None and self.delay is None:
             raise ValueError("give at least one of data, priority or delay")
         return self
+
+
+class QueueSettings(CamelModel):
+    """The limits a queue's claims use now; ``runtime`` names those set with PATCH."""
+
+    concurrency: int = Field(description="most jobs running at once (0: no limit)")
+    rate_limit: RateLimitSetting | None = None
+    group_concurrency: int = Field(description="most jobs of one tenant at once (0: no limit)")
+    runtime: list[str] = Field(
+        default_factory=list, description="fields set at runtime, not deployed"
+    )
+
+    @classmethod
+    def of(cls, limits: EffectiveLimits) -> QueueSettings:
+        return cls.model_validate(limits.as_dict())
+
+
+class QueueLimits(CamelModel):
+    queue: str
+    settings: QueueSettings

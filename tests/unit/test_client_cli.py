@@ -118,6 +118,26 @@ def test_cli_change_sends_only_what_is_given() -> None:
     assert run_cli(["change", "email", "j1"], rec)[0] == 1
 
 
+def test_cli_limits_sets_what_is_given_and_resets_what_is_named() -> None:
+    rec = Recorder({("PATCH", "/queues/email"): {"queue": "email", "settings": {}}})
+    argv = [
+        "limits",
+        "email",
+        "--concurrency",
+        "3",
+        "--rate-max",
+        "10",
+        "--reset",
+        "groupConcurrency",
+    ]
+    assert run_cli(argv, rec)[0] == 0
+    assert rec.body() == {
+        "concurrency": 3,
+        "rateLimit": {"max": 10, "durationMs": 1000},
+        "groupConcurrency": None,
+    }
+
+
 def test_cli_json_output_is_machine_readable() -> None:
     job = {"jobId": "j1", "status": "completed", "result": 6}
     code, text = run_cli(
@@ -204,6 +224,7 @@ def every_call(client: Client) -> None:
     client.stats("email")
     client.jobs("email")
     client.throughput("email")
+    client.set_limits("email", concurrency=2, rateLimit=None)
     client.pause("email")
     client.resume("email")
     client.clean("email", status="completed", grace=0)

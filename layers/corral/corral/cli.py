@@ -143,6 +143,23 @@ def cmd_change(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     return client.change(args.queue, args.job, **change)
 
 
+def cmd_limits(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    """Show a queue's limits in force, or set some at runtime (admin)."""
+    change: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "groupConcurrency": args.group_concurrency,
+    }
+    if args.rate_max is not None:
+        change["rateLimit"] = {"max": args.rate_max, "durationMs": args.rate_ms}
+    change = {k: v for k, v in change.items() if v is not None}
+    for name in args.reset or ():
+        change[name] = None
+    if not change:
+        stats = client.stats(args.queue)
+        return {"queue": args.queue, "settings": stats.get("settings")}
+    return client.set_limits(args.queue, **change)
+
+
 def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.command == "clean":
         return client.clean(args.queue, status=args.status, grace=args.grace, limit=args.limit)
@@ -246,6 +263,20 @@ def parser() -> argparse.ArgumentParser:
     ch.add_argument("--priority", type=int)
     ch.add_argument("--delay", type=int, help="ms from now (0: run it now)")
     ch.set_defaults(run=cmd_change)
+
+    lm = sub.add_parser("limits", help="show a queue's limits, or set them at runtime (admin)")
+    lm.add_argument("queue")
+    lm.add_argument("--concurrency", type=int, help="most jobs at once (0: no limit)")
+    lm.add_argument("--group-concurrency", type=int, help="most jobs of one tenant at once")
+    lm.add_argument("--rate-max", type=int, help="most starts per window (0: no limit)")
+    lm.add_argument("--rate-ms", type=int, default=1000, help="the rate window (ms)")
+    lm.add_argument(
+        "--reset",
+        action="append",
+        choices=["concurrency", "groupConcurrency", "rateLimit"],
+        help="back to the deployed value",
+    )
+    lm.set_defaults(run=cmd_limits)
 
     for name in ("pause", "resume", "redrive", "clean"):
         a = sub.add_parser(name, help=f"{name} a queue (admin)")

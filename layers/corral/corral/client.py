@@ -134,6 +134,13 @@ class Client:
         """Completed and failed jobs per minute over the last hour."""
         return self._send(Calls.throughput(queue))
 
+    def set_limits(self, queue: str, **change: Any) -> reply.QueueLimits:
+        """Set ``concurrency``, ``rateLimit`` or ``groupConcurrency`` at runtime (admin).
+
+        A limit given as None goes back to the queue's deployed value.
+        """
+        return self._send(Calls.set_limits(queue, change))
+
     def pause(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "pause"))
 
@@ -280,6 +287,13 @@ class AsyncClient:
     async def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return await self._send(Calls.throughput(queue))
+
+    async def set_limits(self, queue: str, **change: Any) -> reply.QueueLimits:
+        """Set ``concurrency``, ``rateLimit`` or ``groupConcurrency`` at runtime (admin).
+
+        A limit given as None goes back to the queue's deployed value.
+        """
+        return await self._send(Calls.set_limits(queue, change))
 
     async def pause(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "pause"))

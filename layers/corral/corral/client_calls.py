@@ -26,6 +26,7 @@ from corral.client_types import (
     JobPage,
     Me,
     Paused,
+    QueueLimits,
     QueueList,
     QueueStats,
     Redriven,
@@ -104,6 +105,11 @@ class Calls:
     def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> Call[JobPage]:
         params = {"status": status, "limit": limit, "cursor": cursor}
         return Call("GET", f"/queues/{_q(queue)}/jobs", params=options_of(params))
+
+    @staticmethod
+    def set_limits(queue: str, change: Mapping[str, Any]) -> Call[QueueLimits]:
+        # None is sent: it clears a runtime limit (back to the deployed value).
+        return Call("PATCH", f"/queues/{_q(queue)}", dict(change))
 
     @staticmethod
     def pausing(queue: str, action: str) -> Call[Paused]:

@@ -64,6 +64,23 @@ class JobPage(TypedDict):
     nextCursor: str | None
 
 
+class RateLimitSetting(TypedDict):
+    max: int
+    durationMs: int
+
+
+class QueueSettings(TypedDict):
+    concurrency: int
+    rateLimit: RateLimitSetting | None
+    groupConcurrency: int
+    runtime: list[str]
+
+
+class QueueLimits(TypedDict):
+    queue: str
+    settings: QueueSettings
+
+
 class QueueStats(TypedDict):
     name: str
     waiting: int
@@ -74,6 +91,7 @@ class QueueStats(TypedDict):
     cancelled: int
     paused: bool
     deadLetter: int
+    settings: QueueSettings | None
 
 
 class QueueList(TypedDict):

@@ -9,9 +9,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from corral.errors import JobNotFoundError, JobStateError, raise_for_code
-from corral.guards import aws, redis_guard
+from corral.guards import aws, guarded_aws, redis_guard
 from corral.intake import Intake
 from corral.job_logs import LogPage, read_logs
+from corral.limits import (
+    EffectiveLimits,
+    LimitsChange,
+    LimitsStore,
+    change_limits,
+    runtime_overrides,
+)
 from corral.queue import Queue
 from corral.scripts import run_script
 from corral.service import LIVE_STATUSES, JobService
@@ -55,10 +62,26 @@ async def update_waiting(
 
 
 class JobControls:
-    """Job controls beside ``JobService``'s enqueue, status, cancel and retry."""
+    """Job and queue controls beside ``JobService``'s enqueue, status, cancel and retry."""
 
     def __init__(self, service: JobService) -> None:
         self.service = service
+        self.limits_store = LimitsStore(service.store.client, service.store.table)
+
+    async def limits(self, queue: str) -> EffectiveLimits:
+        """The limits the queue's claims use now (deployed, or set at runtime)."""
+        q = self.service.queue(queue)
+        with redis_guard():
+            overrides = await guarded_aws(runtime_overrides(q, self.limits_store))
+        return EffectiveLimits.of(q.definition, overrides)
+
+    async def change_limits(self, queue: str, change: LimitsChange, by: str) -> EffectiveLimits:
+        """Set limits at runtime (admin): durable first, then in force at the next claim."""
+        q = self.service.queue(queue)
+        with redis_guard():
+            return await guarded_aws(
+                change_limits(q, self.limits_store, change, by, self.service.clock())
+            )
 
     async def logs(
         self, queue: str, job_id: str, tenant: str | None, cursor: int, limit: int

@@ -77,6 +77,11 @@ class QueueKeys:
     def meta(self) -> str:
         return self.base + "meta"
 
+    @property
+    def limits(self) -> str:
+        """Limits set at runtime (``corral.limits``), read by every claim."""
+        return self.base + "limits"
+
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
 

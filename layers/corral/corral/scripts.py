@@ -37,6 +37,7 @@ SCRIPT_NAMES = (
     "read_logs",
     "request_cancel",
     "update_waiting",
+    "set_limits",
 )
 
 

@@ -16,7 +16,8 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 
-local now, id, group_limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local now, id = tonumber(ARGV[1]), ARGV[2]
+local group_limit = group_limit_in_force(k, tonumber(ARGV[3]))
 local data, priority, delay = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local jkey = job_key(id)
 local f = redis.call('HMGET', jkey, 'state', 'group', 'priority', 'opts', 'createdAt')
