@@ -118,3 +118,44 @@ def test_patch_refuses_bad_input_other_tenants_and_started_jobs(api: Api) -> Non
     claim(api, "strict")
     reply = api.client.patch(url, json={"priority": 1}, headers=ACME)
     assert reply.status_code == 409, reply.text
+
+
+def test_queue_limits_change_at_runtime_for_admins_only(api: Api) -> None:
+    before = api.client.get("/queues/email", headers=ACME).json()["settings"]
+    assert before == {"concurrency": 0, "rateLimit": None, "groupConcurrency": 0, "runtime": []}
+
+    change = {"concurrency": 2, "rateLimit": {"max": 30, "durationMs": 60_000}}
+    assert api.client.patch("/queues/email", json=change, headers=ACME).status_code == 403
+    reply = api.client.patch("/queues/email", json=change, headers=ADMIN)
+    assert reply.status_code == 200, reply.text
+    settings = reply.json()["settings"]
+    assert settings["concurrency"] == 2
+    assert settings["rateLimit"] == {"max": 30, "durationMs": 60_000}
+    assert settings["runtime"] == ["concurrency", "rateMax", "rateMs"]
+
+    # Redis lost the mirror: the next read seeds it again from the job table.
+    delete_prefix_sync(api.service.queue("email").keys.prefix)
+    listed = api.client.get("/queues", headers=ACME).json()["queues"]
+    assert {q["name"]: q["settings"]["concurrency"] for q in listed}["email"] == 2
+
+    back = api.client.patch("/queues/email", json={"concurrency": None}, headers=ADMIN).json()
+    assert back["settings"]["concurrency"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"concurrency": -1},
+        {"concurrency": "many"},
+        {"rateLimit": {"max": 5, "durationMs": 0}},
+        {"groupConcurrency": 1_000_000},
+        {"unknown": 1},
+    ],
+)
+def test_invalid_limits_are_422(api: Api, body: dict[str, Any]) -> None:
+    reply = api.client.patch("/queues/email", json=body, headers=ADMIN)
+    assert reply.status_code == 422, reply.text
+    assert (
+        api.client.patch("/queues/nope", json={"concurrency": 1}, headers=ADMIN).status_code == 404
+    )
