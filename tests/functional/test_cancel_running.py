@@ -150,3 +150,34 @@ async def test_a_handler_that_raises_after_the_request_is_not_retried(
 
     assert ended < 2.0
     assert (drainer.stats.cancelled, drainer.stats.retried) == (1, 0)
+
+
+async def test_a_failure_settled_after_an_unseen_request_is_not_retried(
+    redis: Any, prefix: str
+) -> None:
+    """The request lands after the last heartbeat, just before the handler fails."""
+    release = threading.Event()
+    runs: list[int] = []
+
+    def fails(payload: Payload, job: JobContext) -> None:
+        runs.append(job.attempt)
+        release.wait(10)
+        raise RuntimeError("failed after the request")
+
+    queue = real_queue(redis, prefix, fails, timeout_ms=60_000, attempts=5)
+    job_id = (await queue.add({"n": 1})).job_id
+    drainer = Drainer(queue, concurrency=1)
+    drainer_run = asyncio.create_task(drainer.run(until_empty=True))
+
+    async def running() -> bool:
+        return bool(runs)
+
+    await wait_for(running, 10)
+    assert await request_cancel(queue, job_id) == 1
+    release.set()  # fails at once: no heartbeat has carried the request yet, most likely
+    await asyncio.wait_for(drainer_run, 20)
+
+    job = await queue.get_job(job_id)
+    assert job is not None and job.state is JobState.CANCELLED
+    assert runs == [1]
+    assert (drainer.stats.cancelled, drainer.stats.retried) == (1, 0)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
+from corral.drain_cancel import CancelRequests
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.execute import JobExecutor
 from corral.job_logs import MAX_LINES, append_logs
@@ -23,9 +25,6 @@ logger = logging.getLogger(__name__)
 
 PERSIST_RETRY_S = 0.5
 """After a failed persist, wait this long before trying those outcomes again."""
-
-CANCEL_CHECK_S = 0.5
-"""While handlers run, heartbeat this often: it is how a cancellation reaches them."""
 
 
 class Drainer:
@@ -78,7 +77,7 @@ class Drainer:
         self._unstarted: list[ClaimedJob] = []
         self._progress: dict[str, Any] = {}
         self._logs: dict[str, list[str]] = {}
-        self._cancelling: set[str] = set()
+        self._cancels = CancelRequests(queue, self._executor)
         self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
         self._wakeup = asyncio.Event()
@@ -103,6 +102,8 @@ class Drainer:
             self.linger_ms = 0
         self._deadline = deadline
         self._stopping = False
+        # The first cancel check comes a period in: most jobs are over by then.
+        self._next_cancel_check = time.monotonic() + CANCEL_CHECK_S
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
             await self._recover_stalled()
@@ -138,10 +139,10 @@ class Drainer:
                 continue
             job = ready.popleft()
             started = monotonic()
-            if job.id in self._cancelling:
+            if job.id in self._cancels:
                 # Cancelled after it was claimed and before it started: it never runs.
                 self._done.append(self._executor.cancelled(job, started))
-                self._cancelling.discard(job.id)
+                self._cancels.discard(job.id)
                 continue
             if not self._can_start(job):
                 self._unstarted.append(job)
@@ -158,17 +159,17 @@ class Drainer:
         try:
             outcome = await self._executor.run(job)
         except asyncio.CancelledError:
-            if job.id not in self._overran and job.id not in self._cancelling:
+            if job.id not in self._overran and job.id not in self._cancels:
                 raise
             # Cancelled by the watchdog or a cancel request, not by shutdown.
             self._overran.discard(job.id)
             task.uncancel()
-            if job.id in self._cancelling:
+            if job.id in self._cancels:
                 outcome = self._executor.cancelled(job, started)
             else:
                 outcome = self._executor.timed_out(job, started)
-        if job.id in self._cancelling:
-            self._cancelling.discard(job.id)
+        if job.id in self._cancels:
+            self._cancels.discard(job.id)
             if task.cancelling():
                 task.uncancel()  # the handler swallowed the cancellation and returned
         return outcome
@@ -212,7 +213,8 @@ class Drainer:
             self._cancel_overrunning(now)
             if self._running and now >= self._next_cancel_check:
                 self._next_cancel_check = now + CANCEL_CHECK_S
-                await self._heartbeat([job for job, _, _ in self._running.values()])
+                running = [job for job, _, _ in self._running.values()]
+                await self._cancels.heartbeat(running, self._running, self._ready)
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 await self._housekeeping()
@@ -250,7 +252,7 @@ class Drainer:
         outcomes = self._done
         self._done = []
         if outcomes:
-            outcomes = await self._persisted(outcomes)
+            outcomes = await self._persisted(await self._cancels.cancelled_instead(outcomes))
         if not outcomes and want == 0:
             return None
         # Each claim gets its own lease-token prefix: a job released (or retried) and claimed
@@ -351,32 +353,8 @@ class Drainer:
         running = [job for job, _, _ in self._running.values()]
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
-            await self._heartbeat(held)
+            await self._cancels.heartbeat(held, self._running, self._ready)
         await self._recover_stalled()
-
-    async def _heartbeat(self, held: Sequence[ClaimedJob]) -> None:
-        """Extend the leases of held jobs, and pass on the cancellations asked for."""
-        lease = min(self.queue.definition.timeout_ms, self.queue.lease.cap_ms)
-        lost, cancelling = await self.queue.heartbeat(held, lease + self.queue.lease.margin_ms)
-        if lost:
-            logger.warning("lost the lease on %d jobs", len(lost))
-        for job_id in cancelling:
-            self._cancel(job_id)
-
-    def _cancel(self, job_id: str) -> None:
-        """A held job was cancelled: flag its context; cancel an async handler's task.
-
-        A sync handler cannot be interrupted: it sees ``cancelled`` and stops itself, or
-        runs on until its timeout; either way its job ends cancelled, never retried.
-        """
-        entry = self._running.get(job_id)
-        in_ready = any(job.id == job_id for job in self._ready)
-        if job_id in self._cancelling or (entry is None and not in_ready):
-            return  # already handled, or it finished and waits to be settled
-        self._cancelling.add(job_id)
-        self._executor.request_cancel(job_id)
-        if entry is not None and self._executor.is_async:
-            entry[2].cancel()
 
     async def _recover_stalled(self) -> None:
         requeued, failed = await self.queue.recover_stalled()
