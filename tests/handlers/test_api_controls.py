@@ -84,6 +84,7 @@ def test_deleting_a_waiting_job_still_cancels_it_at_once(api: Api) -> None:
 def test_patch_changes_a_waiting_job_durably(api: Api) -> None:
     job_id = enqueue(api, "strict", {"to": "old@example.com"}, delay=600_000)
     change = {"data": {"to": "new@example.com", "count": 3}, "priority": 7, "delay": 0}
+    woken = len(api.wakes.queues)
     reply = api.client.patch(f"/jobs/strict/{job_id}", json=change, headers=ACME)
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -103,6 +104,7 @@ def test_patch_changes_a_waiting_job_durably(api: Api) -> None:
         delayed = await q.redis.zscore(q.keys.base + "delayed", job_id)
         return json.dumps(job.data), str(job.priority), delayed
 
+    assert api.wakes.queues[woken:] == ["strict"]  # due now: its poller is woken
     data, priority, delayed = api.run(restored)
     assert json.loads(data)["to"] == "new@example.com"
     assert (priority, delayed) == ("7", None)

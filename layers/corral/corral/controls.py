@@ -79,9 +79,11 @@ class JobControls:
         """Set limits at runtime (admin): durable first, then in force at the next claim."""
         q = self.service.queue(queue)
         with redis_guard():
-            return await guarded_aws(
+            limits = await guarded_aws(
                 change_limits(q, self.limits_store, change, by, self.service.clock())
             )
+        await self.service.waker.wake(queue)  # a raised limit may let waiting jobs start
+        return limits
 
     async def logs(
         self, queue: str, job_id: str, tenant: str | None, cursor: int, limit: int
@@ -140,3 +142,5 @@ class JobControls:
         update = self.service.store.update_pending
         if not await aws("dynamodb", update, queue, job_id, json.loads(data), options):
             raise JobStateError(f"job {job_id} started before the change was recorded", "active")
+        if change.delay == 0:
+            await self.service.waker.wake(queue)  # due now: an idle queue's poller starts
