@@ -94,6 +94,20 @@ def test_pause_and_resume_a_queue(login: Login, http: httpx.Client) -> None:
     assert http.get("/queues/slow", headers=ADMIN).json()["paused"] is False
 
 
+def test_an_admin_sets_a_queues_concurrency(login: Login, http: httpx.Client) -> None:
+    page = login()
+    page.get_by_role("button", name="slow", exact=True).click()
+    page.once("dialog", lambda dialog: dialog.accept("3"))
+    page.locator("#admin-actions").get_by_role("button", name="Set concurrency").click()
+    expect(card(page, "slow").locator(".limits")).to_contain_text("concurrency 3")
+    expect(card(page, "slow").locator(".limits")).to_contain_text("set at runtime")
+    assert http.get("/queues/slow", headers=ADMIN).json()["settings"]["concurrency"] == 3
+
+    page.once("dialog", lambda dialog: dialog.accept(""))
+    page.locator("#admin-actions").get_by_role("button", name="Set concurrency").click()
+    expect(card(page, "slow").locator(".limits")).not_to_contain_text("set at runtime")
+
+
 def test_a_tenant_token_shows_no_admin_actions(login: Login, http: httpx.Client) -> None:
     page = login("local-acme")
     expect(page.locator("#who")).to_have_text("tenant acme")
