@@ -22,7 +22,7 @@ from tests.functional.drain_helpers import real_queue, wait_for
 async def test_request_cancel_codes(make_queue: QueueFactory) -> None:
     queue = make_queue()
     waiting = (await queue.add({"n": 1})).job_id
-    assert await request_cancel(queue, waiting) == -6
+    assert await request_cancel(queue, waiting) == -7
     assert await request_cancel(queue, "nope") == -1
     (job,) = (await queue.claim("w", 1)).jobs
     assert await request_cancel(queue, job.id) == 1

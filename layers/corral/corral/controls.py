@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from corral.errors import JobNotFoundError, JobStateError, raise_for_code
+from corral.errors import JobNotFoundError, JobStateError, ScriptCode, raise_for_code
 from corral.guards import aws, guarded_aws, redis_guard
 from corral.intake import Intake
 from corral.job_logs import LogPage, read_logs
@@ -108,7 +108,7 @@ class JobControls:
                 code = await request_cancel(q, job_id)
             if code == 1:
                 return "cancelling"
-            if code != -6:
+            if code != ScriptCode.NOT_STARTED:
                 raise_for_code(code, job_id)
         raise JobStateError(f"job {job_id} is changing state; try again", "active")
 
