@@ -65,6 +65,9 @@ class QueueDefinition:
         max_stalls: lease expiries a job survives before it fails.
         poller_memory_mb, poller_timeout_s: the poller function's size in the template.
         events_include_payload: lifecycle events carry the job's data (off: ids only).
+        grants: what the handler calls beyond the engine, by name (``send-email``,
+            ``send-sms``, ...); the template gives the queue's poller only these permissions
+            (infra/deploy/queues.py maps each name to a policy).
     """
 
     name: str
@@ -83,6 +86,7 @@ class QueueDefinition:
     poller_timeout_s: int = 300
     description: str = ""
     events_include_payload: bool = False
+    grants: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not valid_queue_name(self.name):
