@@ -57,6 +57,9 @@ POLLER = """\
       MemorySize: {memory}
       Timeout: {timeout}
       ReservedConcurrentExecutions: !If [ReserveConcurrency, {reserved}, !Ref AWS::NoValue]
+      VpcConfig:
+        SecurityGroupIds: [!Ref FunctionSecurityGroup]
+        SubnetIds: !Ref SubnetIds
       # A missed tick is made up by the next one a minute later: no async retries.
       EventInvokeConfig:
         MaximumRetryAttempts: 0

@@ -9,8 +9,9 @@
    managed stack of SAM) and the parameters ``sam deploy --guided`` would ask for are given;
 3. the template it uploaded must name every function's and the layer's code by ``s3://`` URI,
    each object must be in the bucket, and the change set must exist;
-4. that uploaded template is translated as CloudFormation would (language extensions, then
-   the SAM transform), so a template only CloudFormation's transforms would reject fails here.
+4. that uploaded template's ``Rules`` must pass for those parameters (moto does not evaluate
+   them), and it is translated as CloudFormation would (language extensions, then the SAM
+   transform), so a template only CloudFormation's transforms would reject fails here.
 
 Where it stops: moto's CloudFormation runs neither transform, so it cannot execute the
 change set into resources; and it checks an IAM managed policy's document before resolving
@@ -37,6 +38,7 @@ from typing import Any
 
 from infra.deploy.build import ROOT, sam_command
 from infra.deploy.loopback import ProxyTrap, moto_server
+from infra.deploy.rules import failed_assertions
 from infra.deploy.template_model import parse_yaml
 
 STACK_PARAMETERS = {
@@ -57,6 +59,7 @@ class Rehearsal:
     missing_objects: list[str] = field(default_factory=list)
     change_sets: list[dict[str, Any]] = field(default_factory=list)
     translated_resources: dict[str, str] = field(default_factory=dict)
+    refused_by_rules: list[str] = field(default_factory=list)
     off_loopback: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -75,6 +78,7 @@ class Rehearsal:
         if not any(t == "AWS::Lambda::Function" for t in self.translated_resources.values()):
             found.append("the translated template has no Lambda function")
         found += [f"request bound off loopback: {line}" for line in self.off_loopback]
+        found += [f"CloudFormation's Rules refuse it: {text}" for text in self.refused_by_rules]
         return found
 
 
@@ -126,7 +130,14 @@ def prepare_account(client: Callable[[str], Any]) -> dict[str, str]:
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
     ids = sorted(s["SubnetId"] for s in subnets["Subnets"])[:2]
-    return {"VpcId": vpc["VpcId"], "SubnetIds": ",".join(ids)}
+    # A default VPC has no NAT: the gateway endpoints go on its (main) route table.
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+    route_tables = sorted(t["RouteTableId"] for t in tables["RouteTables"])
+    return {
+        "VpcId": vpc["VpcId"],
+        "SubnetIds": ",".join(ids),
+        "RouteTableIds": ",".join(route_tables),
+    }
 
 
 def sam_deploy(sam: str, parameters: dict[str, str], env: dict[str, str]) -> None:
@@ -204,7 +215,10 @@ def rehearse(work: Path) -> Rehearsal:
         sam_deploy(sam, parameters, {**env, **trap.environment()})
         s3 = client("s3")
         packaged = uploaded_template(s3)
-        seen.code_uris = code_uris(parse_yaml(packaged))
+        template = parse_yaml(packaged)
+        seen.code_uris = code_uris(template)
+        # moto does not evaluate Rules; CloudFormation would, before creating anything.
+        seen.refused_by_rules = failed_assertions(template, parameters)
         seen.missing_objects = missing_objects(s3, seen.code_uris)
         cloudformation = client("cloudformation")
         stack = committed_stack_name()

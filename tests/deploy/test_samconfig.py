@@ -9,14 +9,13 @@ import pytest
 from infra.deploy.build import ROOT
 
 CONFIG = tomllib.loads((ROOT / "samconfig.toml").read_text())
+ENVIRONMENTS = sorted(name for name, section in CONFIG.items() if isinstance(section, dict))
 
 
-@pytest.mark.parametrize("environment", sorted(CONFIG))
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 @pytest.mark.parametrize("command", ["build", "package", "deploy", "sync"])
 def test_language_extensions_are_on(environment: str, command: str) -> None:
     # Without it, sam deploy reads the raw Fn::If of the authorizer and crashes.
-    if environment == "version":
-        pytest.skip("not an environment")
     assert CONFIG[environment][command]["parameters"]["language_extensions"] is True
 
 
