@@ -13,9 +13,14 @@
    them), and it is translated as CloudFormation would (language extensions, then the SAM
    transform), so a template only CloudFormation's transforms would reject fails here.
 
+5. from the translated template, the resources moto's CloudFormation can create are created
+   as a stack in moto (``infra.deploy.moto_subset``), and each must reach CREATE_COMPLETE.
+
 Where it stops: moto's CloudFormation runs neither transform, so it cannot execute the
-change set into resources; and it checks an IAM managed policy's document before resolving
-its intrinsic functions, so even the translated template cannot be created as a stack.
+change set into resources; it checks an IAM managed policy's document before resolving its
+intrinsic functions, so the policies (and the roles and functions that need them) are left
+out of step 5; and it does not model the API Gateway v2 API and stage, ElastiCache, the
+alarms or the Lambda event invoke configs at all.
 
 Nothing leaves loopback: the SAM CLI runs with telemetry off, its weekly version check marked
 done, and every HTTP(S) proxy variable pointing at a loopback trap that records any request
@@ -38,6 +43,7 @@ from typing import Any
 
 from infra.deploy.build import ROOT, sam_command
 from infra.deploy.loopback import ProxyTrap, moto_server
+from infra.deploy.moto_subset import supported_subset
 from infra.deploy.rules import failed_assertions
 from infra.deploy.template_model import parse_yaml
 
@@ -60,6 +66,7 @@ class Rehearsal:
     change_sets: list[dict[str, Any]] = field(default_factory=list)
     translated_resources: dict[str, str] = field(default_factory=dict)
     refused_by_rules: list[str] = field(default_factory=list)
+    created: dict[str, str] = field(default_factory=dict)
     off_loopback: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -79,6 +86,13 @@ class Rehearsal:
             found.append("the translated template has no Lambda function")
         found += [f"request bound off loopback: {line}" for line in self.off_loopback]
         found += [f"CloudFormation's Rules refuse it: {text}" for text in self.refused_by_rules]
+        found += [
+            f"moto did not create {name}: {status}"
+            for name, status in self.created.items()
+            if status != "CREATE_COMPLETE"
+        ]
+        if not self.created:
+            found.append("no stack was created from the resources moto supports")
         return found
 
 
@@ -183,8 +197,8 @@ def missing_objects(s3: Any, uris: dict[str, str]) -> list[str]:
     return missing
 
 
-def translated_types(packaged: str, parameters: dict[str, str]) -> dict[str, str]:
-    """Logical ids and types of the uploaded template, translated as CloudFormation would."""
+def translated(packaged: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """The uploaded template, translated as CloudFormation would."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
         file.write(packaged)
         file.flush()
@@ -197,8 +211,34 @@ def translated_types(packaged: str, parameters: dict[str, str]) -> dict[str, str
             text=True,
             check=True,
         )
-    resources = json.loads(run.stdout)["Resources"]
-    return {name: resource["Type"] for name, resource in resources.items()}
+    template: dict[str, Any] = json.loads(run.stdout)
+    return template
+
+
+def create_supported_stack(
+    cloudformation: Any, template: dict[str, Any], parameters: dict[str, str]
+) -> dict[str, str]:
+    """Create what moto can of the translated template; each resource's status."""
+    from moto.cloudformation.parsing import get_model_map
+
+    subset = supported_subset(template, set(get_model_map()))
+    declared = set(subset.get("Parameters", {}))
+    name = f"{committed_stack_name()}-supported"
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(subset),
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items() if k in declared
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    created = cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    # moto lists one resource of this stack without a logical id; it is named by the others.
+    statuses = {
+        r["LogicalResourceId"]: r["ResourceStatus"] for r in created if r["LogicalResourceId"]
+    }
+    return {"(stack)": stack["StackStatus"], **statuses}
 
 
 def rehearse(work: Path) -> Rehearsal:
@@ -223,7 +263,9 @@ def rehearse(work: Path) -> Rehearsal:
         cloudformation = client("cloudformation")
         stack = committed_stack_name()
         seen.change_sets = cloudformation.list_change_sets(StackName=stack)["Summaries"]
-        seen.translated_resources = translated_types(packaged, parameters)
+        full = translated(packaged, parameters)
+        seen.translated_resources = {n: r["Type"] for n, r in full["Resources"].items()}
+        seen.created = create_supported_stack(cloudformation, full, parameters)
         seen.off_loopback = list(trap.attempts)
     seen.seconds = time.monotonic() - started
     return seen
@@ -244,6 +286,7 @@ def main() -> int:
     print(f"code uploaded: {len(seen.code_uris)} artefacts, {len(seen.missing_objects)} missing")
     print(f"change sets: {[c['ChangeSetName'] for c in seen.change_sets]}")
     print(f"translated: {len(seen.translated_resources)} resources, {functions} functions")
+    print(f"created in moto: {len(seen.created) - 1} of them ({sorted(seen.created)})")
     print(f"rehearsal took {seen.seconds:.1f} s (build excluded)")
     for problem in seen.problems():
         print(f"PROBLEM: {problem}", file=sys.stderr)

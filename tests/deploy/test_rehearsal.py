@@ -53,6 +53,17 @@ def test_the_uploaded_template_translates_with_every_function(rehearsal: Rehears
     assert set(functions(load_template())) - {"ApiKeyAuthorizerFunction"} <= translated
 
 
+def test_moto_creates_what_it_supports_from_the_uploaded_template(rehearsal: Rehearsal) -> None:
+    created = dict(rehearsal.created)
+    assert created.pop("(stack)") == "CREATE_COMPLETE"
+    assert set(created.values()) == {"CREATE_COMPLETE"}
+    expected = {"JobTable", "SchedulesTable", "TenantTable", "DeadLetterQueue", "ResultsBucket"}
+    expected |= {"DynamoDbEndpoint", "S3Endpoint", "FunctionSecurityGroup", "EventBus"}
+    assert expected <= set(created)
+    # The layer version is created from the zip sam deploy uploaded.
+    assert any(name.startswith("CorralLayer") for name in created)
+
+
 def test_nothing_was_sent_off_loopback(rehearsal: Rehearsal) -> None:
     assert rehearsal.off_loopback == []
 
