@@ -123,6 +123,7 @@ queue = QueueDefinition(
     name="data-export",
     payload=ExportPayload,
     handler=handle,
+    grants=("results-multipart",),
     concurrency=2,
     attempts=3,
     timeout_ms=840_000,
