@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.controls import JobControls
 from corral.flows.intake import FlowNode
 from corral.flows.service import FlowService
 from corral.intake import Accepted, InvalidPayloadError, Rejected, raise_rejection
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.auth import Caller
+from api.control_models import Cancelling
 from api.deps import CallerDep, JobId, Service
 from api.models import (
     AcceptedJob,
@@ -232,12 +234,21 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
 @router.delete(
     "/{queue}/{job_id}",
     response_model=Cancelled,
-    responses={409: {"description": "the job is running or finished"}, **ERRORS},
+    responses={
+        202: {"model": Cancelling, "description": "a running job was asked to stop"},
+        409: {"description": "the job already finished"},
+        **ERRORS,
+    },
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Cancel a job that has not started; a flow's parent takes its unfinished children
-    with it."""
-    await FlowService(service).cancel(queue, job_id, owner(caller))
+    """Cancel a job: one that has not started at once, a running one as it stops (202); a
+    flow's parent takes its unfinished children with it."""
+    answer = await FlowService(service).cancel(
+        queue, job_id, owner(caller), JobControls(service).cancel
+    )
+    if answer == "cancelling":
+        body = Cancelling(job_id=job_id).model_dump(mode="json", by_alias=True)
+        return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED)
     return Cancelled(job_id=job_id)
 
 

@@ -88,12 +88,21 @@ class QueueKeys:
         return self.base + "meta"
 
     @property
+    def limits(self) -> str:
+        """Limits set at runtime (``corral.limits``), read by every claim."""
+        return self.base + "limits"
+
+    @property
     def waiting_children(self) -> str:
         """Zset of the flow parents waiting for their children (by creation time)."""
         return self.base + "wchildren"
 
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
+
+    def logs(self, job_id: str) -> str:
+        """The job's log lines (a list kept and deleted with the job's hash)."""
+        return f"{self.base}logs:{job_id}"
 
     def dedup(self, dedup_id: str) -> str:
         return f"{self.base}dedup:{dedup_id}"

@@ -34,6 +34,11 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "append_logs",
+    "read_logs",
+    "request_cancel",
+    "update_waiting",
+    "set_limits",
     # flows (corral.flows)
     "flow_add",
     "child_done",

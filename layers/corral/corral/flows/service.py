@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,9 @@ from corral.intake import Accepted
 from corral.job import JobStatus
 from corral.scripts import run_script
 from corral.service import JobService
+
+CancelOne = Callable[[str, str, str | None], Awaitable[str]]
+"""Cancels one job that is not a waiting parent: "cancelled" or "cancelling"."""
 
 FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
@@ -103,14 +106,26 @@ class FlowService:
             }
         return view
 
-    async def cancel(self, queue: str, job_id: str, tenant: str | None) -> None:
+    async def cancel(
+        self,
+        queue: str,
+        job_id: str,
+        tenant: str | None,
+        cancel_one: CancelOne | None = None,
+    ) -> str:
         """Cancel a job; a parent takes its unfinished children with it, and a child
-        cancelled on its own counts as a failed child for its parent."""
+        cancelled on its own counts as a failed child for its parent.
+
+        ``cancel_one`` cancels a job that is not a waiting parent (default: one that has
+        not started) and answers "cancelled", or "cancelling" for a running one that was
+        asked to stop. Returns that answer.
+        """
         record = await self.service.record(queue, job_id, tenant)
         if record.status is not JobStatus.WAITING_CHILDREN:
-            await self.service.cancel(queue, job_id, tenant)
-            await self._tell_parent(queue, job_id)
-            return
+            answer = await (cancel_one or self._cancel_pending)(queue, job_id, tenant)
+            if answer == "cancelled":
+                await self._tell_parent(queue, job_id)
+            return answer
         q = self.service.queue(queue)
         # Redis first: it is atomic against the last child releasing the parent there.
         with redis_guard():
@@ -128,8 +143,13 @@ class FlowService:
         await self._tell_parent(queue, job_id)  # a parent that is itself a child
         state = await aws("dynamodb", self.store.parent, queue, job_id)
         for child in state.children if state else []:
-            with contextlib.suppress(CorralError):  # running or finished: left to finish
-                await self.cancel(child.queue, child.job_id, tenant)
+            with contextlib.suppress(CorralError):  # finished: left as it is
+                await self.cancel(child.queue, child.job_id, tenant, cancel_one)
+        return "cancelled"
+
+    async def _cancel_pending(self, queue: str, job_id: str, tenant: str | None) -> str:
+        await self.service.cancel(queue, job_id, tenant)
+        return "cancelled"
 
     async def retry(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
         """Retry a job; a parent that failed because of it waits for it again (first, so
