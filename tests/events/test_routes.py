@@ -35,6 +35,11 @@ UNSAFE = [
     ("https://10.0.0.1/in", "private"),
     ("https://internal.example.com/in", "private"),
     ("http://hooks.example.com/in", "https"),
+    ("http://x]/hook", "malformed"),
+    ("https://[::1/hook", "malformed"),
+    ("https://[2002:7f00:1::]/in", "embeds an IPv4"),
+    ("https://192.0.0.8/in", "not a public"),
+    ("https://100.64.0.1/in", "not a public"),
 ]
 """Webhook URLs refused outside local mode, and a word of the reason."""
 
