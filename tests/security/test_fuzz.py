@@ -20,7 +20,7 @@ from corral.keys import IDENTIFIER, QUEUE_NAME
 from corral.queue import NewJob, Queue
 from corral.validation import (
     depth_exceeds,
-    json_body_too_deep,
+    json_body_refusal,
     require_identifier,
     require_queue_name,
 )
@@ -85,7 +85,7 @@ def test_identifiers_pass_only_when_safe(value: str) -> None:
 @FUZZ
 @given(st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())))
 def test_the_depth_check_never_raises(body: bytes) -> None:
-    too_deep = json_body_too_deep(body, 3)
+    too_deep = json_body_refusal(body, 3) is not None
     try:
         document = json.loads(body)
     except ValueError:
