@@ -15,6 +15,10 @@ from corral.keys import valid_queue_name
 
 MIN_EVERY_MS = 1000
 """Shortest ``every``: a tick enqueues at most (60 s + margin) / every jobs per schedule."""
+CRON_FIELDS = 5
+"""minute hour day-of-month month day-of-week: a cron schedule runs at most once a minute.
+A sixth (seconds) field is refused, not read: the scheduler ticks once a minute, and
+``every`` (from 1 s) is the way to ask for shorter periods."""
 
 
 def to_epoch_ms(value: Any) -> Any:
@@ -46,7 +50,8 @@ class ScheduleSpec(CamelModel):
     Attributes:
         queue: the queue the jobs go to.
         data: each job's payload, validated against the queue's model.
-        cron: a cron expression (5 fields, or 6 with seconds), read in ``tz``.
+        cron: a cron expression of 5 fields (no seconds: at most once a minute), read in
+            ``tz``.
         tz: an IANA time zone name; cron times follow its DST changes.
         every: the interval in ms, counted from ``start_date`` or the creation time.
         start_date, end_date: no occurrence before / after these (epoch ms or ISO 8601).
@@ -84,6 +89,11 @@ class ScheduleSpec(CamelModel):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
+            if len(value.split()) != CRON_FIELDS:
+                raise ValueError(
+                    "a cron expression has 5 fields: minute hour day-of-month month "
+                    "day-of-week (no seconds; use every for periods under a minute)"
+                )
             try:
                 CronSim(value, datetime.now(UTC))
             except CronSimError as exc:
