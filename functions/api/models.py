@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
+from corral.execute import public_error
 from corral.intake import Accepted
 from corral.job import CamelModel, JobOptions, JobStatus
 from corral.records import JobRecord
@@ -57,7 +58,10 @@ class JobPublic(CamelModel):
     )
     progress: Any = None
     result: Any = None
-    error: Any = None
+    error: Any = Field(
+        default=None,
+        description="a failure's message and type; admins see its stack too",
+    )
     attempts: int
     attempts_made: int
     created_at: int
@@ -65,7 +69,9 @@ class JobPublic(CamelModel):
     completed_at: int | None = None
 
     @classmethod
-    def of(cls, record: JobRecord) -> JobPublic:
+    def of(cls, record: JobRecord, *, stack: bool = False) -> JobPublic:
+        """The record as a caller sees it: a failed job's stack only with ``stack``
+        (admins); tenants get its message and type, never server file paths."""
         return cls(
             job_id=record.job_id,
             queue=record.queue,
@@ -74,7 +80,7 @@ class JobPublic(CamelModel):
             options=record.options,
             progress=record.progress,
             result=record.result,
-            error=record.error,
+            error=record.error if stack else public_error(record.error),
             attempts=record.attempts,
             attempts_made=record.attempts_made,
             created_at=record.created_at,

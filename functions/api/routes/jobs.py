@@ -77,7 +77,7 @@ async def enqueue_batch(
 @router.get("/{queue}/{job_id}", response_model=JobPublic, responses=ERRORS)
 async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """A job's status, progress, result or error, and attempts."""
-    return JobPublic.of(await service.get(queue, job_id, owner(caller)))
+    return JobPublic.of(await service.get(queue, job_id, owner(caller)), stack=caller.admin)
 
 
 @router.delete(

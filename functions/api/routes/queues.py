@@ -65,7 +65,10 @@ async def list_jobs(
         limit=limit,
         cursor=cursor,
     )
-    return JobPage(jobs=[JobPublic.of(r) for r in page.records], next_cursor=page.next_cursor)
+    return JobPage(
+        jobs=[JobPublic.of(r, stack=caller.admin) for r in page.records],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post("/{queue}/pause", response_model=Paused, responses=ADMIN_ERRORS)

@@ -1,0 +1,63 @@
+"""Nothing about the server leaks to a tenant: a failed job shows its message and error
+type, never the stack (server file paths); the stack goes to the logs, and to admins."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pytest
+from corral.drain import Drainer
+from corral.failures import FailureRecorder
+from corral.poller import StoreHooks
+from corral.queue import Queue
+
+from tests.conftest import Payload
+from tests.security.secapp import ACME, ADMIN, SecApp, enqueue
+
+SECRET_PATH = "/srv/corral/handlers/private.py"
+
+
+def boom(payload: Payload, job: object) -> None:
+    raise ValueError(f"the disk said no at {SECRET_PATH}")
+
+
+def fail_the_job(app: SecApp, job_id: str) -> None:
+    """Drain ``email`` once with a handler that raises (one attempt: failed for good)."""
+    email = app.service.queue("email")
+    definition = dataclasses.replace(email.definition, handler=boom)
+    queue = Queue(email.redis, definition, prefix=app.prefix)
+    failures = FailureRecorder(app.store, app.service.dlq)
+    hooks = StoreHooks(queue, app.store, failures)
+
+    async def drain() -> None:
+        await Drainer(queue, concurrency=1, hooks=hooks, idle_wait_ms=50).run(until_empty=True)
+
+    app.client.portal.call(drain)  # type: ignore[union-attr]
+    record = app.store.get("email", job_id)
+    assert record is not None and record.status == "failed", record
+
+
+def test_a_tenant_sees_the_message_and_type_of_a_failure_but_no_stack(
+    secapp: SecApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = enqueue(secapp, ACME, attempts=1)
+    with caplog.at_level(logging.WARNING, logger="corral.execute"):
+        fail_the_job(secapp, job_id)
+
+    seen = secapp.client.get(f"/jobs/email/{job_id}", headers=ACME)
+    assert seen.status_code == 200
+    assert seen.json()["error"] == {
+        "message": f"the disk said no at {SECRET_PATH}",
+        "type": "ValueError",
+    }
+    assert "Traceback" not in seen.text and '.py\\", line' not in seen.text
+    listed = secapp.client.get("/queues/email/jobs?status=failed", headers=ACME).json()
+    assert [j["error"] for j in listed["jobs"]] == [seen.json()["error"]]
+
+    # The stack is in the logs, with the job's id ...
+    (logged,) = [r for r in caplog.records if getattr(r, "job_id", None) == job_id]
+    assert logged.exc_info is not None and "ValueError" in logged.getMessage()
+    # ... and an admin, who runs the service, sees it too.
+    admin = secapp.client.get(f"/jobs/email/{job_id}", headers=ADMIN).json()
+    assert "Traceback" in admin["error"]["stack"] and "boom" in admin["error"]["stack"]
