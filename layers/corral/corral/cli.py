@@ -15,6 +15,7 @@ import httpx
 
 from corral.client import FINAL_STATUSES, ApiError, Client
 from corral.errors import InvalidIdentifierError
+from corral.redact import redact_text, redact_url
 from corral.settings import ClientSettings
 
 BATCH = 100
@@ -272,7 +273,8 @@ def main(
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except httpx.TransportError as exc:
-            print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
+            reason = redact_text(str(exc), args.url)
+            print(f"error: cannot reach {redact_url(args.url)}: {reason}", file=sys.stderr)
             return 1
     show(result, args, out)
     # A followed job that did not complete is a failure for the shell (`status --wait && ...`).
