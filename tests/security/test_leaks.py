@@ -3,39 +3,11 @@ type, never the stack (server file paths); the stack goes to the logs, and to ad
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import pytest
-from corral.drain import Drainer
-from corral.failures import FailureRecorder
-from corral.poller import StoreHooks
-from corral.queue import Queue
 
-from tests.conftest import Payload
-from tests.security.secapp import ACME, ADMIN, SecApp, enqueue
-
-SECRET_PATH = "/srv/corral/handlers/private.py"
-
-
-def boom(payload: Payload, job: object) -> None:
-    raise ValueError(f"the disk said no at {SECRET_PATH}")
-
-
-def fail_the_job(app: SecApp, job_id: str) -> None:
-    """Drain ``email`` once with a handler that raises (one attempt: failed for good)."""
-    email = app.service.queue("email")
-    definition = dataclasses.replace(email.definition, handler=boom)
-    queue = Queue(email.redis, definition, prefix=app.prefix)
-    failures = FailureRecorder(app.store, app.service.dlq)
-    hooks = StoreHooks(queue, app.store, failures)
-
-    async def drain() -> None:
-        await Drainer(queue, concurrency=1, hooks=hooks, idle_wait_ms=50).run(until_empty=True)
-
-    app.client.portal.call(drain)  # type: ignore[union-attr]
-    record = app.store.get("email", job_id)
-    assert record is not None and record.status == "failed", record
+from tests.security.secapp import ACME, ADMIN, SECRET_PATH, SecApp, enqueue, fail_the_job
 
 
 def test_a_tenant_sees_the_message_and_type_of_a_failure_but_no_stack(

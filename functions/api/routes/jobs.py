@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
+from api import audit
 from api.auth import Caller
 from api.deps import CallerDep, JobId, Service
 from api.models import (
@@ -23,7 +24,8 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 def owner(caller: Caller) -> str | None:
-    """Whose jobs the caller may read and touch: its tenant's, or any for an admin."""
+    """Whose jobs the caller may read and touch: its tenant's, or any for an admin
+    (whose actions on another tenant's job are audited: ``api.audit``)."""
     return None if caller.admin else caller.tenant
 
 
@@ -87,7 +89,8 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Cancel a job that has not started."""
-    await service.cancel(queue, job_id, owner(caller))
+    record = await service.cancel(queue, job_id, owner(caller))
+    audit.job_action(caller, "cancel", queue, job_id, record.tenant)
     return Cancelled(job_id=job_id)
 
 
@@ -99,4 +102,6 @@ async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Serv
 )
 async def retry_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Run a failed (or cancelled) job again, with a fresh attempt budget."""
-    return AcceptedJob.of(await service.retry(queue, job_id, owner(caller)))
+    record = await service.retry(queue, job_id, owner(caller))
+    audit.job_action(caller, "retry", queue, job_id, record.tenant)
+    return AcceptedJob(job_id=job_id, queue=queue, status=record.status)

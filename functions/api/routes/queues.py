@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from corral.job import JobState, JobStatus
 from fastapi import APIRouter, Body, HTTPException, Query
 
+from api import audit
 from api.deps import Admin, CallerDep, Service
 from api.models import (
     Cleaned,
@@ -75,12 +76,14 @@ async def list_jobs(
 async def pause(queue: str, admin: Admin, service: Service) -> Any:
     """Stop starting jobs (running ones finish)."""
     await service.pause(queue, True)
+    audit.queue_action(admin, "pause", queue)
     return Paused(queue=queue, paused=True)
 
 
 @router.post("/{queue}/resume", response_model=Paused, responses=ADMIN_ERRORS)
 async def resume(queue: str, admin: Admin, service: Service) -> Any:
     await service.pause(queue, False)
+    audit.queue_action(admin, "resume", queue)
     return Paused(queue=queue, paused=False)
 
 
@@ -91,6 +94,7 @@ async def clean(
     """Drop old finished jobs from Redis, or cancel old waiting or delayed ones."""
     body = body or CleanRequest()
     removed = await service.clean(queue, JobState(body.status), body.grace, body.limit)
+    audit.queue_action(admin, "clean", queue, f"{len(removed)} {body.status} jobs of any tenant")
     return Cleaned(queue=queue, removed=removed)
 
 
@@ -103,6 +107,8 @@ async def redrive(
 ) -> Any:
     """Move the queue's dead letters back, with a fresh attempt budget."""
     report = await service.redrive(queue, (body or RedriveRequest()).limit)
+    for job_id in report.moved:
+        audit.job_action(admin, "redrive", queue, job_id, report.owners.get(job_id, "?"))
     return Redriven(
         queue=queue,
         moved=report.moved,

@@ -150,8 +150,11 @@ class JobService:
             record.started_at = live.processed_at or record.started_at
         return record
 
-    async def cancel(self, queue: str, job_id: str, tenant: str | None) -> None:
-        """Cancel a job that has not started: Redis first (atomic), then the record."""
+    async def cancel(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
+        """Cancel a job that has not started: Redis first (atomic), then the record.
+
+        Returns the record as it was found (its tenant says whose job was cancelled).
+        """
         record = await self.record(queue, job_id, tenant)
         if record.status not in LIVE_STATUSES:
             raise JobStateError(f"job {job_id} is already {record.status}", record.status)
@@ -160,9 +163,11 @@ class JobService:
             await self.queue(queue).cancel(job_id)
         await aws("dynamodb", self.store.cancel, queue, job_id)
         await lifecycle.announce(self.events, [lifecycle.cancelled(record, self.clock())])
+        return record
 
-    async def retry(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
-        """Run a failed (or cancelled) job again with a fresh attempt budget."""
+    async def retry(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
+        """Run a failed (or cancelled) job again with a fresh attempt budget; returns its
+        reopened (pending) record."""
         await self.record(queue, job_id, tenant)
         with redis_guard():  # fail before the record changes
             live = await self.queue(queue).get_job(job_id)
@@ -172,7 +177,7 @@ class JobService:
         record = await aws("dynamodb", self.store.reopen, queue, job_id)
         await self.requeue(record)
         await self.waker.wake(queue)
-        return Accepted(job_id, queue, JobStatus.PENDING)
+        return record
 
     async def requeue(self, record: JobRecord) -> None:
         """Put a pending record's job back in Redis: retry it there, or add it anew."""
