@@ -1,7 +1,8 @@
 """Every error is JSON: ``{"error": code, "message": text, "details"?: [...]}``.
 
-Bad input is never a 500: validation is 422, unknown things 404, wrong states 409, and
-an unreachable Redis, DynamoDB or SQS is a 503 that says which.
+Bad input is never a 500: validation is 422, unknown things 404, wrong states 409, a
+tenant over a quota 429 (with ``Retry-After``), and an unreachable Redis, DynamoDB or SQS
+is a 503 that says which.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from corral.errors import (
     InvalidIdentifierError,
     JobNotFoundError,
     JobStateError,
+    QuotaExceededError,
     UnknownQueueError,
 )
 from corral.guards import REDIS_DOWN, ServiceUnavailableError
@@ -36,6 +38,7 @@ CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "quota_exceeded",
     503: "unavailable",
 }
 
@@ -81,6 +84,11 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc))
 
 
+async def _quota(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QuotaExceededError)
+    return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ServiceUnavailableError):
         message = str(exc)
@@ -104,6 +112,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     for kind, _ in MAPPED:
         app.add_exception_handler(kind, _mapped)
+    app.add_exception_handler(QuotaExceededError, _quota)
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     for kind in REDIS_DOWN:
         app.add_exception_handler(kind, _unavailable)

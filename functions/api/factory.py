@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.keys import PREFIX
+from corral.quotas import Quotas
 from corral.service import JobService
 from corral.store import JobStore
 from corral.wake import PollerWaker
@@ -50,6 +51,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY,
     webhook_config: webhooks.WebhookConfig | None = None,
     stats_reader: StatsReader | None = None,
+    quotas: Quotas | None = None,
 ) -> FastAPI:
     """The API app.
 
@@ -62,6 +64,7 @@ def create_app(
         max_body_bytes: larger request bodies get a 413.
         webhook_config: what ``/webhooks`` uses (None: 503).
         stats_reader: what ``/stats`` reads (None: 503).
+        quotas: the tenants' quotas (default: ``Quotas()``'s defaults).
     """
     if service is None and redis is not None and store is not None:
         registry = registry or default_registry()
@@ -76,6 +79,7 @@ def create_app(
     app.state.schedules = schedules
     app.state.webhooks = webhook_config
     app.state.stats = stats_reader
+    app.state.quotas = quotas or Quotas()
     errors.install(app)
     for module in (jobs, queues, health, dashboard, webhooks, stats):
         app.include_router(module.router)

@@ -182,3 +182,27 @@ def test_without_a_tenant_table_the_routes_are_not_enabled(aws: EventStack) -> N
         hooked = {"data": {"n": 1}, "options": {"webhook": {"url": "https://hooks.example.com"}}}
         answer = client.post("/jobs/email", json=hooked, headers=ACME)
         assert answer.status_code == 422 and "not enabled" in answer.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "0"},
+        {"from": "0"},
+        {"to": "2026-02-30"},
+        {"to": "20260101"},
+        {"from": "1999-12-31", "to": "2000-01-05"},
+        {"to": "0001-01-05"},
+        {"to": "2026-01-01T00:00:00"},
+    ],
+)
+def test_stats_days_must_be_real_days_from_2000(api: TestClient, params: dict[str, str]) -> None:
+    answer = api.get("/stats", params=params, headers=ACME)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "validation_error"
+
+
+def test_a_range_starting_at_the_first_day_is_answered(api: TestClient) -> None:
+    answer = api.get("/stats", params={"to": "2000-01-10"}, headers=ACME)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["from"], answer.json()["to"]) == ("2000-01-01", "2000-01-10")

@@ -49,9 +49,10 @@ HOSTILE = [
 PATH_HOSTILE = [*HOSTILE, "..", "a/b", "%2e%2e"]
 
 SAFE_KEY = re.compile(
-    r"^(?P<prefix>[^{}]+):\{(email|strict)\}:"
+    r"^(?P<prefix>[^{}]+):(\{(email|strict)\}:"
     r"(meta|ring|parked|gactive|active|delayed|completed|failed|cancelled|limiter|wake|poller"
-    r"|(job|dedup|g|x):[A-Za-z0-9_.:-]+|[a-z0-9_:]+)$"
+    r"|(job|dedup|g|x):[A-Za-z0-9_.:-]+|[a-z0-9_:]+)"
+    r"|\{t\.[A-Za-z0-9][A-Za-z0-9_.-]*\}:rate)$"  # a tenant's enqueue-rate bucket
 )
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api import audit
 from api.auth import Caller
-from api.deps import CallerDep, JobId, Service
+from api.deps import CallerDep, JobId, QuotasDep, Service
 from api.models import (
     AcceptedJob,
     BatchAccepted,
@@ -49,11 +49,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
 )
 async def enqueue(
-    queue: str, body: EnqueueRequest, caller: CallerDep, service: Service, request: Request
+    queue: str,
+    body: EnqueueRequest,
+    caller: CallerDep,
+    service: Service,
+    quotas: QuotasDep,
+    request: Request,
 ) -> Any:
     """Enqueue a job; 202 once it is durable, 200 with the existing job for a duplicate."""
     await check_job_webhooks(request, [body.options])
-    accepted = await service.enqueue(queue, body.data, body.options, caller.tenant)
+    accepted = await service.enqueue(queue, body.data, body.options, caller.tenant, quotas)
     reply = AcceptedJob.of(accepted)
     if accepted.deduplicated:
         return JSONResponse(reply.model_dump(mode="json", by_alias=True), status_code=200)
@@ -67,12 +72,17 @@ async def enqueue(
     responses=ERRORS,
 )
 async def enqueue_batch(
-    queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
+    queue: str,
+    body: BatchRequest,
+    caller: CallerDep,
+    service: Service,
+    quotas: QuotasDep,
+    request: Request,
 ) -> Any:
     """Enqueue many jobs at once: all are validated before any is written."""
     await check_job_webhooks(request, [job.options for job in body.jobs])
     jobs = [(job.data, job.options) for job in body.jobs]
-    accepted = await service.enqueue_many(queue, jobs, caller.tenant)
+    accepted = await service.enqueue_many(queue, jobs, caller.tenant, quotas)
     return BatchAccepted(jobs=[AcceptedJob.of(a) for a in accepted])
 
 

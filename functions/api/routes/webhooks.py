@@ -15,12 +15,12 @@ from typing import Annotated, Any
 from corral.job import CamelModel, JobOptions, WebhookEvent
 from corral.keys import valid_identifier
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
-from corral.webhooks.store import Registration, WebhookLimitError, WebhookStore
+from corral.webhooks.store import Registration, WebhookStore
 from corral.webhooks.urls import Resolver, UnsafeUrlError, check_url, system_resolver
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field
 
-from api.deps import CallerDep, Service, optional_part
+from api.deps import CallerDep, QuotasDep, Service, optional_part
 
 UNPROCESSABLE = 422
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -124,7 +124,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     responses={**ERRORS, 404: {"description": "unknown queue, or webhooks are not enabled"}},
 )
 async def create_webhook(
-    body: WebhookCreate, caller: CallerDep, service: Service, config: Config
+    body: WebhookCreate, caller: CallerDep, service: Service, config: Config, quotas: QuotasDep
 ) -> Any:
     """Register a webhook; the answer carries the signing secret to verify deliveries with."""
     service.queue(body.queue)  # 404 for an unknown queue
@@ -132,12 +132,10 @@ async def create_webhook(
         raise HTTPException(UNPROCESSABLE, "deliveries raise no webhooks")
     await refuse_unsafe(config, body.url)
     store = config.store
-    try:
-        created = await asyncio.to_thread(
-            store.create, caller.tenant, body.queue, body.url, body.events
-        )
-    except WebhookLimitError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    limit = quotas.webhooks
+    created = await asyncio.to_thread(
+        store.create, caller.tenant, body.queue, body.url, body.events, limit
+    )
     secret = await asyncio.to_thread(store.secret, caller.tenant)
     return WebhookCreated(**WebhookPublic.of(created).model_dump(), secret=secret)
 

@@ -33,6 +33,7 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "quota_rate",
 )
 
 

@@ -24,6 +24,7 @@ from corral.intake import Accepted, Intake
 from corral.job import JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
 from corral.queue import Queue, now_ms
+from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
 from corral.store import JobStore
 from corral.store_index import Page
@@ -97,20 +98,39 @@ class JobService:
     # -- enqueue ----------------------------------------------------------------------
 
     async def enqueue(
-        self, queue: str, data: Any, options: JobOptions | None, tenant: str
+        self,
+        queue: str,
+        data: Any,
+        options: JobOptions | None,
+        tenant: str,
+        quotas: Quotas | None = None,
     ) -> Accepted:
         """Accept one job (see ``enqueue_many``)."""
-        return (await self.enqueue_many(queue, [(data, options)], tenant))[0]
+        return (await self.enqueue_many(queue, [(data, options)], tenant, quotas))[0]
 
     async def enqueue_many(
-        self, queue: str, jobs: Sequence[tuple[Any, JobOptions | None]], tenant: str
+        self,
+        queue: str,
+        jobs: Sequence[tuple[Any, JobOptions | None]],
+        tenant: str,
+        quotas: Quotas | None = None,
     ) -> list[Accepted]:
         """Validate every job, write their records, then add them to Redis in one call.
 
+        ``quotas``: the tenant's enqueue rate and waiting-jobs quotas (the API's callers);
+        None for what was accepted before (schedules).
+
         Raises InvalidPayloadError (nothing written), TenantMismatchError,
-        JobIdTakenError, ServiceUnavailableError (nothing left behind).
+        JobIdTakenError, ServiceUnavailableError (nothing left behind),
+        QuotaExceededError (nothing left behind).
         """
-        intake = Intake(self.queue(queue), self.store, tenant, self.clock)
+        q = self.queue(queue)
+        max_waiting = 0
+        if quotas is not None:
+            with redis_guard():
+                await admit_enqueue(q.redis, quotas, tenant, len(jobs), self.clock(), q.keys.prefix)
+            max_waiting = quotas.waiting_jobs
+        intake = Intake(q, self.store, tenant, self.clock, max_waiting)
         accepted = await intake.run(jobs)
         if any(not a.deduplicated for a in accepted):
             await self.waker.wake(queue)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from corral.job import CamelModel, Identifier
 from corral.keys import valid_queue_name
@@ -28,11 +28,31 @@ def to_epoch_ms(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return int(value.timestamp() * 1000)
+        try:
+            return int(value.timestamp() * 1000)
+        except (OverflowError, ValueError):  # year 1 with a positive offset, say
+            raise ValueError("the date is out of range") from None
     return value
 
 
-EpochMs = Annotated[int, BeforeValidator(to_epoch_ms), Field(ge=0)]
+MAX_EPOCH_MS = 253_402_300_799_999
+"""The last millisecond of year 9999: past it no date can be shown or computed."""
+
+EpochMs = Annotated[
+    int,
+    BeforeValidator(to_epoch_ms),
+    Field(ge=0, le=MAX_EPOCH_MS),
+    # The validator takes a string too, which the plain int schema would not say.
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_EPOCH_MS},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": "epoch ms, or an ISO 8601 date and time (UTC without an offset)",
+        }
+    ),
+]
 
 
 class CatchUp(StrEnum):
