@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,48 @@ CODES = {
     429: "quota_exceeded",
     503: "unavailable",
 }
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    error: str = Field(description="a code: not_found, validation_error, quota_exceeded, ...")
+    message: str
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="per field: loc, msg, type (validation errors)"
+    )
+
+
+DESCRIPTIONS = {
+    400: "the body cannot be read (not JSON, or not the declared content type)",
+    401: "no or invalid token",
+    403: "the operation needs another scope or tenant",
+    404: "not found",
+    409: "the request conflicts with the current state",
+    413: "the body is too large",
+    422: "invalid input",
+    429: "over a tenant quota; retry after Retry-After seconds",
+    503: "Redis, DynamoDB or SQS is unreachable; retry after Retry-After seconds",
+}
+RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
+}
+
+
+def answers(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers: each code with the error body, its
+    description (``described["e404"]`` overrides one) and, where one is sent, Retry-After."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {
+            "model": ErrorBody,
+            "description": described.get(f"e{code}", DESCRIPTIONS[code]),
+        }
+        if code in (429, 503):
+            entry["headers"] = RETRY_AFTER
+        declared[code] = entry
+    return declared
+
 
 MAPPED: list[tuple[type[Exception], int]] = [
     (UnknownQueueError, 404),

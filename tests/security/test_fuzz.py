@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
+import schemathesis
+from api.factory import create_app
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError
 from corral.job import JobOptions
@@ -29,9 +32,17 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from queues import registry as deployed_queues
 from redis.asyncio import Redis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.conftest import SHARED_REDIS_URL, Payload, delete_prefix, noop
-from tests.security.secapp import ACME, SecApp, start_app
+from tests.handlers.apiapp import registry as api_registry
+from tests.security.secapp import ACME, ADMIN, SecApp, start_app
 
 FUZZ = settings(
     max_examples=150,
@@ -266,3 +277,60 @@ def test_the_enqueue_routes_answer_2xx_or_a_clear_4xx(deployed_app: SecApp) -> N
 
     post()
     assert 202 in seen and 422 in seen, seen
+
+
+# -- schemathesis over every operation of the app, in process -----------------------------
+
+schema = schemathesis.openapi.from_dict(create_app(api_registry()).openapi())
+SCHEMA_EXAMPLES = int(os.environ.get("CORRAL_FUZZ_EXAMPLES", "6"))
+"""Examples per operation: a few in the suite (CI); ``make fuzz`` sets thousands."""
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+"""No 5xx, and every answer (status, media type, headers, body) is one the schema declares."""
+REAL_QUEUES = ("email", "strict")
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app() -> Iterator[SecApp]:
+    """One app for every operation: the properties do not need a clean slate."""
+    yield from start_app()
+
+
+def aimed(case: Any) -> None:
+    """Point two cases in three at a real queue, so they get past the 404."""
+    params = case.path_parameters or {}
+    if "queue" in params:
+        choice = len(str(params["queue"])) % 3
+        if choice < len(REAL_QUEUES):
+            params["queue"] = REAL_QUEUES[choice]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=SCHEMA_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_as_documented_and_never_5xx(case: Any, fuzzed_app: SecApp) -> None:
+    aimed(case)
+    for caller in (ACME, ADMIN):
+        kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=caller)
+        request: dict[str, Any] = {
+            "method": kwargs["method"],
+            "url": kwargs["url"],
+            "headers": kwargs["headers"],
+            "params": kwargs.get("params"),
+        }
+        if "json" in kwargs:
+            request["json"] = kwargs["json"]
+        elif kwargs.get("data") is not None:
+            request["content"] = kwargs["data"]
+        reply = fuzzed_app.client.request(**request)
+        case.validate_response(reply, checks=CHECKS)

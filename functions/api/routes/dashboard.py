@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import CallerDep, Service
+from api.errors import answers
 
 router = APIRouter(tags=["dashboard"])
 
@@ -44,13 +45,17 @@ def dashboard() -> HTMLResponse:
     return HTMLResponse(_page(), headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=answers(401))
 def me(caller: CallerDep) -> Me:
     """Who the token belongs to, so clients show admin actions only to admins."""
     return Me(tenant=caller.tenant, admin=caller.admin)
 
 
-@router.get("/queues/{queue}/throughput", response_model=Throughput)
+@router.get(
+    "/queues/{queue}/throughput",
+    response_model=Throughput,
+    responses=answers(401, 404, 422, 503, e404="unknown queue"),
+)
 async def throughput(queue: str, service: Service, caller: CallerDep) -> Throughput:
     """Completed and failed jobs per minute over the last hour, oldest first."""
     with redis_guard():

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from api import audit
 from api.auth import Caller
 from api.deps import CallerDep, JobId, QuotasDep, Service
+from api.errors import answers
 from api.models import (
     AcceptedJob,
     BatchAccepted,
@@ -29,9 +30,21 @@ def owner(caller: Caller) -> str | None:
     return None if caller.admin else caller.tenant
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or invalid token"},
-    404: {"description": "unknown queue or job"},
+ERRORS = answers(401, 404, 422, 503, e404="unknown queue or job")
+ENQUEUE_ERRORS = {
+    **ERRORS,
+    **answers(
+        400,
+        403,
+        409,
+        413,
+        422,
+        429,
+        e403="data.subAccountId names another tenant",
+        e409="the chosen jobId belongs to another tenant",
+        e422="invalid data or options, or a refused options.webhook URL",
+        e429="over the tenant's enqueue rate or waiting-jobs quota",
+    ),
 }
 
 
@@ -41,11 +54,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     response_model=AcceptedJob,
     responses={
         200: {"model": AcceptedJob, "description": "a duplicate: the existing job"},
-        403: {"description": "data.subAccountId names another tenant"},
-        409: {"description": "the chosen jobId belongs to another tenant"},
-        413: {"description": "the body is too large"},
-        422: {"description": "invalid data or options, or a refused options.webhook URL"},
-        **ERRORS,
+        **ENQUEUE_ERRORS,
     },
 )
 async def enqueue(
@@ -69,7 +78,7 @@ async def enqueue(
     "/{queue}/batch",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchAccepted,
-    responses=ERRORS,
+    responses=ENQUEUE_ERRORS,
 )
 async def enqueue_batch(
     queue: str,
@@ -95,7 +104,7 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
 @router.delete(
     "/{queue}/{job_id}",
     response_model=Cancelled,
-    responses={409: {"description": "the job is running or finished"}, **ERRORS},
+    responses={**ERRORS, **answers(409, e409="the job is running or finished")},
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Cancel a job that has not started."""
@@ -108,7 +117,7 @@ async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Serv
     "/{queue}/{job_id}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AcceptedJob,
-    responses={409: {"description": "the job is neither failed nor cancelled"}, **ERRORS},
+    responses={**ERRORS, **answers(409, e409="the job is neither failed nor cancelled")},
 )
 async def retry_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Run a failed (or cancelled) job again, with a fresh attempt budget."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import audit
 from api.deps import Admin, CallerDep, Service
+from api.errors import answers
 from api.models import (
     Cleaned,
     CleanRequest,
@@ -25,17 +26,11 @@ from api.models import (
 router = APIRouter(prefix="/queues", tags=["queues"])
 
 CURSOR = re.compile(r"^\d{13}#[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or invalid token"},
-    404: {"description": "unknown queue"},
-}
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "the token is not admin"},
-    **ERRORS,
-}
+ERRORS = answers(401, 404, 422, 503, e404="unknown queue")
+ADMIN_ERRORS = {**ERRORS, **answers(400, 403, 413, e403="the token is not admin")}
 
 
-@router.get("", response_model=QueueList, responses=ERRORS)
+@router.get("", response_model=QueueList, responses=answers(401, 503))
 async def list_queues(caller: CallerDep, service: Service) -> Any:
     """Every queue with its counts."""
     return QueueList(queues=[QueuePublic.of(await service.stats(name)) for name in service.queues])

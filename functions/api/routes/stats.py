@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
 from api.deps import CallerDep, Service, optional_part
+from api.errors import answers
 
 DEFAULT_DAYS = 30
 
@@ -108,10 +109,14 @@ def _days_before(day: date, days: int) -> date:
     "/stats",
     response_model=StatsPublic,
     response_model_by_alias=True,
-    responses={
-        401: {"description": "no or invalid token"},
-        404: {"description": "unknown queue, or stats are not enabled"},
-    },
+    responses=answers(
+        401,
+        404,
+        422,
+        503,
+        e404="unknown queue, or stats are not enabled",
+        e422="a day that is not YYYY-MM-DD from 2000 on, or a range past 92 days",
+    ),
 )
 async def get_stats(
     caller: CallerDep,

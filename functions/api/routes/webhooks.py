@@ -21,12 +21,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field
 
 from api.deps import CallerDep, QuotasDep, Service, optional_part
+from api.errors import answers
 
 UNPROCESSABLE = 422
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or invalid token"},
-    404: {"description": "webhooks are not enabled"},
-}
+ERRORS = answers(401, 404, 503, e404="webhooks are not enabled")
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,19 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
-    responses={**ERRORS, 404: {"description": "unknown queue, or webhooks are not enabled"}},
+    responses={
+        **ERRORS,
+        **answers(
+            400,
+            404,
+            413,
+            422,
+            429,
+            e404="unknown queue, or webhooks are not enabled",
+            e422="invalid body, or a refused URL",
+            e429="the tenant has as many webhooks as its quota allows",
+        ),
+    },
 )
 async def create_webhook(
     body: WebhookCreate, caller: CallerDep, service: Service, config: Config, quotas: QuotasDep
@@ -156,7 +166,10 @@ async def signing_secret(caller: CallerDep, config: Config) -> Any:
 @router.delete(
     "/{webhook_id}",
     response_model=Deleted,
-    responses={**ERRORS, 404: {"description": "no such webhook, or webhooks are not enabled"}},
+    responses={
+        **ERRORS,
+        **answers(404, 422, e404="no such webhook, or webhooks are not enabled"),
+    },
 )
 async def delete_webhook(webhook_id: str, caller: CallerDep, config: Config) -> Any:
     """Remove one of the caller's webhooks (another tenant's is 'not found')."""
