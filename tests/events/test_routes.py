@@ -3,6 +3,7 @@ and a stats report in the HTTP contract's camelCase."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -206,3 +207,15 @@ def test_a_range_starting_at_the_first_day_is_answered(api: TestClient) -> None:
     answer = api.get("/stats", params={"to": "2000-01-10"}, headers=ACME)
     assert answer.status_code == 200, answer.text
     assert (answer.json()["from"], answer.json()["to"]) == ("2000-01-01", "2000-01-10")
+
+
+def test_local_mode_accepts_loopback_only(api: TestClient) -> None:
+    """Under ``make run`` (local mode) a receiver on this machine is allowed; a private
+    address is refused as in production (checked before any connection)."""
+    app: Any = api.app
+    app.state.webhooks = dataclasses.replace(app.state.webhooks, local=True)
+    for url in ("http://10.0.0.1/in", "http://192.168.1.1/in", "https://100.64.0.1/in"):
+        answer = api.post("/webhooks", json={"queue": "email", "url": url}, headers=ACME)
+        assert answer.status_code == 422, (url, answer.text)
+    local = {"queue": "email", "url": "http://127.0.0.1:9/in"}
+    assert api.post("/webhooks", json=local, headers=ACME).status_code == 201
