@@ -23,19 +23,24 @@ from dataclasses import dataclass
 from corral.errors import QuotaExceededError
 from corral.keys import tenant_bucket
 from corral.scripts import RedisClient, run_script
+from corral.settings import Settings
 
 __all__ = ["QuotaExceededError", "Quotas", "admit_enqueue", "check_count"]
 
 
+_DEFAULT = {name: field.default for name, field in Settings.model_fields.items()}
+
+
 @dataclass(frozen=True)
 class Quotas:
-    """A tenant's limits (0: none). Defaults are generous: they stop runaways, not use."""
+    """A tenant's limits (0: none); the defaults are the settings' (``CORRAL_QUOTA_*``),
+    generous: they stop runaways, not use."""
 
-    schedules: int = 100
-    webhooks: int = 100
-    waiting_jobs: int = 100_000
-    enqueue_rate: int = 500
-    enqueue_burst: int = 5_000
+    schedules: int = _DEFAULT["quota_schedules"]
+    webhooks: int = _DEFAULT["quota_webhooks"]
+    waiting_jobs: int = _DEFAULT["quota_waiting_jobs"]
+    enqueue_rate: int = _DEFAULT["quota_enqueue_rate"]
+    enqueue_burst: int = _DEFAULT["quota_enqueue_burst"]
 
 
 def check_count(what: str, count: int, limit: int) -> None:
