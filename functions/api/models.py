@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
+from corral.definition import QueueDefinition
 from corral.execute import public_error
 from corral.intake import Accepted
 from corral.job import CamelModel, JobOptions, JobStatus
@@ -46,6 +47,12 @@ class BatchAccepted(CamelModel):
     jobs: list[AcceptedJob]
 
 
+class BatchValid(CamelModel):
+    """Every job of a batch would be accepted (nothing was written)."""
+
+    valid: int = Field(description="how many jobs were checked")
+
+
 class JobPublic(CamelModel):
     """A job as the API shows it."""
 
@@ -67,9 +74,13 @@ class JobPublic(CamelModel):
     created_at: int
     started_at: int | None = None
     completed_at: int | None = None
+    tenant: str = Field(description="the job's tenant (subAccountId)")
+    name: str = Field(description="what the job is: generic-task's task, else the queue")
 
     @classmethod
-    def of(cls, record: JobRecord, *, stack: bool = False) -> JobPublic:
+    def of(
+        cls, record: JobRecord, definition: QueueDefinition | None = None, *, stack: bool = False
+    ) -> JobPublic:
         """The record as a caller sees it: a failed job's stack only with ``stack``
         (admins); tenants get its message and type, never server file paths."""
         return cls(
@@ -86,6 +97,8 @@ class JobPublic(CamelModel):
             created_at=record.created_at,
             started_at=record.started_at,
             completed_at=record.completed_at,
+            tenant=record.tenant,
+            name=definition.name_of(record.data) if definition else record.queue,
         )
 
 

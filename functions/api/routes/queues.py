@@ -61,10 +61,9 @@ async def list_jobs(
         limit=limit,
         cursor=cursor,
     )
-    return JobPage(
-        jobs=[JobPublic.of(r, stack=caller.admin) for r in page.records],
-        next_cursor=page.next_cursor,
-    )
+    definition = service.queue(queue).definition
+    jobs = [JobPublic.of(r, definition, stack=caller.admin) for r in page.records]
+    return JobPage(jobs=jobs, next_cursor=page.next_cursor)
 
 
 @router.post("/{queue}/pause", response_model=Paused, responses=ADMIN_ERRORS)

@@ -16,7 +16,7 @@ from corral.stats import MAX_DAYS, Report, StatsRangeError, StatsReader
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
-from api.deps import CallerDep, Service, optional_part
+from api.deps import Service, TenantScope, optional_part
 from api.errors import answers
 
 DEFAULT_DAYS = 30
@@ -111,15 +111,17 @@ def _days_before(day: date, days: int) -> date:
     response_model_by_alias=True,
     responses=answers(
         401,
+        403,
         404,
         422,
         503,
+        e403="another tenant named by a caller who is not an admin",
         e404="unknown queue, or stats are not enabled",
         e422="a day that is not YYYY-MM-DD from 2000 on, or a range past 92 days",
     ),
 )
 async def get_stats(
-    caller: CallerDep,
+    tenant: TenantScope,
     service: Service,
     reader: Reader,
     start: Annotated[str | None, Query(alias="from", **DAY)] = None,
@@ -127,14 +129,14 @@ async def get_stats(
     queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     """Counts per day and status, success rate, p50/p95 duration and top errors (UTC days;
-    default: the last 30 days; at most 92)."""
+    default: the last 30 days; at most 92). An admin may ask for any ``tenant``."""
     last = day_of(end, "to") if end else datetime.now(UTC).date()
     first = day_of(start, "from") if start else _days_before(last, DEFAULT_DAYS - 1)
     if queue is not None:
         service.queue(queue)  # 404 for an unknown queue
     queues = [queue] if queue else list(service.queues)
     try:
-        report = await asyncio.to_thread(reader.report, caller.tenant, queues, first, last)
+        report = await asyncio.to_thread(reader.report, tenant, queues, first, last)
     except StatsRangeError as exc:
         raise HTTPException(422, f"{exc} (max {MAX_DAYS} days)") from None
     return StatsPublic.of(report)
