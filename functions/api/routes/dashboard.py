@@ -93,7 +93,14 @@ class Session(CamelModel):
     token: str = Field(description="the bearer token the page signs in with")
 
 
-@router.post("/dashboard/links", status_code=201, response_model=SignInLink)
+@router.post(
+    "/dashboard/links",
+    status_code=201,
+    response_model=SignInLink,
+    responses=answers(
+        400, 401, 404, 413, 422, 503, e404="sign-in links are not enabled", e422="invalid ttl"
+    ),
+)
 async def create_sign_in_link(
     request: Request, caller: CallerDep, links: Links, body: LinkRequest | None = None
 ) -> SignInLink:
@@ -113,7 +120,16 @@ async def create_sign_in_link(
 @router.post(
     "/dashboard/session",
     response_model=Session,
-    responses={401: {"description": "the code is unknown, expired or already used"}},
+    responses=answers(
+        400,
+        401,
+        404,
+        413,
+        422,
+        503,
+        e401="the code is unknown, expired or already used",
+        e404="sign-in links are not enabled",
+    ),
 )
 async def open_session(body: SessionRequest, links: Links, response: Response) -> Session:
     """Redeem a sign-in link's code (once) for the token the page signs in with."""

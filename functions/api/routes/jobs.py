@@ -101,8 +101,15 @@ async def enqueue_batch(
     "/{queue}/validate",
     response_model=BatchValid,
     responses={
-        422: {"description": "every invalid job's field errors, located by its index"},
         **ERRORS,
+        **answers(
+            400,
+            403,
+            413,
+            422,
+            e403="data.subAccountId names another tenant",
+            e422="every invalid job's field errors, located by its index",
+        ),
     },
 )
 async def validate_batch(
