@@ -14,7 +14,7 @@ from corral.context import JobContext
 from corral.definition import QueueDefinition, RateLimit
 from corral.errors import NonRetryableError
 from corral.settings import get_settings
-from pydantic import Field
+from pydantic import EmailStr, Field
 
 from queues._common import TenantPayload, aws_client, error_code, is_transient
 from queues._fanout import Enqueue, deliver, enqueue_in_deployment, settle_deliveries
@@ -26,7 +26,7 @@ _HTML_TAG = re.compile(r"<[A-Za-z][^>]*>")
 class EmailPayload(TenantPayload):
     """``to[]``, ``subject``, ``template`` (the body) and the data its variables name."""
 
-    to: list[str] = Field(min_length=1, max_length=500)
+    to: list[EmailStr] = Field(min_length=1, max_length=500)
     subject: str = Field(min_length=1, max_length=998)
     template: str = Field(min_length=1, max_length=256_000)
     template_data: dict[str, Any] = Field(default_factory=dict)

@@ -6,7 +6,8 @@ queue's poller) and the list ``Fn::ForEach::Pollers`` iterates over. Both come f
 ``QueueDefinition`` objects, so a queue is still defined in one place.
 
 Run with ``functions`` on the path: ``PYTHONPATH=functions python -m infra.deploy.queues``
-rewrites the template; ``--check`` fails when it is stale.
+rewrites the template; ``--check`` fails when it is stale, or when a queue's job timeout
+cannot fit in its poller's Lambda timeout (its jobs would never start).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from corral.definition import QueueDefinition, QueueRegistry
+from corral.poller.budget import unfit
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -78,13 +80,19 @@ def render_template(text: str, registry: QueueRegistry) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, registry: QueueRegistry | None = None) -> int:
     """Rewrite the template, or with ``--check`` say whether it matches the registry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the template is stale")
     args = parser.parse_args(argv)
+    registry = registry or load_registry()
+    problems = unfit(registry)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
     current = TEMPLATE.read_text()
-    wanted = render_template(current, load_registry())
+    wanted = render_template(current, registry)
     if args.check:
         if current != wanted:
             print("template.yaml is stale: run PYTHONPATH=functions python -m infra.deploy.queues")

@@ -57,6 +57,18 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return template
 
 
+def resolve(node: Any, template: dict[str, Any]) -> Any:
+    """``node`` with ``Fn::FindInMap`` and ``Ref`` of a parameter worked out as a deploy with
+    the parameters' defaults would; anything else is returned as it is."""
+    if isinstance(node, dict) and set(node) == {"Ref"}:
+        parameter = template.get("Parameters", {}).get(node["Ref"])
+        return parameter.get("Default", node) if isinstance(parameter, dict) else node
+    if isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+        name, first, second = (resolve(part, template) for part in node["Fn::FindInMap"])
+        return template["Mappings"][name][first][second]
+    return node
+
+
 def both_branches(node: Any) -> list[Any]:
     """Every value a node may take: both branches of each ``Fn::If``, flattened."""
     if isinstance(node, dict) and set(node) == {"Fn::If"}:

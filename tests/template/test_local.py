@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from infra.deploy.template_model import ROOT, Function
+from infra.deploy.queues import load_registry, poller_rows
+from infra.deploy.template_model import ROOT, Function, resolve
+from infra.local.template import FunctionSize, poller_sizes, scheduled_functions
 
 EVENTS = ROOT / "events"
 
@@ -34,3 +36,36 @@ def test_every_function_has_a_sample_event(lambdas: dict[str, Function]) -> None
         assert samples, f"no events/{package}_*.json"
         for sample in samples:
             assert isinstance(json.loads(Path(sample).read_text()), dict)
+
+
+def test_the_emulator_sizes_each_poller_as_the_mapping_does() -> None:
+    # Timeout and MemorySize are !FindInMap of the queue: once read as 300 s for all.
+    rows = poller_rows(load_registry())
+
+    sizes = poller_sizes()
+
+    assert sizes == {
+        queue: FunctionSize(row["Timeout"], row["MemorySize"]) for queue, row in rows.items()
+    }
+    assert sizes["data-export"] == FunctionSize(900, 1024)
+
+
+def test_scheduled_functions_take_globals_and_their_own_sizes() -> None:
+    functions, notes = scheduled_functions()
+
+    sizes = {f.handler: (f.timeout_s, f.memory_mb) for f in functions}
+    assert sizes["scheduler.app.handler"] == (60, 512)
+    assert sizes["reconciler.app.handler"] == (300, 512)
+    assert notes == []
+
+
+def test_resolve_reads_mappings_and_parameter_defaults() -> None:
+    template = {
+        "Parameters": {"Size": {"Type": "String", "Default": "big"}},
+        "Mappings": {"Sizes": {"big": {"Timeout": 900}}},
+    }
+    found = resolve({"Fn::FindInMap": ["Sizes", {"Ref": "Size"}, "Timeout"]}, template)
+
+    assert found == 900
+    assert resolve({"Ref": "AWS::Region"}, template) == {"Ref": "AWS::Region"}
+    assert resolve(30, template) == 30

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.deploy import layer_requirements
+import pytest
+from corral.definition import QueueDefinition, QueueRegistry
+from corral.poller import longest_job_ms, unfit
+from pydantic import BaseModel
+
+from infra.deploy import layer_requirements, queues
 from infra.deploy.queues import TEMPLATE, load_registry, poller_rows, render_template
-from infra.deploy.template_model import Function
+from infra.deploy.template_model import Function, resolve
+
+
+class Model(BaseModel):
+    pass
 
 
 def pollers(lambdas: dict[str, Function]) -> dict[str, Function]:
@@ -52,10 +61,37 @@ def test_pollers_take_size_and_reservation_from_the_mapping(
         assert reserved[1] == {"Fn::FindInMap": ["QueuePollers", queue, "ReservedConcurrency"]}
 
 
-def test_a_poller_never_outlives_a_job_it_may_start() -> None:
-    for definition in load_registry():
-        assert definition.poller_timeout_s * 1000 > definition.timeout_ms, definition.name
-        assert definition.poller_timeout_s <= 900, definition.name
+def test_every_queue_fits_the_poller_timeout_the_template_resolves(
+    template: dict[str, Any], lambdas: dict[str, Function]
+) -> None:
+    registry = load_registry()
+    assert unfit(registry) == []
+    for queue, poller in pollers(lambdas).items():
+        timeout_s = resolve(poller.properties["Timeout"], template)
+        assert registry.get(queue).timeout_ms <= longest_job_ms(timeout_s), queue
+
+
+def test_a_queue_whose_jobs_cannot_fit_its_poller_fails_the_check(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The emulator's old 300 s poller against data-export's 840 s jobs: nothing ever ran.
+    stalled = QueueDefinition("long", Model, lambda p, j: None, timeout_ms=840_000)
+    too_long = QueueDefinition("huge", Model, lambda p, j: None, poller_timeout_s=1800)
+
+    assert queues.main(["--check"], QueueRegistry([stalled, too_long])) == 1
+
+    out = capsys.readouterr().out
+    assert "queue long: timeout_ms=840000 does not fit its poller" in out
+    assert "at most 292000 ms" in out
+    assert "queue huge: poller_timeout_s=1800 is not a Lambda timeout" in out
+
+
+def test_a_job_fits_up_to_the_poller_timeout_less_what_the_run_keeps_back() -> None:
+    fits = QueueDefinition("edge", Model, lambda p, j: None, timeout_ms=longest_job_ms(300))
+    over = QueueDefinition("over", Model, lambda p, j: None, timeout_ms=longest_job_ms(300) + 1)
+
+    assert unfit([fits]) == []
+    assert len(unfit([over])) == 1
 
 
 def test_generated_template_blocks_are_up_to_date() -> None:

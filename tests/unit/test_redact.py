@@ -49,6 +49,12 @@ def test_the_emulator_banner_and_its_no_redis_message_hide_the_password() -> Non
         url="http://127.0.0.1:3000",
         registry=SimpleNamespace(names=lambda: ["email"]),
         schedules=[],
+        aws=SimpleNamespace(
+            endpoint="http://127.0.0.1:5000",
+            bucket="b",
+            email_sender="a@example.com",
+            topic_arn="arn:aws:sns:us-east-1:1:t",
+        ),
     )
     shown = banner(emulator, [])  # type: ignore[arg-type]
     assert "Redis: redis://:***@127.0.0.1:6379/0" in shown and SECRET not in shown

@@ -13,7 +13,8 @@ class ScriptCode(IntEnum):
     ACTIVE = -3
     FINISHED = -4
     NOT_RETRYABLE_STATE = -5
-    WAITING_QUOTA = -6
+    NOT_DELAYED = -6
+    WAITING_QUOTA = -7
 
 
 class CorralError(Exception):
@@ -90,3 +91,5 @@ def raise_for_code(code: int, job_id: str) -> None:
             raise JobStateError(f"job {job_id} already finished", "finished")
         case ScriptCode.NOT_RETRYABLE_STATE:
             raise JobStateError(f"job {job_id} is neither failed nor cancelled", "pending")
+        case ScriptCode.NOT_DELAYED:
+            raise JobStateError(f"job {job_id} is not delayed", "not delayed")

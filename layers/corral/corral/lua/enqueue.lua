@@ -14,7 +14,7 @@
     1  added
     0  duplicate: id is the existing job's, nothing changed
     2  debounced: the existing delayed job (id) took the new data and restarted its delay
-  or {-6, waiting}: a group would pass its waiting quota; nothing was written.
+  or {-7, waiting}: a group would pass its waiting quota; nothing was written.
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
@@ -36,7 +36,7 @@ if max_waiting > 0 then
   for group, count in pairs(adding) do
     local waiting = redis.call('ZCARD', group_key(k.prefix, group))
     if waiting + count > max_waiting then
-      return {-6, waiting}
+      return {-7, waiting}
     end
   end
 end
