@@ -344,7 +344,7 @@ def audit_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 def test_an_admin_acts_on_any_tenants_job_and_each_action_is_audited(
     secapp: SecApp, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The admin scope covers every tenant's jobs (read, cancel, retry, redrive), as it
+    """The admin scope covers every tenant's jobs (read, cancel, retry, promote, redrive), as it
     covers queue-wide operations; every action on another tenant's job leaves a line."""
     zeta = own(secapp, "zeta", ZETA)
     dead = enqueue(secapp, ZETA, attempts=1)
@@ -361,13 +361,21 @@ def test_an_admin_acts_on_any_tenants_job_and_each_action_is_audited(
     assert retried.status_code == 202 and retried.json()["status"] == "pending"
     redriven = secapp.client.post("/queues/email/redrive", json={}, headers=ADMIN)
     assert redriven.status_code == 200 and redriven.json()["moved"] == [dead]
+    later = enqueue(secapp, ZETA, delay=600_000)
+    promoted = secapp.client.post(f"/jobs/email/{later}/promote", headers=ADMIN)
+    assert promoted.status_code == 200, promoted.text
     # An admin's action on its own tenant's job is no cross-tenant action: no line.
     mine = enqueue(secapp, ACME)
     assert secapp.client.delete(f"/jobs/email/{mine}", headers=ADMIN).status_code == 200
 
     assert audit_lines(caplog) == [
         {"who": who, "owner": "zeta", "action": action, "queue": "email", "jobId": job}
-        for action, job in (("cancel", zeta.job), ("retry", zeta.failed_job), ("redrive", dead))
+        for action, job in (
+            ("cancel", zeta.job),
+            ("retry", zeta.failed_job),
+            ("redrive", dead),
+            ("promote", later),
+        )
     ]
     text = caplog.text
     assert ADMIN_KEY not in text
