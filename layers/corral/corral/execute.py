@@ -114,13 +114,16 @@ class JobExecutor:
         elapsed = int((time.monotonic() - started) * 1000)
         payload = error_payload(exc)
         # Failures are not the hot path; this is where the stack reaches the logs.
+        # A failed job is the handler's outcome, not a crash of the poller: its frames go
+        # in a ``stack`` field of the line rather than as an exception traceback.
+        frames = "".join(traceback.format_tb(exc.__traceback__))[-MAX_STACK_CHARS:]
         logger.warning(
-            "job %s failed on attempt %d: %s",
+            "job %s failed on attempt %d: %s: %s",
             job.id,
             job.attempt,
             type(exc).__name__,
-            exc_info=exc,
-            extra={"job_id": job.id, "queue": self.definition.name},
+            str(exc)[:200],
+            extra={"job_id": job.id, "queue": self.definition.name, "stack": frames},
         )
         if retryable and job.attempt < job.opts["attempts"]:
             backoff = Backoff.model_validate(job.opts["backoff"])
