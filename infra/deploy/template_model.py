@@ -46,6 +46,14 @@ def expand_foreach(section: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def parse_yaml(text: str) -> dict[str, Any]:
+    """A CloudFormation template's text as plain data (short-form tags become ``Fn::`` keys)."""
+    from cfnlint.decode.cfn_yaml import loads
+
+    parsed: dict[str, Any] = json.loads(json.dumps(loads(text)))
+    return parsed
+
+
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The template as a dict, with ``Fn::ForEach`` expanded in ``Resources`` and ``Outputs``."""
     from cfnlint.decode.cfn_yaml import load

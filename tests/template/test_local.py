@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from infra.deploy.queues import load_registry, poller_rows
+from infra.deploy.queues import load_registry
 from infra.deploy.template_model import ROOT, Function, resolve
 from infra.local.template import FunctionSize, poller_sizes, scheduled_functions
 
@@ -38,14 +38,12 @@ def test_every_function_has_a_sample_event(lambdas: dict[str, Function]) -> None
             assert isinstance(json.loads(Path(sample).read_text()), dict)
 
 
-def test_the_emulator_sizes_each_poller_as_the_mapping_does() -> None:
-    # Timeout and MemorySize are !FindInMap of the queue: once read as 300 s for all.
-    rows = poller_rows(load_registry())
-
+def test_the_emulator_sizes_each_poller_as_its_queue_does() -> None:
+    # Each poller's Timeout and MemorySize come from its queue (once read as 300 s for all).
     sizes = poller_sizes()
 
     assert sizes == {
-        queue: FunctionSize(row["Timeout"], row["MemorySize"]) for queue, row in rows.items()
+        d.name: FunctionSize(d.poller_timeout_s, d.poller_memory_mb) for d in load_registry()
     }
     assert sizes["data-export"] == FunctionSize(900, 1024)
 

@@ -10,7 +10,14 @@ from corral.poller import longest_job_ms, unfit
 from pydantic import BaseModel
 
 from infra.deploy import layer_requirements, queues
-from infra.deploy.queues import TEMPLATE, load_registry, poller_rows, render_template
+from infra.deploy.queues import (
+    GRANT_POLICIES,
+    TEMPLATE,
+    load_registry,
+    logical_id,
+    render_template,
+    reserved_concurrency,
+)
 from infra.deploy.template_model import Function, resolve
 
 
@@ -48,17 +55,29 @@ def test_every_poller_runs_every_minute_without_async_retries(
         assert poller.properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 
 
-def test_pollers_take_size_and_reservation_from_the_mapping(
-    template: dict[str, Any], lambdas: dict[str, Function]
+def test_pollers_take_size_and_reservation_from_their_queue(
+    lambdas: dict[str, Function],
 ) -> None:
-    mapping = template["Mappings"]["QueuePollers"]
-    assert mapping == poller_rows(load_registry())
-    for queue, poller in pollers(lambdas).items():
-        assert poller.properties["MemorySize"] == {
-            "Fn::FindInMap": ["QueuePollers", queue, "MemorySize"]
-        }
+    for definition in load_registry():
+        poller = lambdas[logical_id(definition.name)]
+        assert poller.environment["CORRAL_QUEUE"] == definition.name
+        assert poller.properties["MemorySize"] == definition.poller_memory_mb
+        assert poller.properties["Timeout"] == definition.poller_timeout_s
         reserved = poller.properties["ReservedConcurrentExecutions"]["Fn::If"]
-        assert reserved[1] == {"Fn::FindInMap": ["QueuePollers", queue, "ReservedConcurrency"]}
+        assert reserved[:2] == ["ReserveConcurrency", reserved_concurrency(definition)]
+
+
+def test_pollers_are_written_out_not_looped(template: dict[str, Any]) -> None:
+    # sam package cannot map a Fn::ForEach resource to its built code (it fails to upload it).
+    raw = TEMPLATE.read_text()
+    assert "Fn::ForEach" not in raw
+    assert {logical_id(d.name) for d in load_registry()} <= set(template["Resources"])
+
+
+def test_every_grant_names_a_policy_of_the_template(template: dict[str, Any]) -> None:
+    for attachment in GRANT_POLICIES.values():
+        policy = attachment.split("!Ref ")[1].split(",")[0].strip()
+        assert template["Resources"][policy]["Type"] == "AWS::IAM::ManagedPolicy"
 
 
 def test_every_queue_fits_the_poller_timeout_the_template_resolves(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.controls import JobControls
 from corral.intake import Accepted, InvalidPayloadError, Rejected, raise_rejection
+from corral.service import JobService
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api import audit
 from api.auth import Caller
+from api.control_models import Cancelling
 from api.deps import CallerDep, JobId, QuotasDep, Service
 from api.errors import answers
 from api.models import (
@@ -32,6 +35,13 @@ def owner(caller: Caller) -> str | None:
     """Whose jobs the caller may read and touch: its tenant's, or any for an admin
     (whose actions on another tenant's job are audited: ``api.audit``)."""
     return None if caller.admin else caller.tenant
+
+
+async def owner_of(service: JobService, caller: Caller, queue: str, job_id: str) -> str:
+    """Whose job an admin is about to act on (for its audit line); a tenant's own."""
+    if not caller.admin:
+        return caller.tenant
+    return (await service.record(queue, job_id, None)).tenant
 
 
 ERRORS = answers(401, 404, 422, 503, e404="unknown queue or job")
@@ -212,12 +222,20 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
 @router.delete(
     "/{queue}/{job_id}",
     response_model=Cancelled,
-    responses={**ERRORS, **answers(409, e409="the job is running or finished")},
+    responses={
+        202: {"model": Cancelling, "description": "a running job was asked to stop"},
+        **ERRORS,
+        **answers(409, e409="the job already finished"),
+    },
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Cancel a job that has not started."""
-    record = await service.cancel(queue, job_id, owner(caller))
-    audit.job_action(caller, "cancel", queue, job_id, record.tenant)
+    """Cancel a job: one that has not started at once, a running one as it stops (202)."""
+    whose = await owner_of(service, caller, queue, job_id)
+    answer = await JobControls(service).cancel(queue, job_id, owner(caller))
+    audit.job_action(caller, "cancel", queue, job_id, whose)
+    if answer == "cancelling":
+        body = Cancelling(job_id=job_id).model_dump(mode="json", by_alias=True)
+        return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED)
     return Cancelled(job_id=job_id)
 
 

@@ -35,6 +35,11 @@ SCRIPT_NAMES = (
     "throughput",
     "restore",
     "quota_rate",
+    "append_logs",
+    "read_logs",
+    "request_cancel",
+    "update_waiting",
+    "set_limits",
 )
 
 

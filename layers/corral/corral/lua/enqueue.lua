@@ -14,13 +14,13 @@
     1  added
     0  duplicate: id is the existing job's, nothing changed
     2  debounced: the existing delayed job (id) took the new data and restarted its delay
-  or {-7, waiting}: a group would pass its waiting quota; nothing was written.
+  or {-8, waiting}: a group would pass its waiting quota; nothing was written.
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
 
 local now = tonumber(ARGV[1])
-local group_limit = tonumber(ARGV[2])
+local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
 local n = tonumber(ARGV[3])
 local max_waiting = tonumber(ARGV[4 + n * 12] or '0')
 
@@ -36,7 +36,7 @@ if max_waiting > 0 then
   for group, count in pairs(adding) do
     local waiting = redis.call('ZCARD', group_key(k.prefix, group))
     if waiting + count > max_waiting then
-      return {-7, waiting}
+      return {-8, waiting}
     end
   end
 end

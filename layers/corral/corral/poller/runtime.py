@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,11 +14,14 @@ from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
+from corral.limits import LimitsStore, runtime_overrides
 from corral.poller.hooks import RunTally, StoreHooks
 from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
 from corral.queue import LeaseSettings, Queue
 from corral.scripts import RedisClient
 from corral.store import JobStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,6 +70,14 @@ class PollerRuntime:
         self.starter = starter
         self.events = events
 
+    async def _seed_limits(self, queue: Queue) -> None:
+        """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
+        try:
+            await runtime_overrides(queue, LimitsStore(self.store.client, self.store.table))
+        except Exception:
+            # Draining under the deployed limits beats not draining at all.
+            logger.exception("could not seed the runtime limits of %s", queue.name)
+
     def invoke(
         self,
         queue: str,
@@ -82,6 +94,7 @@ class PollerRuntime:
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
             poller = Poller(q, hooks, starter=start, settings=self.settings)
+            await self._seed_limits(q)
             try:
                 report = await poller.run(remaining_ms)
             finally:
