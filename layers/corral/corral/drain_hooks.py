@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.queue import ClaimedJob, Outcome
+from corral.queue import ClaimCode, ClaimedJob, Outcome
 
 
 class DrainHooks:
@@ -50,6 +50,8 @@ class DrainStats:
     stalled_requeued: int = 0
     stalled_failed: int = 0
     settle_calls: int = 0
+    last_code: ClaimCode | None = None
+    """What the last claim answered: why an idle drainer left (empty, or a limit)."""
 
 
 def default_worker_id() -> str:

@@ -175,7 +175,7 @@ class Queue:
 
     # -- worker -------------------------------------------------------------------
 
-    def _claim_result(self, reply: list[Any], worker: str) -> ClaimResult:
+    def _claim_result(self, reply: list[Any], worker: str, now: int) -> ClaimResult:
         flat = reply[2]
         jobs = []
         parsed = self._parsed_opts
@@ -199,12 +199,13 @@ class Queue:
                     f"{worker}:{attempt}",
                 )
             )
-        return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]))
+        return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]), now)
 
     async def claim(self, worker: str, n: int) -> ClaimResult:
         """Claim up to ``n`` jobs under the queue's limits, with leases."""
-        reply = await self._run("claim", [self.clock(), worker, n, *self._limits])
-        return self._claim_result(reply, worker)
+        now = self.clock()
+        reply = await self._run("claim", [now, worker, n, *self._limits])
+        return self._claim_result(reply, worker, now)
 
     async def settle(
         self, worker: str, outcomes: Sequence[Outcome], claim: int = 0
@@ -218,9 +219,10 @@ class Queue:
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        args = [self.clock(), worker, claim, *self._limits, *self._retention, packed]
+        now = self.clock()
+        args = [now, worker, claim, *self._limits, *self._retention, packed]
         codes, claimed = await self._run("settle", args)
-        return [int(c) for c in codes], self._claim_result(claimed, worker)
+        return [int(c) for c in codes], self._claim_result(claimed, worker, now)
 
     async def extend(self, jobs: Sequence[ClaimedJob], lease_ms: int) -> list[str]:
         """Extend the leases of held jobs; returns the ids whose lease was lost."""

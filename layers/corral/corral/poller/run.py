@@ -19,12 +19,19 @@ from typing import Any
 
 from corral.drain import Drainer, DrainHooks, DrainStats, default_worker_id
 from corral.poller.presence import Presence
-from corral.queue import Queue
+from corral.queue import ClaimCode, Queue
 
 logger = logging.getLogger(__name__)
 
 Starter = Callable[[str], Awaitable[None]]
 """Starts one more poller of a queue (an async Lambda invoke, or a local task)."""
+
+HELD_BACK = {
+    ClaimCode.AT_CONCURRENCY: "saturated",
+    ClaimCode.GROUP_LIMITED: "group limited",
+    ClaimCode.RATE_LIMITED: "rate limited",
+}
+"""Why a poller left while jobs were waiting, by the last claim's answer."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,10 @@ class Poller:
             linger = self.settings.linger_ms
             # Leave, then look once more: an enqueue that saw our flag did not wake anyone.
             if not await self.presence.leave():
-                return "others running"
+                # Jobs wait under a limit that live pollers hold: say which, never "empty".
+                code = stats.last_code if counts.waiting else None
+                held_back = HELD_BACK.get(code) if code is not None else None
+                return held_back or "others running"
             if not await self._has_waiting():
                 return "empty"
             await self.presence.join()
