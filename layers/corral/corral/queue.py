@@ -107,12 +107,18 @@ class Queue:
             return data
         return self.definition.payload.model_validate(data)
 
-    def _resolve(self, opts: JobOptions) -> tuple[str, int]:
+    def resolve(self, opts: JobOptions, attempts: int | None = None) -> tuple[str, int]:
         """The options Redis keeps with a job (queue defaults filled in), as JSON, and its
-        timeout."""
+        timeout. Enqueue and restore both use it, so a restored job is the job enqueued.
+
+        Args:
+            opts: the job's own options.
+            attempts: its attempt budget when ``opts`` sets none (default: the queue's; a
+                restore passes the budget recorded at enqueue).
+        """
         d = self.definition
         resolved: dict[str, Any] = {
-            "attempts": opts.attempts or d.attempts,
+            "attempts": opts.attempts or attempts or d.attempts,
             "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
             "timeout": opts.timeout or d.timeout_ms,
             "priority": opts.priority,
@@ -134,11 +140,11 @@ class Queue:
             # Most jobs take the queue's defaults: resolve those once per queue.
             opts = default_options()
             if self._default_resolved is None:
-                self._default_resolved = self._resolve(opts)
+                self._default_resolved = self.resolve(opts)
             opts_json, timeout = self._default_resolved
         else:
             opts = job.options
-            opts_json, timeout = self._resolve(opts)
+            opts_json, timeout = self.resolve(opts)
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),
