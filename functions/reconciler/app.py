@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from corral.index_marker import LOST_SOURCE
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redis_client import create_redis
@@ -66,7 +67,8 @@ def queues_of(event: dict[str, Any]) -> list[str] | None:
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
-    reports = runtime().invoke(queues_of(event))
+    # Started because Redis lost a queue: records too young to judge were lost too.
+    reports = runtime().invoke(queues_of(event), settle_young=event.get("source") == LOST_SOURCE)
     restored = sum(len(r.restored) for r in reports.values())
     metrics.add_metric(name="JobsRestored", unit=MetricUnit.Count, value=restored)
     metrics.add_metric(

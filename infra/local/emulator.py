@@ -14,6 +14,7 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
+from corral.index_marker import LOST_SOURCE
 from corral.lambda_support import ThreadLoops
 from corral.poller import PollerRuntime
 from corral.reconcile_runtime import ReconcilerRuntime
@@ -28,7 +29,7 @@ from corral.webhooks.store import WebhookStore
 
 from infra.local.aws import LocalAws, start_aws
 from infra.local.lambdas import Invoker, scheduled_event
-from infra.local.settings import LocalSettings
+from infra.local.settings import RECONCILER, LocalSettings
 from infra.local.template import ScheduledFunction, scheduled_functions
 
 logger = logging.getLogger("corral.local")
@@ -38,6 +39,7 @@ DEFAULT_KEYS = "local-admin:local:admin,local-acme:acme,local-globex:globex"
 POLLER = "poller.app.handler"
 SCHEDULER = "scheduler.app.handler"
 POLLER_TIMEOUT_S = 300
+RECONCILER_TIMEOUT_S = 300
 
 
 def redis_answers(url: str) -> bool:
@@ -101,6 +103,11 @@ class Emulator:
         event = {"queue": queue, "source": "corral.wake"}
         self.invoker.invoke_async(POLLER, event, f"corral-poller-{queue}", POLLER_TIMEOUT_S)
 
+    async def start_reconcile(self, queue: str) -> None:
+        """What the API and the pollers call when Redis lost a queue: an async invoke."""
+        event = {"queues": [queue], "source": LOST_SOURCE}
+        self.invoker.invoke_async(RECONCILER, event, "corral-reconciler", RECONCILER_TIMEOUT_S)
+
     def install_runtimes(self) -> None:
         """Give the poller and reconciler handlers this process's clients."""
         import boto3
@@ -130,6 +137,7 @@ class Emulator:
                 prefix=prefix,
                 starter=self.start_poller,
                 events=events,
+                reconcile=self.start_reconcile,
             )
         )
         if WEBHOOK_QUEUE in self.registry:
@@ -178,7 +186,13 @@ class Emulator:
 
         redis = create_redis(self.settings)
         waker = FlaggedWaker(redis, self.start_poller, prefix=self.settings.key_prefix)
-        return build_app(self.settings, registry=self.registry, redis=redis, waker=waker)
+        return build_app(
+            self.settings,
+            registry=self.registry,
+            redis=redis,
+            waker=waker,
+            reconcile=self.start_reconcile,
+        )
 
     async def serve(self) -> None:
         import uvicorn

@@ -20,6 +20,7 @@ from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQ
 from corral.events import announce as lifecycle
 from corral.events.sink import EventSink, NoEvents
 from corral.guards import REDIS_DOWN, ServiceUnavailableError, aws, redis_guard
+from corral.index_marker import IndexMarker
 from corral.intake import Accepted, Intake
 from corral.job import JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
@@ -55,6 +56,7 @@ class JobService:
         waker: wakes a poller after an enqueue.
         clock: now in epoch ms.
         events: where ``Job Queued`` and ``Job Cancelled`` go (none: nowhere).
+        marker: notices, at each enqueue, that Redis lost the queue (none: the schedule will).
     """
 
     def __init__(
@@ -65,8 +67,10 @@ class JobService:
         waker: PollerWaker | None = None,
         clock: Callable[[], int] = now_ms,
         events: EventSink | None = None,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.queues = dict(queues)
+        self.marker = marker
         self.store = store
         self.dlq = dlq
         self.waker = waker or NoWake()
@@ -112,6 +116,8 @@ class JobService:
         """
         intake = Intake(self.queue(queue), self.store, tenant, self.clock)
         accepted = await intake.run(jobs)
+        if self.marker is not None:
+            await self.marker.check(queue)
         if any(not a.deduplicated for a in accepted):
             await self.waker.wake(queue)
         await lifecycle.announce(

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from corral.drain import Drainer, DrainHooks, DrainStats, default_worker_id
+from corral.index_marker import IndexMarker
 from corral.poller.presence import Presence
 from corral.queue import ClaimCode, Queue
 
@@ -107,6 +108,7 @@ class Poller:
         starter: starts another poller of this queue for fan-out (None: no fan-out).
         settings: see ``PollerSettings``.
         worker_id: this run's id (lease tokens carry it).
+        marker: notices, at start and at each refresh, that Redis lost the queue.
     """
 
     def __init__(
@@ -117,8 +119,10 @@ class Poller:
         starter: Starter | None = None,
         settings: PollerSettings | None = None,
         worker_id: str | None = None,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.queue = queue
+        self.marker = marker
         self.hooks = hooks or DrainHooks()
         self.starter = starter
         self.settings = settings or PollerSettings()
@@ -141,6 +145,7 @@ class Poller:
             left = remaining_ms() - self.settings.safety_ms
             self._deadline = started + left / 1000
         await self.presence.join()
+        await self._check_marker()
         self._stop = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive())
         try:
@@ -225,6 +230,11 @@ class Poller:
                 await self.presence.refresh()
             except Exception:
                 logger.warning("poller presence refresh failed", exc_info=True)
+            await self._check_marker()
+
+    async def _check_marker(self) -> None:
+        if self.marker is not None:
+            await self.marker.check(self.queue.name)
 
     def pollers_wanted(self, backlog: int) -> int:
         """How many pollers a backlog of ``backlog`` waiting jobs deserves."""

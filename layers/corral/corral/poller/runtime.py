@@ -11,6 +11,7 @@ from corral.drain import DrainHooks
 from corral.events import EventHooks
 from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
+from corral.index_marker import IndexMarker, Reconcile
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
 from corral.poller.hooks import RunTally, StoreHooks
@@ -41,6 +42,7 @@ class PollerRuntime:
         lease: lease settings of the queues.
         starter: starts another poller (fan-out); None lets the caller pass one per call.
         events: lifecycle event sinks (None: no events).
+        reconcile: starts a reconcile of a queue Redis lost (None: the schedule will).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class PollerRuntime:
         lease: LeaseSettings | None = None,
         starter: Starter | None = None,
         events: DeploymentEvents | None = None,
+        reconcile: Reconcile | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -65,6 +68,7 @@ class PollerRuntime:
         self.lease = lease
         self.starter = starter
         self.events = events
+        self.reconcile = reconcile
 
     def invoke(
         self,
@@ -81,7 +85,8 @@ class PollerRuntime:
             sink = self.events.sink(redis) if self.events else None
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
-            poller = Poller(q, hooks, starter=start, settings=self.settings)
+            marker = IndexMarker(redis, self.reconcile, prefix=self.prefix)
+            poller = Poller(q, hooks, starter=start, settings=self.settings, marker=marker)
             try:
                 report = await poller.run(remaining_ms)
             finally:
