@@ -17,8 +17,8 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-redis:
-	@bash infra/ensure_redis.sh
+redis: install
+	@PY=$(PY) bash infra/ensure_redis.sh
 
 lint: install
 	$(VENV)/bin/ruff check .
