@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
@@ -24,6 +24,7 @@ from redis.asyncio import ConnectionPool, Redis
 SHARED_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 """The one place the tests learn where the shared Redis is."""
 START_MS = 1_700_000_000_000
+R = TypeVar("R", bound=Redis)
 
 
 class Payload(BaseModel):
@@ -62,9 +63,12 @@ async def delete_prefix(client: Any, prefix: str) -> int:
     return len(keys)
 
 
-def shared_pool() -> ConnectionPool:
-    """A connection pool on the shared Redis, for clients of a ``Redis`` subclass."""
-    return ConnectionPool.from_url(SHARED_REDIS_URL, decode_responses=True)
+def shared_client(cls: type[R]) -> R:
+    """A client of ``cls`` (a ``Redis`` subclass) on the shared Redis, owning its pool."""
+    client = cls(connection_pool=ConnectionPool.from_url(SHARED_REDIS_URL, decode_responses=True))
+    # As a client from_url makes: closing it closes the pool, so no socket outlives the test.
+    client.auto_close_connection_pool = True
+    return client
 
 
 @pytest.fixture

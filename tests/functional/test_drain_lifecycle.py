@@ -16,7 +16,7 @@ from corral.job import JobState
 from corral.queue import LeaseSettings, NewJob
 from redis.asyncio import Redis
 
-from tests.conftest import SHARED_REDIS_URL, Payload, shared_pool
+from tests.conftest import SHARED_REDIS_URL, Payload, shared_client
 from tests.functional.drain_helpers import (
     STARTED_MARK,
     CountingRedis,
@@ -111,7 +111,7 @@ async def test_idle_drainer_blocks_and_wakes_on_enqueue(prefix: str) -> None:
     async def mark(payload: Payload, job: JobContext) -> None:
         picked.append(time.monotonic())
 
-    client = CountingRedis(connection_pool=shared_pool())
+    client = shared_client(CountingRedis)
     producer = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
     queue = real_queue(client, prefix, mark)
     # Blocks up to 10 s per wait: a pickup well under that came from the wake-up, not a timeout.
@@ -244,7 +244,7 @@ async def test_stop_during_a_claim_in_flight_hands_the_claimed_jobs_back(prefix:
         await first_done.wait()
         await asyncio.sleep(0.1)
 
-    client = HookedRedis(connection_pool=shared_pool())
+    client = shared_client(HookedRedis)
     queue = real_queue(client, prefix, quick)
     ids = [r.job_id for r in await queue.add_bulk([NewJob({"n": i}) for i in range(3)])]
     drainer = Drainer(queue, concurrency=1, batch_size=1)

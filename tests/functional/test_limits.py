@@ -17,7 +17,7 @@ from corral.drain import Drainer, DrainHooks
 from corral.queue import ClaimedJob, NewJob, Queue
 from redis.asyncio import Redis
 
-from tests.conftest import SHARED_REDIS_URL, shared_pool
+from tests.conftest import SHARED_REDIS_URL, shared_client
 from tests.functional.drain_helpers import CountingRedis, Recorder, real_queue, wait_for
 
 DRAINERS = 8
@@ -32,7 +32,7 @@ async def crew(single_redis: Redis, prefix: str) -> AsyncIterator[Crew]:
     def build(handler: Callable[..., Any], **options: Any) -> list[Queue]:
         queues = []
         for _ in range(DRAINERS):
-            client = CountingRedis(connection_pool=shared_pool())
+            client = shared_client(CountingRedis)
             clients.append(client)
             queues.append(real_queue(client, prefix, handler, **options))
         return queues
