@@ -24,10 +24,27 @@ from corral.errors import NonRetryableError
 from corral.queue import now_ms
 from pydantic import BaseModel
 
+from queues._common import error_code, is_transient
+
 MAX_FOLLOW_UPS = 3
 FOLLOW_UP_DELAY_MS = 60_000
 _ROUND = re.compile(r"\.r(\d+)$")
 Clock = Callable[[], int]
+
+
+def classify(exc: Exception) -> tuple[str, bool] | None:
+    """A recipient's failure as ``(message, retryable)``; None if it is not an AWS error.
+
+    Shared by the email and sms queues, so that neither imports the other (each poller's
+    permissions follow the code its own queue runs).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        return f"{error_code(exc)}: {exc}", is_transient(exc)
+    if isinstance(exc, BotoCoreError):
+        return str(exc), is_transient(exc)
+    return None
 
 
 class TransientDeliveryError(Exception):
@@ -108,6 +125,11 @@ async def settle_deliveries(
     """Turn per-recipient outcomes into the job's result, or into the attempt's error."""
     sent = [d for d in deliveries if d.status == "sent"]
     transient = [d.recipient for d in deliveries if d.status == "failed" and d.retryable]
+    rejected = len(deliveries) - len(sent) - len(transient)
+    job.log(
+        f"sent to {len(sent)} of {len(deliveries)} recipients; "
+        f"{len(transient)} throttled, {rejected} rejected"
+    )
     if not sent and transient:
         raise TransientDeliveryError(f"no recipient reached; {len(transient)} throttled")
     if not sent:
@@ -125,6 +147,7 @@ async def settle_deliveries(
         delay = FOLLOW_UP_DELAY_MS * int(next_id.rsplit(".r", 1)[1])
         await enqueue(queue, retry_payload(transient), next_id, delay)
         result["followUp"] = {"jobId": next_id, "recipients": transient, "delayMs": delay}
+        job.log(f"follow-up job {next_id} retries {len(transient)} recipients in {delay} ms")
     return result
 
 

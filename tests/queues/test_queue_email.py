@@ -27,6 +27,7 @@ from tests.queues.queue_helpers import (
     drain,
     engine_queue,
     job_context,
+    logged,
 )
 from tests.queues.queue_helpers import stored as stored_job
 
@@ -51,14 +52,14 @@ def sent_messages() -> list[Any]:
 
 
 class Throttled:
-    """SES that answers TooManyRequests for some recipients."""
+    """SES that answers ``code`` (TooManyRequests by default) for some recipients."""
 
-    def __init__(self, ses: Any, throttled: set[str]) -> None:
-        self.ses, self.throttled = ses, throttled
+    def __init__(self, ses: Any, throttled: set[str], code: str = "TooManyRequestsException"):
+        self.ses, self.throttled, self.code = ses, throttled, code
 
     def send_email(self, **request: Any) -> Any:
         if request["Destination"]["ToAddresses"][0] in self.throttled:
-            raise client_error("TooManyRequestsException")
+            raise client_error(self.code)
         return self.ses.send_email(**request)
 
 
@@ -128,13 +129,20 @@ async def test_a_rejected_address_completes_the_job_with_counts_and_no_follow_up
     ses: Any,
 ) -> None:
     follow_ups = Recorder()
-    deps = email.EmailDeps(ses, SENDER, enqueue=follow_ups)
-    result = await email.send(payload(to=["ann@example.com", "nobody"]), job_context(), deps)
+    rejecting = Throttled(ses, {"bob@example.com"}, "InvalidParameterValue")
+    deps = email.EmailDeps(rejecting, SENDER, enqueue=follow_ups)
+    result = await email.send(payload(), job_context(), deps)
     assert (result["successful"], result["failed"]) == (1, 1)
     rejected = result["results"][1]
     assert rejected["status"] == "failed" and rejected["retryable"] is False
     assert "InvalidParameterValue" in rejected["error"]
     assert "followUp" not in result and follow_ups.calls == []
+
+
+@pytest.mark.parametrize("address", ["nobody", "ann@", "@example.com", "a b@example.com"])
+def test_a_malformed_address_is_refused_before_any_job_exists(address: str) -> None:
+    with pytest.raises(ValidationError, match=r"to\.1"):
+        payload(to=["ann@example.com", address])
 
 
 async def test_throttled_recipients_get_one_follow_up_job(ses: Any) -> None:
@@ -216,6 +224,10 @@ async def test_through_the_engine_a_partial_failure_completes_and_its_follow_up_
     first = await stored_job(queue, added.job_id)
     assert first.state is JobState.COMPLETED
     assert (first.result["successful"], first.result["failed"]) == (1, 1)
+    assert await logged(queue, added.job_id) == [
+        "sent to 1 of 2 recipients; 1 throttled, 0 rejected",
+        f"follow-up job {added.job_id}.r1 retries 1 recipients in 60000 ms",
+    ]
     follow_up_id = first.result["followUp"]["jobId"]
     assert follow_up_id == f"{added.job_id}.r1"
 

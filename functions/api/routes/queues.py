@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from corral.job import JobState, JobStatus
+from corral.controls import JobControls
+from corral.job import CLEANED_STATES, StatusWord, status_named
+from corral.limits import LimitsChange
+from corral.service import JobService
 from fastapi import APIRouter, Body, HTTPException, Query
 
+from api.control_models import QueueLimits, QueueSettings
 from api.deps import Admin, CallerDep, Service
 from api.models import (
     Cleaned,
@@ -34,16 +38,40 @@ ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _queue(service: JobService, name: str) -> QueuePublic:
+    settings = QueueSettings.of(await JobControls(service).limits(name))
+    return QueuePublic.of(await service.stats(name), settings)
+
+
 @router.get("", response_model=QueueList, responses=ERRORS)
 async def list_queues(caller: CallerDep, service: Service) -> Any:
-    """Every queue with its counts."""
-    return QueueList(queues=[QueuePublic.of(await service.stats(name)) for name in service.queues])
+    """Every queue with its counts and the limits in force."""
+    return QueueList(queues=[await _queue(service, name) for name in service.queues])
 
 
 @router.get("/{queue}", response_model=QueuePublic, responses=ERRORS)
 async def get_queue(queue: str, caller: CallerDep, service: Service) -> Any:
-    """One queue's counts."""
-    return QueuePublic.of(await service.stats(queue))
+    """One queue's counts and the limits in force (``settings``)."""
+    return await _queue(service, queue)
+
+
+@router.patch(
+    "/{queue}",
+    response_model=QueueLimits,
+    responses={
+        409: {"description": "another change landed meanwhile; try again"},
+        422: {"description": "an invalid limit"},
+        **ADMIN_ERRORS,
+    },
+)
+async def change_limits(queue: str, body: LimitsChange, admin: Admin, service: Service) -> Any:
+    """Set concurrency, rateLimit or groupConcurrency at runtime (null: back to deployed).
+
+    In force at the next claim of every poller; the change is kept in the job table and
+    audit-logged (who, old, new).
+    """
+    limits = await JobControls(service).change_limits(queue, body, f"tenant {admin.tenant}")
+    return QueueLimits(queue=queue, settings=QueueSettings.of(limits))
 
 
 @router.get("/{queue}/jobs", response_model=JobPage, responses=ERRORS)
@@ -51,7 +79,10 @@ async def list_jobs(
     queue: str,
     caller: CallerDep,
     service: Service,
-    status: JobStatus | None = None,
+    status: Annotated[
+        StatusWord | None,
+        Query(description="a job status; aliases: waiting and delayed (pending), active"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=150)] = None,
 ) -> Any:
@@ -61,7 +92,7 @@ async def list_jobs(
     page = await service.list_jobs(
         queue,
         tenant=None if caller.admin else caller.tenant,
-        status=status,
+        status=status_named(status) if status else None,
         limit=limit,
         cursor=cursor,
     )
@@ -87,9 +118,9 @@ async def resume(queue: str, admin: Admin, service: Service) -> Any:
 async def clean(
     queue: str, admin: Admin, service: Service, body: Annotated[CleanRequest | None, Body()] = None
 ) -> Any:
-    """Drop old finished jobs from Redis, or cancel old waiting or delayed ones."""
+    """Remove old finished jobs (counts and lists alike), or cancel old pending ones."""
     body = body or CleanRequest()
-    removed = await service.clean(queue, JobState(body.status), body.grace, body.limit)
+    removed = await service.clean(queue, CLEANED_STATES[body.status], body.grace, body.limit)
     return Cleaned(queue=queue, removed=removed)
 
 

@@ -102,9 +102,12 @@ class Client:
         """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
         return self._send(Calls.enqueue(queue, data, options))
 
-    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return self._send(Calls.enqueue_batch(queue, jobs))
+    def enqueue_batch(
+        self, queue: str, jobs: Sequence[Mapping[str, Any]], *, atomic: bool = False
+    ) -> reply.BatchAccepted:
+        """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422)."""
+        return self._send(Calls.enqueue_batch(queue, jobs, atomic))
 
     def validate_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchValid:
         """Check ``[{data, options?}, ...]`` as ``enqueue_batch`` would, writing nothing
@@ -125,11 +128,26 @@ class Client:
                 return job
             time.sleep(poll_s)
 
-    def cancel(self, queue: str, job_id: str) -> reply.Cancelled:
+    def cancel(self, queue: str, job_id: str) -> reply.Cancelled | reply.Cancelling:
+        """Cancel a job: at once if it has not started, ``cancelling`` if it runs."""
         return self._send(Calls.cancel(queue, job_id))
+
+    def change(self, queue: str, job_id: str, **change: Any) -> reply.Job:
+        """Change ``data``, ``priority`` or ``delay`` (ms from now) of a job not yet started."""
+        return self._send(Calls.change(queue, job_id, change))
+
+    def logs(
+        self, queue: str, job_id: str, cursor: str | None = None, limit: int = 100
+    ) -> reply.JobLogs:
+        """A page of the lines the job's handler logged, oldest first."""
+        return self._send(Calls.logs(queue, job_id, cursor, limit))
 
     def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return self._send(Calls.retry(queue, job_id))
+
+    def promote(self, queue: str, job_id: str) -> reply.AcceptedJob:
+        """Make a delayed job due now (409 if it is not delayed)."""
+        return self._send(Calls.promote(queue, job_id))
 
     def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
@@ -143,6 +161,13 @@ class Client:
     def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return self._send(Calls.throughput(queue))
+
+    def set_limits(self, queue: str, **change: Any) -> reply.QueueLimits:
+        """Set ``concurrency``, ``rateLimit`` or ``groupConcurrency`` at runtime (admin).
+
+        A limit given as None goes back to the queue's deployed value.
+        """
+        return self._send(Calls.set_limits(queue, change))
 
     def pause(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "pause"))
@@ -247,10 +272,11 @@ class AsyncClient:
         return await self._send(Calls.enqueue(queue, data, options))
 
     async def enqueue_batch(
-        self, queue: str, jobs: Sequence[Mapping[str, Any]]
+        self, queue: str, jobs: Sequence[Mapping[str, Any]], *, atomic: bool = False
     ) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return await self._send(Calls.enqueue_batch(queue, jobs))
+        """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422)."""
+        return await self._send(Calls.enqueue_batch(queue, jobs, atomic))
 
     async def validate_batch(
         self, queue: str, jobs: Sequence[Mapping[str, Any]]
@@ -272,11 +298,26 @@ class AsyncClient:
                 return job
             await asyncio.sleep(poll_s)
 
-    async def cancel(self, queue: str, job_id: str) -> reply.Cancelled:
+    async def cancel(self, queue: str, job_id: str) -> reply.Cancelled | reply.Cancelling:
+        """Cancel a job: at once if it has not started, ``cancelling`` if it runs."""
         return await self._send(Calls.cancel(queue, job_id))
+
+    async def change(self, queue: str, job_id: str, **change: Any) -> reply.Job:
+        """Change ``data``, ``priority`` or ``delay`` (ms from now) of a job not yet started."""
+        return await self._send(Calls.change(queue, job_id, change))
+
+    async def logs(
+        self, queue: str, job_id: str, cursor: str | None = None, limit: int = 100
+    ) -> reply.JobLogs:
+        """A page of the lines the job's handler logged, oldest first."""
+        return await self._send(Calls.logs(queue, job_id, cursor, limit))
 
     async def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return await self._send(Calls.retry(queue, job_id))
+
+    async def promote(self, queue: str, job_id: str) -> reply.AcceptedJob:
+        """Make a delayed job due now (409 if it is not delayed)."""
+        return await self._send(Calls.promote(queue, job_id))
 
     async def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
@@ -290,6 +331,13 @@ class AsyncClient:
     async def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return await self._send(Calls.throughput(queue))
+
+    async def set_limits(self, queue: str, **change: Any) -> reply.QueueLimits:
+        """Set ``concurrency``, ``rateLimit`` or ``groupConcurrency`` at runtime (admin).
+
+        A limit given as None goes back to the queue's deployed value.
+        """
+        return await self._send(Calls.set_limits(queue, change))
 
     async def pause(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "pause"))

@@ -17,14 +17,17 @@ from corral.client_types import (
     BatchAccepted,
     BatchValid,
     Cancelled,
+    Cancelling,
     Cleaned,
     Deleted,
     Health,
     History,
     Job,
+    JobLogs,
     JobPage,
     Me,
     Paused,
+    QueueLimits,
     QueueList,
     QueueStats,
     Redriven,
@@ -71,9 +74,14 @@ class Calls:
         return Call("POST", f"/jobs/{_q(queue)}", job_body(data, options))
 
     @staticmethod
-    def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
+    def enqueue_batch(
+        queue: str, jobs: Sequence[Mapping[str, Any]], atomic: bool = False
+    ) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
-        return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+        body: dict[str, Any] = {"jobs": items}
+        if atomic:
+            body["atomic"] = True
+        return Call("POST", f"/jobs/{_q(queue)}/batch", body)
 
     @staticmethod
     def validate_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchValid]:
@@ -85,12 +93,25 @@ class Calls:
         return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
 
     @staticmethod
-    def cancel(queue: str, job_id: str) -> Call[Cancelled]:
+    def cancel(queue: str, job_id: str) -> Call[Cancelled | Cancelling]:
         return Call("DELETE", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
+
+    @staticmethod
+    def change(queue: str, job_id: str, change: Mapping[str, Any]) -> Call[Job]:
+        return Call("PATCH", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}", options_of(change))
+
+    @staticmethod
+    def logs(queue: str, job_id: str, cursor: str | None, limit: int) -> Call[JobLogs]:
+        params = options_of({"cursor": cursor, "limit": limit})
+        return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/logs", params=params)
 
     @staticmethod
     def retry(queue: str, job_id: str) -> Call[AcceptedJob]:
         return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/retry")
+
+    @staticmethod
+    def promote(queue: str, job_id: str) -> Call[AcceptedJob]:
+        return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/promote")
 
     @staticmethod
     def stats(queue: str | None) -> Call[QueueList | QueueStats]:
@@ -100,6 +121,11 @@ class Calls:
     def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> Call[JobPage]:
         params = {"status": status, "limit": limit, "cursor": cursor}
         return Call("GET", f"/queues/{_q(queue)}/jobs", params=options_of(params))
+
+    @staticmethod
+    def set_limits(queue: str, change: Mapping[str, Any]) -> Call[QueueLimits]:
+        # None is sent: it clears a runtime limit (back to the deployed value).
+        return Call("PATCH", f"/queues/{_q(queue)}", dict(change))
 
     @staticmethod
     def pausing(queue: str, action: str) -> Call[Paused]:

@@ -19,8 +19,27 @@ class AcceptedJob(TypedDict):
     deduplicated: bool
 
 
+class FieldError(TypedDict):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class BatchItem(TypedDict):
+    """One item's answer: accepted (``jobId``) or ``status`` "rejected" with ``errors``."""
+
+    index: int
+    jobId: str | None
+    queue: str
+    status: Literal["pending", "processing", "completed", "failed", "cancelled", "rejected"]
+    deduplicated: bool
+    errors: list[FieldError] | None
+
+
 class BatchAccepted(TypedDict):
-    jobs: list[AcceptedJob]
+    jobs: list[BatchItem]
+    accepted: int
+    rejected: int
 
 
 class BatchValid(TypedDict):
@@ -41,6 +60,7 @@ class Job(TypedDict):
     createdAt: int
     startedAt: int | None
     completedAt: int | None
+    failedAt: int | None
     tenant: str
     name: str
 
@@ -50,21 +70,55 @@ class Cancelled(TypedDict):
     status: Literal["cancelled"]
 
 
+class Cancelling(TypedDict):
+    jobId: str
+    status: Literal["cancelling"]
+
+
+class LogLine(TypedDict):
+    ts: int
+    message: str
+
+
+class JobLogs(TypedDict):
+    logs: list[LogLine]
+    nextCursor: str | None
+
+
 class JobPage(TypedDict):
     jobs: list[Job]
     nextCursor: str | None
 
 
+class RateLimitSetting(TypedDict):
+    max: int
+    durationMs: int
+
+
+class QueueSettings(TypedDict):
+    concurrency: int
+    rateLimit: RateLimitSetting | None
+    groupConcurrency: int
+    runtime: list[str]
+
+
+class QueueLimits(TypedDict):
+    queue: str
+    settings: QueueSettings
+
+
 class QueueStats(TypedDict):
     name: str
+    pending: int
     waiting: int
-    active: int
     delayed: int
+    processing: int
     completed: int
     failed: int
     cancelled: int
     paused: bool
     deadLetter: int
+    settings: QueueSettings | None
 
 
 class QueueList(TypedDict):

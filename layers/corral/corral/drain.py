@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
+from corral.drain_cancel import CancelRequests
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.execute import JobExecutor
+from corral.job_logs import MAX_LINES, append_logs
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
 __all__ = ["DrainHooks", "DrainStats", "Drainer", "default_worker_id"]
@@ -22,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 PERSIST_RETRY_S = 0.5
 """After a failed persist, wait this long before trying those outcomes again."""
+START_MARGIN_MS = 1000
+"""A job starts only if its timeout plus this much fits before the deadline."""
 
 
 class Drainer:
@@ -49,7 +54,7 @@ class Drainer:
         idle_wait_ms: int = 1000,
         flush_ms: int = 20,
         stall_check_ms: int = 5000,
-        start_margin_ms: int = 1000,
+        start_margin_ms: int = START_MARGIN_MS,
     ) -> None:
         self.queue = queue
         self.concurrency = concurrency
@@ -64,18 +69,24 @@ class Drainer:
         self.start_margin_ms = start_margin_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
-        self._executor = JobExecutor(queue.definition, self._note_progress, self._threads)
+        self._executor = JobExecutor(
+            queue.definition, self._note_progress, self._threads, report_log=self._note_log
+        )
         self._ready: deque[ClaimedJob] = deque()
         self._running: dict[str, tuple[ClaimedJob, float, asyncio.Task[None]]] = {}
         self._overran: set[str] = set()
         self._done: list[Outcome] = []
         self._unstarted: list[ClaimedJob] = []
         self._progress: dict[str, Any] = {}
+        self._logs: dict[str, list[str]] = {}
+        self._cancels = CancelRequests(queue, self._executor)
+        self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
         self._wakeup = asyncio.Event()
         self._work = asyncio.Event()
         self._stopping = False
         self._deadline: float | None = None
+        self._budget_ms: float | None = None
         self._persist_after = 0.0
         self._lease_end_seen: int | None = None
 
@@ -94,10 +105,14 @@ class Drainer:
         if until_empty:
             self.linger_ms = 0
         self._deadline = deadline
+        self._budget_ms = None if deadline is None else (deadline - time.monotonic()) * 1000
         self._stopping = False
+        # The first cancel check comes a period in: most jobs are over by then.
+        self._next_cancel_check = time.monotonic() + CANCEL_CHECK_S
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
             await self._recover_stalled()
+            await self._say_if_nothing_fits()
             await self._pump()
         except asyncio.CancelledError:
             # Cancelled from outside: without the pump no watchdog runs, so waiting for the
@@ -118,7 +133,7 @@ class Drainer:
         ready, running = self._ready, self._running
         task = asyncio.current_task()
         assert task is not None
-        run, monotonic = self._executor.run, time.monotonic
+        monotonic = time.monotonic
         while True:
             if not ready:
                 if self._stopping and not running and not ready:
@@ -129,25 +144,41 @@ class Drainer:
                 await self._work.wait()
                 continue
             job = ready.popleft()
+            started = monotonic()
+            if job.id in self._cancels:
+                # Cancelled after it was claimed and before it started: it never runs.
+                self._done.append(self._executor.cancelled(job, started))
+                self._cancels.discard(job.id)
+                continue
             if not self._can_start(job):
                 self._unstarted.append(job)
                 continue
-            started = monotonic()
             running[job.id] = (job, started + job.opts["timeout"] / 1000, task)
-            try:
-                outcome = await run(job)
-            except asyncio.CancelledError:
-                if job.id not in self._overran:
-                    raise
-                # Cancelled by the watchdog, not by shutdown: the job overran its timeout.
-                self._overran.discard(job.id)
-                task.uncancel()
-                outcome = self._executor.timed_out(job, started)
+            outcome = await self._run_one(job, started, task)
             del running[job.id]
             done = self._done
             done.append(outcome)
             if len(done) >= self.batch_size // 2 or len(ready) <= self._low_water:
                 self._wakeup.set()
+
+    async def _run_one(self, job: ClaimedJob, started: float, task: asyncio.Task[None]) -> Outcome:
+        try:
+            outcome = await self._executor.run(job)
+        except asyncio.CancelledError:
+            if job.id not in self._overran and job.id not in self._cancels:
+                raise
+            # Cancelled by the watchdog or a cancel request, not by shutdown.
+            self._overran.discard(job.id)
+            task.uncancel()
+            if job.id in self._cancels:
+                outcome = self._executor.cancelled(job, started)
+            else:
+                outcome = self._executor.timed_out(job, started)
+        if job.id in self._cancels:
+            self._cancels.discard(job.id)
+            if task.cancelling():
+                task.uncancel()  # the handler swallowed the cancellation and returned
+        return outcome
 
     def _can_start(self, job: ClaimedJob) -> bool:
         if self._stopping:
@@ -155,7 +186,44 @@ class Drainer:
         if self._deadline is None:
             return True
         left_ms = (self._deadline - time.monotonic()) * 1000
-        return bool(left_ms > job.opts["timeout"] + self.start_margin_ms)
+        needed_ms = job.opts["timeout"] + self.start_margin_ms
+        if left_ms > needed_ms:
+            return True
+        if self._budget_ms is not None and needed_ms >= self._budget_ms:
+            # Not the usual end of a run (the next poller takes it): no run could fit it.
+            self.stats.too_long += 1
+            logger.warning(
+                "job %s of %s cannot start: its %d ms timeout (plus %d ms) does not fit in"
+                " the %d ms this poller had; it waits until its timeout is lowered",
+                job.id,
+                self.queue.name,
+                job.opts["timeout"],
+                self.start_margin_ms,
+                self._budget_ms,
+                extra={"queue": self.queue.name, "job_id": job.id},
+            )
+        return False
+
+    async def _say_if_nothing_fits(self) -> None:
+        """When the queue's timeout does not fit before the deadline at the start, this
+        run claims nothing: say so (a bare "claimed 0" hides why jobs wait)."""
+        if self._stopping or self._deadline is None or self._claiming():
+            return
+        waiting = (await self.queue.counts()).waiting
+        if not waiting:
+            return
+        self.stats.too_long += waiting
+        logger.warning(
+            "%d waiting jobs of %s cannot start: the queue's %d ms timeout (plus %d ms) does"
+            " not fit in the %d ms left before this poller's deadline; give its poller a"
+            " longer timeout or the queue a shorter one",
+            waiting,
+            self.queue.name,
+            self.queue.definition.timeout_ms,
+            self.start_margin_ms,
+            self._budget_ms or 0,
+            extra={"queue": self.queue.name},
+        )
 
     # -- the pump: settle and claim --------------------------------------------------
 
@@ -186,6 +254,10 @@ class Drainer:
                 return
             now = time.monotonic()
             self._cancel_overrunning(now)
+            if self._running and now >= self._next_cancel_check:
+                self._next_cancel_check = now + CANCEL_CHECK_S
+                running = [job for job, _, _ in self._running.values()]
+                await self._cancels.heartbeat(running, self._running, self._ready)
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 await self._housekeeping()
@@ -224,10 +296,12 @@ class Drainer:
 
     async def _exchange(self, want: int) -> ClaimResult | None:
         """One round trip: persist and settle finished jobs, claim ``want`` more."""
+        if self._logs:
+            await self._flush_logs()  # before the outcomes settle: a finished job's log is whole
         outcomes = self._done
         self._done = []
         if outcomes:
-            outcomes = await self._persisted(outcomes)
+            outcomes = await self._persisted(await self._cancels.cancelled_instead(outcomes))
         if not outcomes and want == 0:
             return None
         # Each claim gets its own lease-token prefix: a job released (or retried) and claimed
@@ -275,6 +349,8 @@ class Drainer:
                 stats.completed += 1
             elif outcome.kind == "r":
                 stats.retried += 1
+            elif outcome.kind == "x":
+                stats.cancelled += 1
             else:
                 stats.failed += 1
 
@@ -344,10 +420,7 @@ class Drainer:
         running = [job for job, _, _ in self._running.values()]
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
-            lease = min(self.queue.definition.timeout_ms, self.queue.lease.cap_ms)
-            lost = await self.queue.extend(held, lease + self.queue.lease.margin_ms)
-            if lost:
-                logger.warning("lost the lease on %d jobs", len(lost))
+            await self._cancels.heartbeat(held, self._running, self._ready)
         await self._recover_stalled()
 
     async def _recover_stalled(self) -> int:
@@ -363,6 +436,16 @@ class Drainer:
 
     def _note_progress(self, job_id: str, value: Any) -> None:
         self._progress[job_id] = value
+
+    def _note_log(self, job_id: str, entry: str) -> None:
+        lines = self._logs.setdefault(job_id, [])
+        lines.append(entry)
+        if len(lines) > MAX_LINES:
+            del lines[0]  # Redis keeps only the newest lines anyway
+
+    async def _flush_logs(self) -> None:
+        lines, self._logs = self._logs, {}
+        await append_logs(self.queue, lines)
 
     async def _flush_progress(self) -> None:
         updates, self._progress = self._progress, {}
@@ -392,8 +475,9 @@ class Drainer:
     async def _flush_progress_safely(self) -> None:
         try:
             await self._flush_progress()
+            await self._flush_logs()
         except Exception:
-            logger.exception("could not record progress")
+            logger.exception("could not record progress or logs")
 
 
 def _lease_ran_out(result: ClaimResult | None) -> bool:

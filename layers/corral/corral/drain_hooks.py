@@ -44,12 +44,15 @@ class DrainStats:
     completed: int = 0
     retried: int = 0
     failed: int = 0
+    cancelled: int = 0
     lease_lost: int = 0
     released: int = 0
     expired: int = 0
     stalled_requeued: int = 0
     stalled_failed: int = 0
     settle_calls: int = 0
+    too_long: int = 0
+    """Waiting jobs whose timeout could not fit before the deadline even at the run's start."""
     last_code: ClaimCode | None = None
     """What the last claim answered: why an idle drainer left (empty, or a limit)."""
 

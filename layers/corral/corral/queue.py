@@ -232,10 +232,17 @@ class Queue:
 
     async def extend(self, jobs: Sequence[ClaimedJob], lease_ms: int) -> list[str]:
         """Extend the leases of held jobs; returns the ids whose lease was lost."""
+        return (await self.heartbeat(jobs, lease_ms))[0]
+
+    async def heartbeat(
+        self, jobs: Sequence[ClaimedJob], lease_ms: int
+    ) -> tuple[list[str], list[str]]:
+        """Extend the leases of held jobs; returns (ids lost, ids asked to cancel)."""
         args: list[Any] = [self.clock(), lease_ms]
         for job in jobs:
             args.extend((job.id, job.token))
-        return list(await self._run("extend", args))
+        lost, cancelling = await self._run("extend", args)
+        return list(lost), list(cancelling)
 
     async def progress(self, job_id: str, token: str, value: Any) -> None:
         """Record a running job's progress (raises if the lease was lost)."""
@@ -271,6 +278,12 @@ class Queue:
         require_identifier(job_id, "job id")
         args = [self.clock(), job_id, self.definition.group_concurrency]
         raise_for_code(int(await self._run("retry", args)), job_id)
+
+    async def promote(self, job_id: str) -> None:
+        """Make a delayed job (or one backing off before a retry) due now."""
+        require_identifier(job_id, "job id")
+        args = [job_id, self.definition.group_concurrency]
+        raise_for_code(int(await self._run("promote", args)), job_id)
 
     async def pause(self) -> bool:
         return int(await self._run("pause", [1])) == 1

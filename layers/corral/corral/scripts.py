@@ -27,12 +27,18 @@ SCRIPT_NAMES = (
     "release",
     "cancel",
     "retry",
+    "promote",
     "pause",
     "counts",
     "list_jobs",
     "clean",
     "throughput",
     "restore",
+    "append_logs",
+    "read_logs",
+    "request_cancel",
+    "update_waiting",
+    "set_limits",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,11 +15,14 @@ from corral.failures import FailureRecorder
 from corral.index_marker import IndexMarker, Reconcile
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
+from corral.limits import LimitsStore, runtime_overrides
 from corral.poller.hooks import RunTally, StoreHooks
 from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
 from corral.queue import LeaseSettings, Queue
 from corral.scripts import RedisClient
 from corral.store import JobStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,6 +74,14 @@ class PollerRuntime:
         self.events = events
         self.reconcile = reconcile
 
+    async def _seed_limits(self, queue: Queue) -> None:
+        """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
+        try:
+            await runtime_overrides(queue, LimitsStore(self.store.client, self.store.table))
+        except Exception:
+            # Draining under the deployed limits beats not draining at all.
+            logger.exception("could not seed the runtime limits of %s", queue.name)
+
     def invoke(
         self,
         queue: str,
@@ -87,6 +99,7 @@ class PollerRuntime:
             start = self.starter or starter
             marker = IndexMarker(redis, self.reconcile, prefix=self.prefix)
             poller = Poller(q, hooks, starter=start, settings=self.settings, marker=marker)
+            await self._seed_limits(q)
             try:
                 report = await poller.run(remaining_ms)
             finally:

@@ -62,8 +62,12 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   local expires_at = tonumber(f[4] or '0')
   -- ttl bounds the wait before the first start; a retry of a started job never expires.
   if expires_at > 0 and expires_at < now and f[3] == '0' then
+    local ok, opts = pcall(cjson.decode, f[2])
+    local ttl = ok and type(opts) == 'table' and tonumber(opts.ttl) or 0
+    local message = string.format('expired: ttl %d ms ran out %d ms before a poller reached it',
+      ttl, now - expires_at)
     redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
-      'error', '{"message":"expired before it started","type":"ExpiredError"}')
+      'error', cjson.encode({message = message, type = 'ExpiredError'}))
     redis.call('ZADD', k.failed, now, id)
     release_dedup(k, f[7], id)
     return false
@@ -132,10 +136,18 @@ local function claim_batch(a)
 end
 
 local function claim_args(base)
-  return {
+  local a = {
     now = tonumber(ARGV[1]), worker = ARGV[base], n = tonumber(ARGV[base + 1]),
     lease_cap = tonumber(ARGV[base + 2]), lease_margin = tonumber(ARGV[base + 3]),
     concurrency = tonumber(ARGV[base + 4]), group_limit = tonumber(ARGV[base + 5]),
     rate_max = tonumber(ARGV[base + 6]), rate_ms = tonumber(ARGV[base + 7]),
   }
+  -- Limits set at runtime (set_limits.lua) win over the deployed ones passed in ARGV.
+  local r = redis.call('HMGET', limits_key(k), 'concurrency', 'groupConcurrency', 'rateMax',
+    'rateMs')
+  a.concurrency = tonumber(r[1] or a.concurrency)
+  a.group_limit = tonumber(r[2] or a.group_limit)
+  a.rate_max = tonumber(r[3] or a.rate_max)
+  a.rate_ms = tonumber(r[4] or a.rate_ms)
+  return a
 end
