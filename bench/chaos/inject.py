@@ -78,14 +78,12 @@ class RedisFaults:
     flush_at_s: float
     restart_at_s: float
     recovery: FlushRecovery
-    flushing: threading.Event
     done: Counter[str] = field(default_factory=Counter)
 
     def run(self, stop: threading.Event) -> None:
         start = time.monotonic()
         if stop.wait(self.flush_at_s):
             return
-        self.flushing.set()
         lost_again = threading.Event()
         measure = self.recovery.flush(lost_again)
         self.done["redis flushed (FLUSHALL)"] += 1
@@ -148,7 +146,7 @@ class Injectors:
         flush = FlushRecovery(self.target.url, prefix)
         self.mass_kill = MassKill(self.target.url, prefix, self.env)
         at_s = (0.35 * self.duration_s, 0.65 * self.duration_s)
-        self.redis = RedisFaults(self.target, *at_s, flush, self.mass_kill.flushed)
+        self.redis = RedisFaults(self.target, *at_s, flush)
         # After the flush and the restart, so that Redis keeps what the killed pollers held.
         self.mass_kill_at_s = 0.7 * self.duration_s
 

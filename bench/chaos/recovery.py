@@ -44,8 +44,6 @@ class MassKill:
     url: str
     prefix: str
     env: dict[str, str]
-    flushed: threading.Event = field(default_factory=threading.Event)
-    """Set when Redis is flushed: what the killed pollers held is gone, so stop measuring."""
     times: dict[str, float] = field(default_factory=dict)
     stranded: int = 0
 
@@ -94,7 +92,7 @@ class MassKill:
         waiting = {s.job_id: s for s in held}
         late_ms: list[float] = []
         give_up = time.monotonic() + GIVE_UP_S
-        while waiting and time.monotonic() < give_up and not self.flushed.is_set():
+        while waiting and time.monotonic() < give_up:
             now_ms = time.time() * 1000
             for job_id, s in list(waiting.items()):
                 fields = client.hmget(f"{_base(self.prefix, s.queue)}job:{job_id}", "lock", "state")
