@@ -313,5 +313,6 @@ def execute(config: Config) -> Result:
         kept,
         injectors.counts(counts["faults"]),
         phases,
+        injectors.recovery_s,
     )
     return Result(run, outcome, counts, items, producer, busy, idle, redis_idle)

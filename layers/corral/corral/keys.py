@@ -107,6 +107,11 @@ class QueueKeys:
     def dedup(self, dedup_id: str) -> str:
         return f"{self.base}dedup:{dedup_id}"
 
+    @property
+    def marker(self) -> str:
+        """Set while Redis holds this queue; missing, Redis lost it (see ``index_marker``)."""
+        return self.base + "marker"
+
     def poller_flag(self) -> str:
         """Set while a poller of this queue is running (the API's wake-up decision)."""
         return self.base + "poller"

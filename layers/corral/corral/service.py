@@ -20,6 +20,7 @@ from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQ
 from corral.events import announce as lifecycle
 from corral.events.sink import EventSink, NoEvents
 from corral.guards import REDIS_DOWN, ServiceUnavailableError, aws, redis_guard
+from corral.index_marker import IndexMarker
 from corral.intake import Accepted, Intake, Rejected
 from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
@@ -65,6 +66,7 @@ class JobService:
         waker: wakes a poller after an enqueue.
         clock: now in epoch ms.
         events: where ``Job Queued`` and ``Job Cancelled`` go (none: nowhere).
+        marker: notices, at each enqueue, that Redis lost the queue (none: the schedule will).
     """
 
     def __init__(
@@ -75,8 +77,10 @@ class JobService:
         waker: PollerWaker | None = None,
         clock: Callable[[], int] = now_ms,
         events: EventSink | None = None,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.queues = dict(queues)
+        self.marker = marker
         self.store = store
         self.dlq = dlq
         self.waker = waker or NoWake()
@@ -158,6 +162,8 @@ class JobService:
             max_waiting = quotas.waiting_jobs
         intake = Intake(q, self.store, tenant, self.clock, max_waiting)
         answers = await intake.run_each(jobs, atomic=atomic, positions=positions)
+        if self.marker is not None:
+            await self.marker.check(queue)
         taken = [(job, a) for job, a in zip(jobs, answers, strict=True) if isinstance(a, Accepted)]
         if any(not a.deduplicated for _, a in taken):
             await self.waker.wake(queue)

@@ -52,6 +52,9 @@ class Settings(FromEnvironment):
     bucket: str = ""
     queue: str = ""
     poller_function: str = ""
+    reconciler_function: str = Field(
+        default="", description="started at once when Redis lost a queue (empty: schedule only)"
+    )
     api_keys: str = ""
     api_keys_source: str = Field(default="", description="secret ARN or SSM name of API keys")
     max_body_bytes: int = 262_144

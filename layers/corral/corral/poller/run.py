@@ -18,13 +18,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from corral.drain import START_MARGIN_MS, Drainer, DrainHooks, DrainStats, default_worker_id
+from corral.index_marker import IndexMarker
 from corral.poller.presence import Presence
-from corral.queue import Queue
+from corral.queue import ClaimCode, Queue
 
 logger = logging.getLogger(__name__)
 
 Starter = Callable[[str], Awaitable[None]]
 """Starts one more poller of a queue (an async Lambda invoke, or a local task)."""
+
+HELD_BACK = {
+    ClaimCode.AT_CONCURRENCY: "saturated",
+    ClaimCode.GROUP_LIMITED: "group limited",
+    ClaimCode.RATE_LIMITED: "rate limited",
+}
+"""Why a poller left while jobs were waiting, by the last claim's answer."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class Poller:
         starter: starts another poller of this queue for fan-out (None: no fan-out).
         settings: see ``PollerSettings``.
         worker_id: this run's id (lease tokens carry it).
+        marker: notices, at start and at each refresh, that Redis lost the queue.
     """
 
     def __init__(
@@ -118,8 +127,10 @@ class Poller:
         starter: Starter | None = None,
         settings: PollerSettings | None = None,
         worker_id: str | None = None,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.queue = queue
+        self.marker = marker
         self.hooks = hooks or DrainHooks()
         self.starter = starter
         self.settings = settings or PollerSettings()
@@ -142,6 +153,7 @@ class Poller:
             left = remaining_ms() - self.settings.safety_ms
             self._deadline = started + left / 1000
         await self.presence.join()
+        await self._check_marker()
         self._stop = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive())
         try:
@@ -192,7 +204,10 @@ class Poller:
             linger = self.settings.linger_ms
             # Leave, then look once more: an enqueue that saw our flag did not wake anyone.
             if not await self.presence.leave():
-                return "others running"
+                # Jobs wait under a limit that live pollers hold: say which, never "empty".
+                code = stats.last_code if counts.waiting else None
+                held_back = HELD_BACK.get(code) if code is not None else None
+                return held_back or "others running"
             if not await self._has_waiting():
                 return "empty"
             await self.presence.join()
@@ -228,6 +243,11 @@ class Poller:
                 await self.presence.refresh()
             except Exception:
                 logger.warning("poller presence refresh failed", exc_info=True)
+            await self._check_marker()
+
+    async def _check_marker(self) -> None:
+        if self.marker is not None:
+            await self.marker.check(self.queue.name)
 
     def pollers_wanted(self, backlog: int) -> int:
         """How many pollers a backlog of ``backlog`` waiting jobs deserves."""

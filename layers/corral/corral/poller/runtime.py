@@ -12,6 +12,7 @@ from corral.drain import DrainHooks
 from corral.events import EventHooks
 from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
+from corral.index_marker import IndexMarker, Reconcile
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
 from corral.limits import LimitsStore, runtime_overrides
@@ -45,6 +46,7 @@ class PollerRuntime:
         lease: lease settings of the queues.
         starter: starts another poller (fan-out); None lets the caller pass one per call.
         events: lifecycle event sinks (None: no events).
+        reconcile: starts a reconcile of a queue Redis lost (None: the schedule will).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class PollerRuntime:
         lease: LeaseSettings | None = None,
         starter: Starter | None = None,
         events: DeploymentEvents | None = None,
+        reconcile: Reconcile | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -69,6 +72,7 @@ class PollerRuntime:
         self.lease = lease
         self.starter = starter
         self.events = events
+        self.reconcile = reconcile
 
     async def _seed_limits(self, queue: Queue) -> None:
         """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
@@ -93,7 +97,8 @@ class PollerRuntime:
             sink = self.events.sink(redis) if self.events else None
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
-            poller = Poller(q, hooks, starter=start, settings=self.settings)
+            marker = IndexMarker(redis, self.reconcile, prefix=self.prefix)
+            poller = Poller(q, hooks, starter=start, settings=self.settings, marker=marker)
             await self._seed_limits(q)
             try:
                 report = await poller.run(remaining_ms)
