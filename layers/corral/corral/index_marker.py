@@ -52,8 +52,10 @@ class IndexMarker:
         except Exception:
             logger.warning("could not check the Redis marker of %s", queue, exc_info=True)
             return False
-        logger.warning(
-            "Redis does not hold queue %s (new, flushed or failed over): reconciling now",
+        # INFO, not WARNING: a new queue looks the same, and the reconciler warns about
+        # what it actually had to put back.
+        logger.info(
+            "Redis holds no marker of queue %s (new, flushed or failed over): reconciling now",
             queue,
             extra={"queue": queue},
         )
