@@ -33,6 +33,9 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "tally_add",
+    "tally_take",
+    "tally_done",
 )
 
 

@@ -57,6 +57,10 @@ class Settings(FromEnvironment):
     max_body_bytes: int = 262_144
     local: bool = False
     event_bus: str = Field(default="", description="EventBridge bus of job events (empty: off)")
+    event_types: str = Field(
+        default="failed,dead-lettered",
+        description="lifecycle events sent to the bus: slugs, comma-separated, or 'all'",
+    )
     tenant_table: str = Field(default="", description="webhooks, signing secrets, daily stats")
     # The typed queues (functions/queues).
     email_sender: str = Field(default="", description="SES v2 FromEmailAddress")
