@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from tests.awsmock import client
 from tests.conftest import SHARED_REDIS_URL, Payload, noop
-from tests.events.conftest import BUS, TENANT_TABLE, EventStack
+from tests.events.conftest import BUS, JOB_TABLE, TENANT_TABLE, EventStack
 
 REGISTRY = QueueRegistry([QueueDefinition(name="jobs", payload=Payload, handler=noop)])
 
@@ -100,3 +100,56 @@ def test_by_default_a_job_that_succeeds_sends_no_event(aws: EventStack, key_pref
         loops.close()
 
     assert aws.received() == []
+
+
+def test_a_job_costs_two_table_writes_and_its_counts_one_write_a_minute(
+    aws: EventStack, key_prefix: str
+) -> None:
+    writes: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
+            writes[params.get("TableName", "")] += 1
+
+    def counted(service: str) -> Any:
+        made = client(service)
+        made.meta.events.register("provide-client-params.dynamodb.*", count)
+        return made
+
+    aws.dynamodb.meta.events.register("provide-client-params.dynamodb.*", count)
+    settings = Settings(event_bus=BUS, tenant_table=TENANT_TABLE, key_prefix=key_prefix)
+    events = DeploymentEvents.from_settings(settings, counted, REGISTRY, aws.store)
+    assert events is not None
+    loops = ThreadLoops(lambda: Redis.from_url(SHARED_REDIS_URL, decode_responses=True))
+    runtime = PollerRuntime(
+        REGISTRY,
+        aws.store,
+        None,
+        loops,
+        prefix=key_prefix,
+        settings=PollerSettings(linger_ms=100),
+        events=events,
+    )
+
+    async def enqueue(redis: Any) -> None:
+        service = JobService.build(
+            REGISTRY, redis, aws.store, prefix=key_prefix, events=events.sink(redis)
+        )
+        for i in range(20):  # one job per request
+            await service.enqueue_many("jobs", [({"n": i}, None)], "acme")
+
+    try:
+        loops.run(enqueue)
+        assert runtime.invoke("jobs", lambda: 60_000).tally.completed == 20
+    finally:
+        loops.close()
+
+    assert writes == {JOB_TABLE: 40, TENANT_TABLE: 1}, "2 per job; 1 counter item a minute"
+    records = aws.store.list_jobs("jobs", tenant="acme").records
+    assert len(records) == 20
+    for record in records:
+        assert record.started_at is not None and record.completed_at is not None
+        assert record.created_at <= record.started_at <= record.completed_at
+    today = datetime.now(UTC).date()
+    report = StatsReader(aws.dynamodb, TENANT_TABLE).report("acme", ["jobs"], today, today)
+    assert (report.totals["queued"], report.totals["completed"]) == (20, 20)
