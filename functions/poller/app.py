@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from corral.events.deploy import DeploymentEvents
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store, queue_of
-from corral.poller import PollerResult, PollerRuntime, Starter
+from corral.poller import PollerResult, PollerRuntime, PollerSettings, Starter
 from corral.redis_client import create_redis
 from corral.settings import get_settings
 from corral.tracing import traced
@@ -42,7 +42,13 @@ def runtime() -> PollerRuntime:
         events = DeploymentEvents.from_settings(settings, aws_client, registry, store, wake)
         use(
             PollerRuntime(
-                registry, store, build_dlq(), loops, prefix=settings.key_prefix, events=events
+                registry,
+                store,
+                build_dlq(),
+                loops,
+                prefix=settings.key_prefix,
+                settings=PollerSettings.from_settings(settings),
+                events=events,
             )
         )
     assert _runtime is not None

@@ -15,7 +15,7 @@ from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
 from corral.lambda_support import ThreadLoops
-from corral.poller import PollerRuntime
+from corral.poller import PollerRuntime, PollerSettings
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redis_client import create_redis
 from corral.results import ResultStore
@@ -128,6 +128,7 @@ class Emulator:
                 dlq,
                 self.loops,
                 prefix=prefix,
+                settings=PollerSettings.from_settings(self.settings),
                 starter=self.start_poller,
                 events=events,
             )

@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
         dlq,
         loops,
         prefix=prefix,
-        settings=PollerSettings(linger_ms=30_000),
+        settings=PollerSettings(linger_ms=30_000, max_idle_ms=60_000),
         lease=LeaseSettings(cap_ms=1000, margin_ms=500),
     )
     app.use(runtime)
