@@ -12,6 +12,7 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
+from corral.events.eventbridge import parse_types
 from corral.lazy_client import lazy
 from corral.redis_client import create_redis
 from corral.results import ResultStore
@@ -96,7 +97,10 @@ def build_app(
         if WEBHOOK_QUEUE in registry:
             secrets = WebhookStore(client("dynamodb"), tenant_table)
             webhooks = WebhookConfig(secrets, settings.local)
-        stats = StatsReader(client("dynamodb"), tenant_table)
+        sent = parse_types(settings.event_types) if settings.event_bus else frozenset()
+        stats = StatsReader(
+            client("dynamodb"), tenant_table, event_types=frozenset(t.slug for t in sent)
+        )
     return create_app(
         registry,
         service=service,

@@ -1,0 +1,22 @@
+"""corral.pricing: a tenant's estimated cost from its counts, by service and event choice."""
+
+from __future__ import annotations
+
+import pytest
+from corral import pricing
+
+
+def test_a_million_jobs_cost_what_make_cost_measures() -> None:
+    cost = pricing.estimate({"queued": 1_000_000, "completed": 1_000_000})
+    assert cost["apiGateway"] == pytest.approx(1.00)
+    assert cost["dynamodb"] == pytest.approx(1.25), "two writes per job"
+    assert cost["eventbridge"] == 0, "no failure, no event by default"
+    assert sum(cost.values()) < 3.00
+
+
+def test_each_event_type_chosen_adds_a_dollar_per_million_of_its_events() -> None:
+    totals = {"queued": 1_000_000, "completed": 900_000, "failed": 100_000, "retried": 50_000}
+    default = pricing.estimate(totals)["eventbridge"]
+    assert default == pytest.approx((150_000 + 100_000) / 1e6), "failed attempts, dead letters"
+    everything = pricing.estimate(totals, event_types=frozenset({"queued", "started", "completed"}))
+    assert everything["eventbridge"] == pytest.approx((1_000_000 + 1_050_000 + 900_000) / 1e6)
