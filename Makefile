@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install redis test lint typecheck unit run bench sam-cli build template-check importtime chaos cost chromium openapi
+.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build template-check importtime chaos cost chromium openapi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,17 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The docs site's tools (the `docs` extra), on top of the dev install.
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[dev,docs]'
+	touch $@
+
+docs-tools: $(VENV)/.docs-installed
+
+# The docs site, built into site/ in strict mode: a broken link or a warning fails it.
+docs: docs-tools
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 redis:
 	@bash infra/ensure_redis.sh
 
@@ -24,10 +35,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install
+typecheck: install docs-tools
 	$(VENV)/bin/mypy
 
-test: install sam-cli redis chromium lint typecheck
+test: install docs-tools sam-cli redis chromium lint typecheck
 	$(VENV)/bin/pytest
 
 # The browser tests drive Debian's chromium through Playwright; installed only when missing.

@@ -142,7 +142,7 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
 async def test_a_rule_for_one_queue_sees_only_its_failures(
     single_redis: Redis, prefix: str, aws: EventStack
 ) -> None:
-    """The README's rule: final ``Job Failed`` of the ``jobs`` queue, nothing else."""
+    """The rule of docs/events.md: final ``Job Failed`` of the ``jobs`` queue, nothing else."""
     pattern = {
         "source": ["corral"],
         "detail-type": ["Job Failed"],
