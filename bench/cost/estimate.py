@@ -64,8 +64,9 @@ class Usage:
 
     def minus(self, other: Usage) -> Usage:
         """What this window used beyond ``other`` (each unit at least zero)."""
-        fields = {k: max(0.0, v - getattr(other, k)) for k, v in vars(self).items()}
-        fields.pop("detail")
+        fields = {
+            k: max(0.0, v - getattr(other, k)) for k, v in vars(self).items() if k != "detail"
+        }
         left = Usage(**fields)
         left.detail = dict(self.detail)
         return left

@@ -20,6 +20,10 @@ ROUNDS_PER_MONTH = p.MINUTES_PER_MONTH
 TICK_S = 2.0
 """The emulator's tick period in these runs (``CORRAL_LOCAL_SCHEDULE_S``)."""
 WIDTH = 36
+GSI_UNITS_PER_JOB = 5
+"""Write units DynamoDB bills on the job table's two indexes per job, left out of the totals
+(as the comparisons leave them out): the record's put adds one to each index; its outcome
+moves it in ``byQueueStatus`` (a delete and a put) and rewrites it in ``byTenant``."""
 
 
 @dataclass
@@ -157,6 +161,8 @@ def render(single: Measured, batched: Measured | None, idle: e.Usage, idle_s: fl
             lines += [*per_job_lines(m), *redis_lines(m.result, m.jobs), ""]
     lines += [
         *unit_lines(single),
+        f"Not in the totals: the job table's two indexes bill {GSI_UNITS_PER_JOB} more write "
+        f"units a job (+${GSI_UNITS_PER_JOB * p.DYNAMODB_WRITE_UNIT * 1e6:.2f} per million).",
         "",
         f"Per-job figures are the run's usage minus the idle system's over the same "
         f"{single.result.busy_s:.0f} s (the emulator",
