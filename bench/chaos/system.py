@@ -14,6 +14,7 @@ import random
 import sys
 import threading
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -77,24 +78,51 @@ def patch_invoker(chaos: ChaosSettings) -> None:
     lambdas.Invoker._call = staticmethod(timed)  # type: ignore[method-assign]
 
 
+API_AWS_CALLS: ContextVar[list[float] | None] = ContextVar("api_aws_calls", default=None)
+"""The AWS calls of the API request being served (their seconds), if one is."""
+
+
 class TimedApp:
-    """The API app with each request's time inside it counted: what the API function
-    would bill, without the local HTTP server around it."""
+    """The API app with each enqueue's time inside it counted: what the API function would
+    bill, without the local HTTP server around it; and the part spent waiting on moto,
+    which stands in for DynamoDB (``bench.cost`` swaps it for DynamoDB's own latency)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        enqueue = scope["type"] == "http" and scope["method"] == "POST"
+        if not (enqueue and scope["path"].startswith("/jobs/")):
             await self.app(scope, receive, send)
             return
+        calls: list[float] = []
+        token = API_AWS_CALLS.set(calls)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
-            billed = math.ceil((time.perf_counter() - started) * 1000)
-            ledger.count(ledger.API_MS, "api", billed)
+            elapsed = time.perf_counter() - started
+            API_AWS_CALLS.reset(token)
+            ledger.count(ledger.API_MS, "api", math.ceil(elapsed * 1000))
             ledger.count(ledger.API_MS, "requests")
+            ledger.count(ledger.API_MS, "aws", sum(calls) * 1000)
+            ledger.count(ledger.API_MS, "aws calls", len(calls))
+
+
+def time_api_calls(events: Any) -> None:
+    """Time each AWS call made while serving an API request (see ``TimedApp``)."""
+
+    def before(context: dict[str, Any], **_: Any) -> None:
+        if API_AWS_CALLS.get() is not None:
+            context["api_started"] = time.perf_counter()
+
+    def after(context: dict[str, Any], **_: Any) -> None:
+        calls = API_AWS_CALLS.get()
+        if calls is not None and "api_started" in context:
+            calls.append(time.perf_counter() - context["api_started"])
+
+    events.register("before-call", before)
+    events.register("after-call", after)
 
 
 def use_chaos_scheduler(settings: Settings) -> None:
@@ -141,6 +169,7 @@ def main() -> int:
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     Hooks(chaos).install(boto3.DEFAULT_SESSION.events)
+    time_api_calls(boto3.DEFAULT_SESSION.events)
 
     from infra.local import emulator as local
     from infra.local.settings import LocalSettings
@@ -149,6 +178,15 @@ def main() -> int:
     patch_invoker(chaos)
     settings = get_settings()
     emulator, notes = local.build(LocalSettings(), settings)
+    start_poller = emulator.start_poller
+
+    async def wake(queue: str) -> None:
+        # In AWS an API's wake-up is a Lambda Invoke call; here it is a local call.
+        if API_AWS_CALLS.get() is not None:
+            ledger.count(ledger.API_MS, "lambda invokes")
+        await start_poller(queue)
+
+    emulator.start_poller = wake  # type: ignore[method-assign]
     build_app = emulator.app
     emulator.app = lambda: TimedApp(build_app())  # type: ignore[method-assign]
     if chaos.scheduler_s:

@@ -20,6 +20,10 @@ ROUNDS_PER_MONTH = p.MINUTES_PER_MONTH
 TICK_S = 2.0
 """The emulator's tick period in these runs (``CORRAL_LOCAL_SCHEDULE_S``)."""
 WIDTH = 36
+AWS_CALL_MS = 5.0
+"""What one AWS call takes from a Lambda in its region (DynamoDB: "single-digit
+milliseconds"): the API's time waiting on moto is replaced by this per call, and each
+wake-up (a Lambda ``Invoke`` in AWS, a local call here) adds it."""
 GSI_UNITS_PER_JOB = 5
 """Write units DynamoDB bills on the job table's two indexes per job, left out of the totals
 (as the comparisons leave them out): the record's put adds one to each index; its outcome
@@ -50,8 +54,13 @@ def measure(label: str, result: Result, idle: e.Usage, idle_s: float) -> Measure
     """``result``'s usage, and its marginal usage per million jobs."""
     producer = result.producer
     api = result.ledger.get("api:ms", {})
-    # Time inside the API app when counted; else the HTTP round trip (an over-estimate).
-    api_ms = api.get("api", producer.request_ms)
+    if api.get("requests"):
+        # Time inside the API app per enqueue, with moto's share swapped for DynamoDB's.
+        calls = api.get("aws calls", 0.0) + api.get("lambda invokes", 0.0)
+        inside = api["api"] - api.get("aws", 0.0) + calls * AWS_CALL_MS
+        api_ms = inside / api["requests"] * producer.requests
+    else:
+        api_ms = producer.request_ms  # the HTTP round trip: an over-estimate
     usage = e.usage(
         result.ledger,
         result.items,
@@ -84,6 +93,19 @@ def redis_lines(result: Result, jobs: int) -> list[str]:
     return lines
 
 
+def api_line(m: Measured) -> str:
+    api, producer = m.result.ledger.get("api:ms", {}), m.result.producer
+    n = max(1.0, api.get("requests", 0.0))
+    return (
+        f"  API requests {producer.requests / m.jobs:.2f}: {m.api_ms:.1f} ms billed "
+        f"({api.get('api', 0.0) / n:.1f} ms inside the app, of which "
+        f"{api.get('aws', 0.0) / n:.1f} ms on {api.get('aws calls', 0.0) / n:.1f} moto calls; "
+        f"those and {api.get('lambda invokes', 0.0) / n:.2f} wake-up invokes billed as "
+        f"{AWS_CALL_MS:g} ms each); {producer.request_ms / max(1, producer.requests):.1f}"
+        " ms over local HTTP"
+    )
+
+
 def per_job_lines(m: Measured) -> list[str]:
     """What one job used, as counted (whole run, ticks included)."""
     jobs, u, calls = m.jobs, m.usage, m.result.ledger.get("calls", {})
@@ -96,9 +118,7 @@ def per_job_lines(m: Measured) -> list[str]:
         f"  DynamoDB writes {writes / jobs:.2f} (PutItem, UpdateItem, DeleteItem), "
         f"write units {u.write_units / jobs:.2f}, read units {u.read_units / jobs:.2f}",
         f"  EventBridge events {u.events / jobs:.2f}",
-        f"  API requests {m.result.producer.requests / jobs:.2f}: {m.api_ms:.1f} ms inside the "
-        f"API app (billed), {m.result.producer.request_ms / max(1, m.result.producer.requests):.1f}"
-        " ms over local HTTP",
+        api_line(m),
         f"  Lambda GB-s busy {u.lambda_gb_s / jobs:.4f}, idle {u.lambda_idle_gb_s / jobs:.4f}; "
         f"ElastiCache ECPUs {u.ecpus / jobs:.1f}; handler time {handler_ms:.1f} ms",
     ]

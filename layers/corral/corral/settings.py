@@ -56,7 +56,7 @@ class Settings(FromEnvironment):
     api_keys_source: str = Field(default="", description="secret ARN or SSM name of API keys")
     max_body_bytes: int = 262_144
     local: bool = False
-    poller_linger_ms: int = Field(default=100, description="idle wait before a poller exits")
+    poller_linger_ms: int = Field(default=25, description="idle wait before a poller exits")
     poller_max_idle_ms: int = Field(default=5000, description="most idle wait in a row")
     event_bus: str = Field(default="", description="EventBridge bus of job events (empty: off)")
     event_types: str = Field(

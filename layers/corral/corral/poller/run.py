@@ -52,7 +52,7 @@ class PollerSettings:
 
     concurrency: int | None = None
     batch_size: int | None = None
-    linger_ms: int = 100
+    linger_ms: int = 25
     max_idle_ms: int = 5000
     safety_ms: int = 2000
     delayed_wait_ms: int = 15_000
