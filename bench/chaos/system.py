@@ -78,14 +78,15 @@ def patch_invoker(chaos: ChaosSettings) -> None:
     lambdas.Invoker._call = staticmethod(timed)  # type: ignore[method-assign]
 
 
-API_AWS_CALLS: ContextVar[list[float] | None] = ContextVar("api_aws_calls", default=None)
-"""The AWS calls of the API request being served (their seconds), if one is."""
+API_REQUEST: ContextVar[bool] = ContextVar("api_request", default=False)
+"""Whether an enqueue request is being served (its wake-ups are the API's)."""
 
 
 class TimedApp:
     """The API app with each enqueue's time inside it counted: what the API function would
-    bill, without the local HTTP server around it; and the part spent waiting on moto,
-    which stands in for DynamoDB (``bench.cost`` swaps it for DynamoDB's own latency)."""
+    bill, without the local HTTP server around it. The API's clients count their time
+    waiting on moto (``time_api_clients``), which ``bench.cost`` swaps for DynamoDB's own
+    latency."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -95,34 +96,45 @@ class TimedApp:
         if not (enqueue and scope["path"].startswith("/jobs/")):
             await self.app(scope, receive, send)
             return
-        calls: list[float] = []
-        token = API_AWS_CALLS.set(calls)
+        token = API_REQUEST.set(True)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
             elapsed = time.perf_counter() - started
-            API_AWS_CALLS.reset(token)
+            API_REQUEST.reset(token)
             ledger.count(ledger.API_MS, "api", math.ceil(elapsed * 1000))
             ledger.count(ledger.API_MS, "requests")
-            ledger.count(ledger.API_MS, "aws", sum(calls) * 1000)
-            ledger.count(ledger.API_MS, "aws calls", len(calls))
 
 
-def time_api_calls(events: Any) -> None:
-    """Time each AWS call made while serving an API request (see ``TimedApp``)."""
+def time_api_clients() -> None:
+    """Time every AWS call of the API's own clients (see ``TimedApp``)."""
+    from api import wiring
+
+    make = wiring.client_factory
 
     def before(context: dict[str, Any], **_: Any) -> None:
-        if API_AWS_CALLS.get() is not None:
-            context["api_started"] = time.perf_counter()
+        context["api_started"] = time.perf_counter()
 
     def after(context: dict[str, Any], **_: Any) -> None:
-        calls = API_AWS_CALLS.get()
-        if calls is not None and "api_started" in context:
-            calls.append(time.perf_counter() - context["api_started"])
+        if "api_started" in context:
+            ledger.count(
+                ledger.API_MS, "aws", (time.perf_counter() - context["api_started"]) * 1000
+            )
+            ledger.count(ledger.API_MS, "aws calls")
 
-    events.register("before-call", before)
-    events.register("after-call", after)
+    def factory(settings: Settings) -> Any:
+        inner = make(settings)
+
+        def client(service: str) -> Any:
+            made = inner(service)
+            made.meta.events.register("before-call", before)
+            made.meta.events.register("after-call", after)
+            return made
+
+        return client
+
+    wiring.client_factory = factory
 
 
 def use_chaos_scheduler(settings: Settings) -> None:
@@ -169,7 +181,7 @@ def main() -> int:
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     Hooks(chaos).install(boto3.DEFAULT_SESSION.events)
-    time_api_calls(boto3.DEFAULT_SESSION.events)
+    time_api_clients()
 
     from infra.local import emulator as local
     from infra.local.settings import LocalSettings
@@ -182,7 +194,7 @@ def main() -> int:
 
     async def wake(queue: str) -> None:
         # In AWS an API's wake-up is a Lambda Invoke call; here it is a local call.
-        if API_AWS_CALLS.get() is not None:
+        if API_REQUEST.get():
             ledger.count(ledger.API_MS, "lambda invokes")
         await start_poller(queue)
 
