@@ -108,20 +108,32 @@ class TimedApp:
 
 
 def time_api_clients() -> None:
-    """Time every AWS call of the API's own clients (see ``TimedApp``)."""
+    """Time the API's own AWS calls (see ``TimedApp``): the wall time while any is under
+    way, and the waves of them (a batch's parallel writes are one wave)."""
     from api import wiring
 
     make = wiring.client_factory
 
+    in_flight = [0, 0.0]  # calls under way, and since when some are
+    lock = threading.Lock()
+
     def before(context: dict[str, Any], **_: Any) -> None:
-        context["api_started"] = time.perf_counter()
+        context["api_call"] = True
+        with lock:
+            in_flight[0] += 1
+            if in_flight[0] == 1:
+                in_flight[1] = time.perf_counter()
+                ledger.count(ledger.API_MS, "aws waves")
 
     def after(context: dict[str, Any], **_: Any) -> None:
-        if "api_started" in context:
-            ledger.count(
-                ledger.API_MS, "aws", (time.perf_counter() - context["api_started"]) * 1000
-            )
-            ledger.count(ledger.API_MS, "aws calls")
+        if not context.pop("api_call", False):
+            return
+        ledger.count(ledger.API_MS, "aws calls")
+        with lock:
+            in_flight[0] -= 1
+            waited_ms = (time.perf_counter() - in_flight[1]) * 1000 if not in_flight[0] else 0.0
+        if waited_ms:
+            ledger.count(ledger.API_MS, "aws", waited_ms)
 
     def factory(settings: Settings) -> Any:
         inner = make(settings)

@@ -22,8 +22,9 @@ TICK_S = 2.0
 WIDTH = 36
 AWS_CALL_MS = 5.0
 """What one AWS call takes from a Lambda in its region (DynamoDB: "single-digit
-milliseconds"): the API's time waiting on moto is replaced by this per call, and each
-wake-up (a Lambda ``Invoke`` in AWS, a local call here) adds it."""
+milliseconds"): the API's time waiting on moto is replaced by this per wave of calls
+(parallel ones overlap), and each wake-up (a Lambda ``Invoke`` in AWS, a local call here)
+adds it."""
 GSI_UNITS_PER_JOB = 5
 """Write units DynamoDB bills on the job table's two indexes per job, left out of the totals
 (as the comparisons leave them out): the record's put adds one to each index; its outcome
@@ -56,7 +57,7 @@ def measure(label: str, result: Result, idle: e.Usage, idle_s: float) -> Measure
     api = result.ledger.get("api:ms", {})
     if api.get("requests"):
         # Time inside the API app per enqueue, with moto's share swapped for DynamoDB's.
-        calls = api.get("aws calls", 0.0) + api.get("lambda invokes", 0.0)
+        calls = api.get("aws waves", 0.0) + api.get("lambda invokes", 0.0)
         inside = api["api"] - api.get("aws", 0.0) + calls * AWS_CALL_MS
         api_ms = inside / api["requests"] * producer.requests
     else:
@@ -99,8 +100,9 @@ def api_line(m: Measured) -> str:
     return (
         f"  API requests {producer.requests / m.jobs:.2f}: {m.api_ms:.1f} ms billed "
         f"({api.get('api', 0.0) / n:.1f} ms inside the app, of which "
-        f"{api.get('aws', 0.0) / n:.1f} ms on {api.get('aws calls', 0.0) / n:.1f} moto calls; "
-        f"those and {api.get('lambda invokes', 0.0) / n:.2f} wake-up invokes billed as "
+        f"{api.get('aws', 0.0) / n:.1f} ms waiting on {api.get('aws calls', 0.0) / n:.1f} moto "
+        f"calls in {api.get('aws waves', 0.0) / n:.1f} waves; each wave and each of "
+        f"{api.get('lambda invokes', 0.0) / n:.2f} wake-up invokes billed as "
         f"{AWS_CALL_MS:g} ms each); {producer.request_ms / max(1, producer.requests):.1f}"
         " ms over local HTTP"
     )
