@@ -58,10 +58,10 @@ class UnitCosts:
         record_write_units: write units of one job record write (records are under 1 KB).
     """
 
-    api_ms: float = 12.0
+    api_ms: float = 19.6
     api_memory_mb: int = 1024
-    poller_gb_s: float = 0.010
-    ecpus: float = 60.0
+    poller_gb_s: float = 0.0552
+    ecpus: float = 598.0
     record_write_units: float = 1.0
 
 
