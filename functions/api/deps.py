@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from corral.keys import valid_identifier
 from corral.service import JobService
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 
 from api.auth import Authenticator, Caller
 
@@ -41,6 +41,23 @@ def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     return caller
 
 
+def get_tenant_scope(
+    caller: Annotated[Caller, Depends(get_caller)],
+    tenant: Annotated[
+        str | None,
+        Query(max_length=128, description="admin only: another tenant's (default: the caller's)"),
+    ] = None,
+) -> str:
+    """Whose things a call reads: the caller's tenant, or any ``?tenant=`` for an admin."""
+    if tenant is None or tenant == caller.tenant:
+        return caller.tenant
+    if not caller.admin:
+        raise HTTPException(403, "only an admin may name another tenant")
+    if not valid_identifier(tenant):
+        raise HTTPException(422, "invalid tenant")
+    return tenant
+
+
 def optional_part(attribute: str, name: str, needs: str) -> Callable[[Request], Any]:
     """A dependency on an optional part of the app (``app.state.<attribute>``).
 
@@ -67,4 +84,5 @@ def job_id(job_id: str) -> str:
 Service = Annotated[JobService, Depends(get_service)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 Admin = Annotated[Caller, Depends(get_admin)]
+TenantScope = Annotated[str, Depends(get_tenant_scope)]
 JobId = Annotated[str, Depends(job_id)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
@@ -12,21 +12,31 @@ from corral.keys import PREFIX
 from corral.service import JobService
 from corral.store import JobStore
 from corral.wake import PollerWaker
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 
 from api import errors
-from api.auth import Authenticator, Caller
-from api.deps import get_caller
+from api.auth import Authenticator
+from api.deps import TenantScope
 from api.limits import BodyLimit
-from api.routes import dashboard, health, jobs, queues, stats, webhooks
+from api.routes import dashboard, docs, health, jobs, queues, stats, webhooks
+from api.signin import SignInLinks
 
 if TYPE_CHECKING:
     from corral.schedules import ScheduleService
     from corral.stats import StatsReader
 
 DEFAULT_MAX_BODY = 262_144
-PUBLIC_PATHS = ("/health", "/dashboard", "/docs", "/openapi.json")
-"""Routes that answer without a token; the template exempts them from its authorizer."""
+PUBLIC_ROUTES = (
+    ("GET", "/health"),
+    ("GET", "/dashboard"),
+    ("POST", "/dashboard/session"),
+    ("GET", "/docs"),
+    ("GET", "/docs/assets/{asset}"),
+    ("GET", "/openapi.json"),
+)
+"""Routes that answer without a token; the template exempts them from its authorizer.
+The page and its files load before the browser has a token; a sign-in link's code is
+itself the credential of ``/dashboard/session``."""
 SCHEDULES = "api.routes.schedules"
 
 
@@ -50,6 +60,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY,
     webhook_config: webhooks.WebhookConfig | None = None,
     stats_reader: StatsReader | None = None,
+    sign_in: SignInLinks | None = None,
 ) -> FastAPI:
     """The API app.
 
@@ -62,6 +73,7 @@ def create_app(
         max_body_bytes: larger request bodies get a 413.
         webhook_config: what ``/webhooks`` uses (None: 503).
         stats_reader: what ``/stats`` reads (None: 503).
+        sign_in: the dashboard's one-time sign-in links (default: on ``redis``, if given).
     """
     if service is None and redis is not None and store is not None:
         registry = registry or default_registry()
@@ -70,14 +82,19 @@ def create_app(
         title="corral",
         version="0.1.0",
         description="A serverless job queue: enqueue typed jobs, follow them, manage queues.",
+        docs_url=None,  # api.routes.docs serves the page with its own files, not a CDN's
+        redoc_url=None,
     )
     app.state.service = service
     app.state.authenticator = authenticator or Authenticator()
     app.state.schedules = schedules
     app.state.webhooks = webhook_config
     app.state.stats = stats_reader
+    if sign_in is None and redis is not None:
+        sign_in = SignInLinks(redis, prefix)
+    app.state.sign_in = sign_in
     errors.install(app)
-    for module in (jobs, queues, health, dashboard, webhooks, stats):
+    for module in (jobs, queues, health, dashboard, docs, webhooks, stats):
         app.include_router(module.router)
     _include_schedules(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -90,8 +107,8 @@ def _include_schedules(app: FastAPI) -> None:
         return
     module = importlib.import_module(SCHEDULES)
 
-    def tenant(caller: Annotated[Caller, Depends(get_caller)]) -> str:
-        return caller.tenant
+    def tenant(scope: TenantScope) -> str:
+        return scope  # the caller's tenant, or an admin's ?tenant=
 
     def schedule_service(request: Request) -> Any:
         if request.app.state.schedules is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
+from corral.definition import QueueDefinition
 from corral.intake import Accepted
 from corral.job import CamelModel, JobOptions, JobStatus
 from corral.records import JobRecord
@@ -45,6 +46,12 @@ class BatchAccepted(CamelModel):
     jobs: list[AcceptedJob]
 
 
+class BatchValid(CamelModel):
+    """Every job of a batch would be accepted (nothing was written)."""
+
+    valid: int = Field(description="how many jobs were checked")
+
+
 class JobPublic(CamelModel):
     """A job as the API shows it."""
 
@@ -63,9 +70,11 @@ class JobPublic(CamelModel):
     created_at: int
     started_at: int | None = None
     completed_at: int | None = None
+    tenant: str = Field(description="the job's tenant (subAccountId)")
+    name: str = Field(description="what the job is: generic-task's task, else the queue")
 
     @classmethod
-    def of(cls, record: JobRecord) -> JobPublic:
+    def of(cls, record: JobRecord, definition: QueueDefinition | None = None) -> JobPublic:
         return cls(
             job_id=record.job_id,
             queue=record.queue,
@@ -80,6 +89,8 @@ class JobPublic(CamelModel):
             created_at=record.created_at,
             started_at=record.started_at,
             completed_at=record.completed_at,
+            tenant=record.tenant,
+            name=definition.name_of(record.data) if definition else record.queue,
         )
 
 

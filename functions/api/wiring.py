@@ -22,6 +22,7 @@ from corral.settings import Settings, get_settings
 from corral.stats import StatsReader
 from corral.store import JobStore
 from corral.wake import FlaggedWaker, NoWake, PollerWaker, function_name_for, lambda_starter
+from corral.webhooks.cache import RegistrationVersion
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import WebhookStore
 from fastapi import FastAPI
@@ -29,6 +30,7 @@ from fastapi import FastAPI
 from api.auth import Authenticator
 from api.factory import create_app, default_registry
 from api.routes.webhooks import WebhookConfig
+from api.signin import SignInLinks
 
 ClientFactory = Callable[[str], Any]
 
@@ -96,7 +98,8 @@ def build_app(
     if tenant_table:
         if WEBHOOK_QUEUE in registry:
             secrets = WebhookStore(client("dynamodb"), tenant_table)
-            webhooks = WebhookConfig(secrets, settings.local)
+            version = RegistrationVersion(redis, settings.key_prefix)
+            webhooks = WebhookConfig(secrets, settings.local, version=version)
         sent = parse_types(settings.event_types) if settings.event_bus else frozenset()
         stats = StatsReader(
             client("dynamodb"), tenant_table, event_types=frozenset(t.slug for t in sent)
@@ -109,4 +112,5 @@ def build_app(
         max_body_bytes=settings.max_body_bytes,
         webhook_config=webhooks,
         stats_reader=stats,
+        sign_in=SignInLinks(redis, settings.key_prefix),
     )

@@ -76,6 +76,16 @@ async def handle(payload: TaskPayload, job: JobContext) -> Any:
     return await run(payload, job, default_deps())
 
 
+def task_name(data: Any) -> str | None:
+    """``taskName (functionName)`` in job lists: the label, and what it runs."""
+    if not isinstance(data, dict):
+        return None
+    label, function = data.get("taskName"), data.get("functionName")
+    if label and function and label != function:
+        return f"{label} ({function})"
+    return label or function or None
+
+
 queue = QueueDefinition(
     name="generic-task",
     payload=TaskPayload,
@@ -84,4 +94,5 @@ queue = QueueDefinition(
     attempts=3,
     timeout_ms=60_000,
     description="Runs a function from an allowlisted registry by name",
+    task_name=task_name,
 )

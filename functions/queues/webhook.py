@@ -52,7 +52,7 @@ def _from_environment() -> DeliverySettings:
 
     settings = get_settings()
     store = WebhookStore(aws_client("dynamodb"), settings.tenant_table)
-    return DeliverySettings(secret_of=store.secret, local=settings.local)
+    return DeliverySettings(secret_of=store.secret, registered=store.exists, local=settings.local)
 
 
 def send(payload: WebhookPayload, settings: DeliverySettings) -> dict[str, Any]:
@@ -64,6 +64,7 @@ def send(payload: WebhookPayload, settings: DeliverySettings) -> dict[str, Any]:
         at_ms=payload.time,
         detail=payload.detail,
         settings=settings,
+        webhook_id=payload.webhook_id,
     )
 
 

@@ -138,7 +138,9 @@ class Emulator:
 
             dynamodb = boto3.client("dynamodb", region_name=region)
             secrets = WebhookStore(dynamodb, self.aws.tenant_table)
-            webhook.use(DeliverySettings(secret_of=secrets.secret, local=True))
+            webhook.use(
+                DeliverySettings(secret_of=secrets.secret, registered=secrets.exists, local=True)
+            )
         reconciler_app.use(
             ReconcilerRuntime(
                 self.registry,

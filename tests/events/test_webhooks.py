@@ -20,9 +20,10 @@ from corral.job import Backoff, BackoffType, JobOptions
 from corral.poller import StoreHooks
 from corral.queue import Queue, now_ms
 from corral.webhooks import WebhookSignatureError, verify
+from corral.webhooks.cache import CachedRegistrations
 from corral.webhooks.delivery import DeliverySettings, deliver
 from corral.webhooks.dispatch import IntakeEnqueue, WebhookDispatcher
-from corral.webhooks.store import CachedRegistrations, WebhookStore
+from corral.webhooks.store import WebhookStore
 from queues import webhook
 from redis.asyncio import Redis
 

@@ -17,6 +17,7 @@ import redis as sync_redis
 from api.auth import Authenticator
 from api.factory import create_app
 from api.routes.webhooks import WebhookConfig
+from api.signin import SignInLinks
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.schedules import ScheduleService, ScheduleStore, ServiceSink, create_table
@@ -103,6 +104,7 @@ def start_app(prefix: str | None = None, queues: QueueRegistry | None = None) ->
             max_body_bytes=MAX_BODY,
             webhook_config=webhooks,
             stats_reader=stats,
+            sign_in=SignInLinks(redis, prefix),
         )
         secapp: SecApp | None = None
         try:

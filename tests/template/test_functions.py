@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 import pytest
-from api.factory import PUBLIC_PATHS
+from api.factory import PUBLIC_ROUTES
 from corral.settings import Settings
 
 from infra.deploy.code_scan import closure, settings_read
@@ -80,9 +80,9 @@ def test_runtime_is_python313_on_arm64(template: dict[str, Any]) -> None:
 
 def test_only_the_public_paths_skip_the_authorizer(template: dict[str, Any]) -> None:
     events = template["Resources"]["ApiFunction"]["Properties"]["Events"].values()
-    open_paths = {
-        e["Properties"]["Path"]
+    open_routes = {
+        (e["Properties"]["Method"], e["Properties"]["Path"])
         for e in events
         if e["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
-    assert open_paths == set(PUBLIC_PATHS)
+    assert open_routes == set(PUBLIC_ROUTES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.intake import InvalidPayloadError
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
@@ -13,6 +14,7 @@ from api.models import (
     AcceptedJob,
     BatchAccepted,
     BatchRequest,
+    BatchValid,
     Cancelled,
     EnqueueRequest,
     JobPublic,
@@ -74,10 +76,31 @@ async def enqueue_batch(
     return BatchAccepted(jobs=[AcceptedJob.of(a) for a in accepted])
 
 
+@router.post(
+    "/{queue}/validate",
+    response_model=BatchValid,
+    responses={
+        422: {"description": "every invalid job's field errors, located by its index"},
+        **ERRORS,
+    },
+)
+async def validate_batch(
+    queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
+) -> Any:
+    """Check a batch as ``/batch`` would, writing nothing: 200, or 422 naming every bad job
+    (``loc``: ``body.jobs.<index>...``), not only the first."""
+    await check_job_webhooks(request, [job.options for job in body.jobs])
+    problems = service.problems(queue, [job.data for job in body.jobs], caller.tenant)
+    if problems:
+        raise InvalidPayloadError(problems)
+    return BatchValid(valid=len(body.jobs))
+
+
 @router.get("/{queue}/{job_id}", response_model=JobPublic, responses=ERRORS)
 async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """A job's status, progress, result or error, and attempts."""
-    return JobPublic.of(await service.get(queue, job_id, owner(caller)))
+    record = await service.get(queue, job_id, owner(caller))
+    return JobPublic.of(record, service.queue(queue).definition)
 
 
 @router.delete(

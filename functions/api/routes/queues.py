@@ -65,7 +65,9 @@ async def list_jobs(
         limit=limit,
         cursor=cursor,
     )
-    return JobPage(jobs=[JobPublic.of(r) for r in page.records], next_cursor=page.next_cursor)
+    definition = service.queue(queue).definition
+    jobs = [JobPublic.of(r, definition) for r in page.records]
+    return JobPage(jobs=jobs, next_cursor=page.next_cursor)
 
 
 @router.post("/{queue}/pause", response_model=Paused, responses=ADMIN_ERRORS)

@@ -22,7 +22,7 @@ from corral.stats.tally import Unflushed
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
-from api.deps import CallerDep, Service, optional_part
+from api.deps import Service, TenantScope, optional_part
 
 DEFAULT_DAYS = 30
 
@@ -108,11 +108,12 @@ router = APIRouter(tags=["stats"])
     response_model_by_alias=True,
     responses={
         401: {"description": "no or invalid token"},
+        403: {"description": "another tenant named by a caller who is not an admin"},
         404: {"description": "unknown queue, or stats are not enabled"},
     },
 )
 async def get_stats(
-    caller: CallerDep,
+    tenant: TenantScope,
     service: Service,
     reader: Reader,
     start: Annotated[date | None, Query(alias="from")] = None,
@@ -120,17 +121,15 @@ async def get_stats(
     queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     """Counts per day and status, success rate, p50/p95 duration and top errors (UTC days;
-    default: the last 30 days; at most 92)."""
+    default: the last 30 days; at most 92). An admin may ask for any ``tenant``."""
     end = end or datetime.now(UTC).date()
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if queue is not None:
         service.queue(queue)  # 404 for an unknown queue
     queues = [queue] if queue else list(service.queues)
-    unflushed = await _unflushed(service, caller.tenant, queues)
+    unflushed = await _unflushed(service, tenant, queues)
     try:
-        report = await asyncio.to_thread(
-            reader.report, caller.tenant, queues, start, end, unflushed
-        )
+        report = await asyncio.to_thread(reader.report, tenant, queues, start, end, unflushed)
     except StatsRangeError as exc:
         raise HTTPException(422, f"{exc} (max {MAX_DAYS} days)") from None
     return StatsPublic.of(report)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from corral.job import CamelModel, JobOptions, WebhookEvent
 from corral.keys import valid_identifier
+from corral.webhooks.cache import RegistrationVersion
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import Registration, WebhookLimitError, WebhookStore
 from corral.webhooks.urls import Resolver, UnsafeUrlError, check_url, system_resolver
@@ -31,11 +32,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class WebhookConfig:
-    """What the routes use: the store, local mode (http allowed) and DNS resolution."""
+    """What the routes use: the store, local mode (http allowed), DNS resolution, and the
+    version every change bumps (so dispatchers drop their cached registrations)."""
 
     store: WebhookStore
     local: bool = False
     resolve: Resolver = system_resolver
+    version: RegistrationVersion | None = None
+
+    async def changed(self) -> None:
+        if self.version is not None:
+            await self.version.bump()
 
 
 NEEDS = f"CORRAL_TENANT_TABLE and the {WEBHOOK_QUEUE!r} queue"
@@ -138,6 +145,7 @@ async def create_webhook(
         )
     except WebhookLimitError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    await config.changed()
     secret = await asyncio.to_thread(store.secret, caller.tenant)
     return WebhookCreated(**WebhookPublic.of(created).model_dump(), secret=secret)
 
@@ -167,4 +175,5 @@ async def delete_webhook(webhook_id: str, caller: CallerDep, config: Config) -> 
     )
     if not found:
         raise HTTPException(404, f"webhook {webhook_id} not found")
+    await config.changed()
     return Deleted(id=webhook_id)

@@ -6,18 +6,17 @@ import argparse
 import json
 import runpy
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
+from corral import cli_bulk
 from corral.client import FINAL_STATUSES, ApiError, Client
 from corral.errors import InvalidIdentifierError
 from corral.settings import ClientSettings
-
-BATCH = 100
 
 
 class UsageError(Exception):
@@ -70,28 +69,16 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _chunks(lines: Iterable[str]) -> Iterable[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for line in lines:
-        if line.strip():
-            item = json.loads(line)
-            chunk.append(item if "data" in item else {"data": item})
-        if len(chunk) == BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def cmd_enqueue(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.file:
-        lines = Path(args.file).read_text(encoding="utf-8").splitlines()
-        total, accepted = sum(1 for line in lines if line.strip()), []
-        for chunk in _chunks(lines):
-            accepted.extend(client.enqueue_batch(args.queue, chunk)["jobs"])
-            progress_bar(len(accepted), total, sys.stderr)
+        lines = cli_bulk.read_lines(Path(args.file).read_text(encoding="utf-8"), args.id_seed)
+
+        def progress(done: int, total: int) -> None:
+            progress_bar(done, total, sys.stderr)
+
+        result = cli_bulk.enqueue_lines(client, args.queue, lines, args.batch_size, progress)
         sys.stderr.write("\n")
-        return {"jobs": accepted}
+        return result
     return client.enqueue(args.queue, _load_json(args.data), _options(args))
 
 
@@ -144,6 +131,11 @@ def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     return client.create_schedule(schedule)
 
 
+def cmd_dashboard(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    link = client.sign_in_link(args.ttl)
+    return {"url": args.url.rstrip("/") + link["path"], "expiresAt": link["expiresAt"]}
+
+
 def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     """Tables for people; ``--json`` for scripts."""
     if args.json or not isinstance(result, dict):
@@ -154,13 +146,22 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
             "queues",
             ["name", "waiting", "active", "delayed", "completed", "failed", "deadLetter", "paused"],
         ),
-        ("jobs", ["jobId", "status", "attemptsMade", "attempts", "createdAt", "completedAt"]),
+        (
+            "jobs",
+            [
+                *("line", "jobId", "status", "deduplicated", "attemptsMade", "attempts"),
+                *("name", "tenant", "createdAt", "completedAt"),
+            ],
+        ),
         ("schedules", ["id", "queue", "cron", "tz", "every", "nextRun", "count", "paused"]),
     ):
         if isinstance(result.get(key), list):
             table(result[key], columns, out)
             if result.get("nextCursor"):
                 print(f"next: --cursor {result['nextCursor']}", file=out)
+            if "accepted" in result:  # a bulk enqueue's totals
+                totals = f"accepted {result['accepted']}, deduplicated {result['deduplicated']}"
+                print(totals, file=out)
             return
     width = max(len(k) for k in result) if result else 0
     for key, value in result.items():
@@ -180,7 +181,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("queue")
     source = e.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="payload JSON, or @file")
-    source.add_argument("--file", help="JSON lines: one payload (or {data, options}) per line")
+    source.add_argument(
+        "--file",
+        help="JSON lines: one payload (or {data, options}) per line; checked whole before any "
+        "is sent, and safe to rerun (each line has a stable job id)",
+    )
+    e.add_argument("--id-seed", default="", help="with --file: a new seed enqueues lines anew")
+    e.add_argument("--batch-size", type=int, default=cli_bulk.BATCH, help="with --file")
     for flag in ("--delay", "--priority", "--attempts"):
         e.add_argument(flag, type=int)
     e.add_argument("--job-id")
@@ -229,7 +236,14 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--every", type=int, help="ms")
     sc.set_defaults(run=cmd_schedules)
 
+    d = sub.add_parser("dashboard", help="print a one-time link that opens the dashboard")
+    d.add_argument("--ttl", type=int, help="seconds the link works (default 60)")
+    d.set_defaults(run=cmd_dashboard)
+
     sub.add_parser("local", help="run the whole system locally (what `make run` runs)")
+    # `--json` is welcome after the subcommand too; SUPPRESS keeps a leading one.
+    for command in sub.choices.values():
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     return p
 
 
@@ -268,6 +282,15 @@ def main(
     with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
+        except cli_bulk.BadLinesError as exc:
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except cli_bulk.PartlyEnqueuedError as exc:
+            show(exc.report, args, out)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         except (ApiError, InvalidIdentifierError, UsageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -22,11 +22,27 @@ T = TypeVar("T")
 FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
+def field_errors(body: Any) -> list[str]:
+    """``where: what`` for each field error of an error answer (its ``details``)."""
+    details = body.get("details") if isinstance(body, dict) else None
+    if not isinstance(details, list):
+        return []
+    found = []
+    for detail in details:
+        if isinstance(detail, dict) and "msg" in detail:
+            where = ".".join(str(part) for part in detail.get("loc") or [])
+            found.append(f"{where}: {detail['msg']}" if where else str(detail["msg"]))
+    return found
+
+
 class ApiError(Exception):
-    """The API answered with an error status; ``status`` and ``body`` say which."""
+    """The API answered with an error status; ``status`` and ``body`` say which, and
+    ``fields`` lists the field errors of a 422 (``where: what``)."""
 
     def __init__(self, status: int, message: str, body: Any) -> None:
-        super().__init__(f"{status}: {message}")
+        self.fields = field_errors(body)
+        lines = "".join(f"\n  {line}" for line in self.fields)
+        super().__init__(f"{status}: {message}{lines}")
         self.status = status
         self.message = message
         self.body = body
@@ -89,6 +105,11 @@ class Client:
     def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
         return self._send(Calls.enqueue_batch(queue, jobs))
+
+    def validate_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchValid:
+        """Check ``[{data, options?}, ...]`` as ``enqueue_batch`` would, writing nothing
+        (an ``ApiError`` 422 names every bad job)."""
+        return self._send(Calls.validate_batch(queue, jobs))
 
     def status(self, queue: str, job_id: str) -> reply.Job:
         return self._send(Calls.status(queue, job_id))
@@ -177,6 +198,11 @@ class Client:
         """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
         return self._send(Calls.signing_secret())
 
+    def sign_in_link(self, ttl: int | None = None) -> reply.SignInLink:
+        """A one-time link path (``/dashboard#signin=...``) that opens the dashboard signed
+        in with this client's token; it works once, within ``ttl`` seconds (default 60)."""
+        return self._send(Calls.sign_in_link(ttl))
+
     def me(self) -> reply.Me:
         return self._send(Calls.me())
 
@@ -225,6 +251,12 @@ class AsyncClient:
     ) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request."""
         return await self._send(Calls.enqueue_batch(queue, jobs))
+
+    async def validate_batch(
+        self, queue: str, jobs: Sequence[Mapping[str, Any]]
+    ) -> reply.BatchValid:
+        """Check ``[{data, options?}, ...]`` as ``enqueue_batch`` would, writing nothing."""
+        return await self._send(Calls.validate_batch(queue, jobs))
 
     async def status(self, queue: str, job_id: str) -> reply.Job:
         return await self._send(Calls.status(queue, job_id))
@@ -312,6 +344,11 @@ class AsyncClient:
     async def signing_secret(self) -> reply.SigningSecret:
         """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
         return await self._send(Calls.signing_secret())
+
+    async def sign_in_link(self, ttl: int | None = None) -> reply.SignInLink:
+        """A one-time link path (``/dashboard#signin=...``) that opens the dashboard signed
+        in with this client's token; it works once, within ``ttl`` seconds (default 60)."""
+        return await self._send(Calls.sign_in_link(ttl))
 
     async def me(self) -> reply.Me:
         return await self._send(Calls.me())

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from corral.client_types import (
     AcceptedJob,
     BatchAccepted,
+    BatchValid,
     Cancelled,
     Cleaned,
     Deleted,
@@ -30,6 +31,7 @@ from corral.client_types import (
     Schedule,
     SchedulePage,
     SigningSecret,
+    SignInLink,
     Throughput,
     WebhookCreated,
     WebhookList,
@@ -72,6 +74,11 @@ class Calls:
     def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
         return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+
+    @staticmethod
+    def validate_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchValid]:
+        items = [job_body(j["data"], j.get("options")) for j in jobs]
+        return Call("POST", f"/jobs/{_q(queue)}/validate", {"jobs": items})
 
     @staticmethod
     def status(queue: str, job_id: str) -> Call[Job]:
@@ -150,6 +157,10 @@ class Calls:
     @staticmethod
     def signing_secret() -> Call[SigningSecret]:
         return Call("GET", "/webhooks/secret")
+
+    @staticmethod
+    def sign_in_link(ttl: int | None) -> Call[SignInLink]:
+        return Call("POST", "/dashboard/links", options_of({"ttl": ttl}) or None)
 
     @staticmethod
     def me() -> Call[Me]:

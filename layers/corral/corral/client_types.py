@@ -23,6 +23,10 @@ class BatchAccepted(TypedDict):
     jobs: list[AcceptedJob]
 
 
+class BatchValid(TypedDict):
+    valid: int
+
+
 class Job(TypedDict):
     jobId: str
     queue: str
@@ -37,6 +41,8 @@ class Job(TypedDict):
     createdAt: int
     startedAt: int | None
     completedAt: int | None
+    tenant: str
+    name: str
 
 
 class Cancelled(TypedDict):
@@ -188,6 +194,11 @@ History = TypedDict(
 class Me(TypedDict):
     tenant: str
     admin: bool
+
+
+class SignInLink(TypedDict):
+    path: str
+    expiresAt: int
 
 
 class Health(TypedDict):

@@ -65,6 +65,8 @@ class QueueDefinition:
         max_stalls: lease expiries a job survives before it fails.
         poller_memory_mb, poller_timeout_s: the poller function's size in the template.
         events_include_payload: lifecycle events carry the job's data (off: ids only).
+        task_name: what lists call a job, from its data (None, or None returned: the
+            queue's name).
     """
 
     name: str
@@ -83,6 +85,12 @@ class QueueDefinition:
     poller_timeout_s: int = 300
     description: str = ""
     events_include_payload: bool = False
+    task_name: Callable[[Any], str | None] | None = None
+
+    def name_of(self, data: Any) -> str:
+        """The name lists show for a job with ``data``."""
+        named = self.task_name(data) if self.task_name is not None else None
+        return named or self.name
 
     def __post_init__(self) -> None:
         if not valid_queue_name(self.name):

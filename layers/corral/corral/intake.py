@@ -124,6 +124,21 @@ class Intake:
         )
         return _Prepared(record, NewJob(payload, redis_options, self.tenant))
 
+    def problems(self, datas: Sequence[Any]) -> list[dict[str, Any]]:
+        """Every item's field errors, located as in a batch (``body.jobs.<i>.data...``);
+        nothing is written. Empty when every item would be accepted.
+
+        Raises TenantMismatchError, as ``run`` does: naming another tenant is refused, not
+        a field error.
+        """
+        found: list[dict[str, Any]] = []
+        for index, data in enumerate(datas):
+            try:
+                self._validate(index, data)
+            except InvalidPayloadError as exc:
+                found.extend(exc.errors)
+        return found
+
     async def run(self, jobs: Sequence[tuple[Any, JobOptions | None]]) -> list[Accepted]:
         single = len(jobs) == 1
         prepared = [

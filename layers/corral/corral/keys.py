@@ -21,6 +21,16 @@ KEY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 """Key prefixes: no braces, so the queue's ``{hash tag}`` is the first one in every key."""
 
 
+def webhooks_version(prefix: str = PREFIX) -> str:
+    """Bumped at every webhook registration change: dispatchers drop their cached copy."""
+    return f"{prefix}:webhooks:version"
+
+
+def sign_in_link(digest: str, prefix: str = PREFIX) -> str:
+    """A dashboard sign-in link's entry, named by the digest of the link's id."""
+    return f"{prefix}:signin:{digest}"
+
+
 def valid_queue_name(name: str) -> bool:
     """Whether ``name`` may name a queue."""
     return QUEUE_NAME.fullmatch(name) is not None

@@ -121,6 +121,10 @@ class JobService:
         )
         return accepted
 
+    def problems(self, queue: str, datas: Sequence[Any], tenant: str) -> list[dict[str, Any]]:
+        """Every item's field errors, as ``enqueue_many`` would find them; nothing is written."""
+        return Intake(self.queue(queue), self.store, tenant, self.clock).problems(datas)
+
     # -- one job -----------------------------------------------------------------------
 
     async def record(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:

@@ -21,8 +21,9 @@ from corral.settings import Settings
 from corral.stats.counters import CounterWriter
 from corral.stats.tally import CounterSink, Tally, TallyFlusher
 from corral.store import JobStore
+from corral.webhooks.cache import CachedRegistrations, RegistrationVersion
 from corral.webhooks.dispatch import WEBHOOK_QUEUE, IntakeEnqueue, WebhookDispatcher
-from corral.webhooks.store import CachedRegistrations, WebhookStore
+from corral.webhooks.store import WebhookStore
 
 ClientFactory = Callable[[str], Any]
 Wake = Callable[[str], Awaitable[None]]
@@ -98,7 +99,8 @@ class DeploymentEvents:
         if self.registrations and self.webhook_queue and self.store:
             queue = Queue(redis, self.webhook_queue, prefix=self.prefix)
             enqueue = IntakeEnqueue(queue, self.store, self.wake)
-            dispatcher = WebhookDispatcher(self.registrations, enqueue)
+            version = RegistrationVersion(redis, self.prefix)
+            dispatcher = WebhookDispatcher(self.registrations, enqueue, version=version)
         return combine(
             EventBridgeSink(self.publisher) if self.publisher else None,
             CounterSink(Tally(redis, self.prefix)) if self.counters else None,

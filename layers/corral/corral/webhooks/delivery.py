@@ -51,9 +51,12 @@ class DeliverySettings:
         local: local mode (``http`` and local addresses allowed).
         http: the HTTP client (no redirects followed).
         resolve: DNS resolution (tests pass their own).
+        registered: whether ``(tenant, webhook id)`` is still registered; a delivery for
+            a deleted registration is skipped, retries included (None: not checked).
     """
 
     secret_of: Callable[[str], str]
+    registered: Callable[[str, str], bool] | None = None
     local: bool = False
     http: httpx.Client = field(default_factory=http_client)
     resolve: Resolver = system_resolver
@@ -91,9 +94,17 @@ def deliver(
     at_ms: int,
     detail: dict[str, Any],
     settings: DeliverySettings,
+    webhook_id: str | None = None,
 ) -> dict[str, Any]:
-    """POST one delivery; returns ``{status, deliveryId}`` (see the module for failures)."""
+    """POST one delivery; returns ``{status, deliveryId}`` (see the module for failures).
+
+    A delivery for a registration (``webhook_id``) deleted since it was queued is not
+    sent: it answers ``{skipped: "webhook deleted"}``.
+    """
     import httpx
+
+    if webhook_id and settings.registered and not settings.registered(tenant, webhook_id):
+        return {"skipped": "webhook deleted", "deliveryId": delivery_id}
 
     try:
         target = check_url(url, local=settings.local, resolve=settings.resolve)

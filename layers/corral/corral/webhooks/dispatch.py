@@ -24,6 +24,7 @@ from corral.intake import Intake
 from corral.job import JobOptions
 from corral.queue import Queue, now_ms
 from corral.store import JobStore
+from corral.webhooks.cache import RegistrationVersion
 from corral.webhooks.store import DEFAULT_EVENTS, Registration
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ DeliveryEnqueue = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
 class RegistrationSource(Protocol):
+    def seen(self, version: int | None) -> None: ...
+
     def for_queue(self, tenant: str, queue: str) -> list[Registration]: ...
 
 
@@ -68,6 +71,8 @@ class WebhookDispatcher(BackgroundSink):
     Args:
         registrations: the tenants' registrations (cache them: asked per event).
         enqueue: enqueues delivery jobs (``IntakeEnqueue`` in a deployment).
+        version: the registrations' change counter, read once per batch (None: the
+            cache's own expiry alone).
     """
 
     name = "webhooks"
@@ -78,11 +83,13 @@ class WebhookDispatcher(BackgroundSink):
         enqueue: DeliveryEnqueue,
         *,
         webhook_queue: str = WEBHOOK_QUEUE,
+        version: RegistrationVersion | None = None,
     ) -> None:
         super().__init__()
         self.registrations = registrations
         self.enqueue = enqueue
         self.webhook_queue = webhook_queue
+        self.version = version
 
     def accepts(self, event: LifecycleEvent) -> bool:
         return bool(event.tenant and event.job_id) and event.queue != self.webhook_queue
@@ -99,6 +106,9 @@ class WebhookDispatcher(BackgroundSink):
         return found
 
     async def send(self, events: list[LifecycleEvent]) -> None:
+        if self.version is not None:
+            self.registrations.seen(await self.version.read())
+
         def collect() -> list[Delivery]:
             return [d for e in events for d in self.targets(e)]
 

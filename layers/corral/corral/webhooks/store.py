@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +115,14 @@ class WebhookStore:
     def for_queue(self, tenant: str, queue: str) -> list[Registration]:
         return [r for r in self.of_tenant(tenant) if r.queue == queue]
 
+    def exists(self, tenant: str, webhook_id: str) -> bool:
+        """Whether the registration is still there (a delivery checks before it sends)."""
+        key = {"pk": {"S": _pk(tenant)}, "sk": {"S": f"hook#{webhook_id}"}}
+        reply = self.client.get_item(
+            TableName=self.table, Key=key, ConsistentRead=True, ProjectionExpression="pk"
+        )
+        return "Item" in reply
+
     def delete(self, tenant: str, webhook_id: str) -> bool:
         """Remove a registration; False if the tenant has none with that id."""
         try:
@@ -148,30 +155,3 @@ class WebhookStore:
                 raise
             return self.secret(tenant)  # made at the same moment by another caller
         return fresh
-
-
-class CachedRegistrations:
-    """``for_queue`` answers kept ``ttl_s`` seconds: a poller asks for every event."""
-
-    def __init__(
-        self,
-        store: WebhookStore,
-        ttl_s: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.store = store
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self._cache: dict[tuple[str, str], tuple[float, list[Registration]]] = {}
-
-    def for_queue(self, tenant: str, queue: str) -> list[Registration]:
-        key = (tenant, queue)
-        hit = self._cache.get(key)
-        now = self.clock()
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
-        found = self.store.for_queue(tenant, queue)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now, found)
-        return found
