@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build template-check importtime chaos cost chromium openapi
+.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,15 @@ template-check: install
 
 build: template-check sam-cli
 	$(PY) -m infra.deploy.build
+
+# Read-only checks of the AWS account the credentials reach, before the first deploy;
+# e.g. make preflight ARGS="--sender jobs@example.com".
+preflight: install
+	$(PY) -m infra.deploy.preflight $(ARGS)
+
+# The README's build, then its `sam deploy` (change set only) against a moto server on loopback.
+deploy-check: build
+	$(PY) -m infra.deploy.rehearse
 
 importtime: install
 	$(PY) -m infra.deploy.importtime

@@ -32,18 +32,22 @@ SHORT_DEADLINE_S = (3.0, 6.0)
 """A poller given a short deadline gets this many seconds (the template gives 300)."""
 
 
-def served_aws(settings: Settings) -> Any:
-    """``infra.local.aws.start_aws`` for resources the driver made on the moto server."""
+def served_aws(settings: Settings, host: str = "", port: int = 0) -> Any:
+    """``infra.local.aws.start_aws`` for resources the driver made on the moto server
+    (its ``AWS_ENDPOINT_URL`` reaches this process from the driver)."""
     from infra.local.aws import LocalAws
 
     return LocalAws(
         _NoMock(),
+        "the chaos driver's moto server",
         aws.TABLE,
         aws.SCHEDULES_TABLE,
         settings.dlq_url,
         aws.BUCKET,
         aws.TENANT_TABLE,
         aws.EVENT_BUS,
+        settings.email_sender,
+        settings.notification_topic_arn,
     )
 
 
@@ -55,18 +59,20 @@ class _NoMock:
 def patch_invoker(chaos: ChaosSettings) -> None:
     """Short deadlines for some pollers; every invocation counted and timed."""
     from infra.local import lambdas
+    from infra.local.template import FunctionSize
 
     draw = random.Random(chaos.seed + 1)
     call = lambdas.Invoker._call
 
-    def timed(handler: str, event: dict[str, Any], function_name: str, timeout_s: int) -> Any:
+    def timed(handler: str, event: dict[str, Any], function_name: str, size: FunctionSize) -> Any:
         if handler.startswith("poller.") and draw.random() < chaos.short_deadline_rate:
-            timeout_s = draw.uniform(*SHORT_DEADLINE_S)  # type: ignore[assignment]
+            short = draw.uniform(*SHORT_DEADLINE_S)
+            size = FunctionSize(short, size.memory_mb)  # type: ignore[arg-type]
             ledger.count(ledger.FAULTS, "poller short deadline")
         started = time.monotonic()
         reply = None
         try:
-            reply = call(handler, event, function_name, timeout_s)
+            reply = call(handler, event, function_name, size)
             return reply
         finally:
             billed = math.ceil((time.monotonic() - started) * 1000)
@@ -172,6 +178,7 @@ def use_chaos_scheduler(settings: Settings) -> None:
 def tick_scheduler(emulator: Any, chaos: ChaosSettings) -> None:
     """EventBridge's scheduler rule, delivering some ticks twice and some late."""
     from infra.local.lambdas import scheduled_event
+    from infra.local.template import FunctionSize
 
     draw = random.Random(chaos.seed + 2)
     while not emulator.invoker.closed:
@@ -184,7 +191,8 @@ def tick_scheduler(emulator: Any, chaos: ChaosSettings) -> None:
                 ledger.count(ledger.FAULTS, "scheduler tick delayed")
                 time.sleep(draw.uniform(0.5, 2.0) * chaos.scheduler_s)
             event = scheduled_event("SchedulerTick")
-            emulator.invoker.invoke_async("scheduler.app.handler", event, "corral-scheduler", 60)
+            size = FunctionSize(timeout_s=60)
+            emulator.invoker.invoke_async("scheduler.app.handler", event, "corral-scheduler", size)
 
 
 def main() -> int:

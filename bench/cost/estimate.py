@@ -85,8 +85,13 @@ def memory_mb() -> dict[str, int]:
     for name in ("scheduler", "reconciler"):
         props = resources[f"{name.title()}Function"]["Properties"]
         sizes[f"corral-{name}"] = int(props.get("MemorySize", default))
-    for queue, row in template["Mappings"]["QueuePollers"].items():
-        sizes[f"corral-poller-{queue}"] = int(row["MemorySize"])
+    for resource in resources.values():
+        props = resource.get("Properties") or {} if isinstance(resource, dict) else {}
+        name = props.get("FunctionName", "")
+        name = str(name.get("Fn::Sub", "") if isinstance(name, dict) else name)
+        if props.get("Handler") == "poller.app.handler" and "-poller-" in name:
+            queue = name.rsplit("-poller-", 1)[1]
+            sizes[f"corral-poller-{queue}"] = int(props.get("MemorySize", default))
     sizes["default"] = default
     return sizes
 

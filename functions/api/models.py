@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from corral.definition import QueueDefinition
-from corral.intake import Accepted
-from corral.job import CamelModel, JobOptions, JobStatus
+from corral.intake import Accepted, Rejected
+from corral.job import CamelModel, CleanWord, JobOptions, JobStatus
 from corral.records import JobRecord
 from corral.service import QueueStats
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
+
+from api.errors import field_errors
+
+ENQUEUE_REQUEST = "#/components/schemas/EnqueueRequest"
 
 MAX_BATCH = 500
 
@@ -23,7 +27,15 @@ class EnqueueRequest(CamelModel):
 
 
 class BatchRequest(CamelModel):
-    jobs: list[EnqueueRequest] = Field(min_length=1, max_length=MAX_BATCH)
+    """Many jobs. Each item is validated on its own (as ``EnqueueRequest``): the good ones
+    are accepted, each bad one is answered with its field errors, unless ``atomic``."""
+
+    jobs: list[Annotated[dict[str, Any], WithJsonSchema({"$ref": ENQUEUE_REQUEST})]] = Field(
+        min_length=1, max_length=MAX_BATCH
+    )
+    atomic: bool = Field(
+        default=False, description="all or nothing: any bad item rejects the batch (422)"
+    )
 
 
 class AcceptedJob(CamelModel):
@@ -42,8 +54,52 @@ class AcceptedJob(CamelModel):
         )
 
 
+class FieldError(CamelModel):
+    """Where a request is wrong (``loc``, from ``body``), why, and a machine-readable type."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+BatchItemStatus = Literal["pending", "processing", "completed", "failed", "cancelled", "rejected"]
+
+
+class BatchItem(CamelModel):
+    """The answer to one item of a batch, at the item's ``index``.
+
+    Accepted: its ``jobId`` and status (``deduplicated`` for an existing job, or for the
+    same ``jobId`` given twice). Rejected: ``status`` "rejected" and its field ``errors``;
+    nothing was written for it.
+    """
+
+    index: int
+    job_id: str | None = None
+    queue: str
+    status: BatchItemStatus
+    deduplicated: bool = False
+    errors: list[FieldError] | None = None
+
+    @classmethod
+    def of(cls, index: int, queue: str, answer: Accepted | Rejected) -> BatchItem:
+        if isinstance(answer, Rejected):
+            errors = [FieldError.model_validate(e) for e in field_errors(answer.errors)]
+            return cls(index=index, queue=queue, status="rejected", errors=errors)
+        return cls(
+            index=index,
+            job_id=answer.job_id,
+            queue=queue,
+            status=answer.status.value,
+            deduplicated=answer.deduplicated,
+        )
+
+
 class BatchAccepted(CamelModel):
-    jobs: list[AcceptedJob]
+    """One answer per item, in the request's order, and how many were accepted or not."""
+
+    jobs: list[BatchItem]
+    accepted: int
+    rejected: int
 
 
 class BatchValid(CamelModel):
@@ -69,12 +125,16 @@ class JobPublic(CamelModel):
     attempts_made: int
     created_at: int
     started_at: int | None = None
-    completed_at: int | None = None
+    completed_at: int | None = Field(
+        default=None, description="when it finished: completed, failed for good, or cancelled"
+    )
+    failed_at: int | None = Field(default=None, description="when it failed for good")
     tenant: str = Field(description="the job's tenant (subAccountId)")
     name: str = Field(description="what the job is: generic-task's task, else the queue")
 
     @classmethod
     def of(cls, record: JobRecord, definition: QueueDefinition | None = None) -> JobPublic:
+        failed = record.status is JobStatus.FAILED
         return cls(
             job_id=record.job_id,
             queue=record.queue,
@@ -89,6 +149,7 @@ class JobPublic(CamelModel):
             created_at=record.created_at,
             started_at=record.started_at,
             completed_at=record.completed_at,
+            failed_at=record.completed_at if failed else None,
             tenant=record.tenant,
             name=definition.name_of(record.data) if definition else record.queue,
         )
@@ -105,12 +166,15 @@ class JobPage(CamelModel):
 
 
 class QueuePublic(CamelModel):
-    """A queue's counts (Redis), and its jobs in the dead-letter queue (the job table)."""
+    """A queue's counts by job status (Redis), and its jobs in the dead-letter queue (the
+    job table). ``pending`` = ``waiting`` (due now) + ``delayed`` (due later, or backing off
+    before a retry)."""
 
     name: str
+    pending: int
     waiting: int
-    active: int
     delayed: int
+    processing: int
     completed: int
     failed: int
     cancelled: int
@@ -132,9 +196,10 @@ class Paused(CamelModel):
 
 
 class CleanRequest(CamelModel):
-    """Drop finished jobs from Redis (records stay), or cancel pending ones, past ``grace``."""
+    """Remove finished jobs (from the counts and the job lists), or cancel pending ones
+    (``waiting`` or ``delayed`` alone if named so), older than ``grace``."""
 
-    status: Literal["completed", "failed", "cancelled", "waiting", "delayed"] = "completed"
+    status: CleanWord = "completed"
     grace: int = Field(default=0, ge=0, description="ms: only jobs older than this")
     limit: int = Field(default=1000, ge=1, le=10_000)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from corral.events.deploy import DeploymentEvents
+from corral.invocation import FunctionContext, invocation, logger
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store, queue_of
 from corral.poller import PollerResult, PollerRuntime, PollerSettings, Starter
 from corral.redis_client import create_redis
@@ -16,9 +14,7 @@ from corral.settings import get_settings
 from corral.tracing import traced
 from corral.wake import function_name_for, lambda_starter
 
-logger = Logger(service="corral")
-metrics = Metrics(namespace="corral", service="corral")
-copy_config_to_registered_loggers(source_logger=logger, include={"corral"})
+SERVICE = "corral"
 
 _runtime: PollerRuntime | None = None
 
@@ -55,15 +51,14 @@ def runtime() -> PollerRuntime:
     return _runtime
 
 
-def _fan_out_starter(context: LambdaContext) -> Starter:
+def _fan_out_starter(context: FunctionContext) -> Starter:
     name = get_settings().poller_function or context.function_name
     return lambda_starter(aws_client("lambda"), function_name_for(name))
 
 
-def publish(queue: str, result: PollerResult) -> None:
-    """EMF metrics of one run, with the queue as dimension."""
+def publish(metrics: EphemeralMetrics, result: PollerResult) -> None:
+    """EMF metrics of one run (the queue is their dimension)."""
     tally, report = result.tally, result.report
-    metrics.add_dimension(name="queue", value=queue)
     metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=tally.completed)
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=tally.failed)
     metrics.add_metric(name="JobsRetried", unit=MetricUnit.Count, value=tally.retried)
@@ -74,18 +69,22 @@ def publish(queue: str, result: PollerResult) -> None:
     )
     metrics.add_metric(name="QueueDepth", unit=MetricUnit.Count, value=report.depth)
     metrics.add_metric(name="OldestJobAge", unit=MetricUnit.Milliseconds, value=tally.oldest_age_ms)
+    # Jobs that wait because their timeout cannot fit in a poller run (logged as warnings).
+    metrics.add_metric(name="JobsTooLong", unit=MetricUnit.Count, value=report.too_long)
 
 
-@metrics.log_metrics
 @traced("corral")
-@logger.inject_lambda_context(log_event=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: FunctionContext) -> dict[str, Any]:
     queue = queue_of(event, get_settings().queue)
-    logger.append_keys(queue=queue)
-    metrics.add_metric(name="PollerRuns", unit=MetricUnit.Count, value=1)
-    rt = runtime()
-    starter = None if rt.starter else _fan_out_starter(context)
-    result = rt.invoke(queue, context.get_remaining_time_in_millis, starter)
-    publish(queue, result)
-    logger.info("poller run finished", extra={"report": result.report.as_dict()})
-    return {**result.report.as_dict(), "durable": vars(result.tally)}
+    with invocation(context, SERVICE, queue=queue) as metrics:
+        metrics.add_dimension(name="queue", value=queue)
+        metrics.add_metric(name="PollerRuns", unit=MetricUnit.Count, value=1)
+        rt = runtime()
+        starter = None if rt.starter else _fan_out_starter(context)
+        result = rt.invoke(queue, context.get_remaining_time_in_millis, starter)
+        publish(metrics, result)
+        report = result.report.as_dict()
+        # An idle tick every minute is not news; a run that did something is.
+        say = logger.debug if result.report.idle else logger.info
+        say("poller run finished", extra={"report": report})
+    return {**report, "durable": vars(result.tally)}

@@ -175,3 +175,38 @@ async def custom_async_task(ctx: TaskContext, task_id: str, data: Any) -> dict[s
     await asyncio.sleep(0)
     ctx.job.progress(100)
     return {"taskId": task_id, "data": data, "processedAt": int(time.time() * 1000)}
+
+
+MAX_DEMO_FAILURES = 20
+MAX_DEMO_SLEEP_MS = 900_000
+
+
+@task("failThenSucceed")
+def fail_then_succeed(ctx: TaskContext, failures: int) -> dict[str, Any]:
+    """Fail the first ``failures`` attempts, then succeed: retries and backoff to watch.
+
+    With ``failures`` at or above the job's ``attempts`` it fails for good (the dead-letter
+    queue and ``retry`` to watch).
+    """
+    if not isinstance(failures, int) or not 0 <= failures <= MAX_DEMO_FAILURES:
+        raise NonRetryableError(f"failures must be an integer from 0 to {MAX_DEMO_FAILURES}")
+    if ctx.job.attempt <= failures:
+        raise RuntimeError(f"failing on purpose: attempt {ctx.job.attempt} of {failures} to fail")
+    return {"attempt": ctx.job.attempt, "failedAttempts": failures}
+
+
+@task("sleepWithProgress")
+async def sleep_with_progress(ctx: TaskContext, ms: int, steps: int = 10) -> dict[str, Any]:
+    """Sleep ``ms`` milliseconds in ``steps`` steps, reporting progress after each.
+
+    A job to follow (``corral status --wait`` draws the bar); with a ``timeout`` option
+    shorter than ``ms`` it shows a job that times out and is retried.
+    """
+    if not isinstance(ms, int) or not 0 <= ms <= MAX_DEMO_SLEEP_MS:
+        raise NonRetryableError(f"ms must be an integer from 0 to {MAX_DEMO_SLEEP_MS}")
+    if not isinstance(steps, int) or not 1 <= steps <= 100:
+        raise NonRetryableError("steps must be an integer from 1 to 100")
+    for step in range(1, steps + 1):
+        await asyncio.sleep(ms / steps / 1000)
+        ctx.job.progress(step * 100 // steps)
+    return {"sleptMs": ms, "steps": steps}

@@ -24,10 +24,27 @@ from corral.errors import NonRetryableError
 from corral.queue import now_ms
 from pydantic import BaseModel
 
+from queues._common import error_code, is_transient
+
 MAX_FOLLOW_UPS = 3
 FOLLOW_UP_DELAY_MS = 60_000
 _ROUND = re.compile(r"\.r(\d+)$")
 Clock = Callable[[], int]
+
+
+def classify(exc: Exception) -> tuple[str, bool] | None:
+    """A recipient's failure as ``(message, retryable)``; None if it is not an AWS error.
+
+    Shared by the email and sms queues, so that neither imports the other (each poller's
+    permissions follow the code its own queue runs).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        return f"{error_code(exc)}: {exc}", is_transient(exc)
+    if isinstance(exc, BotoCoreError):
+        return str(exc), is_transient(exc)
+    return None
 
 
 class TransientDeliveryError(Exception):

@@ -120,6 +120,7 @@ queue = QueueDefinition(
     name="data-export",
     payload=ExportPayload,
     handler=handle,
+    grants=("results-multipart",),
     concurrency=2,
     attempts=3,
     timeout_ms=840_000,

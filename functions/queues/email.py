@@ -14,10 +14,16 @@ from corral.context import JobContext
 from corral.definition import QueueDefinition, RateLimit
 from corral.errors import NonRetryableError
 from corral.settings import get_settings
-from pydantic import Field
+from pydantic import EmailStr, Field
 
-from queues._common import TenantPayload, aws_client, error_code, is_transient
-from queues._fanout import Enqueue, deliver, enqueue_in_deployment, settle_deliveries
+from queues._common import TenantPayload, aws_client
+from queues._fanout import (
+    Enqueue,
+    classify,
+    deliver,
+    enqueue_in_deployment,
+    settle_deliveries,
+)
 
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 _HTML_TAG = re.compile(r"<[A-Za-z][^>]*>")
@@ -26,7 +32,7 @@ _HTML_TAG = re.compile(r"<[A-Za-z][^>]*>")
 class EmailPayload(TenantPayload):
     """``to[]``, ``subject``, ``template`` (the body) and the data its variables name."""
 
-    to: list[str] = Field(min_length=1, max_length=500)
+    to: list[EmailStr] = Field(min_length=1, max_length=500)
     subject: str = Field(min_length=1, max_length=998)
     template: str = Field(min_length=1, max_length=256_000)
     template_data: dict[str, Any] = Field(default_factory=dict)
@@ -49,17 +55,6 @@ def render(template: str, data: dict[str, Any], *, escape: bool = False) -> str:
         return html.escape(text) if escape else text
 
     return _VARIABLE.sub(substitute, template)
-
-
-def classify(exc: Exception) -> tuple[str, bool] | None:
-    """A recipient's failure as ``(message, retryable)``; None if it is not an AWS error."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(exc, ClientError):
-        return f"{error_code(exc)}: {exc}", is_transient(exc)
-    if isinstance(exc, BotoCoreError):
-        return str(exc), is_transient(exc)
-    return None
 
 
 @dataclass(frozen=True)
@@ -127,6 +122,7 @@ queue = QueueDefinition(
     name="email",
     payload=EmailPayload,
     handler=handle,
+    grants=("send-email",),
     concurrency=8,
     rate_limit=RateLimit(max=14, duration_ms=1000),
     attempts=5,

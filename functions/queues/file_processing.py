@@ -110,6 +110,7 @@ queue = QueueDefinition(
     name="file-processing",
     payload=FileJobPayload,
     handler=handle,
+    grants=("file-buckets",),
     concurrency=4,
     attempts=3,
     timeout_ms=300_000,

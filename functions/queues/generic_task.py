@@ -90,6 +90,7 @@ queue = QueueDefinition(
     name="generic-task",
     payload=TaskPayload,
     handler=handle,
+    grants=("notification-topic",),
     concurrency=8,
     attempts=3,
     timeout_ms=60_000,

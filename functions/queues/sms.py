@@ -15,8 +15,13 @@ from corral.definition import QueueDefinition, RateLimit
 from pydantic import AfterValidator, Field
 
 from queues._common import TenantPayload, aws_client
-from queues._fanout import Enqueue, deliver, enqueue_in_deployment, settle_deliveries
-from queues.email import classify
+from queues._fanout import (
+    Enqueue,
+    classify,
+    deliver,
+    enqueue_in_deployment,
+    settle_deliveries,
+)
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 RATE = RateLimit(max=10, duration_ms=1000)
@@ -108,6 +113,7 @@ queue = QueueDefinition(
     name="sms",
     payload=SmsPayload,
     handler=handle,
+    grants=("send-sms",),
     concurrency=1,
     rate_limit=RATE,
     attempts=5,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from corral.invocation import FunctionContext, invocation, logger
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redis_client import create_redis
@@ -15,9 +13,9 @@ from corral.settings import get_settings
 from corral.tracing import traced
 from corral.wake import function_name_for, lambda_starter
 
-logger = Logger(service="corral")
-metrics = Metrics(namespace="corral", service="corral")
-copy_config_to_registered_loggers(source_logger=logger, include={"corral"})
+SERVICE = "corral"
+QUIET_COUNTS = ("checked", "waitingOut")
+"""What a reconcile finds every time; a run that found only these did nothing."""
 
 _runtime: ReconcilerRuntime | None = None
 
@@ -61,17 +59,19 @@ def queues_of(event: dict[str, Any]) -> list[str] | None:
     return [str(n) for n in names] if names else None
 
 
-@metrics.log_metrics
 @traced("corral")
-@logger.inject_lambda_context(log_event=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
-    reports = runtime().invoke(queues_of(event))
-    restored = sum(len(r.restored) for r in reports.values())
-    metrics.add_metric(name="JobsRestored", unit=MetricUnit.Count, value=restored)
-    metrics.add_metric(
-        name="JobsSynced", unit=MetricUnit.Count, value=sum(len(r.synced) for r in reports.values())
-    )
-    summary = {name: report.as_dict() for name, report in reports.items()}
-    logger.info("reconcile finished", extra={"queues": summary})
+def handler(event: dict[str, Any], context: FunctionContext) -> dict[str, Any]:
+    with invocation(context, SERVICE) as metrics:
+        metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
+        reports = runtime().invoke(queues_of(event))
+        restored = sum(len(r.restored) for r in reports.values())
+        metrics.add_metric(name="JobsRestored", unit=MetricUnit.Count, value=restored)
+        synced = sum(len(r.synced) for r in reports.values())
+        metrics.add_metric(name="JobsSynced", unit=MetricUnit.Count, value=synced)
+        summary = {name: report.as_dict() for name, report in reports.items()}
+        busy = any(
+            value for counts in summary.values() for key, value in counts.items()
+            if key not in QUIET_COUNTS
+        )  # fmt: skip
+        (logger.info if busy else logger.debug)("reconcile finished", extra={"queues": summary})
     return {"queues": summary}

@@ -15,12 +15,11 @@ from typing import Any
 
 import boto3
 import queues
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from corral.definition import QueueRegistry
 from corral.events.deploy import DeploymentEvents
+from corral.invocation import FunctionContext, invocation, logger
 from corral.queue import now_ms
 from corral.redis_client import create_redis
 from corral.schedules import (
@@ -35,8 +34,7 @@ from corral.service import JobService
 from corral.settings import get_settings
 from corral.store import JobStore
 
-logger = Logger(service="corral-scheduler")
-metrics = Metrics(namespace="corral", service="scheduler")
+SERVICE = "corral-scheduler"
 
 
 @dataclass(frozen=True)
@@ -99,14 +97,16 @@ async def _invoke(d: Deployment) -> dict[str, int]:
         await redis.aclose()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+def handler(event: dict[str, Any], context: FunctionContext) -> dict[str, int]:
     """EventBridge ``rate(1 minute)`` entry point."""
-    summary = asyncio.run(_invoke(deployment()))
-    for name in ("enqueued", "duplicates", "skipped", "conflicts", "errors"):
-        metrics.add_metric(
-            name=f"Schedule{name.title()}", unit=MetricUnit.Count, value=summary[name]
-        )
-    logger.info("scheduler tick", extra={"event_time": event.get("time"), "tick": summary})
+    with invocation(context, SERVICE, metrics_service="scheduler") as metrics:
+        summary = asyncio.run(_invoke(deployment()))
+        for name in ("enqueued", "duplicates", "skipped", "conflicts", "errors"):
+            metrics.add_metric(
+                name=f"Schedule{name.title()}", unit=MetricUnit.Count, value=summary[name]
+            )
+        # The number of schedules is there every minute; anything else is news.
+        busy = any(value for key, value in summary.items() if key != "schedules")
+        say = logger.info if busy else logger.debug
+        say("scheduler tick", extra={"event_time": event.get("time"), "tick": summary})
     return summary

@@ -6,6 +6,11 @@ though the functions have no dependencies of their own (the layer has them, buil
 interpreter, through pyenv if it is not on ``PATH``.
 
 ``python -m infra.deploy.build`` runs ``sam build`` into ``.aws-sam/build``.
+
+SAM's build cache keys on the source files only, so a layer built once without bytecode (or
+by another interpreter) would be kept. The interpreter that compiles the bytecode is part of
+the key here: its path and version are recorded beside the build, and a build with a
+different one (or none recorded) skips the cache.
 """
 
 from __future__ import annotations
@@ -57,14 +62,40 @@ def sam_command() -> str | None:
     return shutil.which("sam") or (str(local) if local.is_file() else None)
 
 
+def interpreter_identity(python: str) -> str:
+    """What the bytecode depends on: the interpreter's resolved path and full version."""
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return f"{Path(python).resolve()}\n{version}\n"
+
+
+def cache_record(build_dir: Path) -> Path:
+    """Where the interpreter of the cached build is recorded."""
+    return build_dir.parent / "corral-build-python"
+
+
+def cache_is_for(build_dir: Path, identity: str) -> bool:
+    """Whether the cached build was compiled by this interpreter."""
+    record = cache_record(build_dir)
+    return record.is_file() and record.read_text() == identity
+
+
 def sam_build(build_dir: Path, *, sam: str, python: str, cached: bool = True) -> None:
     """Run ``sam build`` for the template into ``build_dir`` (raises on failure)."""
+    identity = interpreter_identity(python)
+    cached = cached and cache_is_for(build_dir, identity)
+    cache_record(build_dir).unlink(missing_ok=True)
     env = {
         **os.environ,
         "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "SAM_CLI_TELEMETRY": "0",
         # The layer's Makefile runs pip under the same interpreter as the SAM CLI.
         "PYTHON": os.environ.get("PYTHON", sys.executable),
+        "COMPILE_PYTHON": python,
     }
     command = [
         sam,
@@ -77,6 +108,8 @@ def sam_build(build_dir: Path, *, sam: str, python: str, cached: bool = True) ->
     if not cached:
         command.append("--no-cached")
     subprocess.run(command, cwd=ROOT, env=env, check=True)
+    cache_record(build_dir).parent.mkdir(parents=True, exist_ok=True)
+    cache_record(build_dir).write_text(identity)
 
 
 def main() -> int:

@@ -89,19 +89,22 @@ NOT_RUN_IN_LAMBDA = frozenset({"create_table"})
 
 
 @cache
-def closure(module: str, *, runs_queue_handlers: bool = True) -> frozenset[Path]:
+def closure(
+    module: str, *, runs_queue_handlers: bool = True, skip: frozenset[str] = frozenset()
+) -> frozenset[Path]:
     """Source files of ``module`` and of everything it imports from this repository.
 
     Only pollers run the queues' handlers: other functions import the registry for queue
     names and payload models, so with ``runs_queue_handlers=False`` the queue modules'
-    own files are left out (their ``__init__`` stays).
+    own files are left out (their ``__init__`` stays). Modules named in ``skip`` are not
+    followed.
     """
     seen: dict[str, Path] = {}
     todo = [module]
     while todo:
         name = todo.pop()
         path = module_file(name)
-        if name in seen or path is None:
+        if name in seen or name in skip or path is None:
             continue
         seen[name] = path
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -110,6 +113,16 @@ def closure(module: str, *, runs_queue_handlers: bool = True) -> frozenset[Path]
     if not runs_queue_handlers:
         files = frozenset(f for f in files if f.parent != QUEUE_HANDLERS or f.name == "__init__.py")
     return files
+
+
+def poller_closure(queue_module: str) -> frozenset[Path]:
+    """What one queue's poller runs: the poller and engine, and that queue's own handler.
+
+    The poller imports every queue module (through the registry) but calls only its own
+    queue's handler, so the other queues' calls are not its calls.
+    """
+    engine = closure("poller.app", runs_queue_handlers=False)
+    return engine | closure(queue_module, skip=frozenset({"queues"}))
 
 
 def _methods_outside_test_helpers(tree: ast.AST) -> list[ast.Attribute]:

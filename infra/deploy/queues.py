@@ -1,12 +1,17 @@
-"""Generate the template's per-queue pieces from the queue registry (``functions/queues``).
+"""Generate the template's pollers from the queue registry (``functions/queues``).
 
-Two blocks of ``template.yaml`` sit between ``# BEGIN generated`` and ``# END generated``
-markers: the ``QueuePollers`` mapping (memory, timeout and reserved concurrency of each
-queue's poller) and the list ``Fn::ForEach::Pollers`` iterates over. Both come from the
-``QueueDefinition`` objects, so a queue is still defined in one place.
+One block of ``template.yaml``, between ``# BEGIN generated: pollers`` and ``# END generated``,
+holds one ``AWS::Serverless::Function`` per queue (and its error alarm), sized and fenced from
+the queue's ``QueueDefinition`` and given only the policies its handler's ``grants`` name. So a
+queue is still defined in one place.
+
+The pollers are written out rather than looped with ``Fn::ForEach``: ``sam package`` and
+``sam deploy`` do not map a ``Fn::ForEach`` resource (``Poller&{Queue}``) to its built
+artefact, and fail to upload its code.
 
 Run with ``functions`` on the path: ``PYTHONPATH=functions python -m infra.deploy.queues``
-rewrites the template; ``--check`` fails when it is stale.
+rewrites the template; ``--check`` fails when it is stale, or when a queue's job timeout
+cannot fit in its poller's Lambda timeout (its jobs would never start).
 """
 
 from __future__ import annotations
@@ -18,18 +23,88 @@ import sys
 from pathlib import Path
 
 from corral.definition import QueueDefinition, QueueRegistry
+from corral.poller.budget import unfit
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 UNLIMITED_RESERVATION = 10
 """Reserved concurrency of a poller whose queue sets no concurrency limit."""
 
-MAPPING_BLOCK = re.compile(
-    r"(# BEGIN generated: infra/deploy/queues.py[^\n]*\n)(.*?)(# END generated\n)", re.S
+GRANT_POLICIES = {
+    "results-multipart": "!Ref ExportsPolicy",
+    "file-buckets": "!Ref FileBucketsPolicy",
+    "send-email": "!Ref EmailSendPolicy",
+    "send-sms": "!Ref SmsPublishPolicy",
+    "notification-topic": (
+        "!If [HasNotificationTopic, !Ref NotificationTopicPolicy, !Ref AWS::NoValue]"
+    ),
+}
+"""What each grant a queue may name attaches: a managed policy of the template (the topic's
+only when a topic is configured)."""
+
+POLLERS_BLOCK = re.compile(
+    r"(  # BEGIN generated: pollers[^\n]*\n)(.*?)(  # END generated\n)", re.S
 )
-LIST_BLOCK = re.compile(
-    r"(\n(\s*)# BEGIN generated: queue list\n)(.*?)(\s*# END generated\n)", re.S
-)
+
+POLLER = """\
+  {logical_id}:
+    Type: AWS::Serverless::Function
+    Metadata:
+      # functions/Makefile copies the code and ships its python3.13 bytecode.
+      BuildMethod: makefile
+    Properties:
+      FunctionName: !Sub "${{AWS::StackName}}-poller-{name}"
+      Description: corral poller for the {name} queue.
+      Handler: poller.app.handler
+      MemorySize: {memory}
+      Timeout: {timeout}
+      ReservedConcurrentExecutions: !If [ReserveConcurrency, {reserved}, !Ref AWS::NoValue]
+      VpcConfig:
+        SecurityGroupIds: [!Ref FunctionSecurityGroup]
+        SubnetIds: !Ref SubnetIds
+      # A missed tick is made up by the next one a minute later: no async retries.
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        MaximumEventAgeInSeconds: 60
+      Environment:
+        Variables:
+          CORRAL_QUEUE: {name}
+          # Every queue's settings: the poller loads every queue module (functions/queues).
+          CORRAL_EMAIL_SENDER: !Ref EmailSender
+          CORRAL_EMAIL_CONFIGURATION_SET: !Ref EmailConfigurationSet
+          CORRAL_NOTIFICATION_TOPIC_ARN: !Ref NotificationTopicArn
+          CORRAL_EXPORT_URL_TTL_S: "3600"
+          CORRAL_FILE_BUCKETS: !Ref FileBuckets
+          CORRAL_FILE_KEY_PREFIX: "{{tenant}}/"
+      Policies:
+        - !Ref CorePolicy
+{grants}        # A poller fans out to more invocations of itself when its queue is busy.
+        - LambdaInvokePolicy:
+            FunctionName: !Sub "${{AWS::StackName}}-poller-"
+        - !If [CreateRedis, !Ref RedisConnectPolicy, !Ref AWS::NoValue]
+        - !If [UseRedisSecret, !Ref RedisSecretPolicy, !Ref AWS::NoValue]
+      Events:
+        Tick:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 minute)
+  {logical_id}Errors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: The {name} poller failed (a job's failure is not one of these).
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {logical_id}
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]
+"""
 
 
 def load_registry(module: str = "queues") -> QueueRegistry:
@@ -45,46 +120,54 @@ def reserved_concurrency(definition: QueueDefinition) -> int:
     return definition.concurrency or UNLIMITED_RESERVATION
 
 
-def poller_rows(registry: QueueRegistry) -> dict[str, dict[str, int]]:
-    """The ``QueuePollers`` mapping: queue name to its poller's settings."""
-    return {
-        d.name: {
-            "MemorySize": d.poller_memory_mb,
-            "Timeout": d.poller_timeout_s,
-            "ReservedConcurrency": reserved_concurrency(d),
-        }
-        for d in sorted(registry, key=lambda d: d.name)
-    }
+def logical_id(queue: str) -> str:
+    """The poller's logical id: ``Poller`` and the queue name's letters and digits (as
+    ``Fn::ForEach``'s ``&{Queue}`` made it, so existing stacks keep their functions)."""
+    return "Poller" + re.sub(r"[^A-Za-z0-9]", "", queue)
 
 
-def render_mapping(registry: QueueRegistry) -> str:
-    """The ``Mappings`` section, as YAML text."""
-    lines = ["Mappings:", "  QueuePollers:"]
-    for name, row in poller_rows(registry).items():
-        values = ", ".join(f"{key}: {value}" for key, value in row.items())
-        lines.append(f"    {name}: {{ {values} }}")
-    return "\n".join(lines) + "\n"
+def policies_of(definition: QueueDefinition) -> list[str]:
+    """The managed policies a queue's ``grants`` name (an unknown grant is an error)."""
+    unknown = set(definition.grants) - set(GRANT_POLICIES)
+    if unknown:
+        raise ValueError(f"queue {definition.name!r}: unknown grants {sorted(unknown)}")
+    return [GRANT_POLICIES[grant] for grant in sorted(definition.grants)]
+
+
+def render_poller(definition: QueueDefinition) -> str:
+    """One queue's poller and its error alarm, as YAML text."""
+    return POLLER.format(
+        logical_id=logical_id(definition.name),
+        name=definition.name,
+        memory=definition.poller_memory_mb,
+        timeout=definition.poller_timeout_s,
+        reserved=reserved_concurrency(definition),
+        grants="".join(f"        - {policy}\n" for policy in policies_of(definition)),
+    )
 
 
 def render_template(text: str, registry: QueueRegistry) -> str:
-    """``text`` with both generated blocks rewritten for ``registry``."""
-    names = ", ".join(sorted(registry.names()))
-    text, found = MAPPING_BLOCK.subn(lambda m: m[1] + render_mapping(registry) + m[3], text)
+    """``text`` with the generated pollers block rewritten for ``registry``."""
+    pollers = "".join(render_poller(d) for d in sorted(registry, key=lambda d: d.name))
+    text, found = POLLERS_BLOCK.subn(lambda m: m[1] + pollers + m[3], text)
     if found != 1:
-        raise ValueError("template.yaml lost its generated Mappings markers")
-    text, found = LIST_BLOCK.subn(lambda m: f"{m[1]}{m[2]}- [{names}]{m[4]}", text)
-    if found != 1:
-        raise ValueError("template.yaml lost its generated queue list markers")
+        raise ValueError("template.yaml lost its generated pollers markers")
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, registry: QueueRegistry | None = None) -> int:
     """Rewrite the template, or with ``--check`` say whether it matches the registry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the template is stale")
     args = parser.parse_args(argv)
+    registry = registry or load_registry()
+    problems = unfit(registry)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
     current = TEMPLATE.read_text()
-    wanted = render_template(current, load_registry())
+    wanted = render_template(current, registry)
     if args.check:
         if current != wanted:
             print("template.yaml is stale: run PYTHONPATH=functions python -m infra.deploy.queues")

@@ -46,6 +46,14 @@ def expand_foreach(section: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def parse_yaml(text: str) -> dict[str, Any]:
+    """A CloudFormation template's text as plain data (short-form tags become ``Fn::`` keys)."""
+    from cfnlint.decode.cfn_yaml import loads
+
+    parsed: dict[str, Any] = json.loads(json.dumps(loads(text)))
+    return parsed
+
+
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The template as a dict, with ``Fn::ForEach`` expanded in ``Resources`` and ``Outputs``."""
     from cfnlint.decode.cfn_yaml import load
@@ -55,6 +63,18 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
         if section in template:
             template[section] = expand_foreach(template[section])
     return template
+
+
+def resolve(node: Any, template: dict[str, Any]) -> Any:
+    """``node`` with ``Fn::FindInMap`` and ``Ref`` of a parameter worked out as a deploy with
+    the parameters' defaults would; anything else is returned as it is."""
+    if isinstance(node, dict) and set(node) == {"Ref"}:
+        parameter = template.get("Parameters", {}).get(node["Ref"])
+        return parameter.get("Default", node) if isinstance(parameter, dict) else node
+    if isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+        name, first, second = (resolve(part, template) for part in node["Fn::FindInMap"])
+        return template["Mappings"][name][first][second]
+    return node
 
 
 def both_branches(node: Any) -> list[Any]:

@@ -1,11 +1,16 @@
-"""AWS in-process: moto, with the table, the schedules table, the DLQ and the bucket.
+"""AWS in-process: moto's server on a loopback port, holding what ``template.yaml`` declares.
 
-Every boto3 client the functions make in this process talks to moto (``mock_aws``
-patches botocore itself), so the handlers run unchanged.
+moto runs as a thread of the emulator (``ThreadedMotoServer``) bound to 127.0.0.1. Every
+boto3 client of this process reaches it through ``AWS_ENDPOINT_URL`` (botocore reads it for
+each client it builds), so the handlers run unchanged, and what they hand out works from
+the local machine as it would from AWS: a presigned export link downloads with curl, and
+an input object can be put with curl. Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,32 +23,69 @@ DLQ_NAME = "corral-dlq"
 BUCKET = "corral-results"
 TENANT_TABLE = "corral-tenants"
 EVENT_BUS = "corral-events"
+NOTIFICATION_TOPIC = "corral-notifications"
+EMAIL_SENDER = "noreply@corral.local"
+"""The email queue's From address when ``CORRAL_EMAIL_SENDER`` is unset (verified at start)."""
+CREDENTIAL = "corral-local"
+"""moto checks no signature; a made-up key keeps real credentials out of presigned links."""
 
 
 @dataclass
 class LocalAws:
     """The running emulation and the names of what it holds."""
 
-    mock: Any
+    server: Any
+    endpoint: str
     table: str
     schedules_table: str
     dlq_url: str
     bucket: str
-    tenant_table: str = TENANT_TABLE
-    event_bus: str = EVENT_BUS
+    tenant_table: str
+    event_bus: str
+    email_sender: str
+    topic_arn: str
 
     def stop(self) -> None:
-        self.mock.stop()
+        self.server.stop()
 
 
-def start_aws(settings: Settings) -> LocalAws:
-    """Start moto and create the resources ``template.yaml`` declares."""
+def point_boto3_at(endpoint: str, region: str) -> None:
+    """Make every boto3 client of this process talk to ``endpoint`` with local credentials.
+
+    The process environment is the functions' environment, as in Lambda; real credentials
+    a shell may hold are dropped, so no request can be signed with them.
+    """
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID=CREDENTIAL,
+        AWS_SECRET_ACCESS_KEY=CREDENTIAL,
+        AWS_REGION=region,
+        AWS_DEFAULT_REGION=region,
+    )
+
+
+def start_server(host: str, port: int) -> tuple[Any, str]:
+    """moto's server on ``host:port`` (0: any free port), as a thread; and its URL."""
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request at INFO; the emulator's own lines are what a user reads.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return server, f"http://{bound_host}:{bound_port}"
+
+
+def start_aws(settings: Settings, host: str = "127.0.0.1", port: int = 0) -> LocalAws:
+    """Start moto and create the resources ``template.yaml`` declares, plus the email
+    sender identity and the notification topic the queues need."""
     import boto3
-    from moto import mock_aws
 
-    mock = mock_aws()
-    mock.start()
+    server, endpoint = start_server(host, port)
     region = settings.region
+    point_boto3_at(endpoint, region)
     dynamodb = boto3.client("dynamodb", region_name=region)
     # The job table as the engine defines it (the template declares the same keys).
     dynamodb.create_table(**table_definition(settings.table))
@@ -61,6 +103,35 @@ def start_aws(settings: Settings) -> LocalAws:
     dynamodb.create_table(**tenant_table_definition(tenants))
     bus = settings.event_bus or EVENT_BUS
     boto3.client("events", region_name=region).create_event_bus(Name=bus)
-    return LocalAws(
-        mock, settings.table, settings.schedules_table, url["QueueUrl"], bucket, tenants, bus
+    # SES sends only from a verified identity; the operator verifies it in AWS, we do here.
+    sender = settings.email_sender or EMAIL_SENDER
+    boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
+    topic = (
+        settings.notification_topic_arn
+        or boto3.client("sns", region_name=region).create_topic(Name=NOTIFICATION_TOPIC)["TopicArn"]
     )
+    return LocalAws(
+        server,
+        endpoint,
+        settings.table,
+        settings.schedules_table,
+        url["QueueUrl"],
+        bucket,
+        tenants,
+        bus,
+        sender,
+        topic,
+    )
+
+
+def function_environment(aws: LocalAws) -> dict[str, str]:
+    """What the template's ``Environment`` gives the functions in AWS, for the local names."""
+    return {
+        "CORRAL_DLQ_URL": aws.dlq_url,
+        "CORRAL_BUCKET": aws.bucket,
+        "CORRAL_TENANT_TABLE": aws.tenant_table,
+        "CORRAL_EVENT_BUS": aws.event_bus,
+        "CORRAL_EMAIL_SENDER": aws.email_sender,
+        "CORRAL_NOTIFICATION_TOPIC_ARN": aws.topic_arn,
+        "CORRAL_LOCAL": "true",
+    }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -26,10 +27,10 @@ from corral.webhooks.delivery import DeliverySettings
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import WebhookStore
 
-from infra.local.aws import LocalAws, start_aws
+from infra.local.aws import LocalAws, function_environment, start_aws
 from infra.local.lambdas import Invoker, scheduled_event
 from infra.local.settings import LocalSettings
-from infra.local.template import ScheduledFunction, scheduled_functions
+from infra.local.template import FunctionSize, ScheduledFunction, poller_sizes, scheduled_functions
 
 logger = logging.getLogger("corral.local")
 
@@ -37,7 +38,6 @@ DEFAULT_KEYS = "local-admin:local:admin,local-acme:acme,local-globex:globex"
 """API keys when ``CORRAL_API_KEYS`` is unset: an admin and two tenants."""
 POLLER = "poller.app.handler"
 SCHEDULER = "scheduler.app.handler"
-POLLER_TIMEOUT_S = 300
 
 
 def redis_answers(url: str) -> bool:
@@ -91,15 +91,25 @@ class Emulator:
     schedules: list[ScheduledFunction]
     invoker: Invoker
     loops: ThreadLoops
+    poller_sizes: dict[str, FunctionSize]
 
     @property
     def url(self) -> str:
         return f"http://{self.local.host}:{self.local.port}"
 
+    def poller_size(self, queue: str) -> FunctionSize:
+        """The queue's poller function as the template sizes it (its definition's when the
+        template has no poller for it, as for the test queues)."""
+        size = self.poller_sizes.get(queue)
+        if size is not None:
+            return size
+        definition = self.registry.get(queue)
+        return FunctionSize(definition.poller_timeout_s, definition.poller_memory_mb)
+
     async def start_poller(self, queue: str) -> None:
         """What the API's wake-up and the pollers' fan-out call: an async invoke."""
         event = {"queue": queue, "source": "corral.wake"}
-        self.invoker.invoke_async(POLLER, event, f"corral-poller-{queue}", POLLER_TIMEOUT_S)
+        self.invoker.invoke_async(POLLER, event, poller_name(queue), self.poller_size(queue))
 
     def install_runtimes(self) -> None:
         """Give the poller and reconciler handlers this process's clients."""
@@ -158,13 +168,11 @@ class Emulator:
         if function.handler == POLLER:
             for name in self.registry.names():
                 event = scheduled_event(function.rule, {"queue": name})
-                self.invoker.invoke_async(
-                    POLLER, event, f"corral-poller-{name}", function.timeout_s
-                )
+                self.invoker.invoke_async(POLLER, event, poller_name(name), self.poller_size(name))
             return
         name = function.handler.split(".")[0]
         event = scheduled_event(function.rule)
-        self.invoker.invoke_async(function.handler, event, f"corral-{name}", function.timeout_s)
+        self.invoker.invoke_async(function.handler, event, f"corral-{name}", function.size)
 
     def period_s(self, function: ScheduledFunction) -> float:
         """How often ``function`` runs: the template's period, or the settings' override."""
@@ -208,6 +216,11 @@ class Emulator:
         print("stopped", flush=True)
 
 
+def poller_name(queue: str) -> str:
+    """The queue's poller function, named as the template names it (stack ``corral``)."""
+    return f"corral-poller-{queue}"
+
+
 def banner(emulator: Emulator, notes: list[str]) -> str:
     s = emulator.settings
     keys = [entry.split(":") for entry in s.api_keys.split(",") if entry.strip()]
@@ -216,7 +229,13 @@ def banner(emulator: Emulator, notes: list[str]) -> str:
         f"corral is running at {emulator.url}  (API docs: {emulator.url}/docs,"
         f" dashboard: {emulator.url}/dashboard)",
         f"  Redis: {s.redis_url} (key prefix '{s.key_prefix}')",
-        "  AWS: in-process moto (DynamoDB, SQS, S3, SES, SNS); nothing leaves this machine",
+        f"  AWS: moto in this process at {emulator.aws.endpoint} (DynamoDB, SQS, S3, SES,"
+        " SNS, EventBridge); nothing leaves this machine",
+        f"  S3 bucket: {emulator.aws.bucket}; put a file-processing input with:",
+        f"    curl -T input.csv {emulator.aws.endpoint}/{emulator.aws.bucket}/acme/input.csv",
+        f"  email: sends as {emulator.aws.email_sender} (verified in SES;"
+        " CORRAL_EMAIL_SENDER to change)",
+        f"  sendNotification topic: {emulator.aws.topic_arn}",
         f"  queues: {', '.join(emulator.registry.names())}",
         "  API keys (Authorization: Bearer <key>)"
         + ("" if get_settings().api_keys else ", local defaults; set CORRAL_API_KEYS to change")
@@ -250,21 +269,36 @@ def build(local: LocalSettings, settings: Settings) -> tuple[Emulator, list[str]
         # The scheduler serves the deployment's queues and their declared schedules.
         schedules = [f for f in schedules if f.handler != SCHEDULER]
         notes.append(f"queues from {local.registry}; the scheduler is off")
-    aws = start_aws(settings)
-    settings = settings.model_copy(
-        update={
-            "dlq_url": aws.dlq_url,
-            "bucket": aws.bucket,
-            "tenant_table": aws.tenant_table,
-            "event_bus": aws.event_bus,
-            "api_keys": settings.api_keys or DEFAULT_KEYS,
-            "local": True,
-        }
-    )
+    aws = start_aws(settings, local.host, local.aws_port)
+    # The functions read their settings from the environment, as in Lambda: give them the
+    # local resources' names. EMF metric lines stay off unless asked for: locally they
+    # would print every minute for every idle queue.
+    os.environ.update(function_environment(aws))
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    get_settings.cache_clear()
+    settings = get_settings().model_copy(update={"api_keys": settings.api_keys or DEFAULT_KEYS})
     loops = ThreadLoops(lambda: create_redis(settings))
-    emulator = Emulator(local, settings, registry, aws, schedules, Invoker(), loops)
+    sizes = poller_sizes()
+    emulator = Emulator(local, settings, registry, aws, schedules, Invoker(), loops, sizes)
+    notes += unfit_queues(emulator)
     emulator.install_runtimes()
     return emulator, notes
+
+
+def unfit_queues(emulator: Emulator) -> list[str]:
+    """Queues whose jobs could never start in their poller as sized (said at start)."""
+    from corral.poller import longest_job_ms
+
+    notes = []
+    for definition in emulator.registry:
+        size = emulator.poller_size(definition.name)
+        room = longest_job_ms(size.timeout_s)
+        if definition.timeout_ms > room:
+            notes.append(
+                f"queue {definition.name}: its {definition.timeout_ms} ms timeout does not fit"
+                f" its poller's {size.timeout_s} s (at most {room} ms); its jobs never start"
+            )
+    return notes
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -281,6 +315,13 @@ def main() -> int:
         return 1
     if not port_free(local.host, local.port):
         print(f"Port {local.port} is in use; choose another with PORT=...", file=sys.stderr)
+        return 1
+    if local.aws_port and not port_free(local.host, local.aws_port):
+        print(
+            f"Port {local.aws_port} (the emulated AWS) is in use; choose another with"
+            " CORRAL_LOCAL_AWS_PORT=... (0: any free port)",
+            file=sys.stderr,
+        )
         return 1
     emulator, notes = build(local, settings)
     print(banner(emulator, notes), flush=True)

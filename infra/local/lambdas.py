@@ -3,6 +3,7 @@ invocation per thread at a time, async invokes that return at once."""
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 import threading
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
+
+from infra.local.template import FunctionSize
 
 logger = logging.getLogger("corral.local")
 
@@ -74,12 +77,15 @@ class Invoker:
         self.closed = False
 
     def invoke_async(
-        self, handler: str, event: dict[str, Any], function_name: str, timeout_s: int
+        self, handler: str, event: dict[str, Any], function_name: str, size: FunctionSize
     ) -> None:
         """Start an invocation and return (``InvocationType="Event"``)."""
         if self.closed:
             return
-        future = self._pool.submit(self._call, handler, event, function_name, timeout_s)
+        # Each invocation starts from an empty context, as in its own Lambda process: the
+        # log keys one sets (contextvars) never reach another's lines.
+        context = contextvars.Context()
+        future = self._pool.submit(context.run, self._call, handler, event, function_name, size)
         with self._lock:
             self._running.add(future)
         future.add_done_callback(self._done)
@@ -89,9 +95,10 @@ class Invoker:
             self._running.discard(future)
 
     @staticmethod
-    def _call(handler: str, event: dict[str, Any], function_name: str, timeout_s: int) -> Any:
+    def _call(handler: str, event: dict[str, Any], function_name: str, size: FunctionSize) -> Any:
         try:
-            return load_handler(handler)(event, LocalContext(function_name, timeout_s))
+            context = LocalContext(function_name, size.timeout_s, size.memory_mb)
+            return load_handler(handler)(event, context)
         except Exception:
             logger.exception("%s failed", function_name)
             return None

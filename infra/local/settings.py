@@ -19,6 +19,7 @@ class LocalSettings(BaseSettings):
         schedule_s: run every schedule at this period instead of the template's (tests).
         reconcile_s: run the reconciler at this period instead (0: as ``schedule_s``).
         reconcile_grace_ms: how old a record must be before the reconciler judges it.
+        aws_port: the loopback port of the emulated AWS (0: any free port).
     """
 
     model_config = SettingsConfigDict(env_prefix="CORRAL_LOCAL_", extra="ignore")
@@ -29,6 +30,8 @@ class LocalSettings(BaseSettings):
     schedule_s: float = 0.0
     reconcile_s: float = 0.0
     reconcile_grace_ms: int = 10_000
+    # LocalStack's port: tools that know it (aws --endpoint-url) find it where they look.
+    aws_port: int = 4566
 
     def period_s(self, handler: str, template_period_s: float) -> float:
         """How often the scheduled function ``handler`` runs: the template's period, or

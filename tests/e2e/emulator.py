@@ -79,20 +79,23 @@ def emulator(
     redis_url: str = "redis://127.0.0.1:6379/0",
     command: Sequence[str] = (sys.executable, "-m", "infra.local"),
     cwd: Path = ROOT,
+    registry: str = "tests.e2e.testqueues:registry",
     **env: str,
 ) -> Iterator[Running]:
-    """Start ``python -m infra.local`` (or ``command``) with the test queues; stop it with
-    Ctrl-C after."""
+    """Start ``python -m infra.local`` (or ``command``) with the test queues (``registry=""``:
+    the shipped ones); stop it with Ctrl-C after."""
     port = free_port()
     prefix = f"e2e{uuid4().hex[:10]}"
+    defaults = {
+        "CORRAL_LOCAL_REGISTRY": registry,
+        # Any free port for the emulated AWS: tests run side by side.
+        "CORRAL_LOCAL_AWS_PORT": "0",
+        "CORRAL_LOCAL_SCHEDULE_S": "2",
+        "CORRAL_LOCAL_RECONCILE_GRACE_MS": "1000",
+    }
+    # ``env`` may override the defaults (the deployment's queues, the template's schedule).
     variables = child_env(
-        PORT=str(port),
-        REDIS_URL=redis_url,
-        CORRAL_KEY_PREFIX=prefix,
-        CORRAL_LOCAL_REGISTRY="tests.e2e.testqueues:registry",
-        CORRAL_LOCAL_SCHEDULE_S="2",
-        CORRAL_LOCAL_RECONCILE_GRACE_MS="1000",
-        **env,
+        PORT=str(port), REDIS_URL=redis_url, CORRAL_KEY_PREFIX=prefix, **{**defaults, **env}
     )
     process = subprocess.Popen(
         list(command),

@@ -109,7 +109,8 @@ def test_a_job_with_an_unsafe_webhook_is_refused_and_not_enqueued(
     answer = api.post("/jobs/email", json=job, headers=ACME)
     assert answer.status_code == 422 and reason in answer.json()["message"]
     safe = {"data": {"n": 2}, "options": {"webhook": {"url": "https://hooks.example.com/in"}}}
-    batch = api.post("/jobs/email/batch", json={"jobs": [safe, job]}, headers=ACME)
+    body = {"jobs": [safe, job], "atomic": True}
+    batch = api.post("/jobs/email/batch", json=body, headers=ACME)
     assert batch.status_code == 422 and reason in batch.json()["message"]
     assert aws.store.get("email", "hooked") is None
     assert api.get("/jobs/email/hooked", headers=ACME).status_code == 404

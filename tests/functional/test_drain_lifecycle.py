@@ -4,15 +4,17 @@ that dies mid-job. On the shared single Redis and the real clock."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 from corral.context import JobContext
 from corral.drain import Drainer
-from corral.job import JobState
+from corral.job import JobOptions, JobState
 from corral.queue import LeaseSettings, NewJob
 from redis.asyncio import Redis
 
@@ -54,6 +56,8 @@ async def test_unstarted_jobs_are_released_at_the_deadline(
     assert stats.completed == len(started)
     assert stats.claimed - stats.released == len(started)
     assert stats.released >= 1
+    # Left for the next poller, as every run's end does: nothing to warn about.
+    assert stats.too_long == 0
     jobs = [await queue.get_job(job_id) for job_id in ids]
     done = [j for j in jobs if j is not None and j.state is JobState.COMPLETED]
     waiting = [j for j in jobs if j is not None and j.state is JobState.WAITING]
@@ -65,17 +69,72 @@ async def test_unstarted_jobs_are_released_at_the_deadline(
     assert (counts.active, counts.waiting) == (0, len(waiting))
 
 
-async def test_no_job_is_claimed_when_the_time_left_cannot_hold_one(
-    single_redis: Redis, prefix: str
+class Recorded(logging.Handler):
+    """The drain loop's log records, whatever handlers the process set up."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def warnings(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == logging.WARNING]
+
+
+@pytest.fixture
+def drain_log() -> Iterator[Recorded]:
+    recorded = Recorded()
+    log = logging.getLogger("corral.drain")
+    log.addHandler(recorded)
+    try:
+        yield recorded
+    finally:
+        log.removeHandler(recorded)
+
+
+async def test_no_job_is_claimed_when_the_time_left_cannot_hold_one_and_it_says_so(
+    single_redis: Redis, prefix: str, drain_log: Recorded
 ) -> None:
     queue = real_queue(single_redis, prefix, noop, timeout_ms=5_000)
-    await queue.add({"n": 1})
+    await queue.add_bulk([NewJob({"n": i}) for i in range(3)])
 
     stats = await asyncio.wait_for(Drainer(queue).run(time.monotonic() + 3.0), 10)
 
     assert (stats.claimed, stats.completed) == (0, 0)
+    assert stats.too_long == 3
+    [warning] = drain_log.warnings()
+    assert warning.startswith("3 waiting jobs of jobs cannot start: the queue's 5000 ms timeout")
     counts = await queue.counts()
-    assert (counts.waiting, counts.active) == (1, 0)
+    assert (counts.waiting, counts.active) == (3, 0)
+
+
+async def test_an_empty_queue_that_cannot_fit_says_nothing(
+    single_redis: Redis, prefix: str, drain_log: Recorded
+) -> None:
+    queue = real_queue(single_redis, prefix, noop, timeout_ms=5_000)
+
+    stats = await asyncio.wait_for(Drainer(queue).run(time.monotonic() + 1.0), 10)
+
+    assert stats.too_long == 0 and drain_log.warnings() == []
+
+
+async def test_a_job_whose_own_timeout_cannot_fit_is_reported_and_the_others_run(
+    single_redis: Redis, prefix: str, drain_log: Recorded
+) -> None:
+    queue = real_queue(single_redis, prefix, noop, timeout_ms=200)
+    [long] = await queue.add_bulk([NewJob({"n": 0}, JobOptions(timeout=10_000))])
+    await queue.add_bulk([NewJob({"n": i}) for i in range(1, 4)])
+    drainer = Drainer(queue, concurrency=1, linger_ms=200, start_margin_ms=100)
+
+    stats = await asyncio.wait_for(drainer.run(time.monotonic() + 2.0), 10)
+
+    assert (stats.completed, stats.too_long, stats.released) == (3, 1, 1)
+    [warning] = drain_log.warnings()
+    assert warning.startswith(f"job {long.job_id} of jobs cannot start: its 10000 ms timeout")
+    job = await queue.get_job(long.job_id)
+    assert job is not None and job.state is JobState.WAITING
 
 
 async def test_until_empty_returns_once_the_queue_is_drained(

@@ -287,7 +287,7 @@ async def test_stats_pause_and_clean(service: JobService) -> None:
     stats = await service.stats("email")
     assert (stats.waiting, stats.paused) == (1, True)
     assert await service.pause("email", False)
-    assert await service.clean("email", JobState.WAITING, 0, 10) == [a.job_id]
+    assert await service.clean("email", (JobState.WAITING,), 0, 10) == [a.job_id]
     assert service.store.get("email", a.job_id).status is R  # type: ignore[union-attr]
 
 

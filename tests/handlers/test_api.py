@@ -191,7 +191,12 @@ def test_413_for_oversized_bodies(api: Api) -> None:
         ("/jobs/email", {"data": [1, 2]}, ["body", "data"]),
         ("/jobs/email", {}, ["body", "data"]),
         ("/jobs/email/batch", {"jobs": []}, ["body", "jobs"]),
-        ("/jobs/email/batch", {"jobs": [{"data": {}}, {"data": {"n": "x"}}]}, ["body", "jobs", 1]),
+        ("/jobs/email/batch", {"jobs": [{"data": {"n": "x"}}]}, ["body", "jobs", 0, "data"]),
+        (
+            "/jobs/email/batch",
+            {"jobs": [{"data": {}}, {"data": {"n": "x"}}], "atomic": True},
+            ["body", "jobs", 1],
+        ),
     ],
 )
 def test_422_with_field_errors(api: Api, path: str, body: Any, where: list[Any]) -> None:

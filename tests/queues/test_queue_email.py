@@ -51,14 +51,14 @@ def sent_messages() -> list[Any]:
 
 
 class Throttled:
-    """SES that answers TooManyRequests for some recipients."""
+    """SES that answers ``code`` (TooManyRequests by default) for some recipients."""
 
-    def __init__(self, ses: Any, throttled: set[str]) -> None:
-        self.ses, self.throttled = ses, throttled
+    def __init__(self, ses: Any, throttled: set[str], code: str = "TooManyRequestsException"):
+        self.ses, self.throttled, self.code = ses, throttled, code
 
     def send_email(self, **request: Any) -> Any:
         if request["Destination"]["ToAddresses"][0] in self.throttled:
-            raise client_error("TooManyRequestsException")
+            raise client_error(self.code)
         return self.ses.send_email(**request)
 
 
@@ -128,13 +128,20 @@ async def test_a_rejected_address_completes_the_job_with_counts_and_no_follow_up
     ses: Any,
 ) -> None:
     follow_ups = Recorder()
-    deps = email.EmailDeps(ses, SENDER, enqueue=follow_ups)
-    result = await email.send(payload(to=["ann@example.com", "nobody"]), job_context(), deps)
+    rejecting = Throttled(ses, {"bob@example.com"}, "InvalidParameterValue")
+    deps = email.EmailDeps(rejecting, SENDER, enqueue=follow_ups)
+    result = await email.send(payload(), job_context(), deps)
     assert (result["successful"], result["failed"]) == (1, 1)
     rejected = result["results"][1]
     assert rejected["status"] == "failed" and rejected["retryable"] is False
     assert "InvalidParameterValue" in rejected["error"]
     assert "followUp" not in result and follow_ups.calls == []
+
+
+@pytest.mark.parametrize("address", ["nobody", "ann@", "@example.com", "a b@example.com"])
+def test_a_malformed_address_is_refused_before_any_job_exists(address: str) -> None:
+    with pytest.raises(ValidationError, match=r"to\.1"):
+        payload(to=["ann@example.com", address])
 
 
 async def test_throttled_recipients_get_one_follow_up_job(ses: Any) -> None:

@@ -62,6 +62,8 @@ def test_the_seeds_built_ins_are_registered() -> None:
         "cleanupOldData",
         "generateReport",
         "customAsyncTask",
+        "failThenSucceed",
+        "sleepWithProgress",
     }
 
 
@@ -245,3 +247,34 @@ async def test_a_result_that_is_not_json_fails_without_retry() -> None:
 
     with pytest.raises(NonRetryableError, match="non-JSON"):
         await gt.run(payload("opaque"), job_context(), gt.TaskDeps(registry, client))
+
+
+async def test_fail_then_succeed_fails_the_first_attempts_then_returns_the_attempt() -> None:
+    for attempt in (1, 2):
+        with pytest.raises(RuntimeError, match=f"attempt {attempt} of 2 to fail"):
+            await call("failThenSucceed", 2, job=job_context(attempt=attempt))
+
+    assert await call("failThenSucceed", 2, job=job_context(attempt=3)) == {
+        "attempt": 3,
+        "failedAttempts": 2,
+    }
+
+
+@pytest.mark.parametrize("failures", [-1, 21, "2", 1.5])
+async def test_fail_then_succeed_refuses_a_bad_count(failures: Any) -> None:
+    with pytest.raises(NonRetryableError, match="failures must be an integer"):
+        await call("failThenSucceed", failures)
+
+
+async def test_sleep_with_progress_reports_each_step() -> None:
+    job = job_context()
+
+    assert await call("sleepWithProgress", 40, 4, job=job) == {"sleptMs": 40, "steps": 4}
+
+    assert job.seen == [25, 50, 75, 100]
+
+
+@pytest.mark.parametrize(("ms", "steps"), [(-1, 1), (900_001, 1), (10, 0), (10, 101)])
+async def test_sleep_with_progress_refuses_bad_parameters(ms: int, steps: int) -> None:
+    with pytest.raises(NonRetryableError, match="must be an integer"):
+        await call("sleepWithProgress", ms, steps)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from infra.deploy.code_scan import aws_actions, closure
+from infra.deploy.code_scan import aws_actions, closure, poller_closure
+from infra.deploy.queues import load_registry
 from infra.deploy.template_model import Function, both_branches
 
 REDIS_AUTH = {"elasticache:Connect", "secretsmanager:GetSecretValue"}
@@ -21,8 +23,16 @@ def is_poller(function: Function) -> bool:
     return function.handler == "poller.app.handler"
 
 
+def code_of(function: Function) -> frozenset[Path]:
+    """The files a function runs; a poller runs only its own queue's handler."""
+    if is_poller(function):
+        queue = load_registry().get(function.environment["CORRAL_QUEUE"])
+        return poller_closure(queue.handler.__module__)
+    return closure(function.handler.rpartition(".")[0], runs_queue_handlers=False)
+
+
 def needed(function: Function) -> set[str]:
-    files = closure(function.handler.rpartition(".")[0], runs_queue_handlers=is_poller(function))
+    files = code_of(function)
     actions = set(aws_actions(files))
     if any(path.name == "redis_client.py" for path in files):
         actions |= REDIS_AUTH
@@ -64,6 +74,45 @@ def test_pollers_cannot_read_secrets_unless_redis_needs_a_password(
                 }
 
 
+def test_each_poller_may_send_only_what_its_queue_sends(
+    template: dict[str, Any], lambdas: dict[str, Function]
+) -> None:
+    senders = {"ses:SendEmail": "email", "sns:Publish": {"sms", "generic-task"}}
+    for function in lambdas.values():
+        if not is_poller(function):
+            continue
+        queue = function.environment["CORRAL_QUEUE"]
+        granted = function.granted_actions(template)
+        for action, owners in senders.items():
+            if action in granted:
+                assert queue in owners, (queue, action)
+
+
+def test_only_the_sms_poller_publishes_anywhere(
+    template: dict[str, Any], lambdas: dict[str, Function]
+) -> None:
+    # Direct SMS needs sns:Publish on "*"; generic-task publishes to its topic only.
+    for function in lambdas.values():
+        wildcard = [
+            policy
+            for policy in function.policies
+            for item in both_branches(policy)
+            if "Ref" in item
+            and template["Resources"][item["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
+            and any(
+                s.get("Resource") == "*"
+                for one in template["Resources"][item["Ref"]]["Properties"]["PolicyDocument"][
+                    "Statement"
+                ]
+                for s in both_branches(one)
+            )
+        ]
+        if wildcard:
+            assert function.environment.get("CORRAL_QUEUE") == "sms", function.logical_id
+    topic = template["Resources"]["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]
+    assert topic["Statement"][0]["Resource"] == {"Ref": "NotificationTopicArn"}
+
+
 def test_no_wildcard_actions_and_wildcard_resources_only_for_sms(template: dict[str, Any]) -> None:
     text = json.dumps(template["Resources"])
     assert '"Action": "*"' not in text
@@ -100,6 +149,8 @@ def endpoint_services(template: dict[str, Any]) -> set[str]:
 def test_every_service_the_code_calls_has_a_vpc_endpoint(
     template: dict[str, Any], lambdas: dict[str, Function]
 ) -> None:
-    called = {action.split(":")[0] for f in lambdas.values() for action in needed(f)}
+    # Functions outside the VPC (the API-key authorizer) reach AWS over Lambda's own network.
+    in_vpc = [f for f in lambdas.values() if "VpcConfig" in f.properties]
+    called = {action.split(":")[0] for f in in_vpc for action in needed(f)}
     reached = endpoint_services(template) | NO_ENDPOINT
     assert {ENDPOINT_NAMES.get(s, s) for s in called} - reached == set()

@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 
-from infra.deploy.template_model import ROOT
+from tests.template.translated import needs_sam, translate
 
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-pytestmark = pytest.mark.skipif(
-    not SAM_PYTHON.is_file(), reason="needs the SAM CLI's virtualenv (make sam-cli)"
-)
-
-
-def translate(**parameters: str) -> dict[str, Any]:
-    code = (
-        "import json, sys; from infra.deploy.translate import PLACEHOLDERS, translate; "
-        "print(json.dumps(translate({**PLACEHOLDERS, **json.loads(sys.argv[1])})))"
-    )
-    run = subprocess.run(
-        [str(SAM_PYTHON), "-c", code, json.dumps(parameters)],
-        cwd=ROOT,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    translated: dict[str, Any] = json.loads(run.stdout)
-    return translated
+pytestmark = needs_sam
 
 
 def authorizer_of(template: dict[str, Any]) -> dict[str, Any]:

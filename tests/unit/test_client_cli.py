@@ -80,12 +80,12 @@ def run_cli(argv: list[str], rec: Handler) -> tuple[int, str]:
 
 
 def test_cli_stats_prints_a_table() -> None:
-    queues = {"queues": [{"name": "email", "waiting": 3, "active": 1, "paused": False}]}
-    code, text = run_cli(["stats"], Recorder({("GET", "/queues"): queues}))
+    queue = {"name": "email", "waiting": 3, "delayed": 2, "processing": 1, "paused": False}
+    code, text = run_cli(["stats"], Recorder({("GET", "/queues"): {"queues": [queue]}}))
     assert code == 0
     header, row = text.splitlines()[:2]
-    assert header.split()[:3] == ["NAME", "WAITING", "ACTIVE"]
-    assert row.split()[:3] == ["email", "3", "1"]
+    assert header.split()[:4] == ["NAME", "WAITING", "DELAYED", "PROCESSING"]
+    assert row.split()[:4] == ["email", "3", "2", "1"]
 
 
 def test_cli_json_output_is_machine_readable() -> None:
@@ -151,6 +151,14 @@ def test_cli_schedules_pause_and_resume() -> None:
     assert run_cli(["schedules", "pause"], rec)[0] == 1
 
 
+def test_cli_promotes_a_delayed_job() -> None:
+    answer = {"jobId": "j1", "queue": "email", "status": "pending", "deduplicated": False}
+    rec = Recorder({("POST", "/jobs/email/j1/promote"): answer})
+    code, text = run_cli(["promote", "email", "j1"], rec)
+    assert code == 0 and "pending" in text
+    assert [r.url.path for r in rec.requests] == ["/jobs/email/j1/promote"]
+
+
 def test_cli_reports_an_unreachable_api_without_a_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -170,6 +178,7 @@ def every_call(client: Client) -> None:
     client.status("email", "j1")
     client.cancel("email", "j1")
     client.retry("email", "j1")
+    client.promote("email", "j1")
     client.stats()
     client.stats("email")
     client.jobs("email")

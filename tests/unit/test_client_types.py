@@ -18,6 +18,8 @@ SCHEMAS: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text(
 TYPES = {
     "AcceptedJob": client_types.AcceptedJob,
     "BatchAccepted": client_types.BatchAccepted,
+    "BatchItem": client_types.BatchItem,
+    "FieldError": client_types.FieldError,
     "BatchValid": client_types.BatchValid,
     "JobPublic": client_types.Job,
     "Cancelled": client_types.Cancelled,

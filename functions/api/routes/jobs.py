@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.intake import InvalidPayloadError
-from fastapi import APIRouter, Request, status
+from corral.intake import Accepted, InvalidPayloadError, Rejected, raise_rejection
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from api.auth import Caller
 from api.deps import CallerDep, JobId, Service
 from api.models import (
     AcceptedJob,
     BatchAccepted,
+    BatchItem,
     BatchRequest,
     BatchValid,
     Cancelled,
@@ -60,20 +62,82 @@ async def enqueue(
     return reply
 
 
+BATCH_STATUS = status.HTTP_207_MULTI_STATUS
+"""Some items accepted, some rejected. 207 rather than 202 so that a client that only looks
+at the status code cannot take a partly rejected batch for a fully accepted one; the body
+has one answer per item, in order, so ``jobs[i]`` still answers item ``i``. A batch with
+every item accepted keeps 202, and one with none accepted is a 422 (nothing was written)."""
+
+
 @router.post(
     "/{queue}/batch",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchAccepted,
-    responses=ERRORS,
+    responses={
+        207: {"model": BatchAccepted, "description": "some items accepted, some rejected"},
+        403: {"description": "an atomic batch names another tenant in data.subAccountId"},
+        409: {"description": "an atomic batch uses a jobId of another tenant"},
+        413: {"description": "the body is too large"},
+        422: {"description": "no item is valid, or any item of an atomic batch is invalid"},
+        **ERRORS,
+    },
 )
 async def enqueue_batch(
     queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
 ) -> Any:
-    """Enqueue many jobs at once: all are validated before any is written."""
-    await check_job_webhooks(request, [job.options for job in body.jobs])
-    jobs = [(job.data, job.options) for job in body.jobs]
-    accepted = await service.enqueue_many(queue, jobs, caller.tenant)
-    return BatchAccepted(jobs=[AcceptedJob.of(a) for a in accepted])
+    """Enqueue many jobs, each accepted or rejected on its own (``atomic``: all or none)."""
+    service.queue(queue)  # an unknown queue is a 404 before any item is judged
+    answers: dict[int, Accepted | Rejected] = {}
+    good: list[tuple[int, EnqueueRequest]] = []
+    for index, raw in enumerate(body.jobs):
+        item = await _judge(request, index, raw, body.atomic)
+        if isinstance(item, Rejected):
+            answers[index] = item
+        else:
+            good.append((index, item))
+    rejected = [a for a in answers.values() if isinstance(a, Rejected)]
+    if body.atomic and rejected:
+        raise_rejection(rejected)
+    if good:
+        jobs = [(job.data, job.options) for _, job in good]
+        positions = [index for index, _ in good]
+        taken = await service.enqueue_batch(
+            queue, jobs, caller.tenant, atomic=body.atomic, positions=positions
+        )
+        answers.update(zip(positions, taken, strict=True))
+    reply = BatchAccepted(
+        jobs=[BatchItem.of(i, queue, answers[i]) for i in range(len(body.jobs))],
+        accepted=sum(isinstance(a, Accepted) for a in answers.values()),
+        rejected=sum(isinstance(a, Rejected) for a in answers.values()),
+    )
+    if reply.accepted == 0:
+        raise_rejection([a for a in answers.values() if isinstance(a, Rejected)])
+    if reply.rejected:
+        return JSONResponse(reply.model_dump(mode="json", by_alias=True), status_code=BATCH_STATUS)
+    return reply
+
+
+async def _judge(
+    request: Request, index: int, raw: dict[str, Any], atomic: bool
+) -> EnqueueRequest | Rejected:
+    """One batch item parsed on its own, its webhook checked; or why it is rejected.
+
+    In an atomic batch a refused webhook is the whole answer, as for a single enqueue.
+    """
+    try:
+        item = EnqueueRequest.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        located = [{**e, "loc": ["body", "jobs", index, *e["loc"]]} for e in errors]
+        return Rejected(index, located)
+    try:
+        await check_job_webhooks(request, [item.options])
+    except HTTPException as exc:
+        if atomic:
+            raise
+        loc = ["body", "jobs", index, "options", "webhook", "url"]
+        return Rejected(index, [{"loc": loc, "msg": str(exc.detail), "type": "refused"}])
+    return item
 
 
 @router.post(
@@ -89,10 +153,20 @@ async def validate_batch(
 ) -> Any:
     """Check a batch as ``/batch`` would, writing nothing: 200, or 422 naming every bad job
     (``loc``: ``body.jobs.<index>...``), not only the first."""
-    await check_job_webhooks(request, [job.options for job in body.jobs])
-    problems = service.problems(queue, [job.data for job in body.jobs], caller.tenant)
-    if problems:
-        raise InvalidPayloadError(problems)
+    service.queue(queue)
+    found: list[dict[str, Any]] = []
+    datas: list[Any] = []
+    positions: list[int] = []
+    for index, raw in enumerate(body.jobs):
+        item = await _judge(request, index, raw, atomic=True)
+        if isinstance(item, Rejected):
+            found.extend(item.errors)
+        else:
+            datas.append(item.data)
+            positions.append(index)
+    found += service.problems(queue, datas, caller.tenant, positions)
+    if found:
+        raise InvalidPayloadError(found)
     return BatchValid(valid=len(body.jobs))
 
 
@@ -123,3 +197,13 @@ async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Serv
 async def retry_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """Run a failed (or cancelled) job again, with a fresh attempt budget."""
     return AcceptedJob.of(await service.retry(queue, job_id, owner(caller)))
+
+
+@router.post(
+    "/{queue}/{job_id}/promote",
+    response_model=AcceptedJob,
+    responses={409: {"description": "the job is not delayed"}, **ERRORS},
+)
+async def promote_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
+    """Make a delayed job (or one waiting out a retry's backoff) due now, and start it."""
+    return AcceptedJob.of(await service.promote(queue, job_id, owner(caller)))

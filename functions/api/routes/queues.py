@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from corral.job import JobState, JobStatus
+from corral.job import CLEANED_STATES, StatusWord, status_named
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from api.deps import Admin, CallerDep, Service
@@ -51,7 +51,10 @@ async def list_jobs(
     queue: str,
     caller: CallerDep,
     service: Service,
-    status: JobStatus | None = None,
+    status: Annotated[
+        StatusWord | None,
+        Query(description="a job status; aliases: waiting and delayed (pending), active"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=150)] = None,
 ) -> Any:
@@ -61,7 +64,7 @@ async def list_jobs(
     page = await service.list_jobs(
         queue,
         tenant=None if caller.admin else caller.tenant,
-        status=status,
+        status=status_named(status) if status else None,
         limit=limit,
         cursor=cursor,
     )
@@ -87,9 +90,9 @@ async def resume(queue: str, admin: Admin, service: Service) -> Any:
 async def clean(
     queue: str, admin: Admin, service: Service, body: Annotated[CleanRequest | None, Body()] = None
 ) -> Any:
-    """Drop old finished jobs from Redis, or cancel old waiting or delayed ones."""
+    """Remove old finished jobs (counts and lists alike), or cancel old pending ones."""
     body = body or CleanRequest()
-    removed = await service.clean(queue, JobState(body.status), body.grace, body.limit)
+    removed = await service.clean(queue, CLEANED_STATES[body.status], body.grace, body.limit)
     return Cleaned(queue=queue, removed=removed)
 
 

@@ -144,7 +144,16 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     for key, columns in (
         (
             "queues",
-            ["name", "waiting", "active", "delayed", "completed", "failed", "deadLetter", "paused"],
+            [
+                "name",
+                "waiting",
+                "delayed",
+                "processing",
+                "completed",
+                "failed",
+                "deadLetter",
+                "paused",
+            ],
         ),
         (
             "jobs",
@@ -206,13 +215,21 @@ def parser() -> argparse.ArgumentParser:
 
     j = sub.add_parser("jobs", help="list a queue's jobs")
     j.add_argument("queue")
-    j.add_argument("--status")
+    j.add_argument(
+        "--status",
+        help="pending, processing, completed, failed or cancelled (aliases: "
+        "waiting, delayed, active)",
+    )
     j.add_argument("--limit", type=int, default=20)
     j.add_argument("--cursor")
     j.set_defaults(run=cmd_jobs)
 
-    for name in ("retry", "cancel"):
-        a = sub.add_parser(name, help=f"{name} a job")
+    for name, about in (
+        ("retry", "run a failed or cancelled job again"),
+        ("cancel", "cancel a job that has not started"),
+        ("promote", "make a delayed job due now"),
+    ):
+        a = sub.add_parser(name, help=about)
         a.add_argument("queue")
         a.add_argument("job")
         a.set_defaults(run=cmd_job_action)
@@ -221,7 +238,12 @@ def parser() -> argparse.ArgumentParser:
         a = sub.add_parser(name, help=f"{name} a queue (admin)")
         a.add_argument("queue")
         if name == "clean":
-            a.add_argument("--status", default="completed")
+            a.add_argument(
+                "--status",
+                default="completed",
+                help="completed, failed or cancelled (removed); pending, waiting or delayed "
+                "(cancelled)",
+            )
             a.add_argument("--grace", type=int, default=0, help="ms")
             a.add_argument("--limit", type=int, default=1000)
         a.set_defaults(run=cmd_admin)

@@ -168,7 +168,8 @@ def enqueue_lines(
     jobs: list[dict[str, Any]] = []
     for chunk in chunks(lines, size):
         try:
-            reply = client.enqueue_batch(queue, [line.job for line in chunk])
+            # Atomic: a batch the API would take only in part is an error here, not a success.
+            reply = client.enqueue_batch(queue, [line.job for line in chunk], atomic=True)
         except (ApiError, httpx.TransportError) as exc:
             raise PartlyEnqueuedError(exc, report(jobs)) from exc
         jobs.extend(

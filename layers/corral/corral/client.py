@@ -102,9 +102,12 @@ class Client:
         """Enqueue one job (``deduplicated`` is true when an existing job answered)."""
         return self._send(Calls.enqueue(queue, data, options))
 
-    def enqueue_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return self._send(Calls.enqueue_batch(queue, jobs))
+    def enqueue_batch(
+        self, queue: str, jobs: Sequence[Mapping[str, Any]], *, atomic: bool = False
+    ) -> reply.BatchAccepted:
+        """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422)."""
+        return self._send(Calls.enqueue_batch(queue, jobs, atomic))
 
     def validate_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchValid:
         """Check ``[{data, options?}, ...]`` as ``enqueue_batch`` would, writing nothing
@@ -130,6 +133,10 @@ class Client:
 
     def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return self._send(Calls.retry(queue, job_id))
+
+    def promote(self, queue: str, job_id: str) -> reply.AcceptedJob:
+        """Make a delayed job due now (409 if it is not delayed)."""
+        return self._send(Calls.promote(queue, job_id))
 
     def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""
@@ -247,10 +254,11 @@ class AsyncClient:
         return await self._send(Calls.enqueue(queue, data, options))
 
     async def enqueue_batch(
-        self, queue: str, jobs: Sequence[Mapping[str, Any]]
+        self, queue: str, jobs: Sequence[Mapping[str, Any]], *, atomic: bool = False
     ) -> reply.BatchAccepted:
-        """Enqueue ``[{data, options?}, ...]`` in one request."""
-        return await self._send(Calls.enqueue_batch(queue, jobs))
+        """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422)."""
+        return await self._send(Calls.enqueue_batch(queue, jobs, atomic))
 
     async def validate_batch(
         self, queue: str, jobs: Sequence[Mapping[str, Any]]
@@ -277,6 +285,10 @@ class AsyncClient:
 
     async def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return await self._send(Calls.retry(queue, job_id))
+
+    async def promote(self, queue: str, job_id: str) -> reply.AcceptedJob:
+        """Make a delayed job due now (409 if it is not delayed)."""
+        return await self._send(Calls.promote(queue, job_id))
 
     async def stats(self, queue: str | None = None) -> reply.QueueList | reply.QueueStats:
         """Counts for every queue (``QueueList``), or for one (``QueueStats``)."""

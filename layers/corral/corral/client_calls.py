@@ -71,9 +71,14 @@ class Calls:
         return Call("POST", f"/jobs/{_q(queue)}", job_body(data, options))
 
     @staticmethod
-    def enqueue_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchAccepted]:
+    def enqueue_batch(
+        queue: str, jobs: Sequence[Mapping[str, Any]], atomic: bool = False
+    ) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
-        return Call("POST", f"/jobs/{_q(queue)}/batch", {"jobs": items})
+        body: dict[str, Any] = {"jobs": items}
+        if atomic:
+            body["atomic"] = True
+        return Call("POST", f"/jobs/{_q(queue)}/batch", body)
 
     @staticmethod
     def validate_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchValid]:
@@ -91,6 +96,10 @@ class Calls:
     @staticmethod
     def retry(queue: str, job_id: str) -> Call[AcceptedJob]:
         return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/retry")
+
+    @staticmethod
+    def promote(queue: str, job_id: str) -> Call[AcceptedJob]:
+        return Call("POST", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/promote")
 
     @staticmethod
     def stats(queue: str | None) -> Call[QueueList | QueueStats]:

@@ -19,8 +19,27 @@ class AcceptedJob(TypedDict):
     deduplicated: bool
 
 
+class FieldError(TypedDict):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class BatchItem(TypedDict):
+    """One item's answer: accepted (``jobId``) or ``status`` "rejected" with ``errors``."""
+
+    index: int
+    jobId: str | None
+    queue: str
+    status: Literal["pending", "processing", "completed", "failed", "cancelled", "rejected"]
+    deduplicated: bool
+    errors: list[FieldError] | None
+
+
 class BatchAccepted(TypedDict):
-    jobs: list[AcceptedJob]
+    jobs: list[BatchItem]
+    accepted: int
+    rejected: int
 
 
 class BatchValid(TypedDict):
@@ -41,6 +60,7 @@ class Job(TypedDict):
     createdAt: int
     startedAt: int | None
     completedAt: int | None
+    failedAt: int | None
     tenant: str
     name: str
 
@@ -57,9 +77,10 @@ class JobPage(TypedDict):
 
 class QueueStats(TypedDict):
     name: str
+    pending: int
     waiting: int
-    active: int
     delayed: int
+    processing: int
     completed: int
     failed: int
     cancelled: int

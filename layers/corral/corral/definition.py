@@ -67,6 +67,9 @@ class QueueDefinition:
         events_include_payload: lifecycle events carry the job's data (off: ids only).
         task_name: what lists call a job, from its data (None, or None returned: the
             queue's name).
+        grants: what the handler calls beyond the engine, by name (``send-email``,
+            ``send-sms``, ...); the template gives the queue's poller only these permissions
+            (infra/deploy/queues.py maps each name to a policy).
     """
 
     name: str
@@ -86,6 +89,7 @@ class QueueDefinition:
     description: str = ""
     events_include_payload: bool = False
     task_name: Callable[[Any], str | None] | None = None
+    grants: tuple[str, ...] = ()
 
     def name_of(self, data: Any) -> str:
         """The name lists show for a job with ``data``."""

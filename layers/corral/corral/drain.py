@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 PERSIST_RETRY_S = 0.5
 """After a failed persist, wait this long before trying those outcomes again."""
+START_MARGIN_MS = 1000
+"""A job starts only if its timeout plus this much fits before the deadline."""
 
 
 class Drainer:
@@ -49,7 +51,7 @@ class Drainer:
         idle_wait_ms: int = 1000,
         flush_ms: int = 20,
         stall_check_ms: int = 5000,
-        start_margin_ms: int = 1000,
+        start_margin_ms: int = START_MARGIN_MS,
     ) -> None:
         self.queue = queue
         self.concurrency = concurrency
@@ -76,6 +78,7 @@ class Drainer:
         self._work = asyncio.Event()
         self._stopping = False
         self._deadline: float | None = None
+        self._budget_ms: float | None = None
         self._persist_after = 0.0
 
     # -- public --------------------------------------------------------------------
@@ -93,10 +96,12 @@ class Drainer:
         if until_empty:
             self.linger_ms = 0
         self._deadline = deadline
+        self._budget_ms = None if deadline is None else (deadline - time.monotonic()) * 1000
         self._stopping = False
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
             await self._recover_stalled()
+            await self._say_if_nothing_fits()
             await self._pump()
         except asyncio.CancelledError:
             # Cancelled from outside: without the pump no watchdog runs, so waiting for the
@@ -154,7 +159,44 @@ class Drainer:
         if self._deadline is None:
             return True
         left_ms = (self._deadline - time.monotonic()) * 1000
-        return bool(left_ms > job.opts["timeout"] + self.start_margin_ms)
+        needed_ms = job.opts["timeout"] + self.start_margin_ms
+        if left_ms > needed_ms:
+            return True
+        if self._budget_ms is not None and needed_ms >= self._budget_ms:
+            # Not the usual end of a run (the next poller takes it): no run could fit it.
+            self.stats.too_long += 1
+            logger.warning(
+                "job %s of %s cannot start: its %d ms timeout (plus %d ms) does not fit in"
+                " the %d ms this poller had; it waits until its timeout is lowered",
+                job.id,
+                self.queue.name,
+                job.opts["timeout"],
+                self.start_margin_ms,
+                self._budget_ms,
+                extra={"queue": self.queue.name, "job_id": job.id},
+            )
+        return False
+
+    async def _say_if_nothing_fits(self) -> None:
+        """When the queue's timeout does not fit before the deadline at the start, this
+        run claims nothing: say so (a bare "claimed 0" hides why jobs wait)."""
+        if self._stopping or self._deadline is None or self._claiming():
+            return
+        waiting = (await self.queue.counts()).waiting
+        if not waiting:
+            return
+        self.stats.too_long += waiting
+        logger.warning(
+            "%d waiting jobs of %s cannot start: the queue's %d ms timeout (plus %d ms) does"
+            " not fit in the %d ms left before this poller's deadline; give its poller a"
+            " longer timeout or the queue a shorter one",
+            waiting,
+            self.queue.name,
+            self.queue.definition.timeout_ms,
+            self.start_margin_ms,
+            self._budget_ms or 0,
+            extra={"queue": self.queue.name},
+        )
 
     # -- the pump: settle and claim --------------------------------------------------
 

@@ -50,6 +50,8 @@ class DrainStats:
     stalled_requeued: int = 0
     stalled_failed: int = 0
     settle_calls: int = 0
+    too_long: int = 0
+    """Waiting jobs whose timeout could not fit before the deadline even at the run's start."""
     idle_ms: float = 0.0
     """Time spent waiting with nothing to run (what a Lambda bills for nothing)."""
 

@@ -13,6 +13,7 @@ class ScriptCode(IntEnum):
     ACTIVE = -3
     FINISHED = -4
     NOT_RETRYABLE_STATE = -5
+    NOT_DELAYED = -6
 
 
 class CorralError(Exception):
@@ -66,3 +67,5 @@ def raise_for_code(code: int, job_id: str) -> None:
             raise JobStateError(f"job {job_id} already finished", "finished")
         case ScriptCode.NOT_RETRYABLE_STATE:
             raise JobStateError(f"job {job_id} is neither failed nor cancelled", "pending")
+        case ScriptCode.NOT_DELAYED:
+            raise JobStateError(f"job {job_id} is not delayed", "not delayed")

@@ -4,6 +4,7 @@ turn what happened into an ``Outcome`` (completed, retry later, or failed for go
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 import traceback
@@ -74,7 +75,11 @@ class JobExecutor:
             if self._is_async:
                 result = await self._handler(payload, ctx)
             else:
-                result = await loop.run_in_executor(self._executor, self._handler, payload, ctx)
+                # In the invocation's context, so the handler's log lines carry its keys.
+                call = contextvars.copy_context().run
+                result = await loop.run_in_executor(
+                    self._executor, call, self._handler, payload, ctx
+                )
         except ValidationError as exc:
             # The payload was validated on the way in; if it no longer parses, no retry can help.
             return self._failed(job, exc, started, retryable=False)

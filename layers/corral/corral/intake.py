@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -54,10 +54,36 @@ class Accepted:
     deduplicated: bool = False
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A job of a batch that was not accepted: its index and its field errors.
+
+    ``cause`` is the error an atomic call raises for it (None: a payload error).
+    """
+
+    index: int
+    errors: list[dict[str, Any]]
+    cause: CorralError | None = None
+
+
 @dataclass(slots=True)
 class _Prepared:
+    index: int | None
     record: JobRecord
     job: NewJob
+
+
+def item_loc(index: int | None, part: str) -> list[Any]:
+    """Where a job's ``part`` sits in the request body."""
+    return ["body", *(["jobs", index] if index is not None else []), part]
+
+
+def raise_rejection(rejected: Sequence[Rejected]) -> None:
+    """An atomic call's answer to bad jobs: the first refusal, else every payload error."""
+    for r in rejected:
+        if r.cause is not None:
+            raise r.cause
+    raise InvalidPayloadError([error for r in rejected for error in r.errors])
 
 
 def scoped_dedup(dedup: Deduplication | None, tenant: str) -> Deduplication | None:
@@ -94,11 +120,9 @@ class Intake:
         try:
             return self.queue.validate(self._fill_tenant(data))
         except ValidationError as exc:
-            where: list[Any] = ["jobs", index] if index is not None else []
-            prefix = ["body", *where, "data"]
             errors = exc.errors(include_url=False, include_context=False)
             for error in errors:
-                error["loc"] = (*prefix, *error["loc"])
+                error["loc"] = (*item_loc(index, "data"), *error["loc"])
             raise InvalidPayloadError(list(errors)) from None  # type: ignore[arg-type]
 
     def _prepare(self, index: int | None, data: Any, options: JobOptions | None) -> _Prepared:
@@ -122,9 +146,28 @@ class Intake:
                 "deduplication": scoped_dedup(options.deduplication, self.tenant),
             }
         )
-        return _Prepared(record, NewJob(payload, redis_options, self.tenant))
+        return _Prepared(index, record, NewJob(payload, redis_options, self.tenant))
 
-    def problems(self, datas: Sequence[Any]) -> list[dict[str, Any]]:
+    def _prepare_all(
+        self, jobs: Sequence[tuple[Any, JobOptions | None]], positions: Sequence[int] | None
+    ) -> list[_Prepared | Rejected]:
+        """Each job prepared, or its rejection (a payload error or another tenant's id)."""
+        single = len(jobs) == 1 and positions is None
+        out: list[_Prepared | Rejected] = []
+        for i, (data, options) in enumerate(jobs):
+            index = None if single else (positions[i] if positions is not None else i)
+            try:
+                out.append(self._prepare(index, data, options))
+            except InvalidPayloadError as exc:
+                out.append(Rejected(index or 0, exc.errors))
+            except TenantMismatchError as exc:
+                error = {"loc": [*item_loc(index, "data"), "subAccountId"], "msg": str(exc)}
+                out.append(Rejected(index or 0, [{**error, "type": "forbidden"}], exc))
+        return out
+
+    def problems(
+        self, datas: Sequence[Any], positions: Sequence[int] | None = None
+    ) -> list[dict[str, Any]]:
         """Every item's field errors, located as in a batch (``body.jobs.<i>.data...``);
         nothing is written. Empty when every item would be accepted.
 
@@ -132,42 +175,85 @@ class Intake:
         a field error.
         """
         found: list[dict[str, Any]] = []
-        for index, data in enumerate(datas):
+        for i, data in enumerate(datas):
             try:
-                self._validate(index, data)
+                self._validate(positions[i] if positions is not None else i, data)
             except InvalidPayloadError as exc:
                 found.extend(exc.errors)
         return found
 
     async def run(self, jobs: Sequence[tuple[Any, JobOptions | None]]) -> list[Accepted]:
-        single = len(jobs) == 1
-        prepared = [
-            self._prepare(None if single else i, data, options)
-            for i, (data, options) in enumerate(jobs)
-        ]
+        """Accept every job or none: a bad one raises InvalidPayloadError (with every
+        job's errors), TenantMismatchError or JobIdTakenError, and nothing is written."""
+        answers = await self.run_each(jobs, atomic=True)
+        return [a for a in answers if isinstance(a, Accepted)]
+
+    async def run_each(
+        self,
+        jobs: Sequence[tuple[Any, JobOptions | None]],
+        *,
+        atomic: bool = False,
+        positions: Sequence[int] | None = None,
+    ) -> list[Accepted | Rejected]:
+        """Accept the jobs; one answer each, in order.
+
+        Each bad job is answered with a ``Rejected`` (nothing written for it) and the
+        others are accepted; ``atomic`` is ``run``. ``positions`` are the jobs' indexes
+        in the request (for error locations).
+        """
+        items = self._prepare_all(jobs, positions)
+        rejected = [item for item in items if isinstance(item, Rejected)]
+        if atomic and rejected:
+            raise_rejection(rejected)
+        # The same id twice in one call is one job: only its first entry is written.
+        firsts: dict[str, _Prepared] = {}
+        for item in items:
+            if isinstance(item, _Prepared):
+                firsts.setdefault(item.record.job_id, item)
+        answers = await self._write(list(firsts.values()), atomic)
+        out: list[Accepted | Rejected] = []
+        for item in items:
+            if isinstance(item, Rejected):
+                out.append(item)
+                continue
+            answer = answers[item.record.job_id]
+            if item is not firsts[item.record.job_id] and isinstance(answer, Accepted):
+                answer = replace(answer, deduplicated=True)
+            out.append(answer)
+        return out
+
+    async def _write(
+        self, prepared: list[_Prepared], atomic: bool
+    ) -> dict[str, Accepted | Rejected]:
+        """Records first, then Redis; answers by job id."""
+        if not prepared:
+            return {}
         created = await aws("dynamodb", self.store.create_many, [p.record for p in prepared])
         fresh = [p for p, ok in zip(prepared, created, strict=True) if ok]
+        answers: dict[str, Accepted | Rejected] = {}
         try:
-            taken = {
-                p.record.job_id: await self._existing(p.record)
-                for p, ok in zip(prepared, created, strict=True)
-                if not ok
-            }
+            for p, ok in zip(prepared, created, strict=True):
+                if not ok:
+                    answers[p.record.job_id] = await self._existing(p, atomic)
             with redis_guard():
                 results = await self.queue.add_bulk([p.job for p in fresh]) if fresh else []
         except BaseException:
             await self._forget([p.record.job_id for p in fresh])
             raise
-        answers = dict(taken)
         for p, result in zip(fresh, results, strict=True):
             answers[p.record.job_id] = await self._settle_duplicate(p, result)
-        return [answers[p.record.job_id] for p in prepared]
+        return answers
 
-    async def _existing(self, record: JobRecord) -> Accepted:
+    async def _existing(self, p: _Prepared, atomic: bool) -> Accepted | Rejected:
         """A caller-chosen id that already has a live record."""
+        record = p.record
         existing = await aws("dynamodb", self.store.get, record.queue, record.job_id, resolve=False)
         if existing is None or existing.tenant != self.tenant:
-            raise JobIdTakenError(f"job id {record.job_id} is not available")
+            taken = JobIdTakenError(f"job id {record.job_id} is not available")
+            if atomic:
+                raise taken
+            loc = [*item_loc(p.index, "options"), "jobId"]
+            return Rejected(p.index or 0, [{"loc": loc, "msg": str(taken), "type": "conflict"}])
         return Accepted(record.job_id, record.queue, existing.status, deduplicated=True)
 
     async def _settle_duplicate(self, p: _Prepared, result: EnqueueResult) -> Accepted:

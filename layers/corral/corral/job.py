@@ -136,6 +136,37 @@ class JobStatus(StrEnum):
         return cls(state.value)
 
 
+StatusWord = Literal[
+    "pending", "processing", "completed", "failed", "cancelled", "waiting", "delayed", "active"
+]
+"""What a status filter accepts: the public statuses, plus the engine's words as aliases
+(``waiting`` and ``delayed`` are both ``pending``, ``active`` is ``processing``)."""
+
+STATUS_ALIASES = {
+    "waiting": JobStatus.PENDING,
+    "delayed": JobStatus.PENDING,
+    "active": JobStatus.PROCESSING,
+}
+
+
+def status_named(word: str) -> JobStatus:
+    """The public status a word names (an alias included); raises ValueError."""
+    return STATUS_ALIASES.get(word) or JobStatus(word)
+
+
+CleanWord = Literal["completed", "failed", "cancelled", "pending", "waiting", "delayed"]
+"""What ``clean`` takes: a finished status, or ``pending`` (or one half of it)."""
+
+CLEANED_STATES: dict[str, tuple[JobState, ...]] = {
+    "completed": (JobState.COMPLETED,),
+    "failed": (JobState.FAILED,),
+    "cancelled": (JobState.CANCELLED,),
+    "pending": (JobState.WAITING, JobState.DELAYED),
+    "waiting": (JobState.WAITING,),
+    "delayed": (JobState.DELAYED,),
+}
+
+
 class Job(CamelModel):
     """A job as stored in Redis, decoded."""
 

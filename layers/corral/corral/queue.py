@@ -264,6 +264,12 @@ class Queue:
         args = [self.clock(), job_id, self.definition.group_concurrency]
         raise_for_code(int(await self._run("retry", args)), job_id)
 
+    async def promote(self, job_id: str) -> None:
+        """Make a delayed job (or one backing off before a retry) due now."""
+        require_identifier(job_id, "job id")
+        args = [job_id, self.definition.group_concurrency]
+        raise_for_code(int(await self._run("promote", args)), job_id)
+
     async def pause(self) -> bool:
         return int(await self._run("pause", [1])) == 1
 

@@ -27,6 +27,7 @@ SCRIPT_NAMES = (
     "release",
     "cancel",
     "retry",
+    "promote",
     "pause",
     "counts",
     "list_jobs",

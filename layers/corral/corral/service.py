@@ -20,8 +20,8 @@ from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQ
 from corral.events import announce as lifecycle
 from corral.events.sink import EventSink, NoEvents
 from corral.guards import REDIS_DOWN, ServiceUnavailableError, aws, redis_guard
-from corral.intake import Accepted, Intake
-from corral.job import JobOptions, JobState, JobStatus
+from corral.intake import Accepted, Intake, Rejected
+from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
 from corral.queue import Queue, now_ms
 from corral.records import JobRecord
@@ -36,10 +36,17 @@ RUNNING_SCAN = 1000
 
 @dataclass(frozen=True)
 class QueueStats:
+    """A queue's counts, keyed by the public job statuses.
+
+    ``pending`` is split as ``waiting`` (due now) and ``delayed`` (due later, or backing
+    off before a retry); ``pending`` is their sum.
+    """
+
     name: str
+    pending: int
     waiting: int
-    active: int
     delayed: int
+    processing: int
     completed: int
     failed: int
     cancelled: int
@@ -109,21 +116,50 @@ class JobService:
     ) -> list[Accepted]:
         """Validate every job, write their records, then add them to Redis in one call.
 
-        Raises InvalidPayloadError (nothing written), TenantMismatchError,
+        All or nothing. Raises InvalidPayloadError (nothing written), TenantMismatchError,
         JobIdTakenError, ServiceUnavailableError (nothing left behind).
         """
+        answers = await self.enqueue_batch(queue, jobs, tenant, atomic=True)
+        return [a for a in answers if isinstance(a, Accepted)]
+
+    async def enqueue_batch(
+        self,
+        queue: str,
+        jobs: Sequence[tuple[Any, JobOptions | None]],
+        tenant: str,
+        *,
+        atomic: bool,
+        positions: Sequence[int] | None = None,
+    ) -> list[Accepted | Rejected]:
+        """Accept jobs one by one (``atomic``: all or none); one answer per job, in order.
+
+        ``positions`` are the jobs' indexes in the caller's request, for error locations.
+        """
         intake = Intake(self.queue(queue), self.store, tenant, self.clock)
-        accepted = await intake.run(jobs)
-        if any(not a.deduplicated for a in accepted):
+        answers = await intake.run_each(jobs, atomic=atomic, positions=positions)
+        taken = [(job, a) for job, a in zip(jobs, answers, strict=True) if isinstance(a, Accepted)]
+        if any(not a.deduplicated for _, a in taken):
             await self.waker.wake(queue)
         await lifecycle.announce(
-            self.events, lifecycle.queued(queue, tenant, jobs, accepted, self.clock())
+            self.events,
+            lifecycle.queued(
+                queue, tenant, [j for j, _ in taken], [a for _, a in taken], self.clock()
+            ),
         )
-        return accepted
+        return answers
 
-    def problems(self, queue: str, datas: Sequence[Any], tenant: str) -> list[dict[str, Any]]:
-        """Every item's field errors, as ``enqueue_many`` would find them; nothing is written."""
-        return Intake(self.queue(queue), self.store, tenant, self.clock).problems(datas)
+    def problems(
+        self,
+        queue: str,
+        datas: Sequence[Any],
+        tenant: str,
+        positions: Sequence[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item's field errors, as ``enqueue_many`` would find them; nothing is written.
+
+        ``positions`` are the items' indexes in the request (default: their order)."""
+        intake = Intake(self.queue(queue), self.store, tenant, self.clock)
+        return intake.problems(datas, positions)
 
     # -- one job -----------------------------------------------------------------------
 
@@ -177,6 +213,25 @@ class JobService:
             raise JobStateError(f"job {job_id} is still finishing; retry shortly", "active")
         record = await aws("dynamodb", self.store.reopen, queue, job_id)
         await self.requeue(record)
+        await self.waker.wake(queue)
+        return Accepted(job_id, queue, JobStatus.PENDING)
+
+    async def promote(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
+        """Make a delayed job due now and wake a poller, so it starts at once.
+
+        Raises JobNotFoundError, or JobStateError when the job is not delayed.
+        """
+        record = await self.record(queue, job_id, tenant)
+        if record.status is not JobStatus.PENDING:
+            raise JobStateError(f"job {job_id} is {record.status}, not delayed", record.status)
+        with redis_guard():
+            try:
+                await self.queue(queue).promote(job_id)
+            except JobNotFoundError:
+                # The record is pending but Redis lost the job: the reconciler restores it.
+                raise JobStateError(
+                    f"job {job_id} is being restored; promote it shortly", "restoring"
+                ) from None
         await self.waker.wake(queue)
         return Accepted(job_id, queue, JobStatus.PENDING)
 
@@ -254,14 +309,15 @@ class JobService:
         dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
         return QueueStats(
             queue,
-            c.waiting,
-            c.active,
-            c.delayed,
-            c.completed,
-            c.failed,
-            c.cancelled,
-            c.paused,
-            dead,
+            pending=c.waiting + c.delayed,
+            waiting=c.waiting,
+            delayed=c.delayed,
+            processing=c.active,
+            completed=c.completed,
+            failed=c.failed,
+            cancelled=c.cancelled,
+            paused=c.paused,
+            dead_letter=dead,
         )
 
     # -- admin ---------------------------------------------------------------------------
@@ -270,18 +326,45 @@ class JobService:
         """Pause or resume a queue; True if that changed anything."""
         q = self.queue(queue)
         with redis_guard():
-            return await (q.pause() if paused else q.resume())
+            changed = await (q.pause() if paused else q.resume())
+        if not paused:
+            # Pollers leave a paused queue: without a wake-up its jobs would wait for the tick.
+            await self.waker.wake(queue)
+        return changed
 
-    async def clean(self, queue: str, state: JobState, grace_ms: int, limit: int) -> list[str]:
-        """Drop finished jobs from Redis (their records stay), or cancel old pending ones."""
+    async def clean(
+        self, queue: str, states: Sequence[JobState], grace_ms: int, limit: int
+    ) -> list[str]:
+        """Remove finished jobs older than ``grace_ms`` from the counts and the listings
+        (Redis, then their records), or cancel pending ones (their records say so)."""
         q = self.queue(queue)
-        with redis_guard():
-            removed = await q.clean(state, grace_ms, limit)
-        if state in (JobState.WAITING, JobState.DELAYED):
-            for job_id in removed:
-                with contextlib.suppress(CorralError):
-                    await aws("dynamodb", self.store.cancel, queue, job_id)
+        removed: list[str] = []
+        for state in states:
+            with redis_guard():
+                ids = await q.clean(state, grace_ms, limit - len(removed))
+            if state in TERMINAL_STATES:
+                status = JobStatus(state.value)
+                ids = await self._forget_finished(queue, status, ids, grace_ms, limit)
+            else:
+                for job_id in ids:
+                    with contextlib.suppress(CorralError):
+                        await aws("dynamodb", self.store.cancel, queue, job_id)
+            removed.extend(ids)
+            if len(removed) >= limit:
+                break
         return removed
+
+    async def _forget_finished(
+        self, queue: str, status: JobStatus, ids: list[str], grace_ms: int, limit: int
+    ) -> list[str]:
+        """Delete the records of the jobs Redis dropped, and of older ones its retention
+        dropped before (the listings read the records); returns every id removed."""
+        older = await aws(
+            "dynamodb", self.store.finished_before, queue, status, self.clock() - grace_ms, limit
+        )
+        todo = list(dict.fromkeys([*ids, *older]))[: max(limit, len(ids))]
+        deleted = set(await aws("dynamodb", self.store.delete_finished, queue, status, todo))
+        return [job_id for job_id in todo if job_id in deleted or job_id in ids]
 
     async def redrive(self, queue: str, limit: int = 100) -> RedriveReport:
         """Move a queue's dead letters back, each deleted once its job is durable again."""

@@ -270,6 +270,35 @@ class JobStore:
                 raise self._explain(queue, job_id, "cancel") from None
             raise
 
+    def delete_finished(self, queue: str, status: JobStatus, job_ids: Sequence[str]) -> list[str]:
+        """Delete the records of finished jobs that still have ``status`` (``clean``).
+
+        Returns the ids deleted; a job that left ``status`` since (a retry) keeps its record.
+        """
+
+        def delete(job_id: str) -> str | None:
+            try:
+                self.client.delete_item(
+                    TableName=self.table,
+                    Key=self._key(queue, job_id),
+                    ConditionExpression="#s = :s",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":s": {"S": status.value}},
+                )
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    return None
+                raise
+            return job_id
+
+        return [job_id for job_id in self._pool.map(delete, job_ids) if job_id]
+
+    def finished_before(
+        self, queue: str, status: JobStatus, cutoff_ms: int, limit: int
+    ) -> list[str]:
+        """Ids of up to ``limit`` records with ``status`` that finished by ``cutoff_ms``."""
+        return self.index.finished_before(queue, status, cutoff_ms, limit)
+
     def reopen(
         self,
         queue: str,

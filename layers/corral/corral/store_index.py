@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 MAX_PAGES = 5
 """Index pages read per listing call when a filter drops items (bounds the cost)."""
 
+FILTERED_PAGE = 1000
+"""Items a filtered query evaluates per page. DynamoDB applies ``Limit`` before the
+filter, so a page sized to the listing (say 20) held nothing but the newest jobs of other
+statuses during a burst: an empty page and a cursor. Evaluating up to 5,000 items per
+call finds a status's newest jobs behind thousands of newer ones of other statuses."""
+
 
 @dataclass(frozen=True)
 class Page:
@@ -37,10 +43,11 @@ class IndexReader:
     def _query(self, **kwargs: Any) -> tuple[list[JobRecord], str | None, str | None]:
         """Read up to MAX_PAGES pages; returns (records, last sort key seen, more)."""
         limit = kwargs.pop("Limit")
+        page = max(limit, FILTERED_PAGE) if "FilterExpression" in kwargs else limit
         records: list[JobRecord] = []
         last: str | None = None
         for _ in range(MAX_PAGES):
-            reply = self.client.query(TableName=self.table, Limit=limit, **kwargs)
+            reply = self.client.query(TableName=self.table, Limit=page, **kwargs)
             for item in reply.get("Items", []):
                 record = from_item(item)
                 last = item["ts"]["S"]
@@ -131,6 +138,34 @@ class IndexReader:
                 if page.next_cursor is None:
                     break
                 cursor = page.next_cursor
+
+    def finished_before(
+        self, queue: str, status: JobStatus, cutoff_ms: int, limit: int
+    ) -> list[str]:
+        """Ids of up to ``limit`` records with ``status`` that finished by ``cutoff_ms``.
+
+        A job finishes after it is created, so only records created by the cutoff are read.
+        """
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BY_QUEUE_STATUS,
+            "KeyConditionExpression": "qs = :p AND ts < :c",
+            "FilterExpression": "completedAt <= :cut",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"{queue}#{status}"},
+                ":c": {"S": f"{cutoff_ms + 1:013d}#"},
+                ":cut": {"N": str(cutoff_ms)},
+            },
+            "ProjectionExpression": "jobId",
+        }
+        ids: list[str] = []
+        while len(ids) < limit:
+            reply = self.client.query(**kwargs)
+            ids.extend(item["jobId"]["S"] for item in reply.get("Items", []))
+            if "LastEvaluatedKey" not in reply:
+                break
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return ids[:limit]
 
     def count(self, queue: str, status: JobStatus, cap_pages: int = 10) -> int:
         """How many records of a queue have ``status`` (reads at most ``cap_pages`` pages)."""

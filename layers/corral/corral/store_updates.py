@@ -59,6 +59,10 @@ def outcome_update(item: OutcomeRecord, retention_s: int | None) -> dict[str, An
         values[":ref"] = {"S": ref}
     elif item.status is JobStatus.COMPLETED:
         removes.append("resultRef")
+    if item.status is JobStatus.COMPLETED:
+        # An earlier attempt's error would read as this success's: it goes.
+        names["#e"] = "error"
+        removes.append("#e")
     expression = "SET " + ", ".join(sets)
     if removes:
         expression += " REMOVE " + ", ".join(removes)

@@ -1,5 +1,6 @@
 """The poller: drain hooks that make outcomes durable, and the Lambda-aware run."""
 
+from corral.poller.budget import longest_job_ms, unfit
 from corral.poller.hooks import RunTally, StoreHooks
 from corral.poller.presence import Presence
 from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
@@ -15,4 +16,6 @@ __all__ = [
     "RunTally",
     "Starter",
     "StoreHooks",
+    "longest_job_ms",
+    "unfit",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from corral.drain import Drainer, DrainHooks, DrainStats, default_worker_id
+from corral.drain import START_MARGIN_MS, Drainer, DrainHooks, DrainStats, default_worker_id
 from corral.poller.presence import Presence
 from corral.queue import Queue
 from corral.settings import Settings
@@ -84,6 +84,7 @@ class PollerReport:
     expired: int = 0
     stalled_requeued: int = 0
     stalled_failed: int = 0
+    too_long: int = 0
     started_pollers: int = 0
     depth: int = 0
     elapsed_ms: int = 0
@@ -95,13 +96,20 @@ class PollerReport:
         self.rounds += 1
         for name in (
             "claimed", "completed", "retried", "failed", "lease_lost",
-            "released", "expired", "stalled_requeued", "stalled_failed",
+            "released", "expired", "stalled_requeued", "stalled_failed", "too_long",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(stats, name))
         self.idle_ms += int(stats.idle_ms)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing happened: no job claimed, settled, recovered or refused, no poller started."""
+        counts = asdict(self)
+        skip = {"queue", "worker_id", "rounds", "depth", "elapsed_ms", "stop_reason", "extra"}
+        return not any(value for name, value in counts.items() if name not in skip)
 
 
 class Poller:
@@ -185,11 +193,16 @@ class Poller:
             self.report.add(stats)
             worked = stats.claimed or stats.stalled_requeued
             idle_since = None if worked else (idle_since or started)
-            if self._time_left_ms() <= self.queue.definition.timeout_ms:
+            # Another round only if a job could still start in it (the drainer's own rule).
+            if self._time_left_ms() <= self.queue.definition.timeout_ms + START_MARGIN_MS:
                 return "deadline"
             counts = await self.queue.counts()
             if counts.paused:
-                return "paused"
+                # Leave, then look once more: a resume that saw our flag woke nobody.
+                if not await self.presence.leave() or not await self._has_waiting():
+                    return "paused"
+                await self.presence.join()
+                continue
             idle_ms = (time.monotonic() - idle_since) * 1000 if idle_since else 0.0
             if idle_ms >= settings.max_idle_ms:
                 # Work it cannot claim (limits held elsewhere, a slow rate): stop billing.

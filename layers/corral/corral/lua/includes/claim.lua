@@ -52,8 +52,12 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   local expires_at = tonumber(f[4] or '0')
   -- ttl bounds the wait before the first start; a retry of a started job never expires.
   if expires_at > 0 and expires_at < now and f[3] == '0' then
+    local ok, opts = pcall(cjson.decode, f[2])
+    local ttl = ok and type(opts) == 'table' and tonumber(opts.ttl) or 0
+    local message = string.format('expired: ttl %d ms ran out %d ms before a poller reached it',
+      ttl, now - expires_at)
     redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
-      'error', '{"message":"expired before it started","type":"ExpiredError"}')
+      'error', cjson.encode({message = message, type = 'ExpiredError'}))
     redis.call('ZADD', k.failed, now, id)
     release_dedup(k, f[7], id)
     return false
