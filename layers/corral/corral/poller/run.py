@@ -108,7 +108,16 @@ class PollerReport:
     def idle(self) -> bool:
         """Nothing happened: no job claimed, settled, recovered or refused, no poller started."""
         counts = asdict(self)
-        skip = {"queue", "worker_id", "rounds", "depth", "elapsed_ms", "stop_reason", "extra"}
+        skip = {
+            "queue",
+            "worker_id",
+            "rounds",
+            "depth",
+            "elapsed_ms",
+            "idle_ms",
+            "stop_reason",
+            "extra",
+        }
         return not any(value for name, value in counts.items() if name not in skip)
 
 
