@@ -12,6 +12,7 @@ from corral.records import JobRecord
 from corral.service import QueueStats
 from pydantic import Field, WithJsonSchema
 
+from api.control_models import QueueSettings
 from api.errors import field_errors
 
 ENQUEUE_REQUEST = "#/components/schemas/EnqueueRequest"
@@ -180,10 +181,11 @@ class QueuePublic(CamelModel):
     cancelled: int
     paused: bool
     dead_letter: int
+    settings: QueueSettings | None = Field(default=None, description="the limits in force")
 
     @classmethod
-    def of(cls, stats: QueueStats) -> QueuePublic:
-        return cls(**asdict(stats))
+    def of(cls, stats: QueueStats, settings: QueueSettings | None = None) -> QueuePublic:
+        return cls(**asdict(stats), settings=settings)
 
 
 class QueueList(CamelModel):

@@ -62,6 +62,7 @@ def publish(metrics: EphemeralMetrics, result: PollerResult) -> None:
     metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=tally.completed)
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=tally.failed)
     metrics.add_metric(name="JobsRetried", unit=MetricUnit.Count, value=tally.retried)
+    metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=tally.cancelled)
     average = tally.duration_ms_total / tally.finished if tally.finished else 0
     metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=average)
     metrics.add_metric(

@@ -125,6 +125,11 @@ async def settle_deliveries(
     """Turn per-recipient outcomes into the job's result, or into the attempt's error."""
     sent = [d for d in deliveries if d.status == "sent"]
     transient = [d.recipient for d in deliveries if d.status == "failed" and d.retryable]
+    rejected = len(deliveries) - len(sent) - len(transient)
+    job.log(
+        f"sent to {len(sent)} of {len(deliveries)} recipients; "
+        f"{len(transient)} throttled, {rejected} rejected"
+    )
     if not sent and transient:
         raise TransientDeliveryError(f"no recipient reached; {len(transient)} throttled")
     if not sent:
@@ -142,6 +147,7 @@ async def settle_deliveries(
         delay = FOLLOW_UP_DELAY_MS * int(next_id.rsplit(".r", 1)[1])
         await enqueue(queue, retry_payload(transient), next_id, delay)
         result["followUp"] = {"jobId": next_id, "recipients": transient, "delayMs": delay}
+        job.log(f"follow-up job {next_id} retries {len(transient)} recipients in {delay} ms")
     return result
 
 

@@ -47,6 +47,7 @@ def _progress(job: JobContext, total: int | None) -> Callable[[int], None]:
     def on_row(count: int) -> None:
         if count % PROGRESS_EVERY_ROWS:
             return
+        job.raise_if_cancelled()  # a cancelled export stops here; its upload is aborted
         if total:
             job.progress(min(99, count * 100 // total))
         else:
@@ -81,6 +82,7 @@ def export(payload: ExportPayload, job: JobContext, deps: ExportDeps) -> dict[st
     content_type = CONTENT_TYPES[payload.format]
     with final_unless_transient():
         total = source.count(tenant, payload.filters)
+        job.log(f"exporting {'?' if total is None else total} rows as {payload.format}")
         if payload.format == "xlsx" and total is not None and total > XLSX_MAX_ROWS:
             raise NonRetryableError(f"{total} rows do not fit in xlsx; use csv or json")
         with open_multipart(deps.s3, deps.bucket, key, content_type, deps.part_bytes) as sink:
@@ -90,6 +92,7 @@ def export(payload: ExportPayload, job: JobContext, deps: ExportDeps) -> dict[st
             "get_object", Params={"Bucket": deps.bucket, "Key": key}, ExpiresIn=deps.url_ttl_s
         )
     job.progress(100)
+    job.log(f"wrote {rows} rows, {sink.bytes_written} bytes in {sink.parts} parts to {key}")
     return {
         "bucket": deps.bucket,
         "key": key,

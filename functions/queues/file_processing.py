@@ -85,6 +85,7 @@ def process(payload: FileJobPayload, job: JobContext, deps: FileDeps) -> dict[st
     options = OPTIONS[payload.operation].model_validate(payload.options)
     with final_unless_transient():
         reply = deps.s3.get_object(Bucket=payload.bucket, Key=payload.key)
+        job.log(f"{payload.operation}: reading {payload.key} ({reply['ContentLength']} bytes)")
         source = Source(
             deps.s3,
             payload.bucket,
@@ -95,6 +96,8 @@ def process(payload: FileJobPayload, job: JobContext, deps: FileDeps) -> dict[st
         )
         result = OPERATIONS[payload.operation](source, options)
     job.progress(100)
+    summary = ", ".join(f"{k} {v}" for k, v in result.items() if not isinstance(v, list | dict))
+    job.log(f"{payload.operation} done: {summary}")
     return {"operation": payload.operation, "bucket": payload.bucket, "key": payload.key, **result}
 
 

@@ -54,7 +54,9 @@ async def run(payload: TaskPayload, job: JobContext, deps: TaskDeps) -> Any:
         deps.queues,
         deps.topic_arn,
     )
+    job.log(f"calling {payload.function_name} ({payload.task_name})")
     result = await deps.registry.call(payload.function_name, payload.parameters, ctx)
+    job.log(f"{payload.function_name} returned {type(result).__name__}")
     try:
         to_json(result)
     except PydanticSerializationError as exc:

@@ -86,6 +86,17 @@ def test_run_a_delayed_job_now(login: Login, http: httpx.Client) -> None:
     expect(detail.get_by_role("button", name="Run now")).to_have_count(0)
 
 
+def test_a_jobs_log_shows_in_its_view(login: Login, http: httpx.Client) -> None:
+    job_id = enqueue(http, "work", {"action": "ok", "value": 1}, headers=ACME)
+    page = login()
+    page.get_by_role("button", name="work", exact=True).click()
+    page.get_by_role("button", name=f"open job {job_id}").click()
+
+    detail = page.locator("#detail")
+    expect(detail.locator("[data-status]")).to_have_text("completed")
+    expect(detail.get_by_label("job log")).to_contain_text("attempt 1: ok")
+
+
 def test_pause_and_resume_a_queue(login: Login, http: httpx.Client) -> None:
     page = login()
     page.get_by_role("button", name="slow", exact=True).click()
@@ -100,6 +111,20 @@ def test_pause_and_resume_a_queue(login: Login, http: httpx.Client) -> None:
     expect(card(page, "slow").locator(".badge")).to_have_count(0)
     expect(actions.get_by_role("button", name="Pause")).to_be_visible()
     assert http.get("/queues/slow", headers=ADMIN).json()["paused"] is False
+
+
+def test_an_admin_sets_a_queues_concurrency(login: Login, http: httpx.Client) -> None:
+    page = login()
+    page.get_by_role("button", name="slow", exact=True).click()
+    page.once("dialog", lambda dialog: dialog.accept("3"))
+    page.locator("#admin-actions").get_by_role("button", name="Set concurrency").click()
+    expect(card(page, "slow").locator(".limits")).to_contain_text("concurrency 3")
+    expect(card(page, "slow").locator(".limits")).to_contain_text("set at runtime")
+    assert http.get("/queues/slow", headers=ADMIN).json()["settings"]["concurrency"] == 3
+
+    page.once("dialog", lambda dialog: dialog.accept(""))
+    page.locator("#admin-actions").get_by_role("button", name="Set concurrency").click()
+    expect(card(page, "slow").locator(".limits")).not_to_contain_text("set at runtime")
 
 
 def test_a_tenant_token_shows_no_admin_actions(login: Login, http: httpx.Client) -> None:

@@ -32,6 +32,7 @@ class Work(CamelModel):
 
 async def perform(payload: Work, job: JobContext) -> Any:
     """Do what the payload says; the result echoes the value and the attempt."""
+    job.log(f"attempt {job.attempt}: {payload.action}")
     if payload.run_log:
         with Path(payload.run_log).open("a", encoding="utf-8") as log:
             log.write(f"{job.id} {job.attempt}\n")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from corral.definition import RateLimit
 from corral.drain import Drainer, DrainHooks
+from corral.limits import StoredLimits, mirror
 from corral.queue import ClaimedJob, NewJob, Queue
 from redis.asyncio import Redis
 
@@ -77,6 +78,26 @@ async def test_global_concurrency_holds_across_drainers(crew: Crew) -> None:
     assert recorder.max_running == 3
     # Drainers at the limit block until a settle frees a slot (they polled: ~5 calls a job).
     assert calls <= 3 * 120
+
+
+async def test_a_runtime_concurrency_holds_across_drainers_mid_run(crew: Crew) -> None:
+    recorder = Recorder()
+    queues = crew(recorder.handler(0.02), concurrency=6)
+    await queues[0].add_bulk([NewJob({"n": i}) for i in range(160)])
+    await mirror(queues[0], StoredLimits({"concurrency": 2}, 1, []))
+    drain = asyncio.create_task(drain_all(queues, 160, concurrency=4, batch_size=8))
+
+    async def half_done() -> bool:
+        return (await queues[0].counts()).completed >= 80
+
+    await wait_for(half_done)
+    at_two = recorder.max_running
+    # Raised while the drainers run: in force at their next claims, with no restart.
+    await mirror(queues[0], StoredLimits({"concurrency": 5}, 2, []))
+    await drain
+
+    assert at_two == 2
+    assert recorder.max_running == 5
 
 
 async def test_group_concurrency_holds_across_drainers(crew: Crew) -> None:

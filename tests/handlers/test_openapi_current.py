@@ -25,6 +25,7 @@ def test_the_openapi_file_describes_every_route_of_the_contract() -> None:
         "/jobs/{queue}/batch",
         "/jobs/{queue}/{job_id}",
         "/jobs/{queue}/{job_id}/retry",
+        "/jobs/{queue}/{job_id}/logs",
         "/queues",
         "/queues/{queue}",
         "/queues/{queue}/jobs",
@@ -39,4 +40,4 @@ def test_the_openapi_file_describes_every_route_of_the_contract() -> None:
         "/me",
         "/dashboard",
     } <= set(paths)
-    assert set(paths["/jobs/{queue}/{job_id}"]) == {"get", "delete"}
+    assert set(paths["/jobs/{queue}/{job_id}"]) == {"get", "delete", "patch"}

@@ -13,6 +13,7 @@ from corral.context import JobContext
 from corral.definition import Handler, QueueDefinition
 from corral.drain import Drainer
 from corral.job import Job
+from corral.job_logs import read_logs
 from corral.queue import Queue
 
 REGION = "us-east-1"
@@ -63,6 +64,11 @@ async def drain(queue: Queue) -> None:
     """Run every ready job the way a poller does, until the queue is empty."""
     stats = await Drainer(queue, concurrency=2, idle_wait_ms=50).run(until_empty=True)
     assert stats.claimed >= 1
+
+
+async def logged(queue: Queue, job_id: str) -> list[str]:
+    """The messages the job's handler logged, as ``GET /jobs/{queue}/{id}/logs`` reads them."""
+    return [line["message"] for line in (await read_logs(queue, job_id, 0, 1000)).lines]
 
 
 async def stored(queue: Queue, job_id: str) -> Job:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
-from corral.errors import NonRetryableError
+from corral.errors import JobCancelledError, NonRetryableError
 from corral.job import JobState, JobStatus
 from corral.records import JobRecord, table_definition, to_item
 from queues import data_export
@@ -24,6 +24,7 @@ from tests.queues.queue_helpers import (
     drain,
     engine_queue,
     job_context,
+    logged,
     stored,
 )
 
@@ -184,6 +185,16 @@ class FailingSecondPart:
         return getattr(self.s3, name)
 
 
+def test_a_cancelled_export_stops_and_leaves_no_object_or_parts(s3: Any) -> None:
+    job = job_context()
+    job._cancel.set()  # as the drain loop sets it when the job is cancelled
+    many = data_export.ExportDeps(s3, BUCKET, {"jobs": Synthetic(120_000)})
+    with pytest.raises(JobCancelledError):
+        data_export.export(payload(), job, many)
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
 def test_a_failure_mid_stream_retries_and_leaves_no_object_or_parts(s3: Any) -> None:
     flaky = data_export.ExportDeps(FailingSecondPart(s3), BUCKET, {"jobs": Synthetic(120_000)})
     with pytest.raises(Exception, match="SlowDown") as raised:
@@ -203,6 +214,10 @@ async def test_through_the_engine(s3: Any, jobs: JobHistorySource, redis: Any, p
     job = await stored(queue, added.job_id)
     assert job.state is JobState.COMPLETED
     assert job.result["rowCount"] == 4
+    assert await logged(queue, added.job_id) == [
+        "exporting 4 rows as json",
+        f"wrote 4 rows, {job.result['bytes']} bytes in 1 parts to {job.result['key']}",
+    ]
     assert job.result["key"] == f"exports/{TENANT}/jobs/{added.job_id}.json"
     assert len(json.loads(body(s3, job.result["key"]))) == 4
 

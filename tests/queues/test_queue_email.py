@@ -27,6 +27,7 @@ from tests.queues.queue_helpers import (
     drain,
     engine_queue,
     job_context,
+    logged,
 )
 from tests.queues.queue_helpers import stored as stored_job
 
@@ -223,6 +224,10 @@ async def test_through_the_engine_a_partial_failure_completes_and_its_follow_up_
     first = await stored_job(queue, added.job_id)
     assert first.state is JobState.COMPLETED
     assert (first.result["successful"], first.result["failed"]) == (1, 1)
+    assert await logged(queue, added.job_id) == [
+        "sent to 1 of 2 recipients; 1 throttled, 0 rejected",
+        f"follow-up job {added.job_id}.r1 retries 1 recipients in 60000 ms",
+    ]
     follow_up_id = first.result["followUp"]["jobId"]
     assert follow_up_id == f"{added.job_id}.r1"
 

@@ -25,6 +25,7 @@ from tests.queues.queue_helpers import (
     drain,
     engine_queue,
     job_context,
+    logged,
     stored,
 )
 
@@ -194,6 +195,9 @@ async def test_through_the_engine(s3: Any, redis: Any, prefix: str) -> None:
     assert job.state is JobState.COMPLETED
     assert job.result["outputKey"] == "in/people.csv.validation.json"
     assert job.result["invalidRows"] == 1  # only the short row breaks the default rules
+    lines = await logged(queue, added.job_id)
+    assert lines[0] == f"validate-csv: reading in/people.csv ({len(CSV.encode())} bytes)"
+    assert lines[1].startswith("validate-csv done: ") and "invalidRows 1" in lines[1]
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from tests.queues.queue_helpers import (
     drain,
     engine_queue,
     job_context,
+    logged,
     stored,
 )
 
@@ -229,6 +230,10 @@ async def test_through_the_engine_calculate_sum_completes_with_6(redis: Any, pre
     await drain(queue)
     done = await stored(queue, good.job_id)
     assert (done.state, done.result) == (JobState.COMPLETED, 6)
+    assert await logged(queue, good.job_id) == [
+        "calling calculateSum (test calculateSum)",
+        "calculateSum returned int",
+    ]
     failed = await stored(queue, unknown.job_id)
     assert failed.state is JobState.FAILED and failed.attempts_made == 1
     assert "unknown function 'rmrf'" in failed.error["message"]

@@ -23,6 +23,7 @@ from tests.queues.queue_helpers import (
     drain,
     engine_queue,
     job_context,
+    logged,
     stored,
 )
 
@@ -151,5 +152,8 @@ async def test_through_the_engine(redis: Any, prefix: str) -> None:
     job = await stored(queue, added.job_id)
     assert job.state is JobState.COMPLETED
     assert job.result["successful"] == 2
+    assert await logged(queue, added.job_id) == [
+        "sent to 2 of 2 recipients; 0 throttled, 0 rejected"
+    ]
     assert job.group == TENANT
     assert [number for number, _ in published()] == [ANN, BOB]

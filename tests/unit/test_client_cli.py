@@ -88,6 +88,56 @@ def test_cli_stats_prints_a_table() -> None:
     assert row.split()[:4] == ["email", "3", "2", "1"]
 
 
+def test_cli_logs_prints_every_page_of_a_jobs_log() -> None:
+    pages = iter(
+        [
+            {"logs": [{"ts": 0, "message": "rows written: 10"}], "nextCursor": "1"},
+            {"logs": [{"ts": 1500, "message": "done"}], "nextCursor": None},
+        ]
+    )
+    cursors: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        cursors.append(request.url.params.get("cursor"))
+        return httpx.Response(200, json=next(pages))
+
+    code, text = run_cli(["logs", "email", "j1"], answer)
+    assert code == 0
+    assert text.splitlines() == [
+        "1970-01-01T00:00:00.000+00:00  rows written: 10",
+        "1970-01-01T00:00:01.500+00:00  done",
+    ]
+    assert cursors == [None, "1"]
+
+
+def test_cli_change_sends_only_what_is_given() -> None:
+    rec = Recorder({("PATCH", "/jobs/email/j1"): {"jobId": "j1", "status": "pending"}})
+    code, _ = run_cli(["change", "email", "j1", "--priority", "2", "--data", '{"n": 3}'], rec)
+    assert code == 0
+    assert rec.body() == {"priority": 2, "data": {"n": 3}}
+    assert run_cli(["change", "email", "j1"], rec)[0] == 1
+
+
+def test_cli_limits_sets_what_is_given_and_resets_what_is_named() -> None:
+    rec = Recorder({("PATCH", "/queues/email"): {"queue": "email", "settings": {}}})
+    argv = [
+        "limits",
+        "email",
+        "--concurrency",
+        "3",
+        "--rate-max",
+        "10",
+        "--reset",
+        "groupConcurrency",
+    ]
+    assert run_cli(argv, rec)[0] == 0
+    assert rec.body() == {
+        "concurrency": 3,
+        "rateLimit": {"max": 10, "durationMs": 1000},
+        "groupConcurrency": None,
+    }
+
+
 def test_cli_json_output_is_machine_readable() -> None:
     job = {"jobId": "j1", "status": "completed", "result": 6}
     code, text = run_cli(
@@ -177,12 +227,15 @@ def every_call(client: Client) -> None:
     client.validate_batch("email", [{"data": {"n": 1}}])
     client.status("email", "j1")
     client.cancel("email", "j1")
+    client.change("email", "j1", priority=1)
+    client.logs("email", "j1", cursor="3")
     client.retry("email", "j1")
     client.promote("email", "j1")
     client.stats()
     client.stats("email")
     client.jobs("email")
     client.throughput("email")
+    client.set_limits("email", concurrency=2, rateLimit=None)
     client.pause("email")
     client.resume("email")
     client.clean("email", status="completed", grace=0)

@@ -23,6 +23,12 @@ TYPES = {
     "BatchValid": client_types.BatchValid,
     "JobPublic": client_types.Job,
     "Cancelled": client_types.Cancelled,
+    "Cancelling": client_types.Cancelling,
+    "JobLogs": client_types.JobLogs,
+    "LogLine": client_types.LogLine,
+    "QueueSettings": client_types.QueueSettings,
+    "QueueLimits": client_types.QueueLimits,
+    "RateLimitSetting": client_types.RateLimitSetting,
     "JobPage": client_types.JobPage,
     "QueuePublic": client_types.QueueStats,
     "QueueList": client_types.QueueList,
@@ -73,6 +79,7 @@ def test_a_return_type_has_the_keys_and_choices_of_its_schema(name: str) -> None
 
 def test_every_response_schema_has_a_return_type() -> None:
     requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest"}
+    requests |= {"JobChangeRequest", "LimitsChange"}
     inputs = {"ScheduleCreate", "WebhookCreate", "JobOptions", "Backoff", "Deduplication"}
     inputs |= {"WebhookOption", "HTTPValidationError", "ValidationError"}
     # The page's own exchange of a sign-in code: no client call.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.controls import JobControls
 from corral.intake import Accepted, InvalidPayloadError, Rejected, raise_rejection
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.auth import Caller
+from api.control_models import Cancelling
 from api.deps import CallerDep, JobId, Service
 from api.models import (
     AcceptedJob,
@@ -180,11 +182,18 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
 @router.delete(
     "/{queue}/{job_id}",
     response_model=Cancelled,
-    responses={409: {"description": "the job is running or finished"}, **ERRORS},
+    responses={
+        202: {"model": Cancelling, "description": "a running job was asked to stop"},
+        409: {"description": "the job already finished"},
+        **ERRORS,
+    },
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Cancel a job that has not started."""
-    await service.cancel(queue, job_id, owner(caller))
+    """Cancel a job: one that has not started at once, a running one as it stops (202)."""
+    answer = await JobControls(service).cancel(queue, job_id, owner(caller))
+    if answer == "cancelling":
+        body = Cancelling(job_id=job_id).model_dump(mode="json", by_alias=True)
+        return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED)
     return Cancelled(job_id=job_id)
 
 

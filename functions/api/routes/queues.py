@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from corral.controls import JobControls
 from corral.job import CLEANED_STATES, StatusWord, status_named
+from corral.limits import LimitsChange
+from corral.service import JobService
 from fastapi import APIRouter, Body, HTTPException, Query
 
+from api.control_models import QueueLimits, QueueSettings
 from api.deps import Admin, CallerDep, Service
 from api.models import (
     Cleaned,
@@ -34,16 +38,40 @@ ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _queue(service: JobService, name: str) -> QueuePublic:
+    settings = QueueSettings.of(await JobControls(service).limits(name))
+    return QueuePublic.of(await service.stats(name), settings)
+
+
 @router.get("", response_model=QueueList, responses=ERRORS)
 async def list_queues(caller: CallerDep, service: Service) -> Any:
-    """Every queue with its counts."""
-    return QueueList(queues=[QueuePublic.of(await service.stats(name)) for name in service.queues])
+    """Every queue with its counts and the limits in force."""
+    return QueueList(queues=[await _queue(service, name) for name in service.queues])
 
 
 @router.get("/{queue}", response_model=QueuePublic, responses=ERRORS)
 async def get_queue(queue: str, caller: CallerDep, service: Service) -> Any:
-    """One queue's counts."""
-    return QueuePublic.of(await service.stats(queue))
+    """One queue's counts and the limits in force (``settings``)."""
+    return await _queue(service, queue)
+
+
+@router.patch(
+    "/{queue}",
+    response_model=QueueLimits,
+    responses={
+        409: {"description": "another change landed meanwhile; try again"},
+        422: {"description": "an invalid limit"},
+        **ADMIN_ERRORS,
+    },
+)
+async def change_limits(queue: str, body: LimitsChange, admin: Admin, service: Service) -> Any:
+    """Set concurrency, rateLimit or groupConcurrency at runtime (null: back to deployed).
+
+    In force at the next claim of every poller; the change is kept in the job table and
+    audit-logged (who, old, new).
+    """
+    limits = await JobControls(service).change_limits(queue, body, f"tenant {admin.tenant}")
+    return QueueLimits(queue=queue, settings=QueueSettings.of(limits))
 
 
 @router.get("/{queue}/jobs", response_model=JobPage, responses=ERRORS)

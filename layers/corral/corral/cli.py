@@ -106,6 +106,47 @@ def cmd_job_action(client: Client, args: argparse.Namespace, out: TextIO) -> Any
     return getattr(client, args.command)(args.queue, args.job)
 
 
+def cmd_logs(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    """Print every line of a job's log (``--json``: the pages as the API answers them)."""
+    cursor, pages = None, []
+    while True:
+        page = client.logs(args.queue, args.job, cursor, 1000)
+        pages.append(page)
+        if not args.json:
+            for line in page["logs"]:
+                when = datetime.fromtimestamp(line["ts"] / 1000, UTC)
+                print(f"{when.isoformat(timespec='milliseconds')}  {line['message']}", file=out)
+        cursor = page["nextCursor"]
+        if cursor is None:
+            return {"logs": [line for p in pages for line in p["logs"]], "nextCursor": None}
+
+
+def cmd_change(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    change: dict[str, Any] = {"priority": args.priority, "delay": args.delay}
+    if args.data is not None:
+        change["data"] = _load_json(args.data)
+    if all(v is None for v in change.values()):
+        raise UsageError("change needs --data, --priority or --delay")
+    return client.change(args.queue, args.job, **change)
+
+
+def cmd_limits(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    """Show a queue's limits in force, or set some at runtime (admin)."""
+    change: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "groupConcurrency": args.group_concurrency,
+    }
+    if args.rate_max is not None:
+        change["rateLimit"] = {"max": args.rate_max, "durationMs": args.rate_ms}
+    change = {k: v for k, v in change.items() if v is not None}
+    for name in args.reset or ():
+        change[name] = None
+    if not change:
+        stats = client.stats(args.queue)
+        return {"queue": args.queue, "settings": stats.get("settings")}
+    return client.set_limits(args.queue, **change)
+
+
 def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.command == "clean":
         return client.clean(args.queue, status=args.status, grace=args.grace, limit=args.limit)
@@ -234,6 +275,33 @@ def parser() -> argparse.ArgumentParser:
         a.add_argument("job")
         a.set_defaults(run=cmd_job_action)
 
+    lg = sub.add_parser("logs", help="the lines a job's handler logged")
+    lg.add_argument("queue")
+    lg.add_argument("job")
+    lg.set_defaults(run=cmd_logs)
+
+    ch = sub.add_parser("change", help="change a job that has not started")
+    ch.add_argument("queue")
+    ch.add_argument("job")
+    ch.add_argument("--data", help="new payload JSON, or @file")
+    ch.add_argument("--priority", type=int)
+    ch.add_argument("--delay", type=int, help="ms from now (0: run it now)")
+    ch.set_defaults(run=cmd_change)
+
+    lm = sub.add_parser("limits", help="show a queue's limits, or set them at runtime (admin)")
+    lm.add_argument("queue")
+    lm.add_argument("--concurrency", type=int, help="most jobs at once (0: no limit)")
+    lm.add_argument("--group-concurrency", type=int, help="most jobs of one tenant at once")
+    lm.add_argument("--rate-max", type=int, help="most starts per window (0: no limit)")
+    lm.add_argument("--rate-ms", type=int, default=1000, help="the rate window (ms)")
+    lm.add_argument(
+        "--reset",
+        action="append",
+        choices=["concurrency", "groupConcurrency", "rateLimit"],
+        help="back to the deployed value",
+    )
+    lm.set_defaults(run=cmd_limits)
+
     for name in ("pause", "resume", "redrive", "clean"):
         a = sub.add_parser(name, help=f"{name} a queue (admin)")
         a.add_argument("queue")
@@ -319,6 +387,8 @@ def main(
         except httpx.TransportError as exc:
             print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
             return 1
+    if args.command == "logs" and not args.json:
+        return 0  # printed as it was read
     show(result, args, out)
     # A followed job that did not complete is a failure for the shell (`status --wait && ...`).
     if args.command == "status" and args.wait and result.get("status") != "completed":

@@ -128,8 +128,19 @@ class Client:
                 return job
             time.sleep(poll_s)
 
-    def cancel(self, queue: str, job_id: str) -> reply.Cancelled:
+    def cancel(self, queue: str, job_id: str) -> reply.Cancelled | reply.Cancelling:
+        """Cancel a job: at once if it has not started, ``cancelling`` if it runs."""
         return self._send(Calls.cancel(queue, job_id))
+
+    def change(self, queue: str, job_id: str, **change: Any) -> reply.Job:
+        """Change ``data``, ``priority`` or ``delay`` (ms from now) of a job not yet started."""
+        return self._send(Calls.change(queue, job_id, change))
+
+    def logs(
+        self, queue: str, job_id: str, cursor: str | None = None, limit: int = 100
+    ) -> reply.JobLogs:
+        """A page of the lines the job's handler logged, oldest first."""
+        return self._send(Calls.logs(queue, job_id, cursor, limit))
 
     def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return self._send(Calls.retry(queue, job_id))
@@ -150,6 +161,13 @@ class Client:
     def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return self._send(Calls.throughput(queue))
+
+    def set_limits(self, queue: str, **change: Any) -> reply.QueueLimits:
+        """Set ``concurrency``, ``rateLimit`` or ``groupConcurrency`` at runtime (admin).
+
+        A limit given as None goes back to the queue's deployed value.
+        """
+        return self._send(Calls.set_limits(queue, change))
 
     def pause(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "pause"))
@@ -280,8 +298,19 @@ class AsyncClient:
                 return job
             await asyncio.sleep(poll_s)
 
-    async def cancel(self, queue: str, job_id: str) -> reply.Cancelled:
+    async def cancel(self, queue: str, job_id: str) -> reply.Cancelled | reply.Cancelling:
+        """Cancel a job: at once if it has not started, ``cancelling`` if it runs."""
         return await self._send(Calls.cancel(queue, job_id))
+
+    async def change(self, queue: str, job_id: str, **change: Any) -> reply.Job:
+        """Change ``data``, ``priority`` or ``delay`` (ms from now) of a job not yet started."""
+        return await self._send(Calls.change(queue, job_id, change))
+
+    async def logs(
+        self, queue: str, job_id: str, cursor: str | None = None, limit: int = 100
+    ) -> reply.JobLogs:
+        """A page of the lines the job's handler logged, oldest first."""
+        return await self._send(Calls.logs(queue, job_id, cursor, limit))
 
     async def retry(self, queue: str, job_id: str) -> reply.AcceptedJob:
         return await self._send(Calls.retry(queue, job_id))
@@ -302,6 +331,13 @@ class AsyncClient:
     async def throughput(self, queue: str) -> reply.Throughput:
         """Completed and failed jobs per minute over the last hour."""
         return await self._send(Calls.throughput(queue))
+
+    async def set_limits(self, queue: str, **change: Any) -> reply.QueueLimits:
+        """Set ``concurrency``, ``rateLimit`` or ``groupConcurrency`` at runtime (admin).
+
+        A limit given as None goes back to the queue's deployed value.
+        """
+        return await self._send(Calls.set_limits(queue, change))
 
     async def pause(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "pause"))

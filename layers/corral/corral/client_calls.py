@@ -17,14 +17,17 @@ from corral.client_types import (
     BatchAccepted,
     BatchValid,
     Cancelled,
+    Cancelling,
     Cleaned,
     Deleted,
     Health,
     History,
     Job,
+    JobLogs,
     JobPage,
     Me,
     Paused,
+    QueueLimits,
     QueueList,
     QueueStats,
     Redriven,
@@ -90,8 +93,17 @@ class Calls:
         return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
 
     @staticmethod
-    def cancel(queue: str, job_id: str) -> Call[Cancelled]:
+    def cancel(queue: str, job_id: str) -> Call[Cancelled | Cancelling]:
         return Call("DELETE", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}")
+
+    @staticmethod
+    def change(queue: str, job_id: str, change: Mapping[str, Any]) -> Call[Job]:
+        return Call("PATCH", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}", options_of(change))
+
+    @staticmethod
+    def logs(queue: str, job_id: str, cursor: str | None, limit: int) -> Call[JobLogs]:
+        params = options_of({"cursor": cursor, "limit": limit})
+        return Call("GET", f"/jobs/{_q(queue)}/{_id(job_id, 'job id')}/logs", params=params)
 
     @staticmethod
     def retry(queue: str, job_id: str) -> Call[AcceptedJob]:
@@ -109,6 +121,11 @@ class Calls:
     def jobs(queue: str, status: str | None, limit: int, cursor: str | None) -> Call[JobPage]:
         params = {"status": status, "limit": limit, "cursor": cursor}
         return Call("GET", f"/queues/{_q(queue)}/jobs", params=options_of(params))
+
+    @staticmethod
+    def set_limits(queue: str, change: Mapping[str, Any]) -> Call[QueueLimits]:
+        # None is sent: it clears a runtime limit (back to the deployed value).
+        return Call("PATCH", f"/queues/{_q(queue)}", dict(change))
 
     @staticmethod
     def pausing(queue: str, action: str) -> Call[Paused]:

@@ -70,9 +70,41 @@ class Cancelled(TypedDict):
     status: Literal["cancelled"]
 
 
+class Cancelling(TypedDict):
+    jobId: str
+    status: Literal["cancelling"]
+
+
+class LogLine(TypedDict):
+    ts: int
+    message: str
+
+
+class JobLogs(TypedDict):
+    logs: list[LogLine]
+    nextCursor: str | None
+
+
 class JobPage(TypedDict):
     jobs: list[Job]
     nextCursor: str | None
+
+
+class RateLimitSetting(TypedDict):
+    max: int
+    durationMs: int
+
+
+class QueueSettings(TypedDict):
+    concurrency: int
+    rateLimit: RateLimitSetting | None
+    groupConcurrency: int
+    runtime: list[str]
+
+
+class QueueLimits(TypedDict):
+    queue: str
+    settings: QueueSettings
 
 
 class QueueStats(TypedDict):
@@ -86,6 +118,7 @@ class QueueStats(TypedDict):
     cancelled: int
     paused: bool
     deadLetter: int
+    settings: QueueSettings | None
 
 
 class QueueList(TypedDict):

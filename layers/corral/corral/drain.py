@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
+from corral.drain_cancel import CancelRequests
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.execute import JobExecutor
+from corral.job_logs import MAX_LINES, append_logs
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
 __all__ = ["DrainHooks", "DrainStats", "Drainer", "default_worker_id"]
@@ -66,13 +69,18 @@ class Drainer:
         self.start_margin_ms = start_margin_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
-        self._executor = JobExecutor(queue.definition, self._note_progress, self._threads)
+        self._executor = JobExecutor(
+            queue.definition, self._note_progress, self._threads, report_log=self._note_log
+        )
         self._ready: deque[ClaimedJob] = deque()
         self._running: dict[str, tuple[ClaimedJob, float, asyncio.Task[None]]] = {}
         self._overran: set[str] = set()
         self._done: list[Outcome] = []
         self._unstarted: list[ClaimedJob] = []
         self._progress: dict[str, Any] = {}
+        self._logs: dict[str, list[str]] = {}
+        self._cancels = CancelRequests(queue, self._executor)
+        self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
         self._wakeup = asyncio.Event()
         self._work = asyncio.Event()
@@ -98,6 +106,8 @@ class Drainer:
         self._deadline = deadline
         self._budget_ms = None if deadline is None else (deadline - time.monotonic()) * 1000
         self._stopping = False
+        # The first cancel check comes a period in: most jobs are over by then.
+        self._next_cancel_check = time.monotonic() + CANCEL_CHECK_S
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
             await self._recover_stalled()
@@ -122,7 +132,7 @@ class Drainer:
         ready, running = self._ready, self._running
         task = asyncio.current_task()
         assert task is not None
-        run, monotonic = self._executor.run, time.monotonic
+        monotonic = time.monotonic
         while True:
             if not ready:
                 if self._stopping and not running and not ready:
@@ -133,25 +143,41 @@ class Drainer:
                 await self._work.wait()
                 continue
             job = ready.popleft()
+            started = monotonic()
+            if job.id in self._cancels:
+                # Cancelled after it was claimed and before it started: it never runs.
+                self._done.append(self._executor.cancelled(job, started))
+                self._cancels.discard(job.id)
+                continue
             if not self._can_start(job):
                 self._unstarted.append(job)
                 continue
-            started = monotonic()
             running[job.id] = (job, started + job.opts["timeout"] / 1000, task)
-            try:
-                outcome = await run(job)
-            except asyncio.CancelledError:
-                if job.id not in self._overran:
-                    raise
-                # Cancelled by the watchdog, not by shutdown: the job overran its timeout.
-                self._overran.discard(job.id)
-                task.uncancel()
-                outcome = self._executor.timed_out(job, started)
+            outcome = await self._run_one(job, started, task)
             del running[job.id]
             done = self._done
             done.append(outcome)
             if len(done) >= self.batch_size // 2 or len(ready) <= self._low_water:
                 self._wakeup.set()
+
+    async def _run_one(self, job: ClaimedJob, started: float, task: asyncio.Task[None]) -> Outcome:
+        try:
+            outcome = await self._executor.run(job)
+        except asyncio.CancelledError:
+            if job.id not in self._overran and job.id not in self._cancels:
+                raise
+            # Cancelled by the watchdog or a cancel request, not by shutdown.
+            self._overran.discard(job.id)
+            task.uncancel()
+            if job.id in self._cancels:
+                outcome = self._executor.cancelled(job, started)
+            else:
+                outcome = self._executor.timed_out(job, started)
+        if job.id in self._cancels:
+            self._cancels.discard(job.id)
+            if task.cancelling():
+                task.uncancel()  # the handler swallowed the cancellation and returned
+        return outcome
 
     def _can_start(self, job: ClaimedJob) -> bool:
         if self._stopping:
@@ -227,6 +253,10 @@ class Drainer:
                 return
             now = time.monotonic()
             self._cancel_overrunning(now)
+            if self._running and now >= self._next_cancel_check:
+                self._next_cancel_check = now + CANCEL_CHECK_S
+                running = [job for job, _, _ in self._running.values()]
+                await self._cancels.heartbeat(running, self._running, self._ready)
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 await self._housekeeping()
@@ -259,10 +289,12 @@ class Drainer:
 
     async def _exchange(self, want: int) -> ClaimResult | None:
         """One round trip: persist and settle finished jobs, claim ``want`` more."""
+        if self._logs:
+            await self._flush_logs()  # before the outcomes settle: a finished job's log is whole
         outcomes = self._done
         self._done = []
         if outcomes:
-            outcomes = await self._persisted(outcomes)
+            outcomes = await self._persisted(await self._cancels.cancelled_instead(outcomes))
         if not outcomes and want == 0:
             return None
         # Each claim gets its own lease-token prefix: a job released (or retried) and claimed
@@ -310,6 +342,8 @@ class Drainer:
                 stats.completed += 1
             elif outcome.kind == "r":
                 stats.retried += 1
+            elif outcome.kind == "x":
+                stats.cancelled += 1
             else:
                 stats.failed += 1
 
@@ -363,10 +397,7 @@ class Drainer:
         running = [job for job, _, _ in self._running.values()]
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
-            lease = min(self.queue.definition.timeout_ms, self.queue.lease.cap_ms)
-            lost = await self.queue.extend(held, lease + self.queue.lease.margin_ms)
-            if lost:
-                logger.warning("lost the lease on %d jobs", len(lost))
+            await self._cancels.heartbeat(held, self._running, self._ready)
         await self._recover_stalled()
 
     async def _recover_stalled(self) -> None:
@@ -380,6 +411,16 @@ class Drainer:
 
     def _note_progress(self, job_id: str, value: Any) -> None:
         self._progress[job_id] = value
+
+    def _note_log(self, job_id: str, entry: str) -> None:
+        lines = self._logs.setdefault(job_id, [])
+        lines.append(entry)
+        if len(lines) > MAX_LINES:
+            del lines[0]  # Redis keeps only the newest lines anyway
+
+    async def _flush_logs(self) -> None:
+        lines, self._logs = self._logs, {}
+        await append_logs(self.queue, lines)
 
     async def _flush_progress(self) -> None:
         updates, self._progress = self._progress, {}
@@ -409,5 +450,6 @@ class Drainer:
     async def _flush_progress_safely(self) -> None:
         try:
             await self._flush_progress()
+            await self._flush_logs()
         except Exception:
-            logger.exception("could not record progress")
+            logger.exception("could not record progress or logs")

@@ -44,6 +44,7 @@ class DrainStats:
     completed: int = 0
     retried: int = 0
     failed: int = 0
+    cancelled: int = 0
     lease_lost: int = 0
     released: int = 0
     expired: int = 0

@@ -14,6 +14,7 @@ class ScriptCode(IntEnum):
     FINISHED = -4
     NOT_RETRYABLE_STATE = -5
     NOT_DELAYED = -6
+    NOT_STARTED = -7
 
 
 class CorralError(Exception):
@@ -48,6 +49,10 @@ class NonRetryableError(CorralError):
     """Raise from a handler to fail the job at once, without further attempts."""
 
 
+class JobCancelledError(CorralError):
+    """The job was cancelled while it ran (``JobContext.raise_if_cancelled`` raises it)."""
+
+
 class JobTimeoutError(CorralError):
     """A handler ran past its job's timeout."""
 
@@ -65,6 +70,8 @@ def raise_for_code(code: int, job_id: str) -> None:
             raise JobStateError(f"job {job_id} is running", "active")
         case ScriptCode.FINISHED:
             raise JobStateError(f"job {job_id} already finished", "finished")
+        case ScriptCode.NOT_STARTED:
+            raise JobStateError(f"job {job_id} has not started", "pending")
         case ScriptCode.NOT_RETRYABLE_STATE:
             raise JobStateError(f"job {job_id} is neither failed nor cancelled", "pending")
         case ScriptCode.NOT_DELAYED:

@@ -18,7 +18,7 @@ from pydantic_core import to_json
 from corral.backoff import retry_delay
 from corral.context import JobContext
 from corral.definition import QueueDefinition
-from corral.errors import JobTimeoutError, NonRetryableError
+from corral.errors import JobCancelledError, JobTimeoutError, NonRetryableError
 from corral.job import Backoff
 from corral.queue import ClaimedJob, Outcome, now_ms
 
@@ -46,6 +46,7 @@ class JobExecutor:
         report_progress: Callable[[str, Any], None],
         executor: Executor | None = None,
         clock: Callable[[], int] = now_ms,
+        report_log: Callable[[str, str], None] | None = None,
     ) -> None:
         self.definition = definition
         self._parse = definition.payload.model_validate_json
@@ -54,6 +55,19 @@ class JobExecutor:
         self._report = report_progress
         self._executor = executor
         self._clock = clock
+        self._log = report_log
+        self._contexts: dict[str, JobContext] = {}
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the handler is a coroutine function (it can be cancelled as a task)."""
+        return self._is_async
+
+    def request_cancel(self, job_id: str) -> None:
+        """Tell a running job's handler it was cancelled (``JobContext.cancelled``)."""
+        ctx = self._contexts.get(job_id)
+        if ctx is not None:
+            ctx._cancel.set()
 
     async def run(self, job: ClaimedJob) -> Outcome:
         """Run the handler; the caller enforces the timeout (see ``timed_out``)."""
@@ -71,7 +85,9 @@ class JobExecutor:
                 job.opts["timeout"],
                 self._report,
                 loop,
+                self._log,
             )
+            self._contexts[job.id] = ctx
             if self._is_async:
                 result = await self._handler(payload, ctx)
             else:
@@ -80,15 +96,28 @@ class JobExecutor:
                 result = await loop.run_in_executor(
                     self._executor, call, self._handler, payload, ctx
                 )
-        except ValidationError as exc:
-            # The payload was validated on the way in; if it no longer parses, no retry can help.
-            return self._failed(job, exc, started, retryable=False)
-        except NonRetryableError as exc:
-            return self._failed(job, exc, started, retryable=False)
         except Exception as exc:
-            return self._failed(job, exc, started, retryable=True)
+            return self._ended(job, exc, started)
+        finally:
+            self._contexts.pop(job.id, None)
         elapsed = int((time.monotonic() - started) * 1000)
         return Outcome(job, "c", to_json(result).decode(), duration_ms=elapsed)
+
+    def _ended(self, job: ClaimedJob, exc: Exception, started: float) -> Outcome:
+        """The outcome of a handler that raised."""
+        ctx = self._contexts.get(job.id)
+        if isinstance(exc, JobCancelledError) or (ctx is not None and ctx.cancelled):
+            # Whatever a cancelled job raises ends it: it is never retried.
+            return self.cancelled(job, started)
+        # A payload validated on the way in that no longer parses: no retry can help.
+        final = isinstance(exc, ValidationError | NonRetryableError)
+        return self._failed(job, exc, started, retryable=not final)
+
+    def cancelled(self, job: ClaimedJob, started: float) -> Outcome:
+        """The outcome of a job cancelled while it ran: final, never retried."""
+        elapsed = int((time.monotonic() - started) * 1000)
+        error = JobCancelledError(f"job {job.id} was cancelled while it ran")
+        return Outcome(job, "x", error_payload(error), duration_ms=elapsed)
 
     def timed_out(self, job: ClaimedJob, started: float) -> Outcome:
         """The outcome of a job whose handler was cancelled for overrunning its timeout."""

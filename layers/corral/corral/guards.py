@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,6 +33,14 @@ def redis_guard() -> Iterator[None]:
         yield
     except REDIS_DOWN as exc:
         raise ServiceUnavailableError("redis", f"Redis is unreachable: {exc}") from exc
+
+
+async def guarded_aws(work: Awaitable[T], component: str = "dynamodb") -> T:
+    """Await ``work``, which calls AWS; its failures become 503s as ``aws`` makes them."""
+    try:
+        return await work
+    except (BotoCoreError, ClientError) as exc:
+        raise ServiceUnavailableError(component, f"{component} call failed: {exc}") from exc
 
 
 async def aws(component: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

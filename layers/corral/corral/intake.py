@@ -125,6 +125,10 @@ class Intake:
                 error["loc"] = (*item_loc(index, "data"), *error["loc"])
             raise InvalidPayloadError(list(errors)) from None  # type: ignore[arg-type]
 
+    def validate_data(self, data: Any) -> BaseModel:
+        """One job's data, checked as an enqueue checks it (raises InvalidPayloadError)."""
+        return self._validate(None, data)
+
     def _prepare(self, index: int | None, data: Any, options: JobOptions | None) -> _Prepared:
         payload = self._validate(index, data)
         options = options or JobOptions()

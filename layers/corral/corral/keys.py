@@ -87,8 +87,17 @@ class QueueKeys:
     def meta(self) -> str:
         return self.base + "meta"
 
+    @property
+    def limits(self) -> str:
+        """Limits set at runtime (``corral.limits``), read by every claim."""
+        return self.base + "limits"
+
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
+
+    def logs(self, job_id: str) -> str:
+        """The job's log lines (a list kept and deleted with the job's hash)."""
+        return f"{self.base}logs:{job_id}"
 
     def dedup(self, dedup_id: str) -> str:
         return f"{self.base}dedup:{dedup_id}"

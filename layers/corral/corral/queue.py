@@ -224,10 +224,17 @@ class Queue:
 
     async def extend(self, jobs: Sequence[ClaimedJob], lease_ms: int) -> list[str]:
         """Extend the leases of held jobs; returns the ids whose lease was lost."""
+        return (await self.heartbeat(jobs, lease_ms))[0]
+
+    async def heartbeat(
+        self, jobs: Sequence[ClaimedJob], lease_ms: int
+    ) -> tuple[list[str], list[str]]:
+        """Extend the leases of held jobs; returns (ids lost, ids asked to cancel)."""
         args: list[Any] = [self.clock(), lease_ms]
         for job in jobs:
             args.extend((job.id, job.token))
-        return list(await self._run("extend", args))
+        lost, cancelling = await self._run("extend", args)
+        return list(lost), list(cancelling)
 
     async def progress(self, job_id: str, token: str, value: Any) -> None:
         """Record a running job's progress (raises if the lease was lost)."""

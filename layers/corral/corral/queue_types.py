@@ -63,7 +63,8 @@ class ClaimResult:
 
 @dataclass(slots=True)
 class Outcome:
-    """How a claimed job ended: ``c`` completed, ``r`` retry at ``retry_at``, ``f`` failed."""
+    """How a claimed job ended: ``c`` completed, ``r`` retry at ``retry_at``, ``f`` failed,
+    ``x`` cancelled while it ran (final, never retried)."""
 
     job: ClaimedJob
     kind: str

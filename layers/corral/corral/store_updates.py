@@ -10,7 +10,7 @@ from corral.job import JobStatus
 from corral.records import JobRecord, OutcomeRecord
 
 LIVE = "#s IN (:pending, :processing)"
-FINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+FINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 _STATUS_VALUES = {
     ":pending": {"S": JobStatus.PENDING.value},

@@ -142,9 +142,12 @@ class EventFactory:
         return self._job_event(EventType.PROGRESS, job, now, "processing", extra)
 
     def finished(self, outcome: Outcome, now: int) -> list[LifecycleEvent]:
-        """Completed; or failed (with ``willRetry``), then dead-lettered if it was final."""
+        """Completed; cancelled while running; or failed (with ``willRetry``), then
+        dead-lettered if it was final."""
         job, value = outcome.job, parse(outcome.payload)
         timing = {"durationMs": outcome.duration_ms, "finishedAt": now}
+        if outcome.kind == "x":
+            return [self._job_event(EventType.CANCELLED, job, now, "cancelled", timing)]
         if outcome.kind == "c":
             fits, value = small(value)
             extra = {**timing, **({"result": value} if fits else {"resultOmitted": True})}

@@ -14,7 +14,7 @@
 --@include includes/groups.lua
 
 local now, max_stalls = tonumber(ARGV[1]), tonumber(ARGV[2])
-local group_limit = tonumber(ARGV[4])
+local group_limit = group_limit_in_force(k, tonumber(ARGV[4]))
 local stalled = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local requeued, failed = {}, {}
 if #stalled == 0 then return {requeued, failed} end

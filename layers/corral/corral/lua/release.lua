@@ -11,7 +11,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 
-local group_limit = tonumber(ARGV[1])
+local group_limit = group_limit_in_force(k, tonumber(ARGV[1]))
 local released = 0
 for i = 2, #ARGV, 2 do
   local id, jkey = ARGV[i], job_key(ARGV[i])

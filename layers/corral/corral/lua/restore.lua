@@ -16,7 +16,7 @@
 --@include includes/groups.lua
 
 local now = tonumber(ARGV[1])
-local group_limit = tonumber(ARGV[2])
+local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
 local n = tonumber(ARGV[3])
 local seq = next_seq(k, n)
 local restored = {}

@@ -17,6 +17,7 @@ if f[1] ~= 'failed' and f[1] ~= 'cancelled' then return -5 end
 redis.call('ZREM', k[f[1]], id)
 redis.call('HSET', jkey, 'state', 'waiting', 'attemptsMade', 0, 'stalls', 0, 'expiresAt', 0)
 redis.call('HDEL', jkey, 'finishedAt', 'result', 'progress')
-push_waiting(k, f[2], id, wait_score(tonumber(f[3]), next_seq(k, 1)), tonumber(ARGV[3]))
+local group_limit = group_limit_in_force(k, tonumber(ARGV[3]))
+push_waiting(k, f[2], id, wait_score(tonumber(f[3]), next_seq(k, 1)), group_limit)
 wake(k)
 return 1

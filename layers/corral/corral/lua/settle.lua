@@ -8,7 +8,8 @@
   ARGV[10] keep completed (-1 = all)   ARGV[11] completed max age (ms, 0 = none)
   ARGV[12] keep failed (-1 = all)      ARGV[13] failed max age (ms, 0 = none)
   ARGV[14] the outcomes, a JSON array of [id, lease token, kind, payload, retryAt]:
-    kind c = completed, r = retry, f = failed; payload is the result or error JSON text;
+    kind c = completed, r = retry, f = failed, x = cancelled while running (never
+    retried; kept as failed jobs are); payload is the result or error JSON text;
     retryAt (ms) is read for r only. One argument instead of five per job: the client
     encodes each argument in Python, and that was a fifth of a drain's client time.
 
@@ -29,6 +30,7 @@ local a = claim_args(2)
 local outcomes = cjson.decode(ARGV[14])
 local m = #outcomes
 local codes, released, done, failed, group_delta = {}, {}, {}, {}, {}
+local cancelled = {}
 local retry_seq = nil
 
 for i = 0, m - 1 do
@@ -53,6 +55,12 @@ for i = 0, m - 1 do
       redis.call('HSET', jkey, 'state', 'failed', 'error', payload, 'finishedAt', now, 'lock', '')
       failed[#failed + 1] = now
       failed[#failed + 1] = id
+      release_dedup(k, f[3], id)
+    elseif kind == 'x' then
+      redis.call('HSET', jkey, 'state', 'cancelled', 'error', payload, 'finishedAt', now, 'lock', '')
+      redis.call('HDEL', jkey, 'cancel')
+      cancelled[#cancelled + 1] = now
+      cancelled[#cancelled + 1] = id
       release_dedup(k, f[3], id)
     else
       local retry_at = o[5]
@@ -89,6 +97,10 @@ end
 if #failed > 0 then
   redis.call('ZADD', k.failed, unpack(failed))
   apply_retention(k.failed, tonumber(ARGV[12]), tonumber(ARGV[13]), now)
+end
+if #cancelled > 0 then
+  redis.call('ZADD', k.cancelled, unpack(cancelled))
+  apply_retention(k.cancelled, tonumber(ARGV[12]), tonumber(ARGV[13]), now)
 end
 local claim = claim_batch(a)
 -- Slots freed that this worker does not take: pass the wake-up on, since drainers at the

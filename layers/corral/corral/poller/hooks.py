@@ -16,7 +16,7 @@ from corral.store import JobStore, now_ms
 
 logger = logging.getLogger(__name__)
 
-_STATUS = {"c": JobStatus.COMPLETED, "r": JobStatus.PENDING}
+_STATUS = {"c": JobStatus.COMPLETED, "r": JobStatus.PENDING, "x": JobStatus.CANCELLED}
 
 
 @dataclass
@@ -26,6 +26,7 @@ class RunTally:
     completed: int = 0
     retried: int = 0
     failed: int = 0
+    cancelled: int = 0
     failed_elsewhere: int = 0
     not_durable: int = 0
     duration_ms_total: int = 0
@@ -40,6 +41,8 @@ class RunTally:
                 self.completed += 1
             elif o.kind == "r":
                 self.retried += 1
+            elif o.kind == "x":
+                self.cancelled += 1
             else:
                 self.failed += 1
             self.duration_ms_total += o.duration_ms
@@ -47,7 +50,7 @@ class RunTally:
 
     @property
     def finished(self) -> int:
-        return self.completed + self.retried + self.failed
+        return self.completed + self.retried + self.failed + self.cancelled
 
 
 class StoreHooks(DrainHooks):

@@ -14,6 +14,7 @@ from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
+from corral.limits import LimitsStore, runtime_overrides
 from corral.poller.hooks import RunTally, StoreHooks
 from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
 from corral.queue import LeaseSettings, Queue
@@ -70,6 +71,14 @@ class PollerRuntime:
         self.starter = starter
         self.events = events
 
+    async def _seed_limits(self, queue: Queue) -> None:
+        """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
+        try:
+            await runtime_overrides(queue, LimitsStore(self.store.client, self.store.table))
+        except Exception:
+            # Draining under the deployed limits beats not draining at all.
+            logger.exception("could not seed the runtime limits of %s", queue.name)
+
     def invoke(
         self,
         queue: str,
@@ -87,6 +96,7 @@ class PollerRuntime:
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
             poller = Poller(q, hooks, starter=start, settings=self.settings)
+            await self._seed_limits(q)
             try:
                 report = await poller.run(remaining_ms)
             finally:

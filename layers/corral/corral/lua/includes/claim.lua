@@ -123,10 +123,18 @@ local function claim_batch(a)
 end
 
 local function claim_args(base)
-  return {
+  local a = {
     now = tonumber(ARGV[1]), worker = ARGV[base], n = tonumber(ARGV[base + 1]),
     lease_cap = tonumber(ARGV[base + 2]), lease_margin = tonumber(ARGV[base + 3]),
     concurrency = tonumber(ARGV[base + 4]), group_limit = tonumber(ARGV[base + 5]),
     rate_max = tonumber(ARGV[base + 6]), rate_ms = tonumber(ARGV[base + 7]),
   }
+  -- Limits set at runtime (set_limits.lua) win over the deployed ones passed in ARGV.
+  local r = redis.call('HMGET', limits_key(k), 'concurrency', 'groupConcurrency', 'rateMax',
+    'rateMs')
+  a.concurrency = tonumber(r[1] or a.concurrency)
+  a.group_limit = tonumber(r[2] or a.group_limit)
+  a.rate_max = tonumber(r[3] or a.rate_max)
+  a.rate_ms = tonumber(r[4] or a.rate_ms)
+  return a
 end

@@ -39,6 +39,18 @@ local function forget_group_if_empty(k, group)
   end
 end
 
+-- Runtime limits (set_limits.lua, PATCH /queues/{q}) live in this hash; a field it holds
+-- wins over the deployed value its script was given.
+local function limits_key(k)
+  return k.prefix .. 'limits'
+end
+
+local function group_limit_in_force(k, deployed)
+  local runtime = redis.call('HGET', limits_key(k), 'groupConcurrency')
+  if runtime then return tonumber(runtime) end
+  return deployed
+end
+
 local function next_seq(k, count)
   return redis.call('HINCRBY', k.meta, 'seq', count) - count
 end

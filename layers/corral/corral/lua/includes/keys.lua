@@ -21,3 +21,7 @@ local k = {
 local function job_key(id)
   return k.prefix .. 'job:' .. id
 end
+-- A job's log lines: a list that lives and dies with the job's hash.
+local function logs_key(id)
+  return k.prefix .. 'logs:' .. id
+end

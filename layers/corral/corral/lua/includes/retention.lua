@@ -1,12 +1,14 @@
 --[[
   Retention for a finished-jobs zset (completed, failed or cancelled): keep at most
   `keep` jobs (-1 = no count bound) and none older than `max_age` ms (0 = no age bound).
-  Removes the job hashes too. Bounded work per call, so it never stalls Redis.
+  Removes the job hashes (and their log lists) too. Bounded work per call, so it never stalls Redis.
 ]]
 local function delete_jobs(zkey, ids)
   if #ids == 0 then return end
   local hashes = {}
-  for i, id in ipairs(ids) do hashes[i] = job_key(id) end
+  for i, id in ipairs(ids) do
+    hashes[2 * i - 1], hashes[2 * i] = job_key(id), logs_key(id)
+  end
   redis.call('DEL', unpack(hashes))
   redis.call('ZREM', zkey, unpack(ids))
 end

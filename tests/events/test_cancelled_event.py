@@ -1,0 +1,16 @@
+"""A job cancelled while it ran is announced as cancelled: not failed, not dead-lettered."""
+
+from __future__ import annotations
+
+from corral.events.model import EventFactory, EventType
+from corral.queue import ClaimedJob, Outcome
+
+
+def test_a_job_cancelled_while_running_is_one_cancelled_event() -> None:
+    job = ClaimedJob("j1", "{}", {"attempts": 3}, 1, "acme", 1_000, "w:1")
+    outcome = Outcome(job, "x", '{"message": "cancelled", "type": "JobCancelledError"}')
+
+    (event,) = EventFactory("email").finished(outcome, 2_000)
+
+    assert event.type is EventType.CANCELLED
+    assert (event.detail["status"], event.detail["tenant"]) == ("cancelled", "acme")
