@@ -16,6 +16,7 @@ from corral.errors import (
     JobStateError,
     UnknownQueueError,
 )
+from corral.flows.intake import FlowTooLargeError
 from corral.guards import REDIS_DOWN, ServiceUnavailableError
 from corral.intake import InvalidPayloadError, JobIdTakenError, TenantMismatchError
 from fastapi import FastAPI, Request
@@ -46,6 +47,7 @@ MAPPED: list[tuple[type[Exception], int]] = [
     (JobIdTakenError, 409),
     (TenantMismatchError, 403),
     (InvalidIdentifierError, 422),
+    (FlowTooLargeError, 422),
 ]
 
 

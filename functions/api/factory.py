@@ -18,7 +18,7 @@ from api import errors
 from api.auth import Authenticator
 from api.deps import TenantScope
 from api.limits import BodyLimit
-from api.routes import controls, dashboard, docs, health, jobs, queues, stats, webhooks
+from api.routes import controls, dashboard, docs, flows, health, jobs, queues, stats, webhooks
 from api.signin import SignInLinks
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def create_app(
         sign_in = SignInLinks(redis, prefix)
     app.state.sign_in = sign_in
     errors.install(app)
-    for module in (jobs, controls, queues, health, dashboard, docs, webhooks, stats):
+    for module in (jobs, flows, controls, queues, health, dashboard, docs, webhooks, stats):
         app.include_router(module.router)
     _include_schedules(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -53,6 +53,9 @@ TYPES = {
     "Me": client_types.Me,
     "SignInLink": client_types.SignInLink,
     "Health": client_types.Health,
+    "FlowAccepted": client_types.FlowAccepted,
+    "FlowParent": client_types.FlowParent,
+    "FlowChild": client_types.FlowChild,
 }
 
 
@@ -78,9 +81,10 @@ def test_a_return_type_has_the_keys_and_choices_of_its_schema(name: str) -> None
 
 
 def test_every_response_schema_has_a_return_type() -> None:
-    requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest"}
+    requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest", "FlowRequest"}
     requests |= {"JobChangeRequest", "LimitsChange"}
     inputs = {"ScheduleCreate", "WebhookCreate", "JobOptions", "Backoff", "Deduplication"}
+    inputs |= {"FlowOptions", "OnComplete"}
     inputs |= {"WebhookOption", "HTTPValidationError", "ValidationError"}
     # The page's own exchange of a sign-in code: no client call.
     inputs |= {"LinkRequest", "SessionRequest", "Session"}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from corral.controls import JobControls
+from corral.flows.intake import FlowNode
+from corral.flows.service import FlowService
 from corral.intake import Accepted, InvalidPayloadError, Rejected, raise_rejection
+from corral.service import JobService
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -21,6 +24,8 @@ from api.models import (
     BatchValid,
     Cancelled,
     EnqueueRequest,
+    FlowChild,
+    FlowParent,
     JobPublic,
 )
 from api.routes.webhooks import check_job_webhooks
@@ -87,7 +92,11 @@ every item accepted keeps 202, and one with none accepted is a 422 (nothing was 
 async def enqueue_batch(
     queue: str, body: BatchRequest, caller: CallerDep, service: Service, request: Request
 ) -> Any:
-    """Enqueue many jobs, each accepted or rejected on its own (``atomic``: all or none)."""
+    """Enqueue many jobs, each accepted or rejected on its own (``atomic``: all or none).
+    With ``onComplete``, a completion job runs once they all completed, with their results
+    (a flow: then any bad item rejects the batch)."""
+    if body.on_complete is not None:
+        return await _batch_with_completion(request, queue, body, caller.tenant, service)
     service.queue(queue)  # an unknown queue is a 404 before any item is judged
     answers: dict[int, Accepted | Rejected] = {}
     good: list[tuple[int, EnqueueRequest]] = []
@@ -142,6 +151,33 @@ async def _judge(
     return item
 
 
+async def _batch_with_completion(
+    request: Request, queue: str, body: BatchRequest, tenant: str, service: JobService
+) -> BatchAccepted:
+    """A batch with ``onComplete``: a flow whose parent is the completion job."""
+    done = body.on_complete
+    assert done is not None
+    items: list[EnqueueRequest] = []
+    for index, raw in enumerate(body.jobs):
+        item = await _judge(request, index, raw, atomic=True)
+        if isinstance(item, Rejected):
+            raise InvalidPayloadError(list(item.errors))
+        items.append(item)
+    children = [FlowNode(queue, item.data, item.options) for item in items]
+    tree = await FlowService(service).add(
+        FlowNode(done.queue, done.data, done.options, children=children), tenant
+    )
+    return BatchAccepted(
+        jobs=[
+            BatchItem(index=i, job_id=c.job_id, queue=c.queue, status=c.status.value)
+            for i, c in enumerate(tree.children)
+        ],
+        accepted=len(tree.children),
+        rejected=0,
+        on_complete=AcceptedJob(job_id=tree.job_id, queue=tree.queue, status=tree.status),
+    )
+
+
 @router.post(
     "/{queue}/validate",
     response_model=BatchValid,
@@ -176,7 +212,23 @@ async def validate_batch(
 async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
     """A job's status, progress, result or error, and attempts."""
     record = await service.get(queue, job_id, owner(caller))
-    return JobPublic.of(record, service.queue(queue).definition)
+    public = JobPublic.of(record, service.queue(queue).definition)
+    flow = await FlowService(service).view(queue, job_id)
+    if flow is None:
+        return public
+    # A flow's node: its links, and once its children are done what they left.
+    return public.model_copy(
+        update={
+            "parent": flow.parent and FlowParent.model_validate(flow.parent),
+            "children": [
+                FlowChild(job_id=c.job_id, queue=c.queue, status=c.status) for c in flow.children
+            ]
+            if flow.children
+            else None,
+            "children_results": flow.results,
+            "children_failures": flow.failures,
+        }
+    )
 
 
 @router.delete(
@@ -189,8 +241,11 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
     },
 )
 async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Cancel a job: one that has not started at once, a running one as it stops (202)."""
-    answer = await JobControls(service).cancel(queue, job_id, owner(caller))
+    """Cancel a job: one that has not started at once, a running one as it stops (202); a
+    flow's parent takes its unfinished children with it."""
+    answer = await FlowService(service).cancel(
+        queue, job_id, owner(caller), JobControls(service).cancel
+    )
     if answer == "cancelling":
         body = Cancelling(job_id=job_id).model_dump(mode="json", by_alias=True)
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED)
@@ -204,8 +259,10 @@ async def cancel_job(queue: str, job_id: JobId, caller: CallerDep, service: Serv
     responses={409: {"description": "the job is neither failed nor cancelled"}, **ERRORS},
 )
 async def retry_job(queue: str, job_id: JobId, caller: CallerDep, service: Service) -> Any:
-    """Run a failed (or cancelled) job again, with a fresh attempt budget."""
-    return AcceptedJob.of(await service.retry(queue, job_id, owner(caller)))
+    """Run a failed (or cancelled) job again, with a fresh attempt budget; a flow's parent
+    that failed because of it waits for it again."""
+    accepted = await FlowService(service).retry(queue, job_id, owner(caller))
+    return AcceptedJob.of(accepted)
 
 
 @router.post(

@@ -86,6 +86,8 @@ class JobExecutor:
                 self._report,
                 loop,
                 self._log,
+                children_results=job.opts.get("childrenResults") or {},
+                children_failures=job.opts.get("childrenFailures") or {},
             )
             self._contexts[job.id] = ctx
             if self._is_async:

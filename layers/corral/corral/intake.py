@@ -152,6 +152,12 @@ class Intake:
         )
         return _Prepared(index, record, NewJob(payload, redis_options, self.tenant))
 
+    def prepare(self, data: Any, options: JobOptions | None) -> tuple[JobRecord, NewJob]:
+        """One job validated and shaped as ``run`` would, for callers that write it
+        themselves (flows). Raises InvalidPayloadError, TenantMismatchError."""
+        prepared = self._prepare(None, data, options)
+        return prepared.record, prepared.job
+
     def _prepare_all(
         self, jobs: Sequence[tuple[Any, JobOptions | None]], positions: Sequence[int] | None
     ) -> list[_Prepared | Rejected]:

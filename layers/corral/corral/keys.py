@@ -92,6 +92,11 @@ class QueueKeys:
         """Limits set at runtime (``corral.limits``), read by every claim."""
         return self.base + "limits"
 
+    @property
+    def waiting_children(self) -> str:
+        """Zset of the flow parents waiting for their children (by creation time)."""
+        return self.base + "wchildren"
+
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
 

@@ -139,6 +139,11 @@ class Queue:
         else:
             opts = job.options
             opts_json, timeout = self._resolve(opts)
+        if job.parent is not None:
+            # A flow child: the poller that settles it finds its parent here, without a read.
+            opts_json = (
+                opts_json[:-1] + ',"parent":' + json.dumps(job.parent, separators=(",", ":")) + "}"
+            )
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),
@@ -172,6 +177,17 @@ class Queue:
             EnqueueResult(reply[i], created=reply[i + 1] == 1, debounced=reply[i + 1] == 2)
             for i in range(0, len(reply), 2)
         ]
+
+    async def add_parent(self, job: NewJob, children: int) -> bool:
+        """Add a flow's parent, waiting for ``children`` children (``flow_add.lua``).
+
+        False if a job with its id already exists (nothing changed).
+        """
+        now = self.clock()
+        job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
+        args = [now, job_id, group, data, opts, priority, timeout, children]
+        args += [self.definition.group_concurrency, now]
+        return int(await self._run("flow_add", args)) == 1
 
     # -- worker -------------------------------------------------------------------
 

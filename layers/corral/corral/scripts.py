@@ -39,6 +39,12 @@ SCRIPT_NAMES = (
     "request_cancel",
     "update_waiting",
     "set_limits",
+    # flows (corral.flows)
+    "flow_add",
+    "child_done",
+    "cancel_parent",
+    "rearm_parent",
+    # daily counters (corral.stats.tally)
     "tally_add",
     "tally_take",
     "tally_done",

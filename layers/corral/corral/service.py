@@ -52,6 +52,8 @@ class QueueStats:
     cancelled: int
     paused: bool
     dead_letter: int
+    waiting_children: int = 0
+    """Flow parents waiting for their children (``corral.flows``)."""
 
 
 class JobService:
@@ -306,6 +308,7 @@ class JobService:
         q = self.queue(queue)
         with redis_guard():
             c = await q.counts()
+            waiting_children = int(await q.redis.zcard(q.keys.waiting_children))
         dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
         return QueueStats(
             queue,
@@ -318,6 +321,7 @@ class JobService:
             cancelled=c.cancelled,
             paused=c.paused,
             dead_letter=dead,
+            waiting_children=waiting_children,
         )
 
     # -- admin ---------------------------------------------------------------------------
