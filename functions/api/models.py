@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from corral.definition import QueueDefinition
+from corral.execute import public_error
 from corral.flows.intake import AcceptedNode, FlowNode
 from corral.intake import Accepted, Rejected
 from corral.job import CamelModel, CleanWord, JobOptions, JobStatus
@@ -146,7 +147,10 @@ class JobPublic(CamelModel):
     )
     progress: Any = None
     result: Any = None
-    error: Any = None
+    error: Any = Field(
+        default=None,
+        description="a failure's message and type; admins see its stack too",
+    )
     attempts: int
     attempts_made: int
     created_at: int
@@ -167,7 +171,11 @@ class JobPublic(CamelModel):
     )
 
     @classmethod
-    def of(cls, record: JobRecord, definition: QueueDefinition | None = None) -> JobPublic:
+    def of(
+        cls, record: JobRecord, definition: QueueDefinition | None = None, *, stack: bool = False
+    ) -> JobPublic:
+        """The record as a caller sees it: a failed job's stack only with ``stack``
+        (admins); tenants get its message and type, never server file paths."""
         failed = record.status is JobStatus.FAILED
         return cls(
             job_id=record.job_id,
@@ -177,7 +185,7 @@ class JobPublic(CamelModel):
             options=record.options,
             progress=record.progress,
             result=record.result,
-            error=record.error,
+            error=record.error if stack else public_error(record.error),
             attempts=record.attempts,
             attempts_made=record.attempts_made,
             created_at=record.created_at,

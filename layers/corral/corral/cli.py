@@ -16,6 +16,7 @@ import httpx
 from corral import cli_bulk, cli_flow
 from corral.client import FINAL_STATUSES, ApiError, Client
 from corral.errors import InvalidIdentifierError
+from corral.redact import redact_text, redact_url
 from corral.settings import ClientSettings
 
 
@@ -397,7 +398,8 @@ def main(
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except httpx.TransportError as exc:
-            print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
+            reason = redact_text(str(exc), args.url)
+            print(f"error: cannot reach {redact_url(args.url)}: {reason}", file=sys.stderr)
             return 1
     if args.command == "logs" and not args.json:
         return 0  # printed as it was read

@@ -293,3 +293,11 @@ class SignInLink(TypedDict):
 class Health(TypedDict):
     status: Literal["ok", "unavailable"]
     checks: dict[str, bool]
+
+
+class ErrorBody(TypedDict):
+    """An error answer (``ApiError.body``); Retry-After comes with 429 and 503."""
+
+    error: str
+    message: str
+    details: list[dict[str, Any]] | None

@@ -97,12 +97,18 @@ class Intake:
     """One enqueue call (one job or a batch) for one tenant."""
 
     def __init__(
-        self, queue: Queue, store: JobStore, tenant: str, clock: Callable[[], int]
+        self,
+        queue: Queue,
+        store: JobStore,
+        tenant: str,
+        clock: Callable[[], int],
+        max_waiting: int = 0,
     ) -> None:
         self.queue = queue
         self.store = store
         self.tenant = tenant
         self.clock = clock
+        self.max_waiting = max_waiting
 
     def _fill_tenant(self, data: Any) -> Any:
         field = self.queue.definition.payload.model_fields.get(TENANT_FIELD)
@@ -246,7 +252,8 @@ class Intake:
                 if not ok:
                     answers[p.record.job_id] = await self._existing(p, atomic)
             with redis_guard():
-                results = await self.queue.add_bulk([p.job for p in fresh]) if fresh else []
+                new = [p.job for p in fresh]
+                results = await self.queue.add_bulk(new, self.max_waiting) if fresh else []
         except BaseException:
             await self._forget([p.record.job_id for p in fresh])
             raise

@@ -34,6 +34,7 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "quota_rate",
     "append_logs",
     "read_logs",
     "request_cancel",

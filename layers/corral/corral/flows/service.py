@@ -17,6 +17,7 @@ from corral.flows.store import FlowStore, parent_of, parent_state
 from corral.guards import aws, redis_guard
 from corral.intake import Accepted
 from corral.job import JobStatus
+from corral.records import JobRecord
 from corral.scripts import run_script
 from corral.service import JobService
 
@@ -151,7 +152,7 @@ class FlowService:
         await self.service.cancel(queue, job_id, tenant)
         return "cancelled"
 
-    async def retry(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
+    async def retry(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
         """Retry a job; a parent that failed because of it waits for it again (first, so
         that the child cannot finish before its parent listens)."""
         await self.service.record(queue, job_id, tenant)
