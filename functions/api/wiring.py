@@ -12,6 +12,7 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
+from corral.events.eventbridge import parse_types
 from corral.index_marker import IndexMarker, Reconcile, lambda_reconcile
 from corral.lazy_client import lazy
 from corral.quotas import Quotas
@@ -129,7 +130,10 @@ def build_app(
             secrets = WebhookStore(client("dynamodb"), tenant_table)
             version = RegistrationVersion(redis, settings.key_prefix)
             webhooks = WebhookConfig(secrets, settings.local, version=version)
-        stats = StatsReader(client("dynamodb"), tenant_table)
+        sent = parse_types(settings.event_types) if settings.event_bus else frozenset()
+        stats = StatsReader(
+            client("dynamodb"), tenant_table, event_types=frozenset(t.slug for t in sent)
+        )
     return create_app(
         registry,
         service=service,

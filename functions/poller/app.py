@@ -9,7 +9,7 @@ from corral.events.deploy import DeploymentEvents
 from corral.index_marker import lambda_reconcile
 from corral.invocation import FunctionContext, invocation, logger
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store, queue_of
-from corral.poller import PollerResult, PollerRuntime, Starter
+from corral.poller import PollerResult, PollerRuntime, PollerSettings, Starter
 from corral.redis_client import create_redis
 from corral.settings import get_settings
 from corral.tracing import traced
@@ -49,6 +49,7 @@ def runtime() -> PollerRuntime:
                 prefix=settings.key_prefix,
                 events=events,
                 reconcile=reconcile,
+                settings=PollerSettings.from_settings(settings),
             )
         )
     assert _runtime is not None

@@ -17,7 +17,7 @@ from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
 from corral.index_marker import LOST_SOURCE
 from corral.lambda_support import ThreadLoops
-from corral.poller import PollerRuntime
+from corral.poller import PollerRuntime, PollerSettings
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redact import redact_text, redact_url
 from corral.redis_client import create_redis
@@ -177,6 +177,7 @@ class Emulator:
                 dlq,
                 self.loops,
                 prefix=prefix,
+                settings=PollerSettings.from_settings(self.settings),
                 starter=self.start_poller,
                 events=events,
                 reconcile=self.start_reconcile,

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> None:
         dlq,
         loops,
         prefix=prefix,
-        settings=PollerSettings(linger_ms=linger_ms),
+        settings=PollerSettings(linger_ms=linger_ms, max_idle_ms=60_000),
         lease=LeaseSettings(cap_ms=1000, margin_ms=margin_ms),
     )
     app.use(runtime)

@@ -256,6 +256,12 @@ class Reads(TypedDict):
     items: int
 
 
+class EstimatedCost(TypedDict):
+    usd: float
+    byService: dict[str, float]
+    basis: str
+
+
 # "from" is a keyword, so this one is declared the functional way.
 History = TypedDict(
     "History",
@@ -269,6 +275,7 @@ History = TypedDict(
         "durationMs": Durations,
         "topErrors": list[TopError],
         "reads": Reads,
+        "estimatedCost": EstimatedCost,
     },
 )
 

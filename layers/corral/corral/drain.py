@@ -411,7 +411,9 @@ class Drainer:
         if self._deadline is not None:
             left_ms = (self._deadline - time.monotonic()) * 1000
             timeout_ms = max(1, min(timeout_ms, int(left_ms)))
+        started = time.monotonic()
         await self.queue.redis.blpop([self.queue.keys.wake], timeout=timeout_ms / 1000)
+        self.stats.idle_ms += (time.monotonic() - started) * 1000
 
     # -- housekeeping ------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ class DrainStats:
     """Waiting jobs whose timeout could not fit before the deadline even at the run's start."""
     last_code: ClaimCode | None = None
     """What the last claim answered: why an idle drainer left (empty, or a limit)."""
+    idle_ms: float = 0.0
+    """Time spent waiting with nothing to run (what a Lambda bills for nothing)."""
 
 
 def default_worker_id() -> str:

@@ -116,6 +116,18 @@ class QueueKeys:
         """Set while a poller of this queue is running (the API's wake-up decision)."""
         return self.base + "poller"
 
+    def tallies(self) -> str:
+        """The set of daily tallies (``day|tenant``) with counts not yet flushed."""
+        return self.base + "x:tallies"
+
+    def tally(self, member: str) -> tuple[str, str, str]:
+        """A daily tally's live hash, its snapshot being flushed, and its last flush id."""
+        return (
+            f"{self.base}x:tally:{member}",
+            f"{self.base}x:tally-flush:{member}",
+            f"{self.base}x:tally-id:{member}",
+        )
+
     def scratch(self, name: str) -> str:
         """A key in the queue's slot for features built on top of the engine."""
         return f"{self.base}x:{name}"

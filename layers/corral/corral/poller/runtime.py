@@ -20,6 +20,7 @@ from corral.poller.hooks import RunTally, StoreHooks
 from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
 from corral.queue import LeaseSettings, Queue
 from corral.scripts import RedisClient
+from corral.stats.tally import TallyFlusher
 from corral.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class PollerRuntime:
             q = Queue(redis, definition, prefix=self.prefix, lease=self.lease)
             store_hooks = StoreHooks(q, self.store, self.failures)
             sink = self.events.sink(redis) if self.events else None
+            flusher = self.events.flusher(redis) if self.events else None
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
             marker = IndexMarker(redis, self.reconcile, prefix=self.prefix)
@@ -105,6 +107,16 @@ class PollerRuntime:
             finally:
                 if sink is not None:
                     await sink.flush()  # before Lambda freezes the process
+                if flusher is not None:
+                    await _flush_counters(flusher, queue)
             return PollerResult(report, store_hooks.tally)
 
         return self.loops.run(work)
+
+
+async def _flush_counters(flusher: TallyFlusher, queue: str) -> None:
+    """The daily counters, once a minute per queue; a failure waits for the next run."""
+    try:
+        await flusher.flush(queue)
+    except Exception:
+        logger.warning("flushing the daily counters of %s failed", queue, exc_info=True)
