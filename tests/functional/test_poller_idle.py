@@ -1,9 +1,12 @@
 """A poller stops billing idle time: it leaves after ``max_idle_ms`` without a claim, even
-with jobs waiting that it cannot take (here: the queue's one slot held elsewhere), instead
-of waiting for a slot until its Lambda deadline."""
+with jobs waiting that it cannot take (here: the queue's one slot held by a live poller
+elsewhere, which renews its lease), instead of waiting for a slot until its Lambda
+deadline. (A slot held by a dead lease is another matter: see test_dead_leases.py.)"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
 from corral.definition import QueueDefinition
@@ -24,9 +27,20 @@ async def test_a_poller_that_cannot_claim_leaves_after_its_idle_cap(
     held = await queue.claim("elsewhere", 1)  # a poller on another machine holds the slot
     assert held.code is ClaimCode.CLAIMED and (await queue.counts()).waiting == 1
 
+    async def renew() -> None:  # the holder is alive: it heartbeats
+        while True:
+            await queue.extend(held.jobs, 30_000)
+            await asyncio.sleep(0.1)
+
+    heartbeat = asyncio.create_task(renew())
     poller = Poller(queue, settings=PollerSettings(linger_ms=50, max_idle_ms=400))
     started = time.monotonic()
-    report = await poller.run(lambda: 60_000)
+    try:
+        report = await poller.run(lambda: 60_000)
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
 
     assert report.stop_reason == "idle"
     assert time.monotonic() - started < 3, "not until the deadline (a minute away)"
