@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from corral.job import JobOptions, JobState, JobStatus
+from corral.job import JobOptions, JobState, JobStatus, KeyGroupOption
 from corral.queue import Queue
 from corral.reconciler import restore_fields
 from corral.records import JobRecord
@@ -83,3 +83,15 @@ async def test_a_job_redis_still_holds_is_left_alone(make_queue: QueueFactory) -
     raw = await queue.redis.hget(queue.keys.job("kept"), "opts")
     assert raw is not None
     assert json.loads(raw)["attempts"] == 3
+
+
+async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    group = KeyGroupOption(id="key", concurrency=1)
+
+    assert await restore(queue, record("a", group=group), record("b", group=group)) == ["a", "b"]
+
+    job = await queue.get_job("a")
+    assert job is not None and job.options["group"] == {"id": "key", "concurrency": 1}
+    # Restored through the same options code as an enqueue: the key group's limit holds.
+    assert await claim_ids(queue) == ["a"]

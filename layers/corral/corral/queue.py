@@ -107,12 +107,12 @@ class Queue:
             return data
         return self.definition.payload.model_validate(data)
 
-    def _resolve(self, opts: JobOptions) -> tuple[str, int]:
+    def resolve_options(self, opts: JobOptions, attempts: int | None = None) -> tuple[str, int]:
         """The options Redis keeps with a job (queue defaults filled in), as JSON, and its
-        timeout."""
+        timeout: at enqueue, and again when a job is restored (``attempts``: the record's)."""
         d = self.definition
         resolved: dict[str, Any] = {
-            "attempts": opts.attempts or d.attempts,
+            "attempts": opts.attempts or attempts or d.attempts,
             "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
             "timeout": opts.timeout or d.timeout_ms,
             "priority": opts.priority,
@@ -123,6 +123,9 @@ class Queue:
         if opts.webhook:
             # Carried with the job so the poller's events can reach it without a read.
             resolved["webhook"] = opts.webhook.model_dump(mode="json", exclude_none=True)
+        if opts.group:
+            # Read by the scripts (includes/key_groups.lua): the key group and its limits.
+            resolved["group"] = opts.group.model_dump(mode="json", by_alias=True, exclude_none=True)
         return json.dumps(resolved, separators=(",", ":")), resolved["timeout"]
 
     def _job_fields(self, job: NewJob, now: int) -> list[Any]:
@@ -134,11 +137,11 @@ class Queue:
             # Most jobs take the queue's defaults: resolve those once per queue.
             opts = default_options()
             if self._default_resolved is None:
-                self._default_resolved = self._resolve(opts)
+                self._default_resolved = self.resolve_options(opts)
             opts_json, timeout = self._default_resolved
         else:
             opts = job.options
-            opts_json, timeout = self._resolve(opts)
+            opts_json, timeout = self.resolve_options(opts)
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),

@@ -276,26 +276,17 @@ def restore_fields(queue: Queue, record: JobRecord, now: int) -> list[Any]:
         opts = JobOptions.model_validate(record.options)
     except ValidationError:
         opts = JobOptions()
-    d = queue.definition
-    resolved: dict[str, Any] = {
-        "attempts": opts.attempts or record.attempts or d.attempts,
-        "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
-        "timeout": opts.timeout or d.timeout_ms,
-        "priority": opts.priority,
-        "delay": opts.delay,
-    }
-    if opts.ttl:
-        resolved["ttl"] = opts.ttl
+    opts_json, timeout = queue.resolve_options(opts, record.attempts)
     # A job that never started keeps what is left of its delay; a retry runs now.
     delay = max(0, record.created_at + opts.delay - now) if record.attempts_made == 0 else 0
     return [
         record.job_id,
         record.tenant,
         json.dumps(record.data, separators=(",", ":")),
-        json.dumps(resolved, separators=(",", ":")),
+        opts_json,
         opts.priority,
         delay,
-        resolved["timeout"],
+        timeout,
         record.attempts_made,
         record.created_at,
     ]

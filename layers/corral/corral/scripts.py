@@ -39,6 +39,7 @@ SCRIPT_NAMES = (
     "request_cancel",
     "update_waiting",
     "set_limits",
+    "set_key_groups",
 )
 
 

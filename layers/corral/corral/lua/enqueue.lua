@@ -16,6 +16,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/key_groups.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -70,6 +71,7 @@ for i = 0, n - 1 do
     redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
       'priority', priority, 'timeout', timeout, 'createdAt', now, 'attemptsMade', 0,
       'stalls', 0, 'state', state, 'expiresAt', expires_at, 'dedup', release)
+    kg_added(job_key(id), opts)
     if delay > 0 then
       redis.call('ZADD', k.delayed, now + delay, id)
     else

@@ -74,6 +74,29 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   return true
 end
 
+-- Key groups (includes/key_groups.lua): a tenant's next jobs whose key groups have room,
+-- in the tenant's order, looking at most KG_SCAN jobs deep. rooms caches each key group's
+-- room for this claim; hint.ms keeps the soonest time a rate window lets one start.
+local KG_SCAN = 100
+local function kg_pick(gkey, take, now, rooms, hint)
+  local picked = {}
+  for _, id in ipairs(redis.call('ZRANGE', gkey, 0, KG_SCAN - 1)) do
+    if #picked >= take then break end
+    local kid = redis.call('HGET', job_key(id), 'keyGroup')
+    if kid and rooms[kid] == nil then
+      local room, wait = kg_room(kid, now)
+      rooms[kid] = room
+      if wait > 0 and (hint.ms < 0 or wait < hint.ms) then hint.ms = wait end
+    end
+    if not kid or rooms[kid] ~= 0 then
+      picked[#picked + 1] = id
+      if kid and rooms[kid] > 0 then rooms[kid] = rooms[kid] - 1 end
+    end
+  end
+  if #picked > 0 then redis.call('ZREM', gkey, unpack(picked)) end
+  return picked
+end
+
 -- a: {now, worker, n, lease_cap, lease_margin, concurrency, group_limit, rate_max, rate_ms}
 local function claim_batch(a)
   local now = a.now
@@ -83,6 +106,8 @@ local function claim_batch(a)
   local n, code, hint = room_under_limits(a.n, now, a.concurrency, a.rate_max, a.rate_ms)
   if n == 0 then return {code, hint, {}, {}} end
   local claimed, expired, leases, count = {}, {}, {}, 0
+  local keyed = redis.call('HEXISTS', k.meta, 'keyGroups') == 1
+  local rooms, kg_hint, idle = {}, {ms = -1}, 0
   while count < n do
     local group = redis.call('LPOP', k.ring)
     if not group then break end
@@ -93,7 +118,17 @@ local function claim_batch(a)
     if redis.call('LLEN', k.ring) == 0 then take = n - count end
     if a.group_limit > 0 then take = math.min(take, a.group_limit - active) end
     local started = 0
-    if take > 0 then
+    if take > 0 and keyed then
+      for _, id in ipairs(kg_pick(gkey, take, now, rooms, kg_hint)) do
+        if start_job(id, group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
+          started = started + 1
+          local kid = redis.call('HGET', job_key(id), 'keyGroup')
+          if kid then kg_started(kid, id, now) end
+        else
+          expired[#expired + 1] = id
+        end
+      end
+    elseif take > 0 then
       local popped = redis.call('ZPOPMIN', gkey, take)
       for i = 1, #popped, 2 do
         if start_job(popped[i], group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
@@ -106,8 +141,16 @@ local function claim_batch(a)
     if started > 0 then redis.call('HINCRBY', k.gactive, group, started) end
     count = count + started
     if redis.call('EXISTS', gkey) == 1 then place_group(k, group, a.group_limit, active + started) end
+    -- Key groups can hold back every job a tenant has: stop once a whole turn of the ring
+    -- started nothing.
+    if started > 0 then idle = 0 else idle = idle + 1 end
+    if keyed and idle > 0 and idle >= redis.call('LLEN', k.ring) then break end
   end
-  if count == 0 then return {0, next_due_hint(now), {}, expired} end
+  if count == 0 then
+    local due = next_due_hint(now)
+    if kg_hint.ms >= 0 and (due < 0 or kg_hint.ms < due) then due = kg_hint.ms end
+    return {0, due, {}, expired}
+  end
   redis.call('ZADD', k.active, unpack(leases))
   if a.rate_max > 0 then
     local log = {}
