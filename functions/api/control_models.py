@@ -69,3 +69,14 @@ class QueueSettings(CamelModel):
 class QueueLimits(CamelModel):
     queue: str
     settings: QueueSettings
+
+
+class KeyGroupPublic(CamelModel):
+    """A key group's limits in force: set at runtime (named in ``runtime``), else the
+    ones its jobs carry in ``options.group``; 0 or null: no limit."""
+
+    id: str
+    concurrency: int = Field(description="most jobs of this key group at once (0: no limit)")
+    rate_limit: RateLimitSetting | None = None
+    runtime: list[str] = Field(default_factory=list, description="fields set at runtime")
+    active: int = Field(description="jobs of this key group running now")

@@ -12,6 +12,7 @@ from corral.drain import DrainHooks
 from corral.events import EventHooks
 from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
+from corral.key_groups import KeyGroupStore, seed
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
 from corral.limits import LimitsStore, runtime_overrides
@@ -74,6 +75,7 @@ class PollerRuntime:
         """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
         try:
             await runtime_overrides(queue, LimitsStore(self.store.client, self.store.table))
+            await seed(queue, KeyGroupStore(self.store.client, self.store.table))
         except Exception:
             # Draining under the deployed limits beats not draining at all.
             logger.exception("could not seed the runtime limits of %s", queue.name)
