@@ -102,6 +102,14 @@ class QueueSettings(TypedDict):
     runtime: list[str]
 
 
+class KeyGroup(TypedDict):
+    id: str
+    concurrency: int
+    rateLimit: RateLimitSetting | None
+    runtime: list[str]
+    active: int
+
+
 class QueueLimits(TypedDict):
     queue: str
     settings: QueueSettings
