@@ -72,11 +72,10 @@ class QueueLimits(CamelModel):
 
 
 class KeyGroupPublic(CamelModel):
-    """A key group's limits in force: set at runtime (named in ``runtime``), else the
-    ones its jobs carry in ``options.group``; 0 or null: no limit."""
+    """A key group's limits set at runtime; they win over its jobs' ``options.group``.
+    A limit that is null was not set at runtime: each job's own applies; 0: no limit."""
 
     id: str
-    concurrency: int = Field(description="most jobs of this key group at once (0: no limit)")
-    rate_limit: RateLimitSetting | None = None
-    runtime: list[str] = Field(default_factory=list, description="fields set at runtime")
+    concurrency: int | None = Field(description="most of its jobs at once, set at runtime")
+    rate_limit: RateLimitSetting | None = Field(description="its rate, set at runtime")
     active: int = Field(description="jobs of this key group running now")

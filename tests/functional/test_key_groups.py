@@ -4,6 +4,7 @@ and released by every path that ends an active job."""
 from __future__ import annotations
 
 from corral.job import JobOptions, KeyGroupOption, KeyGroupRate
+from corral.key_groups import StoredKeyGroups, in_force, mirror
 from corral.queue import ClaimCode, LeaseSettings, Queue
 
 from tests.conftest import FakeClock, QueueFactory
@@ -103,3 +104,47 @@ async def test_a_tenant_whose_jobs_are_all_held_does_not_stop_the_claim(
 
     assert await claim_ids(queue, n=10) == [held[0], other]
     assert await claim_ids(queue, n=10) == []
+
+
+async def test_limits_set_at_runtime_win_over_the_jobs_own(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    a = await add_keyed(queue, "a", 4, concurrency=3)
+    await mirror(queue, StoredKeyGroups({"a": {"concurrency": 1}}, 1, []))
+    assert await claim_ids(queue, n=10) == a[:1]
+
+    # Raised at runtime: the next claim takes up to the new limit.
+    await mirror(queue, StoredKeyGroups({"a": {"concurrency": 2}}, 2, []))
+    assert await claim_ids(queue, n=10) == a[1:2]
+    # Cleared: the jobs' own limit (3) applies again.
+    await mirror(queue, StoredKeyGroups({"a": {}}, 3, []))
+    assert await claim_ids(queue, n=10) == a[2:3]
+
+
+async def test_a_runtime_rate_limits_a_key_group_whose_jobs_carry_none(
+    make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    queue = make_queue()
+    a = await add_keyed(queue, "a", 3)
+    await mirror(queue, StoredKeyGroups({"a": {"rateMax": 1, "rateMs": 500}}, 1, []))
+    assert await claim_ids(queue, n=10) == a[:1]
+    assert (await queue.claim("w1", 10)).hint_ms == 500
+    clock.advance(500)
+    assert await claim_ids(queue, n=10) == a[1:2]
+
+
+async def test_an_older_or_seeded_version_never_replaces_a_newer_one(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    assert await mirror(queue, StoredKeyGroups({"a": {"concurrency": 2}}, 2, []))
+    assert not await mirror(queue, StoredKeyGroups({"a": {"concurrency": 9}}, 1, []))
+    assert not await mirror(queue, StoredKeyGroups({"a": {"concurrency": 9}}, 5, []), seed=True)
+    assert (await in_force(queue, "a"))["concurrency"] == 2
+
+
+async def test_a_key_group_is_shared_by_tenants(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    one = (await queue.add({"n": 1}, keyed("a", 1), group="t1")).job_id
+    await queue.add({"n": 2}, keyed("a", 1), group="t2")
+
+    assert await claim_ids(queue, n=10) == [one]

@@ -202,7 +202,7 @@ def test_cli_schedules_pause_and_resume() -> None:
 
 
 def test_cli_group_limits_shows_sets_and_resets_a_key_group() -> None:
-    answer = {"id": "acct", "concurrency": 2, "rateLimit": None, "runtime": [], "active": 0}
+    answer = {"id": "acct", "concurrency": 2, "rateLimit": None, "active": 0}
     path = "/queues/email/groups/acct"
     rec = Recorder({("GET", path): answer, ("PUT", path): answer})
     assert run_cli(["group-limits", "email", "acct"], rec)[0] == 0

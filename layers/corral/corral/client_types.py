@@ -104,9 +104,8 @@ class QueueSettings(TypedDict):
 
 class KeyGroup(TypedDict):
     id: str
-    concurrency: int
+    concurrency: int | None
     rateLimit: RateLimitSetting | None
-    runtime: list[str]
     active: int
 
 

@@ -111,18 +111,18 @@ async def seed(queue: Queue, store: KeyGroupStore) -> None:
 
 
 async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
-    """``GET /queues/{q}/groups/{id}``: the limits the claims use now, and where from."""
+    """``GET /queues/{q}/groups/{id}``: the limits set at runtime (null: each job's own
+    ``options.group`` applies) and how many of its jobs run now."""
     held = await queue.redis.hgetall(f"{queue.keys.base}kg:{key_id}")
     active = await queue.redis.hget(queue.keys.base + "kgactive", key_id)
-    rate_from = "rate" if "rateMax" in held else "jobRate"
-    rate_max = int(held.get("rateMax", held.get("jobRateMax", 0)))
-    rate_ms = int(held.get("rateMs", held.get("jobRateMs", 1000)))
+    concurrency = held.get("concurrency")
+    rate = None
+    if "rateMax" in held:
+        rate = {"max": int(held["rateMax"]), "durationMs": int(held["rateMs"])}
     return {
         "id": key_id,
-        "concurrency": int(held.get("concurrency", held.get("jobConcurrency", 0))),
-        "rateLimit": {"max": rate_max, "durationMs": rate_ms} if rate_max else None,
-        "runtime": [name for name in ("concurrency",) if name in held]
-        + (["rateLimit"] if rate_from == "rate" else []),
+        "concurrency": None if concurrency is None else int(concurrency),
+        "rateLimit": rate,
         "active": int(active or 0),
     }
 

@@ -75,25 +75,29 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
 end
 
 -- Key groups (includes/key_groups.lua): a tenant's next jobs whose key groups have room,
--- in the tenant's order, looking at most KG_SCAN jobs deep. rooms caches each key group's
--- room for this claim; hint.ms keeps the soonest time a rate window lets one start.
+-- in the tenant's order, looking at most KG_SCAN jobs deep. kg.rooms caches, for this
+-- claim, each key group's {room, rate_ms}; kg.hint keeps the soonest time a rate window lets
+-- one start. Returns {id, key group or false, ...}.
 local KG_SCAN = 100
-local function kg_pick(gkey, take, now, rooms, hint)
-  local picked = {}
+local function kg_pick(gkey, take, now, kg)
+  local picked, ids = {}, {}
   for _, id in ipairs(redis.call('ZRANGE', gkey, 0, KG_SCAN - 1)) do
-    if #picked >= take then break end
-    local kid = redis.call('HGET', job_key(id), 'keyGroup')
-    if kid and rooms[kid] == nil then
-      local room, wait = kg_room(kid, now)
-      rooms[kid] = room
-      if wait > 0 and (hint.ms < 0 or wait < hint.ms) then hint.ms = wait end
+    if #ids >= take then break end
+    local jkey = job_key(id)
+    local kid = redis.call('HGET', jkey, 'keyGroup')
+    if kid and kg.rooms[kid] == nil then
+      local room, rate_ms, wait = kg_room(kid, jkey, now)
+      kg.rooms[kid] = {room, rate_ms}
+      if wait > 0 and (kg.hint < 0 or wait < kg.hint) then kg.hint = wait end
     end
-    if not kid or rooms[kid] ~= 0 then
+    if not kid or kg.rooms[kid][1] ~= 0 then
+      ids[#ids + 1] = id
       picked[#picked + 1] = id
-      if kid and rooms[kid] > 0 then rooms[kid] = rooms[kid] - 1 end
+      picked[#picked + 1] = kid
+      if kid and kg.rooms[kid][1] > 0 then kg.rooms[kid][1] = kg.rooms[kid][1] - 1 end
     end
   end
-  if #picked > 0 then redis.call('ZREM', gkey, unpack(picked)) end
+  if #ids > 0 then redis.call('ZREM', gkey, unpack(ids)) end
   return picked
 end
 
@@ -107,7 +111,7 @@ local function claim_batch(a)
   if n == 0 then return {code, hint, {}, {}} end
   local claimed, expired, leases, count = {}, {}, {}, 0
   local keyed = redis.call('HEXISTS', k.meta, 'keyGroups') == 1
-  local rooms, kg_hint, idle = {}, {ms = -1}, 0
+  local kg, idle = {rooms = {}, hint = -1}, 0
   while count < n do
     local group = redis.call('LPOP', k.ring)
     if not group then break end
@@ -119,11 +123,12 @@ local function claim_batch(a)
     if a.group_limit > 0 then take = math.min(take, a.group_limit - active) end
     local started = 0
     if take > 0 and keyed then
-      for _, id in ipairs(kg_pick(gkey, take, now, rooms, kg_hint)) do
+      local picked = kg_pick(gkey, take, now, kg)
+      for i = 1, #picked, 2 do
+        local id, kid = picked[i], picked[i + 1]
         if start_job(id, group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
           started = started + 1
-          local kid = redis.call('HGET', job_key(id), 'keyGroup')
-          if kid then kg_started(kid, id, now) end
+          if kid then kg_started(kid, id, now, kg.rooms[kid][2]) end
         else
           expired[#expired + 1] = id
         end
@@ -148,7 +153,7 @@ local function claim_batch(a)
   end
   if count == 0 then
     local due = next_due_hint(now)
-    if kg_hint.ms >= 0 and (due < 0 or kg_hint.ms < due) then due = kg_hint.ms end
+    if kg.hint >= 0 and (due < 0 or kg.hint < due) then due = kg.hint end
     return {0, due, {}, expired}
   end
   redis.call('ZADD', k.active, unpack(leases))
