@@ -3,7 +3,7 @@ and released by every path that ends an active job."""
 
 from __future__ import annotations
 
-from corral.job import JobOptions, KeyGroupOption, KeyGroupRate
+from corral.job import Deduplication, DedupMode, JobOptions, KeyGroupOption, KeyGroupRate
 from corral.key_groups import StoredKeyGroups, in_force, mirror
 from corral.queue import ClaimCode, LeaseSettings, Queue
 
@@ -148,3 +148,22 @@ async def test_a_key_group_is_shared_by_tenants(make_queue: QueueFactory) -> Non
     await queue.add({"n": 2}, keyed("a", 1), group="t2")
 
     assert await claim_ids(queue, n=10) == [one]
+
+
+async def test_a_debounced_job_takes_the_new_options_key_group(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    busy = await add_keyed(queue, "a", 1, concurrency=1)
+    assert await claim_ids(queue) == busy
+
+    def options(key: str) -> JobOptions:
+        return JobOptions(
+            group=KeyGroupOption(id=key, concurrency=1),
+            deduplication=Deduplication(id="d", mode=DedupMode.DEBOUNCE),
+        )
+
+    first = await queue.add({"n": 1}, options("a"))
+    assert await claim_ids(queue) == []
+    # Debounced into key group b, which has room: it starts although a is full.
+    second = await queue.add({"n": 2}, options("b"))
+    assert second.debounced and second.job_id == first.job_id
+    assert await claim_ids(queue) == [first.job_id]

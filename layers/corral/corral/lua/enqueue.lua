@@ -34,6 +34,9 @@ local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
   if mode ~= 'debounce' then return existing, 0 end
   if state ~= 'delayed' and state ~= 'waiting' then return nil end
   redis.call('HSET', job_key(existing), 'data', data, 'opts', opts)
+  -- It has not started: the new options' key group and limits replace the old ones.
+  redis.call('HDEL', job_key(existing), 'keyGroup', 'kgConcurrency', 'kgRateMax', 'kgRateMs')
+  kg_added(job_key(existing), opts)
   if delay > 0 then
     if state == 'waiting' then
       local group = redis.call('HGET', job_key(existing), 'group')
