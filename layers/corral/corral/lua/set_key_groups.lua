@@ -23,7 +23,9 @@ for i = 3, #ARGV, 4 do
   local key = kg_key(ARGV[i])
   redis.call('HDEL', key, 'concurrency', 'rateMax', 'rateMs')
   if ARGV[i + 1] ~= '' then redis.call('HSET', key, 'concurrency', ARGV[i + 1]) end
-  if ARGV[i + 2] ~= '' then redis.call('HSET', key, 'rateMax', ARGV[i + 2], 'rateMs', ARGV[i + 3]) end
+  if ARGV[i + 2] ~= '' then
+    redis.call('HSET', key, 'rateMax', ARGV[i + 2], 'rateMs', ARGV[i + 3])
+  end
 end
 -- A raised limit may let held jobs start now.
 if redis.call('LLEN', k.ring) > 0 then wake(k) end
