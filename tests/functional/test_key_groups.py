@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from corral.job import Deduplication, DedupMode, JobOptions, KeyGroupOption, KeyGroupRate
 from corral.key_groups import StoredKeyGroups, in_force, mirror
-from corral.queue import ClaimCode, LeaseSettings, Queue
+from corral.queue import ClaimCode, LeaseSettings, NewJob, Queue
 
 from tests.conftest import FakeClock, QueueFactory
 from tests.functional.helpers import claim_ids, settle_one
@@ -167,3 +167,17 @@ async def test_a_debounced_job_takes_the_new_options_key_group(make_queue: Queue
     second = await queue.add({"n": 2}, options("b"))
     assert second.debounced and second.job_id == first.job_id
     assert await claim_ids(queue) == [first.job_id]
+
+
+async def test_a_claim_looks_100_jobs_deep_into_a_tenants_line(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    held = [NewJob({"n": i}, keyed("a", 1)) for i in range(101)]
+    ids = [r.job_id for r in await queue.add_bulk([*held, NewJob({"n": 0})])]
+    (first,) = (await queue.claim("w1", 10)).jobs
+    assert first.id == ids[0]
+
+    # a's next 100 fill the window: the plain job behind them is not reached.
+    assert await claim_ids(queue, n=10) == []
+    await settle_one(queue, first, "c", 1)
+    # One of a's started: the plain job is within the first 100 now.
+    assert await claim_ids(queue, n=10) == [ids[1], ids[101]]
