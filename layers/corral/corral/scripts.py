@@ -34,12 +34,18 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "quota_rate",
     "append_logs",
     "read_logs",
     "request_cancel",
     "update_waiting",
     "set_limits",
     "set_key_groups",
+    # flows (corral.flows)
+    "flow_add",
+    "child_done",
+    "cancel_parent",
+    "rearm_parent",
 )
 
 
