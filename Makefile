@@ -28,8 +28,8 @@ docs-tools: $(VENV)/.docs-installed
 docs: docs-tools
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
-redis:
-	@bash infra/ensure_redis.sh
+redis: install
+	@PY=$(PY) bash infra/ensure_redis.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -34,7 +34,7 @@ TENANT = "bench"
 
 
 async def drain(queue: Queue, store: JobStore) -> None:
-    hooks = StoreHooks(queue, store, FailureRecorder(store, None), record_processing=False)
+    hooks = StoreHooks(queue, store, FailureRecorder(store, None))
     await Drainer(queue, concurrency=8, hooks=hooks).run(until_empty=True)
 
 

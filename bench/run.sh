@@ -18,7 +18,8 @@ URL="redis://127.0.0.1:${PORT}/0"
 if ! "$PY" -c "import rq, saq, celery" 2>/dev/null; then
   "$PY" -m pip install -q -e '.[bench]'
 fi
-if [ ! -d bench/node_modules/bullmq ]; then
+# Install (again) when node_modules is missing or older than the lock (BullMQ 5 before 6).
+if [ ! -d bench/node_modules/ioredis ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
   (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -1,14 +1,17 @@
 """Fixtures shared by every test: the shared Redis, unique key prefixes, a fake clock.
 
-The Redis on 127.0.0.1:6379 is shared by everyone running tests at the same time, so each
-test writes only under its own key prefix and deletes that prefix's keys afterwards.
+The shared Redis is the one ``REDIS_URL`` names (default 127.0.0.1:6379; a ``rediss://``
+URL, a password or a Valkey server work the same). Everyone running tests at the same time
+shares it, so each test writes only under its own key prefix and deletes that prefix's
+keys afterwards, and never flushes it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
@@ -16,10 +19,12 @@ from corral.definition import QueueDefinition
 from corral.queue import LeaseSettings, Queue
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 
-SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
+SHARED_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+"""The one place the tests learn where the shared Redis is."""
 START_MS = 1_700_000_000_000
+R = TypeVar("R", bound=Redis)
 
 
 class Payload(BaseModel):
@@ -56,6 +61,14 @@ async def delete_prefix(client: Any, prefix: str) -> int:
         # One key per call: on a cluster the keys of different queues live in different slots.
         await client.delete(key)
     return len(keys)
+
+
+def shared_client(cls: type[R]) -> R:
+    """A client of ``cls`` (a ``Redis`` subclass) on the shared Redis, owning its pool."""
+    client = cls(connection_pool=ConnectionPool.from_url(SHARED_REDIS_URL, decode_responses=True))
+    # As a client from_url makes: closing it closes the pool, so no socket outlives the test.
+    client.auto_close_connection_pool = True
+    return client
 
 
 @pytest.fixture

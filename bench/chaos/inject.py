@@ -1,4 +1,5 @@
-"""Faults the driver injects from outside: killed poller processes and Redis lost twice.
+"""Faults the driver injects from outside: poller processes killed (one at a time, and
+every one at once) and Redis lost twice; the recovery faults time the way back.
 
 (DynamoDB and SQS faults, short deadlines and bad scheduler ticks are injected inside
 the emulator process: see ``bench.chaos.faults`` and ``bench.chaos.system``.)
@@ -21,6 +22,7 @@ import redis
 
 from bench.chaos.procs import RedisServer
 from bench.chaos.queues import QUEUE_NAMES
+from bench.chaos.recovery import FlushRecovery, MassKill
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,24 +71,26 @@ class PollerKiller:
 
 @dataclass
 class RedisFaults:
-    """A ``FLUSHALL`` and a restart of the Redis under test, at set times."""
+    """A ``FLUSHALL`` (timed until the lost jobs are back) and a restart of the Redis under
+    test, at set times."""
 
     server: RedisServer
     flush_at_s: float
     restart_at_s: float
+    recovery: FlushRecovery
     done: Counter[str] = field(default_factory=Counter)
 
     def run(self, stop: threading.Event) -> None:
         start = time.monotonic()
         if stop.wait(self.flush_at_s):
             return
-        client = redis.Redis.from_url(self.server.url)
-        try:
-            client.flushall()
-            self.done["redis flushed (FLUSHALL)"] += 1
-        finally:
-            client.close()
-        if stop.wait(max(0.0, start + self.restart_at_s - time.monotonic())):
+        lost_again = threading.Event()
+        measure = self.recovery.flush(lost_again)
+        self.done["redis flushed (FLUSHALL)"] += 1
+        stopped = stop.wait(max(0.0, start + self.restart_at_s - time.monotonic()))
+        lost_again.set()
+        measure.join(timeout=30)
+        if stopped:
             return
         self.server.restart()
         self.done["redis restarted (all keys lost)"] += 1
@@ -138,7 +142,13 @@ class Injectors:
         self.sampler = MemorySampler(self.target.url)
         every_s = max(3.0, self.duration_s / self.kills)
         self.killer = PollerKiller(self.env, every_s, until_s=self.duration_s, seed=self.seed)
-        self.redis = RedisFaults(self.target, 0.35 * self.duration_s, 0.65 * self.duration_s)
+        prefix = self.env["CORRAL_KEY_PREFIX"]
+        flush = FlushRecovery(self.target.url, prefix)
+        self.mass_kill = MassKill(self.target.url, prefix, self.env)
+        at_s = (0.35 * self.duration_s, 0.65 * self.duration_s)
+        self.redis = RedisFaults(self.target, *at_s, flush)
+        # After the flush and the restart, so that Redis keeps what the killed pollers held.
+        self.mass_kill_at_s = 0.7 * self.duration_s
 
     def start(self) -> None:
         self.threads = [threading.Thread(target=self.sampler.run, daemon=True)]
@@ -146,9 +156,19 @@ class Injectors:
             self.threads += [
                 threading.Thread(target=self.killer.run, daemon=True),
                 threading.Thread(target=self.redis.run, args=(self.stop,), daemon=True),
+                threading.Thread(target=self._kill_every_poller, daemon=True),
             ]
         for thread in self.threads:
             thread.start()
+
+    def _kill_every_poller(self) -> None:
+        if not self.stop.wait(self.mass_kill_at_s):
+            self.mass_kill.run(self.stop)
+
+    @property
+    def recovery_s(self) -> dict[str, float]:
+        """What the recovery faults measured (seconds, or a count where a name says so)."""
+        return {**self.mass_kill.times, **self.redis.recovery.times}
 
     def end_faults(self) -> None:
         """The load is over: no more kills or Redis faults (the sampler goes on)."""
@@ -166,4 +186,6 @@ class Injectors:
         done: Counter[str] = Counter({k: int(v) for k, v in inside.items()})
         done.update(self.redis.done)
         done["poller process killed mid-batch (SIGKILL)"] += self.killer.killed
+        if self.mass_kill.stranded:
+            done["every poller process killed at once (SIGKILL)"] += 1
         return done

@@ -37,6 +37,8 @@ class Run:
     retained: Retained
     faults: Counter[str] = field(default_factory=Counter)
     phases: dict[str, float] = field(default_factory=dict)
+    recovery: dict[str, float] = field(default_factory=dict)
+    """Recovery times the faults measured, in seconds (a count where the name says so)."""
 
 
 def table(run: Run, out: Outcome) -> str:
@@ -72,6 +74,7 @@ def table(run: Run, out: Outcome) -> str:
         + ")",
     ]
     lines += [f"fault: {name}: {n}" for name, n in sorted(run.faults.items())]
+    lines += [f"recovery: {name}: {value:.2f}" for name, value in run.recovery.items()]
     for label, keys in (
         ("lost", out.lost),
         ("completed twice", out.completed_twice),

@@ -220,7 +220,8 @@ def ledger_counts(url: str) -> dict[str, dict[str, float]]:
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
         names = [ledger.RUNS, ledger.EFFECTS, ledger.RECORDED, ledger.CALLS, ledger.FAULTS]
-        names += [ledger.INVOCATIONS, ledger.DURATION_MS, ledger.UNITS]
+        names += [ledger.INVOCATIONS, ledger.DURATION_MS, ledger.IDLE_MS, ledger.UNITS]
+        names += [ledger.API_MS]
         return {name: ledger.read(client, name) for name in names}
     finally:
         client.close()
@@ -238,6 +239,8 @@ class Result:
     redis_busy: dict[str, Any] = field(default_factory=dict)
     idle: dict[str, dict[str, float]] = field(default_factory=dict)
     redis_idle: dict[str, Any] = field(default_factory=dict)
+    busy_s: float = 0.0
+    """Seconds the ledger counted before ``ledger`` was read (start, load and settle)."""
 
     @property
     def ok(self) -> bool:
@@ -294,6 +297,8 @@ def execute(config: Config) -> Result:
         items = aws.scan_table(s.endpoint)
         letters = dead_letters.finish()
         counts = ledger_counts(s.ledger.url)
+        # The emulator ticks from when it answers, which is when the stack is up.
+        busy_s = time.monotonic() - started - phases["start"]
         kept = retained(s.target.url)
         busy = redis_stats(s.target.url)
         idle, redis_idle = {}, {}
@@ -313,5 +318,6 @@ def execute(config: Config) -> Result:
         kept,
         injectors.counts(counts["faults"]),
         phases,
+        injectors.recovery_s,
     )
-    return Result(run, outcome, counts, items, producer, busy, idle, redis_idle)
+    return Result(run, outcome, counts, items, producer, busy, idle, redis_idle, busy_s)

@@ -14,6 +14,7 @@ import random
 import sys
 import threading
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +70,89 @@ def patch_invoker(chaos: ChaosSettings) -> None:
             size = FunctionSize(short, size.memory_mb)  # type: ignore[arg-type]
             ledger.count(ledger.FAULTS, "poller short deadline")
         started = time.monotonic()
+        reply = None
         try:
-            return call(handler, event, function_name, size)
+            reply = call(handler, event, function_name, size)
+            return reply
         finally:
             billed = math.ceil((time.monotonic() - started) * 1000)
             ledger.count(ledger.INVOCATIONS, function_name)
             ledger.count(ledger.DURATION_MS, function_name, billed)
+            if isinstance(reply, dict) and reply.get("idle_ms"):
+                ledger.count(ledger.IDLE_MS, function_name, int(reply["idle_ms"]))
 
     lambdas.Invoker._call = staticmethod(timed)  # type: ignore[method-assign]
+
+
+API_REQUEST: ContextVar[bool] = ContextVar("api_request", default=False)
+"""Whether an enqueue request is being served (its wake-ups are the API's)."""
+
+
+class TimedApp:
+    """The API app with each enqueue's time inside it counted: what the API function would
+    bill, without the local HTTP server around it. The API's clients count their time
+    waiting on moto (``time_api_clients``), which ``bench.cost`` swaps for DynamoDB's own
+    latency."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        enqueue = scope["type"] == "http" and scope["method"] == "POST"
+        if not (enqueue and scope["path"].startswith("/jobs/")):
+            await self.app(scope, receive, send)
+            return
+        token = API_REQUEST.set(True)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            elapsed = time.perf_counter() - started
+            API_REQUEST.reset(token)
+            ledger.count(ledger.API_MS, "api", math.ceil(elapsed * 1000))
+            ledger.count(ledger.API_MS, "requests")
+
+
+def time_api_clients() -> None:
+    """Time the API's own AWS calls (see ``TimedApp``): the wall time while any is under
+    way, and the waves of them (a batch's parallel writes are one wave)."""
+    from api import wiring
+
+    make = wiring.client_factory
+
+    in_flight = [0, 0.0]  # calls under way, and since when some are
+    lock = threading.Lock()
+
+    def before(context: dict[str, Any], **_: Any) -> None:
+        context["api_call"] = True
+        with lock:
+            in_flight[0] += 1
+            if in_flight[0] == 1:
+                in_flight[1] = time.perf_counter()
+                ledger.count(ledger.API_MS, "aws waves")
+
+    def after(context: dict[str, Any], **_: Any) -> None:
+        if not context.pop("api_call", False):
+            return
+        ledger.count(ledger.API_MS, "aws calls")
+        with lock:
+            in_flight[0] -= 1
+            waited_ms = (time.perf_counter() - in_flight[1]) * 1000 if not in_flight[0] else 0.0
+        if waited_ms:
+            ledger.count(ledger.API_MS, "aws", waited_ms)
+
+    def factory(settings: Settings) -> Any:
+        inner = make(settings)
+
+        def client(service: str) -> Any:
+            made = inner(service)
+            made.meta.events.register("before-call", before)
+            made.meta.events.register("after-call", after)
+            return made
+
+        return client
+
+    wiring.client_factory = factory
 
 
 def use_chaos_scheduler(settings: Settings) -> None:
@@ -125,6 +201,7 @@ def main() -> int:
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     Hooks(chaos).install(boto3.DEFAULT_SESSION.events)
+    time_api_clients()
 
     from infra.local import emulator as local
     from infra.local.settings import LocalSettings
@@ -133,6 +210,17 @@ def main() -> int:
     patch_invoker(chaos)
     settings = get_settings()
     emulator, notes = local.build(LocalSettings(), settings)
+    start_poller = emulator.start_poller
+
+    async def wake(queue: str) -> None:
+        # In AWS an API's wake-up is a Lambda Invoke call; here it is a local call.
+        if API_REQUEST.get():
+            ledger.count(ledger.API_MS, "lambda invokes")
+        await start_poller(queue)
+
+    emulator.start_poller = wake  # type: ignore[method-assign]
+    build_app = emulator.app
+    emulator.app = lambda: TimedApp(build_app())  # type: ignore[method-assign]
     if chaos.scheduler_s:
         use_chaos_scheduler(emulator.settings)
         threading.Thread(target=tick_scheduler, args=(emulator, chaos), daemon=True).start()

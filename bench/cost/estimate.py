@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from bench.chaos.faults import item_bytes
-from bench.cost import prices as p
+from corral import pricing as p
 
-MEMORY_MB = {
-    "api": 1024,
-    "corral-poller-data-export": 1024,
-    "corral-poller-file-processing": 1024,
-}
-"""Memory of the functions as ``template.yaml`` sizes them; the others have 512 MB."""
+from bench.chaos.faults import item_bytes
+from infra.deploy.template_model import load_template
+from infra.local.template import TEMPLATE
+
 SIMPLE_COMMANDS = frozenset(
     {"get", "set", "hget", "hset", "zadd", "zrem", "zcard", "del", "exists"}
 )
@@ -35,6 +33,9 @@ class Usage:
 
     lambda_requests: float = 0.0
     lambda_gb_s: float = 0.0
+    """Busy: running handlers, claiming, settling, starting up."""
+    lambda_idle_gb_s: float = 0.0
+    """Idle: pollers waiting with nothing to run."""
     api_requests: float = 0.0
     write_units: float = 0.0
     read_units: float = 0.0
@@ -46,7 +47,8 @@ class Usage:
     def dollars(self) -> dict[str, float]:
         return {
             "Lambda requests": self.lambda_requests * p.LAMBDA_REQUEST,
-            "Lambda GB-seconds (arm64)": self.lambda_gb_s * p.LAMBDA_GB_SECOND_ARM,
+            "Lambda GB-seconds busy (arm64)": self.lambda_gb_s * p.LAMBDA_GB_SECOND_ARM,
+            "Lambda GB-seconds idle (arm64)": self.lambda_idle_gb_s * p.LAMBDA_GB_SECOND_ARM,
             "API Gateway HTTP API requests": self.api_requests * p.HTTP_API_REQUEST,
             "DynamoDB write units": self.write_units * p.DYNAMODB_WRITE_UNIT,
             "DynamoDB read units": self.read_units * p.DYNAMODB_READ_UNIT,
@@ -60,9 +62,43 @@ class Usage:
         scaled.detail = {k: v * factor for k, v in self.detail.items()}
         return scaled
 
+    def minus(self, other: Usage) -> Usage:
+        """What this window used beyond ``other`` (each unit at least zero)."""
+        fields = {
+            k: max(0.0, v - getattr(other, k)) for k, v in vars(self).items() if k != "detail"
+        }
+        left = Usage(**fields)
+        left.detail = dict(self.detail)
+        return left
+
+    def total(self) -> float:
+        return sum(self.dollars().values())
+
+
+@cache
+def memory_mb() -> dict[str, int]:
+    """Each function's memory as ``template.yaml`` sizes it (by its name in the ledger)."""
+    template = load_template(TEMPLATE)
+    default = int(template["Globals"]["Function"].get("MemorySize", 128))
+    resources = template["Resources"]
+    sizes = {"api": int(resources["ApiFunction"]["Properties"].get("MemorySize", default))}
+    for name in ("scheduler", "reconciler"):
+        props = resources[f"{name.title()}Function"]["Properties"]
+        sizes[f"corral-{name}"] = int(props.get("MemorySize", default))
+    for resource in resources.values():
+        props = resource.get("Properties") or {} if isinstance(resource, dict) else {}
+        name = props.get("FunctionName", "")
+        name = str(name.get("Fn::Sub", "") if isinstance(name, dict) else name)
+        if props.get("Handler") == "poller.app.handler" and "-poller-" in name:
+            queue = name.rsplit("-poller-", 1)[1]
+            sizes[f"corral-poller-{queue}"] = int(props.get("MemorySize", default))
+    sizes["default"] = default
+    return sizes
+
 
 def memory_gb(function: str) -> float:
-    return MEMORY_MB.get(function, 512) / 1024
+    sizes = memory_mb()
+    return sizes.get(function, sizes["default"]) / 1024
 
 
 def command_times(
@@ -126,7 +162,9 @@ def usage(
     for function, count in ledger.get("lambda:count", {}).items():
         u.lambda_requests += count
         ms = ledger.get("lambda:ms", {}).get(function, 0.0)
-        u.lambda_gb_s += ms / 1000 * memory_gb(function)
+        idle_ms = min(ms, ledger.get("lambda:idle_ms", {}).get(function, 0.0))
+        u.lambda_gb_s += (ms - idle_ms) / 1000 * memory_gb(function)
+        u.lambda_idle_gb_s += idle_ms / 1000 * memory_gb(function)
         u.detail[f"{function} invocations"] = count
     u.lambda_requests += api_requests
     u.lambda_gb_s += api_ms / 1000 * memory_gb("api")

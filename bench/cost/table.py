@@ -1,21 +1,83 @@
-"""The cost table: corral per million jobs and per idle month, beside SQS + Lambda ESM."""
+"""The cost table: corral per million jobs (single and batched enqueues) and per idle month,
+beside SQS + Lambda ESM and QStash.
+
+Per-job figures are marginal: the run's usage minus what the idle system uses over the
+same time. The emulator ticks every poller every 2 s (a deployment: every minute), so
+the ticks' cost belongs to the idle month, not to the jobs that happen to run meanwhile.
+"""
 
 from __future__ import annotations
 
-from bench.chaos.run import Config, Result
+from dataclasses import dataclass
+
+from corral import pricing as p
+
+from bench.chaos.run import Result
 from bench.cost import estimate as e
-from bench.cost import prices as p
 
 ROUNDS_PER_MONTH = p.MINUTES_PER_MONTH
 """A deployment ticks every poller, the scheduler and the reconciler once a minute."""
 TICK_S = 2.0
 """The emulator's tick period in these runs (``CORRAL_LOCAL_SCHEDULE_S``)."""
+WIDTH = 36
+AWS_CALL_MS = 5.0
+"""What one AWS call takes from a Lambda in its region (DynamoDB: "single-digit
+milliseconds"): the API's time waiting on moto is replaced by this per wave of calls
+(parallel ones overlap), and each wake-up (a Lambda ``Invoke`` in AWS, a local call here)
+adds it."""
+GSI_UNITS_PER_JOB = 5
+"""Write units DynamoDB bills on the job table's two indexes per job, left out of the totals
+(as the comparisons leave them out): the record's put adds one to each index; its outcome
+moves it in ``byQueueStatus`` (a delete and a put) and rewrites it in ``byTenant``."""
+
+
+@dataclass
+class Measured:
+    """One run's usage: in total, and per million jobs beyond the idle baseline."""
+
+    label: str
+    result: Result
+    usage: e.Usage
+    per_million: e.Usage
+    api_ms: float
+
+    @property
+    def jobs(self) -> int:
+        return self.result.outcome.completed
+
+
+def idle_usage(result: Result) -> e.Usage:
+    """What the idle window of ``result`` used."""
+    return e.usage(result.idle, [], result.redis_idle, redis_before=result.redis_busy)
+
+
+def measure(label: str, result: Result, idle: e.Usage, idle_s: float) -> Measured:
+    """``result``'s usage, and its marginal usage per million jobs."""
+    producer = result.producer
+    api = result.ledger.get("api:ms", {})
+    if api.get("requests"):
+        # Time inside the API app per enqueue, with moto's share swapped for DynamoDB's.
+        calls = api.get("aws waves", 0.0) + api.get("lambda invokes", 0.0)
+        inside = api["api"] - api.get("aws", 0.0) + calls * AWS_CALL_MS
+        api_ms = inside / api["requests"] * producer.requests
+    else:
+        api_ms = producer.request_ms  # the HTTP round trip: an over-estimate
+    usage = e.usage(
+        result.ledger,
+        result.items,
+        result.redis_busy,
+        api_requests=producer.requests,
+        api_ms=api_ms,
+    )
+    baseline = idle.scaled(result.busy_s / idle_s) if idle_s else e.Usage()
+    per_million = usage.minus(baseline).scaled(1e6 / result.outcome.completed)
+    return Measured(label, result, usage, per_million, api_ms / max(1, producer.requests))
 
 
 def _rows(label: str, dollars: dict[str, float]) -> list[str]:
-    lines = [f"{label}"]
-    lines += [f"  {name:<34} ${value:>10.4f}" for name, value in dollars.items() if value]
-    lines.append(f"  {'total':<34} ${sum(dollars.values()):>10.4f}")
+    lines = [label]
+    lines += [f"  {name:<{WIDTH}} ${value:>10.4f}" for name, value in dollars.items() if value]
+    lines.append(f"  {'total':<{WIDTH}} ${sum(dollars.values()):>10.4f}")
     return lines
 
 
@@ -32,53 +94,101 @@ def redis_lines(result: Result, jobs: int) -> list[str]:
     return lines
 
 
-def render(result: Result, idle_s: float, config: Config) -> str:
-    """The whole table, with the counts it comes from."""
-    jobs = result.outcome.completed
-    producer = result.producer
-    busy = e.usage(
-        result.ledger,
-        result.items,
-        result.redis_busy,
-        api_requests=producer.requests,
-        api_ms=producer.request_ms,
+def api_line(m: Measured) -> str:
+    api, producer = m.result.ledger.get("api:ms", {}), m.result.producer
+    n = max(1.0, api.get("requests", 0.0))
+    return (
+        f"  API requests {producer.requests / m.jobs:.2f}: {m.api_ms:.1f} ms billed "
+        f"({api.get('api', 0.0) / n:.1f} ms inside the app, of which "
+        f"{api.get('aws', 0.0) / n:.1f} ms waiting on {api.get('aws calls', 0.0) / n:.1f} moto "
+        f"calls in {api.get('aws waves', 0.0) / n:.1f} waves; each wave and each of "
+        f"{api.get('lambda invokes', 0.0) / n:.2f} wake-up invokes billed as "
+        f"{AWS_CALL_MS:g} ms each); {producer.request_ms / max(1, producer.requests):.1f}"
+        " ms over local HTTP"
     )
-    per_million = busy.scaled(1e6 / jobs)
-    rounds = idle_s / TICK_S
-    idle = e.usage(result.idle, [], result.redis_idle, redis_before=result.redis_busy)
-    idle_month = idle.scaled(ROUNDS_PER_MONTH / rounds)
-    units = result.ledger.get("units", {})
-    handler_ms = units.get("handler.ms", 0.0) / max(1.0, units.get("handler.runs", 0.0))
-    record_units = e.item_units(result.items)
-    esm = e.esm_usage(1e6, handler_ms)
-    esm_status = e.esm_usage(1e6, handler_ms, record_units)
-    storage = e.storage_month(0)
 
+
+def per_job_lines(m: Measured) -> list[str]:
+    """What one job used, as counted (whole run, ticks included)."""
+    jobs, u, calls = m.jobs, m.usage, m.result.ledger.get("calls", {})
+    writes = sum(calls.get(f"dynamodb.{op}", 0.0) for op in ("PutItem", "UpdateItem", "DeleteItem"))
+    units = m.result.ledger.get("units", {})
+    handler_ms = units.get("handler.ms", 0.0) / max(1.0, units.get("handler.runs", 0.0))
+    return [
+        f"per job, {m.label}, as counted over the whole run:",
+        *[f"  {name}: {value / jobs:.2f}" for name, value in sorted(u.detail.items())],
+        f"  DynamoDB writes {writes / jobs:.2f} (PutItem, UpdateItem, DeleteItem), "
+        f"write units {u.write_units / jobs:.2f}, read units {u.read_units / jobs:.2f}",
+        f"  EventBridge events {u.events / jobs:.2f}",
+        api_line(m),
+        f"  Lambda GB-s busy {u.lambda_gb_s / jobs:.4f}, idle {u.lambda_idle_gb_s / jobs:.4f}; "
+        f"ElastiCache ECPUs {u.ecpus / jobs:.1f}; handler time {handler_ms:.1f} ms",
+    ]
+
+
+def unit_lines(m: Measured) -> list[str]:
+    """The measured unit costs ``corral.pricing.MEASURED`` holds (for ``/stats``)."""
+    u = m.per_million.scaled(1e-6)
+    memory = e.memory_gb("api")
+    poller_gb_s = u.lambda_gb_s + u.lambda_idle_gb_s - m.api_ms / 1000 * memory
+    return [
+        "unit costs for corral/pricing.py (MEASURED), per job beyond the idle baseline:",
+        f"  api_ms={m.api_ms:.1f} poller_gb_s={max(0.0, poller_gb_s):.4f} ecpus={u.ecpus:.1f}",
+    ]
+
+
+def render(single: Measured, batched: Measured | None, idle: e.Usage, idle_s: float) -> str:
+    """The whole table, with the counts it comes from. The first line with "total" in it
+    is corral's cost per million jobs enqueued one per request."""
+    handler_runs = single.result.ledger.get("units", {})
+    handler_ms = handler_runs.get("handler.ms", 0.0) / max(1.0, handler_runs.get("handler.runs", 0))
+    esm = e.esm_usage(1e6, handler_ms).total()
+    esm_status = e.esm_usage(1e6, handler_ms, e.item_units(single.result.items)).total()
+    qstash = 1e6 * p.QSTASH_MESSAGE
+    idle_month = idle.scaled(ROUNDS_PER_MONTH / (idle_s / TICK_S)) if idle_s else e.Usage()
+    storage = e.storage_month(0)
+    corral = [(single.label, single.per_million.total())]
+    if batched is not None:
+        corral.append((batched.label, batched.per_million.total()))
     lines = [
-        f"cost per million jobs, us-east-1, prices as of {p.PRICES_AS_OF} (bench/cost/prices.py)",
-        f"measured: {jobs} jobs, {config.tenants} tenants, one job per API request, no faults",
+        f"cost per million jobs, {p.REGION}, prices as of {p.PRICES_AS_OF} (corral/pricing.py)",
+        f"measured: {single.jobs} jobs, {single.result.run.tenants} tenants, no faults",
         "",
-        *_rows("corral, per million jobs", per_million.dollars()),
-        *_rows("SQS + Lambda event source mapping, per million jobs", esm.dollars()),
-        *_rows("  the same, plus a status record per job in DynamoDB", esm_status.dollars()),
+        f"corral total per million jobs, {corral[0][0]}: ${corral[0][1]:.2f}",
+        *[f"corral total per million jobs, {label}: ${cost:.2f}" for label, cost in corral[1:]],
+        f"SQS + Lambda event source mapping, per million jobs: ${esm:.2f}",
+        f"SQS + Lambda ESM plus a DynamoDB status record per job: ${esm_status:.2f}",
+        f"QStash, per million messages (list price, $1 per 100,000): ${qstash:.2f}",
+    ]
+    for label, cost in corral:
+        lines.append(
+            f"ratio, corral {label}: {cost / esm:.1f}x SQS + ESM, "
+            f"{cost / esm_status:.2f}x SQS + ESM + status, {cost / qstash:.2f}x QStash"
+        )
+    lines += [
+        f"corral idle, per month: ${idle_month.total():.2f} "
+        f"(+ ${storage:.2f} ElastiCache storage minimum); SQS + ESM idle: "
+        f"${e.esm_idle_month().total():.2f}",
         "",
+    ]
+    for m in (single, batched):
+        if m is not None:
+            lines += _rows(f"corral, {m.label}, per million jobs", m.per_million.dollars())
+    lines += [
         *_rows("corral idle, per month (ticks every minute)", idle_month.dollars()),
-        f"  {'ElastiCache storage (100 MB minimum)':<34} ${storage:>10.4f}",
-        *_rows("SQS + Lambda ESM idle, per month (long polling)", e.esm_idle_month().dollars()),
         "",
-        "per job, as counted:",
-        *[f"  {name}: {value / jobs:.2f}" for name, value in sorted(busy.detail.items())],
-        f"  API requests: {producer.requests / jobs:.2f}, "
-        f"mean {producer.request_ms / max(1, producer.requests):.0f} ms (billed as API duration)",
-        f"  DynamoDB write units {busy.write_units / jobs:.2f}, read units "
-        f"{busy.read_units / jobs:.2f} (a job record is {record_units:.0f} KB)",
-        f"  SQS requests {busy.sqs_requests / jobs:.2f}",
-        f"  Lambda GB-s {busy.lambda_gb_s / jobs:.4f}, ElastiCache ECPUs {busy.ecpus / jobs:.1f}",
-        f"  handler time {handler_ms:.1f} ms (the ESM batch runs ten of them in turn)",
-        *redis_lines(result, jobs),
+    ]
+    for m in (single, batched):
+        if m is not None:
+            lines += [*per_job_lines(m), *redis_lines(m.result, m.jobs), ""]
+    lines += [
+        *unit_lines(single),
+        f"Not in the totals: the job table's two indexes bill {GSI_UNITS_PER_JOB} more write "
+        f"units a job (+${GSI_UNITS_PER_JOB * p.DYNAMODB_WRITE_UNIT * 1e6:.2f} per million).",
         "",
-        f"The emulator ticked every {TICK_S:g} s (a deployment: every minute), so the ticks'",
-        "share of the per-job figures is overstated; pollers bill their wall time, so the",
-        "Lambda figure falls as the arrival rate rises. Prices: bench/cost/prices.py.",
+        f"Per-job figures are the run's usage minus the idle system's over the same "
+        f"{single.result.busy_s:.0f} s (the emulator",
+        f"ticked every {TICK_S:g} s, a deployment every minute). Pollers bill their wall time:",
+        "at low arrival rates each job pays the poller's short linger.",
     ]
     return "\n".join(lines)

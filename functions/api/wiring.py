@@ -12,6 +12,8 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
+from corral.events.eventbridge import parse_types
+from corral.index_marker import IndexMarker, Reconcile, lambda_reconcile
 from corral.lazy_client import lazy
 from corral.quotas import Quotas
 from corral.redis_client import create_redis
@@ -72,6 +74,13 @@ def quotas_of(settings: Settings) -> Quotas:
     )
 
 
+def default_reconcile(settings: Settings, client: ClientFactory) -> Reconcile | None:
+    """An async Lambda invoke of the reconciler, unless no reconciler function is set."""
+    if not settings.reconciler_function:
+        return None
+    return lambda_reconcile(client("lambda"), settings.reconciler_function)
+
+
 def build_app(
     settings: Settings | None = None,
     *,
@@ -79,8 +88,12 @@ def build_app(
     redis: Any = None,
     waker: PollerWaker | None = None,
     client: ClientFactory | None = None,
+    reconcile: Reconcile | None = None,
 ) -> FastAPI:
-    """The deployment's app: its queues, Redis, job table, DLQ, schedules and API keys."""
+    """The deployment's app: its queues, Redis, job table, DLQ, schedules and API keys.
+
+    ``reconcile`` starts a reconcile of a queue Redis lost (default: the reconciler
+    function named in the settings)."""
     settings = settings or get_settings()
     registry = registry or default_registry()
     quotas = quotas_of(settings)
@@ -99,6 +112,9 @@ def build_app(
         dlq=dlq,
         waker=waker,
         events=events.sink(redis) if events else None,
+        marker=IndexMarker(
+            redis, reconcile or default_reconcile(settings, client), prefix=settings.key_prefix
+        ),
     )
     schedules = None
     if settings.schedules_table:
@@ -114,7 +130,10 @@ def build_app(
             secrets = WebhookStore(client("dynamodb"), tenant_table)
             version = RegistrationVersion(redis, settings.key_prefix)
             webhooks = WebhookConfig(secrets, settings.local, version=version)
-        stats = StatsReader(client("dynamodb"), tenant_table)
+        sent = parse_types(settings.event_types) if settings.event_bus else frozenset()
+        stats = StatsReader(
+            client("dynamodb"), tenant_table, event_types=frozenset(t.slug for t in sent)
+        )
     return create_app(
         registry,
         service=service,

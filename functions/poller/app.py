@@ -6,9 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from corral.events.deploy import DeploymentEvents
+from corral.index_marker import lambda_reconcile
 from corral.invocation import FunctionContext, invocation, logger
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store, queue_of
-from corral.poller import PollerResult, PollerRuntime, Starter
+from corral.poller import PollerResult, PollerRuntime, PollerSettings, Starter
 from corral.redis_client import create_redis
 from corral.settings import get_settings
 from corral.tracing import traced
@@ -36,9 +37,19 @@ def runtime() -> PollerRuntime:
         # Webhook deliveries wake their queue's poller like an enqueue through the API does.
         wake = lambda_starter(aws_client("lambda"), function_name_for(settings.poller_function))
         events = DeploymentEvents.from_settings(settings, aws_client, registry, store, wake)
+        reconcile = None
+        if settings.reconciler_function:
+            reconcile = lambda_reconcile(aws_client("lambda"), settings.reconciler_function)
         use(
             PollerRuntime(
-                registry, store, build_dlq(), loops, prefix=settings.key_prefix, events=events
+                registry,
+                store,
+                build_dlq(),
+                loops,
+                prefix=settings.key_prefix,
+                events=events,
+                reconcile=reconcile,
+                settings=PollerSettings.from_settings(settings),
             )
         )
     assert _runtime is not None

@@ -128,4 +128,7 @@ queue = QueueDefinition(
     attempts=5,
     timeout_ms=120_000,
     description="SES v2 email, one message per recipient",
+    # An I/O-bound handler: the poller peaks near 75 MB (imports and clients), and a
+    # Lambda bills its memory for every second it runs.
+    poller_memory_mb=128,
 )

@@ -120,4 +120,7 @@ queue = QueueDefinition(
     # 500 numbers at 10/s take 50 s; leave room for SNS latency.
     timeout_ms=120_000,
     description="SNS text messages, one per phone number, at 10 messages/s",
+    # An I/O-bound handler: the poller peaks near 75 MB (imports and clients), and a
+    # Lambda bills its memory for every second it runs.
+    poller_memory_mb=128,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from corral.index_marker import LOST_SOURCE
 from corral.invocation import FunctionContext, invocation, logger
 from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_store
 from corral.reconcile_runtime import ReconcilerRuntime
@@ -63,7 +64,9 @@ def queues_of(event: dict[str, Any]) -> list[str] | None:
 def handler(event: dict[str, Any], context: FunctionContext) -> dict[str, Any]:
     with invocation(context, SERVICE) as metrics:
         metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
-        reports = runtime().invoke(queues_of(event))
+        # Started because Redis lost a queue: records too young to judge were lost too.
+        lost = event.get("source") == LOST_SOURCE
+        reports = runtime().invoke(queues_of(event), settle_young=lost)
         restored = sum(len(r.restored) for r in reports.values())
         metrics.add_metric(name="JobsRestored", unit=MetricUnit.Count, value=restored)
         synced = sum(len(r.synced) for r in reports.values())

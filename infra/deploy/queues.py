@@ -81,6 +81,9 @@ POLLER = """\
 {grants}        # A poller fans out to more invocations of itself when its queue is busy.
         - LambdaInvokePolicy:
             FunctionName: !Sub "${{AWS::StackName}}-poller-"
+        # It starts a reconcile at once when Redis lost its queue.
+        - LambdaInvokePolicy:
+            FunctionName: !Sub "${{AWS::StackName}}-reconciler"
         - !If [CreateRedis, !Ref RedisConnectPolicy, !Ref AWS::NoValue]
         - !If [UseRedisSecret, !Ref RedisSecretPolicy, !Ref AWS::NoValue]
       Events:

@@ -15,8 +15,9 @@ from typing import Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
+from corral.index_marker import LOST_SOURCE
 from corral.lambda_support import ThreadLoops
-from corral.poller import PollerRuntime
+from corral.poller import PollerRuntime, PollerSettings
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redact import redact_text, redact_url
 from corral.redis_client import create_redis
@@ -30,7 +31,7 @@ from corral.webhooks.store import WebhookStore
 
 from infra.local.aws import LocalAws, function_environment, start_aws
 from infra.local.lambdas import Invoker, scheduled_event
-from infra.local.settings import LocalSettings
+from infra.local.settings import RECONCILER, LocalSettings
 from infra.local.template import FunctionSize, ScheduledFunction, poller_sizes, scheduled_functions
 
 logger = logging.getLogger("corral.local")
@@ -143,6 +144,12 @@ class Emulator:
         event = {"queue": queue, "source": "corral.wake"}
         self.invoker.invoke_async(POLLER, event, poller_name(queue), self.poller_size(queue))
 
+    async def start_reconcile(self, queue: str) -> None:
+        """What the API and the pollers call when Redis lost a queue: an async invoke."""
+        event = {"queues": [queue], "source": LOST_SOURCE}
+        size = next((f.size for f in self.schedules if f.handler == RECONCILER), FunctionSize())
+        self.invoker.invoke_async(RECONCILER, event, "corral-reconciler", size)
+
     def install_runtimes(self) -> None:
         """Give the poller and reconciler handlers this process's clients."""
         import boto3
@@ -170,8 +177,10 @@ class Emulator:
                 dlq,
                 self.loops,
                 prefix=prefix,
+                settings=PollerSettings.from_settings(self.settings),
                 starter=self.start_poller,
                 events=events,
+                reconcile=self.start_reconcile,
             )
         )
         if WEBHOOK_QUEUE in self.registry:
@@ -220,7 +229,13 @@ class Emulator:
 
         redis = create_redis(self.settings)
         waker = FlaggedWaker(redis, self.start_poller, prefix=self.settings.key_prefix)
-        return build_app(self.settings, registry=self.registry, redis=redis, waker=waker)
+        return build_app(
+            self.settings,
+            registry=self.registry,
+            redis=redis,
+            waker=waker,
+            reconcile=self.start_reconcile,
+        )
 
     async def serve(self) -> None:
         import uvicorn

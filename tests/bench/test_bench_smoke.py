@@ -15,8 +15,7 @@ from redis import Redis
 from bench import phases, report, stats
 from bench.admin import SharedAdmin
 from bench.phases import Target
-
-SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.conftest import SHARED_REDIS_URL
 
 
 @pytest.mark.timeout(90)

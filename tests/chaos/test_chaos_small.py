@@ -40,3 +40,7 @@ def test_a_small_chaos_run_loses_nothing_and_records_each_completion_once() -> N
     assert faults["poller process killed mid-batch (SIGKILL)"] > 0
     assert faults["dynamodb throttled"] > 0 and faults["dynamodb 500"] > 0
     assert out.scheduled > 0
+    # The recovery faults timed the way back: a flush is repaired by the reconcile the
+    # next API call starts, within seconds rather than at the next scheduled run.
+    recovery = result.run.recovery
+    assert recovery["redis flushed: every waiting job back in Redis after"] < 10

@@ -19,6 +19,8 @@ from uuid import uuid4
 import httpx
 import redis
 
+from tests.conftest import SHARED_REDIS_URL
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 90.0
 ADMIN = {"Authorization": "Bearer local-admin"}
@@ -76,7 +78,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def emulator(
-    redis_url: str = "redis://127.0.0.1:6379/0",
+    redis_url: str = SHARED_REDIS_URL,
     command: Sequence[str] = (sys.executable, "-m", "infra.local"),
     cwd: Path = ROOT,
     registry: str = "tests.e2e.testqueues:registry",

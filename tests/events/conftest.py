@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from corral.dlq import DeadLetterQueue
-from corral.events import EventBridgePublisher, EventBridgeSink
+from corral.events import EventBridgePublisher, EventBridgeSink, EventType
 from corral.failures import FailureRecorder
 from corral.records import table_definition
 from corral.stats import table_definition as tenant_table_definition
@@ -34,7 +34,7 @@ class EventStack:
     tap_url: str
 
     def publisher(self) -> EventBridgePublisher:
-        return EventBridgePublisher(self.events, BUS)
+        return EventBridgePublisher(self.events, BUS, types=frozenset(EventType))
 
     def sink(self) -> EventBridgeSink:
         return EventBridgeSink(self.publisher())

@@ -30,7 +30,9 @@ def test_nothing_is_built_when_events_are_off(aws: EventStack) -> None:
 async def test_one_event_reaches_every_sink(
     single_redis: Redis, prefix: str, aws: EventStack
 ) -> None:
-    settings = Settings(event_bus=BUS, tenant_table=TENANT_TABLE, key_prefix=prefix)
+    settings = Settings(
+        event_bus=BUS, tenant_table=TENANT_TABLE, key_prefix=prefix, event_types="all"
+    )
     woken: list[str] = []
 
     async def wake(queue: str) -> None:
@@ -54,6 +56,9 @@ async def test_one_event_reaches_every_sink(
     await sink.flush()
 
     assert [e["detail-type"] for e in aws.received()] == ["Job Completed"]
+    flusher = parts.flusher(single_redis)
+    assert flusher is not None
+    await flusher.flush("jobs")
     today = datetime.now(UTC).date()
     report = StatsReader(aws.dynamodb, TENANT_TABLE).report("acme", ["jobs"], today, today)
     assert report.totals["completed"] == 1

@@ -19,7 +19,7 @@ from corral.job import Backoff, BackoffType, JobOptions
 from corral.poller import StoreHooks
 from corral.queue import LeaseSettings, Queue, now_ms
 from corral.service import JobService
-from corral.stats import CounterSink, CounterWriter, StatsReader
+from corral.stats import CounterSink, CounterWriter, StatsReader, Tally, TallyFlusher
 from redis.asyncio import Redis
 
 from tests.awsmock import BrokenClient
@@ -89,8 +89,8 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
     queue = jobs_queue(single_redis, prefix)
     sink = aws.sink()
     completes, dies = await enqueue(queue, aws, 1, 2, sink=sink)
-    writer = CounterWriter(aws.dynamodb, TENANT_TABLE)
-    events = combine(sink, CounterSink(writer))
+    tally = Tally(single_redis, prefix)
+    events = combine(sink, CounterSink(tally))
     hooks = EventHooks(queue, StoreHooks(queue, aws.store, aws.failures), events)
 
     await drain_until_final(queue, hooks, aws, [completes, dies])
@@ -127,7 +127,9 @@ async def test_a_job_life_with_a_retry_and_a_dead_letter(
     dead = by_type[("Job Dead-Lettered", dies)]
     assert dead["error"]["type"] == "RuntimeError" and "stack" not in dead["error"]
     assert all("data" not in e["detail"] for e in received), "no payload unless opted in"
-    # The same events counted for the tenant's history.
+    # The same events counted for the tenant's history, once flushed.
+    writer = CounterWriter(aws.dynamodb, TENANT_TABLE)
+    await TallyFlusher(tally, writer).flush("jobs")
     today = datetime.now(UTC).date()
     report = StatsReader(aws.dynamodb, TENANT_TABLE).report(TENANT, ["jobs"], today, today)
     assert (report.totals["completed"], report.totals["failed"], report.totals["retried"]) == (

@@ -7,7 +7,9 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from corral.events import EventBridgePublisher, EventBridgeSink
+from corral.events.eventbridge import parse_types
 from corral.events.model import EventType, LifecycleEvent, job_event
 from corral.events.sink import BackgroundSink
 
@@ -36,9 +38,9 @@ class FakeEvents:
         return {"FailedEntryCount": failed, "Entries": results}
 
 
-def events(n: int) -> list[LifecycleEvent]:
+def events(n: int, kind: EventType = EventType.COMPLETED, name: str = "j") -> list[LifecycleEvent]:
     return [
-        job_event(EventType.COMPLETED, queue="q", job_id=f"j{i}", tenant="t", status="completed",
+        job_event(kind, queue="q", job_id=f"{name}{i}", tenant="t", status="x",
                   now=1_800_000_000_000)
         for i in range(n)
     ]  # fmt: skip
@@ -68,7 +70,8 @@ def test_what_keeps_failing_is_dropped_and_counted_never_raised() -> None:
 
 async def test_emit_returns_at_once_and_flush_waits_for_the_send() -> None:
     client = FakeEvents()
-    sink = EventBridgeSink(EventBridgePublisher(client, "bus"))  # type: ignore[arg-type]
+    every = frozenset(EventType)
+    sink = EventBridgeSink(EventBridgePublisher(client, "bus", types=every))  # type: ignore[arg-type]
     await sink.emit(events(3))
     await sink.emit(events(2))
     await sink.flush()
@@ -104,3 +107,23 @@ async def test_a_slow_sink_drops_the_oldest_beyond_its_bound() -> None:
     release.set()
     await sink.flush()
     assert sink.dropped == 3 and got == ["j0", "j3", "j4", "j5", "j6", "j7"]
+
+
+async def test_by_default_only_failures_are_sent_and_in_calls_of_ten() -> None:
+    client = FakeEvents()
+    sink = EventBridgeSink(EventBridgePublisher(client, "bus"))  # type: ignore[arg-type]
+    everything = [events(12, kind, kind.slug) for kind in EventType]
+    for batch in everything:
+        await sink.emit(batch)
+    await sink.flush()
+    sent = [job_id for call in client.calls for job_id in call]
+    assert sorted({job_id.rstrip("0123456789") for job_id in sent}) == ["dead-lettered", "failed"]
+    assert len(sent) == 24 and max(len(c) for c in client.calls) == 10
+
+
+def test_event_types_are_chosen_by_slug() -> None:
+    assert parse_types("failed, dead-lettered") == {EventType.FAILED, EventType.DEAD_LETTERED}
+    assert parse_types("all") == frozenset(EventType)
+    assert parse_types("") == frozenset()
+    with pytest.raises(ValueError, match="unknown event"):
+        parse_types("failed,exploded")

@@ -15,13 +15,14 @@ from api.routes import stats, webhooks
 from corral.definition import QueueDefinition, QueueRegistry
 from corral.events.model import EventType, job_event
 from corral.service import JobService
-from corral.stats import CounterWriter, StatsReader
+from corral.stats import CounterWriter, StatsReader, Tally
 from corral.webhooks.store import WebhookStore
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from queues import webhook
+from redis.asyncio import Redis
 
-from tests.conftest import Payload, noop
+from tests.conftest import SHARED_REDIS_URL, Payload, delete_prefix, noop
 from tests.events.conftest import TENANT_TABLE, EventStack
 
 ACME = {"Authorization": "Bearer k-acme"}
@@ -58,11 +59,12 @@ def mount(app: FastAPI) -> None:
 
 
 @pytest.fixture
-def api(aws: EventStack) -> Iterator[TestClient]:
+def api(aws: EventStack, prefix: str) -> Iterator[TestClient]:
     registry = QueueRegistry(
         [QueueDefinition(name="email", payload=Payload, handler=noop), webhook.queue]
     )
-    service = JobService.build(registry, None, aws.store)
+    redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
+    service = JobService.build(registry, redis, aws.store, prefix=prefix)
     app = create_app(
         registry,
         service=service,
@@ -75,6 +77,8 @@ def api(aws: EventStack) -> Iterator[TestClient]:
     app.state.stats = StatsReader(aws.dynamodb, TENANT_TABLE)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+        client.portal.call(delete_prefix, redis, prefix)  # type: ignore[union-attr]
+        client.portal.call(redis.aclose)  # type: ignore[union-attr]
 
 
 def test_a_tenant_registers_lists_and_deletes_its_webhooks(api: TestClient) -> None:
@@ -155,9 +159,31 @@ def test_stats_report_the_callers_history(api: TestClient, aws: EventStack) -> N
     assert report["durationMs"]["samples"] == 4 and report["durationMs"]["p50"] is not None
     assert report["topErrors"] == [{"error": "SendError: mailbox # full", "count": 1}]
     assert report["reads"] == {"queries": 1, "items": 1}
+    cost = report["estimatedCost"]
+    assert cost["usd"] == pytest.approx(sum(cost["byService"].values()))
+    assert 0 < cost["usd"] < 1e-4, "a few dollars per million jobs"
+    assert cost["byService"]["eventbridge"] == pytest.approx(2e-6), "the failure and its letter"
     everything = api.get("/stats", headers=ACME).json()
     assert everything["queues"] == ["email", "webhook"] and everything["reads"]["queries"] == 2
     assert api.get("/stats", headers=ZETA).json()["totals"]["completed"] == 1
+
+
+def test_stats_add_the_counts_not_yet_flushed(api: TestClient) -> None:
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [
+        job_event(EventType.QUEUED, queue="email", job_id=f"j{i}", tenant="acme", status="x",
+                  now=now)
+        for i in range(4)
+    ]  # fmt: skip
+    service = api.app.state.service  # type: ignore[attr-defined]
+    queue = service.queue("email")
+    tally = Tally(queue.redis, queue.keys.prefix)
+    api.portal.call(tally.add, events)  # type: ignore[union-attr]
+
+    report = api.get("/stats", params={"queue": "email"}, headers=ACME).json()
+    assert report["totals"]["queued"] == 4
+    zeta = api.get("/stats", params={"queue": "email"}, headers=ZETA).json()
+    assert zeta["totals"]["queued"] == 0
 
 
 def test_stats_ranges_and_queues_are_checked(api: TestClient) -> None:

@@ -16,23 +16,25 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from tests.conftest import delete_prefix
+from tests.conftest import SHARED_REDIS_URL, delete_prefix
 from tests.functional.servers import HOST, Servers, start_cluster, start_lone
-
-SHARED_PORT = 6379
 
 
 @dataclass(frozen=True)
 class RedisTarget:
-    """Where a test's Redis is: a single server or a cluster (reached through one node)."""
+    """Where a test's Redis is: the shared one (``url``), a private single server or a
+    private cluster (reached through one node), both started by the tests on loopback."""
 
     kind: str
-    port: int
+    port: int = 0
+    url: str = ""
 
     def connect(self) -> Any:
         """A new async client, made in the running event loop."""
         if self.kind == "cluster":
             return RedisCluster(host=HOST, port=self.port, decode_responses=True)
+        if self.url:
+            return Redis.from_url(self.url, decode_responses=True)
         return Redis(host=HOST, port=self.port, decode_responses=True)
 
 
@@ -61,7 +63,7 @@ def lone_port(servers: Servers) -> int:
 def redis_target(request: pytest.FixtureRequest) -> RedisTarget:
     if request.param == "cluster":
         return RedisTarget("cluster", request.getfixturevalue("cluster_ports")[0])
-    return RedisTarget("single", SHARED_PORT)
+    return RedisTarget("single", url=SHARED_REDIS_URL)
 
 
 @pytest.fixture

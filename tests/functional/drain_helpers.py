@@ -1,8 +1,8 @@
 """Helpers for the drain and limits tests: real-clock queues, a start recorder, a client
 that counts commands, and a drainer child process that a test can kill with SIGKILL.
 
-Run as ``python -m tests.functional.drain_helpers PORT PREFIX LEASE_CAP LEASE_MARGIN``: the child
-drains the ``jobs`` queue with a handler that marks its start in Redis and then hangs.
+Run as ``python -m tests.functional.drain_helpers REDIS_URL PREFIX LEASE_CAP LEASE_MARGIN``: the
+child drains the ``jobs`` queue with a handler that marks its start in Redis and then hangs.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ async def drain_until(
         await asyncio.wait_for(task, timeout)
 
 
-async def _child(port: int, prefix: str, cap_ms: int, margin_ms: int) -> None:
-    client = Redis(host="127.0.0.1", port=port, decode_responses=True)
+async def _child(url: str, prefix: str, cap_ms: int, margin_ms: int) -> None:
+    client = Redis.from_url(url, decode_responses=True)
 
     async def hang(payload: Payload, job: JobContext) -> None:
         await client.set(f"{prefix}:{STARTED_MARK}", job.id)
@@ -138,5 +138,5 @@ async def _child(port: int, prefix: str, cap_ms: int, margin_ms: int) -> None:
 
 
 if __name__ == "__main__":
-    port, prefix, cap, margin = sys.argv[1:5]
-    asyncio.run(_child(int(port), prefix, int(cap), int(margin)))
+    url, prefix, cap, margin = sys.argv[1:5]
+    asyncio.run(_child(url, prefix, int(cap), int(margin)))

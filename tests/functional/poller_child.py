@@ -1,6 +1,6 @@
 """A poller in its own process, for tests that kill it: ``python -m tests.functional.poller_child
-REDIS_URL TABLE DLQ_URL PREFIX QUEUE`` with ``functions/`` on PYTHONPATH (the Lambda code
-root). AWS is the moto server named by AWS_ENDPOINT_URL."""
+REDIS_URL TABLE DLQ_URL PREFIX QUEUE [LEASE_MARGIN_MS [LINGER_MS]]`` with ``functions/`` on
+PYTHONPATH (the Lambda code root). AWS is the moto server named by AWS_ENDPOINT_URL."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def main(argv: list[str]) -> None:
     from tests.e2e.testqueues import registry
     from tests.handlers.lambda_env import FakeContext
 
-    redis_url, table, dlq_url, prefix, queue = argv
+    redis_url, table, dlq_url, prefix, queue = argv[:5]
+    margin_ms = int(argv[5]) if len(argv) > 5 else 500
+    linger_ms = int(argv[6]) if len(argv) > 6 else 30_000
     store = JobStore(boto3.client("dynamodb", region_name="us-east-1"), table)
     dlq = DeadLetterQueue(boto3.client("sqs", region_name="us-east-1"), dlq_url)
     loops = ThreadLoops(lambda: Redis.from_url(redis_url, decode_responses=True))
@@ -30,8 +32,8 @@ def main(argv: list[str]) -> None:
         dlq,
         loops,
         prefix=prefix,
-        settings=PollerSettings(linger_ms=30_000),
-        lease=LeaseSettings(cap_ms=1000, margin_ms=500),
+        settings=PollerSettings(linger_ms=linger_ms, max_idle_ms=60_000),
+        lease=LeaseSettings(cap_ms=1000, margin_ms=margin_ms),
     )
     app.use(runtime)
     print("polling", flush=True)

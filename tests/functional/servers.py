@@ -1,11 +1,15 @@
 """Private redis-server processes for tests: a lone server and a three-master cluster.
 
-The shared Redis on 6379 must never be flushed or restarted, so tests that need to do
-either (NOSCRIPT fallback) or need a cluster start their own servers on ports 7100-7120.
+The shared Redis (``REDIS_URL``) must never be flushed or restarted, so tests that need to
+do either (NOSCRIPT fallback) or need a cluster start their own servers on ports 7100-7120.
+``REDIS_SERVER`` names the server binary to start (default ``redis-server``; for example
+``valkey-server``), and ``REDIS_CLI`` the client that forms the cluster (default
+``redis-cli``).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +25,8 @@ CLUSTER_BASES = (7100, 7103, 7106, 7109, 7112)
 """First port of each cluster we may start (three consecutive ports each)."""
 LONE_PORTS = range(7115, 7121)
 STARTUP_TIMEOUT_S = 20.0
+SERVER = os.environ.get("REDIS_SERVER") or "redis-server"
+CLI = os.environ.get("REDIS_CLI") or "redis-cli"
 
 
 def _port_free(port: int) -> bool:
@@ -60,11 +66,11 @@ class Servers:
 
     def start(self, port: int, *extra: str) -> None:
         """Start one redis-server on ``port`` that keeps nothing on disk, and wait for it."""
-        if shutil.which("redis-server") is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        if shutil.which(SERVER) is None:
+            raise RuntimeError(f"{SERVER} is not installed (apt-get install redis-server)")
         node_dir = self.workdir / str(port)
         node_dir.mkdir(parents=True, exist_ok=True)
-        args = ["redis-server", "--port", str(port), "--bind", HOST, "--dir", str(node_dir)]
+        args = [SERVER, "--port", str(port), "--bind", HOST, "--dir", str(node_dir)]
         args += ["--save", "", "--appendonly", "no", "--protected-mode", "no", *extra]
         with (node_dir / "server.log").open("wb") as log:
             self.procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
@@ -128,7 +134,7 @@ def start_cluster(servers: Servers) -> list[int]:
         )  # fmt: skip
     nodes = [f"{HOST}:{p}" for p in ports]
     subprocess.run(
-        ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+        [CLI, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
         check=True,
         capture_output=True,
         timeout=60,

@@ -224,3 +224,36 @@ async def test_claim_passes_the_wake_up_on_while_work_remains(make_queue: QueueF
     await raw(queue).delete(queue.keys.wake)
     await queue.claim("w1", 10)
     assert await raw(queue).llen(queue.keys.wake) == 0
+
+
+async def test_at_concurrency_says_when_the_earliest_lease_runs_out(
+    make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    lease = LeaseSettings(cap_ms=1_000, margin_ms=500)
+    queue = make_queue(concurrency=2, timeout_ms=1_000, lease=lease)
+    await add_many(queue, 3)
+    await queue.claim("w1", 1)
+    clock.advance(200)
+    await queue.claim("w2", 1)
+
+    full = await queue.claim("w3", 1)
+    assert (full.code, full.hint_ms, full.at) == (ClaimCode.AT_CONCURRENCY, 1_300, clock.now)
+    assert full.code.held_by_leases
+
+    clock.advance(1_300)
+    assert (await queue.claim("w3", 1)).hint_ms == 0  # lapsed: recover.lua frees the slot
+    assert await queue.recover_stalled() != ([], [])
+    assert len((await queue.claim("w3", 1)).jobs) == 1
+
+
+async def test_jobs_behind_a_group_limit_are_not_reported_as_nothing_waiting(
+    make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    lease = LeaseSettings(cap_ms=1_000, margin_ms=500)
+    queue = make_queue(group_concurrency=1, timeout_ms=1_000, lease=lease)
+    await add_many(queue, 2, group="acme")
+    assert len(await claim_ids(queue, "w1", 5)) == 1
+
+    limited = await queue.claim("w2", 5)
+    assert (limited.code, limited.hint_ms, limited.jobs) == (ClaimCode.GROUP_LIMITED, 1_500, [])
+    assert limited.code.held_by_leases

@@ -18,7 +18,7 @@ from corral.job import JobOptions, JobState
 from corral.queue import LeaseSettings, NewJob
 from redis.asyncio import Redis
 
-from tests.conftest import SHARED_REDIS_URL, Payload
+from tests.conftest import SHARED_REDIS_URL, Payload, shared_client
 from tests.functional.drain_helpers import (
     STARTED_MARK,
     CountingRedis,
@@ -170,7 +170,7 @@ async def test_idle_drainer_blocks_and_wakes_on_enqueue(prefix: str) -> None:
     async def mark(payload: Payload, job: JobContext) -> None:
         picked.append(time.monotonic())
 
-    client = CountingRedis(host="127.0.0.1", port=6379, decode_responses=True)
+    client = shared_client(CountingRedis)
     producer = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
     queue = real_queue(client, prefix, mark)
     # Blocks up to 10 s per wait: a pickup well under that came from the wake-up, not a timeout.
@@ -202,7 +202,7 @@ async def test_idle_drainer_blocks_and_wakes_on_enqueue(prefix: str) -> None:
 
 
 def _spawn_child(prefix: str, lease: LeaseSettings) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "tests.functional.drain_helpers", "6379", prefix]
+    args = [sys.executable, "-m", "tests.functional.drain_helpers", SHARED_REDIS_URL, prefix]
     args += [str(lease.cap_ms), str(lease.margin_ms)]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -303,7 +303,7 @@ async def test_stop_during_a_claim_in_flight_hands_the_claimed_jobs_back(prefix:
         await first_done.wait()
         await asyncio.sleep(0.1)
 
-    client = HookedRedis(host="127.0.0.1", port=6379, decode_responses=True)
+    client = shared_client(HookedRedis)
     queue = real_queue(client, prefix, quick)
     ids = [r.job_id for r in await queue.add_bulk([NewJob({"n": i}) for i in range(3)])]
     drainer = Drainer(queue, concurrency=1, batch_size=1)

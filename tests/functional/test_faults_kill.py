@@ -83,7 +83,7 @@ def enqueue(served: Served, data: dict[str, Any]) -> str:
     return served.loops.run(add)
 
 
-def start_child(served: Served) -> subprocess.Popen[str]:
+def start_child(served: Served, *extra: str) -> subprocess.Popen[str]:
     env = child_env(
         AWS_ENDPOINT_URL=served.endpoint,
         AWS_ACCESS_KEY_ID="testing",
@@ -91,7 +91,7 @@ def start_child(served: Served) -> subprocess.Popen[str]:
         AWS_DEFAULT_REGION="us-east-1",
         PYTHONPATH=str(ROOT / "functions"),
     )
-    args = [SHARED_REDIS_URL, served.table, served.dlq.url, served.prefix, "work"]
+    args = [SHARED_REDIS_URL, served.table, served.dlq.url, served.prefix, "work", *extra]
     return subprocess.Popen(
         [sys.executable, "-m", "tests.functional.poller_child", *args],
         cwd=ROOT,
@@ -100,6 +100,13 @@ def start_child(served: Served) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def kill(child: subprocess.Popen[str]) -> None:
+    child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 def runs(log: Path) -> list[str]:
@@ -152,3 +159,37 @@ def test_a_poller_killed_mid_job_loses_nothing(served: Served, tmp_path: Path) -
     assert record is not None
     assert record.status is JobStatus.COMPLETED
     assert record.result == {"value": "v", "attempt": 2}
+
+
+def test_every_poller_killed_the_queue_runs_again_as_the_first_lease_runs_out(
+    served: Served, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    for i in range(8):
+        enqueue(served, {"value": i, "sleepMs": 2000 if i < 4 else 0, "runLog": str(log)})
+    # Leases of 4.5 s: long enough for the next poller to start while they still hold
+    # every slot (the case that froze a queue), short enough for a test.
+    margin = "3500"
+    pollers = [start_child(served, margin) for _ in range(2)]
+    try:
+        wait_until(lambda: len(runs(log)) >= 4, "all four slots to be busy", 60)
+    finally:
+        for child in pollers:
+            kill(child)
+
+    async def first_lease_end(redis: RedisClient) -> float:
+        head: Any = await redis.zrange(f"{served.prefix}:{{work}}:active", 0, 0, withscores=True)
+        return float(head[0][1])
+
+    lease_end = served.loops.run(first_lease_end)
+    assert lease_end > now_ms()  # the next poller meets slots still held by the dead ones
+    # The next poller lingers as a deployed one does (a second), so it must not leave.
+    survivor = start_child(served, margin, str(PollerSettings().linger_ms))
+    try:
+        wait_until(lambda: len(runs(log)) > 4, "the queue to run again", 30)
+        resumed = now_ms()
+        wait_until(lambda: len(runs(log)) >= 12, "every job to run", 30)
+    finally:
+        kill(survivor)
+    # Measured after each poll of the log (every few ms): lease end + 1 s is the target.
+    assert resumed - lease_end < 1_000, f"ran again {resumed - lease_end:.0f} ms after"

@@ -63,7 +63,7 @@ class Flows:
 
     def hooks(self, queue: Queue, linker: FlowLinker | None = None) -> StoreHooks:
         failures = FailureRecorder(self.store, None)
-        return StoreHooks(queue, self.store, failures, record_processing=False, flows=linker)
+        return StoreHooks(queue, self.store, failures, flows=linker)
 
     def linker(self) -> FlowLinker:
         redis = next(iter(self.queues.values())).redis

@@ -67,7 +67,7 @@ class FlowMachine(RuleBasedStateMachine):
         failures = FailureRecorder(self.store, None)
         # Each poller has its own hooks and linker, as separate processes would.
         self.hooks = {
-            (w, name): StoreHooks(q, self.store, failures, record_processing=False)
+            (w, name): StoreHooks(q, self.store, failures)
             for w in WORKERS
             for name, q in self.queues.items()
         }

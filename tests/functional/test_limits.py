@@ -21,7 +21,7 @@ from corral.limits import StoredLimits, mirror
 from corral.queue import ClaimedJob, NewJob, Queue
 from redis.asyncio import Redis
 
-from tests.conftest import SHARED_REDIS_URL, Payload
+from tests.conftest import SHARED_REDIS_URL, Payload, shared_client
 from tests.functional.drain_helpers import CountingRedis, Recorder, real_queue, wait_for
 
 DRAINERS = 8
@@ -36,7 +36,7 @@ async def crew(single_redis: Redis, prefix: str) -> AsyncIterator[Crew]:
     def build(handler: Callable[..., Any], **options: Any) -> list[Queue]:
         queues = []
         for _ in range(DRAINERS):
-            client = CountingRedis(host="127.0.0.1", port=6379, decode_responses=True)
+            client = shared_client(CountingRedis)
             clients.append(client)
             queues.append(real_queue(client, prefix, handler, **options))
         return queues

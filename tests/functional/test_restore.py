@@ -4,15 +4,32 @@ Redis still holds are left alone. Runs on one Redis and on a cluster."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import Any
 
-from corral.job import JobOptions, JobState, JobStatus, KeyGroupOption
+from corral.definition import QueueDefinition, QueueRegistry
+from corral.failures import FailureRecorder
+from corral.job import (
+    Backoff,
+    BackoffType,
+    Deduplication,
+    DedupMode,
+    JobOptions,
+    JobState,
+    JobStatus,
+    KeyGroupOption,
+    KeyGroupRate,
+    WebhookOption,
+)
 from corral.queue import Queue
-from corral.reconciler import restore_fields
+from corral.reconciler import Reconciler, restore_fields
 from corral.records import JobRecord
 from corral.scripts import run_script
+from corral.service import JobService
+from corral.store import JobStore
 
-from tests.conftest import START_MS, FakeClock, QueueFactory
+from tests.awsmock import start_aws
+from tests.conftest import START_MS, FakeClock, Payload, QueueFactory, delete_prefix, noop
 from tests.functional.helpers import claim_ids, state_of
 
 
@@ -95,3 +112,43 @@ async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: Que
     assert job is not None and job.options["group"] == {"id": "key", "concurrency": 1}
     # Restored through the same options code as an enqueue: the key group's limit holds.
     assert await claim_ids(queue) == ["a"]
+
+
+async def test_a_job_with_every_option_set_comes_back_field_by_field(
+    redis: Any, prefix: str, clock: FakeClock
+) -> None:
+    """Enqueue and restore share the option-resolving code: nothing is dropped (a restored
+    job once lost its webhook)."""
+    options = JobOptions(
+        delay=5_000,
+        priority=7,
+        attempts=5,
+        backoff=Backoff(type=BackoffType.FIXED, delay=250, max_delay=1_000, jitter=0),
+        timeout=4_000,
+        ttl=60_000,
+        job_id="everything",
+        deduplication=Deduplication(id="once", mode=DedupMode.DEBOUNCE, ttl=90_000),
+        webhook=WebhookOption(url="https://hooks.example.com/corral", events=["completed"]),
+        group=KeyGroupOption(id="acct", concurrency=2, rate_limit=KeyGroupRate(max=9)),
+    )
+    registry = QueueRegistry([QueueDefinition(name="jobs", payload=Payload, handler=noop)])
+    with contextmanager(start_aws)() as aws:
+        store = JobStore(aws.dynamodb, aws.table)
+        service = JobService.build(registry, redis, store, prefix=prefix, clock=clock)
+        queue = service.queue("jobs")
+        await service.enqueue("jobs", {"n": 1}, options, "acme")
+        enqueued = await redis.hgetall(queue.keys.job("everything"))
+        await delete_prefix(redis, prefix)  # Redis loses everything, as in a flush
+
+        reconciler = Reconciler(
+            service.queues, store, FailureRecorder(store, None), grace_ms=0, clock=clock
+        )
+        report = (await reconciler.run())["jobs"]
+        restored = await redis.hgetall(queue.keys.job("everything"))
+
+    assert report.restored == ["everything"]
+    assert json.loads(restored.pop("opts")) == json.loads(enqueued.pop("opts"))
+    # The dedup key went with the flush: the restored job holds none to release.
+    assert (enqueued.pop("dedup"), restored.pop("dedup")) == ("t4.acme.once", "")
+    assert restored == enqueued
+    assert json.loads(enqueued["data"]) == {"n": 1, "subAccountId": "acme"}

@@ -67,6 +67,12 @@ def test_processing_and_progress_come_from_redis(api: Api) -> None:
     api.run(queue.progress, job_id, claimed.token, 50)
     job = api.client.get(f"/jobs/email/{job_id}", headers=ACME).json()
     assert (job["status"], job["progress"], job["attemptsMade"]) == ("processing", 50, 1)
+    assert job["startedAt"] is not None, "from Redis: a start is not written to the table"
+    record = api.service.store.get("email", job_id)
+    assert record is not None and record.status == "pending"
+    listed = api.client.get("/queues/email/jobs?status=processing", headers=ACME).json()
+    assert [j["jobId"] for j in listed["jobs"]] == [job_id]
+    assert listed["jobs"][0]["status"] == "processing"
 
 
 def test_a_duplicate_answers_200_with_the_existing_job(api: Api) -> None:

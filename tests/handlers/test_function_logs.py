@@ -90,10 +90,17 @@ def test_concurrent_invocations_each_log_their_own_function_and_queue(
 
 
 def test_an_idle_run_logs_nothing_at_info(installed: LambdaEnv, lines: Lines) -> None:
+    # The queue's first run notices it has no Redis marker yet (one line); later idle
+    # runs, every minute, say nothing.
+    poller.handler(wake("work"), FakeContext(30_000))
+    first = lines()
     poller.handler(wake("work"), FakeContext(30_000))
     reconciler.handler({}, FakeContext(30_000, function_name="corral-reconciler"))
 
-    assert lines() == []
+    assert [line["message"] for line in first] == [
+        "Redis holds no marker of queue work (new, flushed or failed over): reconciling now"
+    ]
+    assert lines() == first
 
 
 def test_a_job_that_cannot_fit_is_a_warning_and_a_metric(

@@ -18,10 +18,12 @@ from corral.schedules import QueueSink, ScheduleService, ScheduleStore, create_t
 from moto import mock_aws
 from redis.asyncio import Redis
 
+from tests.conftest import SHARED_REDIS_URL
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = SHARED_REDIS_URL
 QUEUE = "reports"
 
 

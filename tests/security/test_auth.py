@@ -262,6 +262,7 @@ def request_for(endpoint: Endpoint, owned: Owned, job: str) -> tuple[str, dict[s
         "/schedules": {"queue": "email", "every": 60_000, "data": data},
         "/jobs/{queue}/{job_id}": {"priority": 1},
         "/queues/{queue}": {"concurrency": 1},
+        "/flows": {"queue": "email", "data": data},
     }
     if endpoint.method not in ("POST", "PATCH"):
         return path, None

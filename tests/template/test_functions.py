@@ -86,3 +86,22 @@ def test_only_the_public_paths_skip_the_authorizer(template: dict[str, Any]) -> 
         if e["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
     assert open_routes == set(PUBLIC_ROUTES)
+
+
+def test_the_api_and_the_pollers_may_start_the_reconciler_they_name(
+    lambdas: dict[str, Function],
+) -> None:
+    """When Redis lost a queue, the API and the pollers start a reconcile at once."""
+    name = lambdas["ReconcilerFunction"].properties["FunctionName"]
+    starters = [
+        f for f in lambdas.values() if f.handler in ("api.app.handler", "poller.app.handler")
+    ]
+    assert len(starters) > 2
+    for function in starters:
+        assert function.environment["CORRAL_RECONCILER_FUNCTION"] == name
+        invokable = [
+            p["LambdaInvokePolicy"]["FunctionName"]
+            for p in function.policies
+            if "LambdaInvokePolicy" in p
+        ]
+        assert name in invokable, function.logical_id

@@ -49,6 +49,7 @@ TYPES = {
     "Durations": client_types.Durations,
     "TopError": client_types.TopError,
     "Reads": client_types.Reads,
+    "EstimatedCost": client_types.EstimatedCost,
     "StatsPublic": client_types.History,
     "Me": client_types.Me,
     "SignInLink": client_types.SignInLink,

@@ -7,7 +7,7 @@ from typing import Any
 from corral.flows.service import FlowService
 from fastapi import APIRouter, Request, status
 
-from api.deps import CallerDep, Service
+from api.deps import CallerDep, QuotasDep, Service
 from api.errors import answers
 from api.models import FlowAccepted, FlowRequest
 from api.routes.webhooks import check_job_webhooks
@@ -27,20 +27,24 @@ router = APIRouter(prefix="/flows", tags=["flows"])
         409,
         413,
         422,
+        429,
         503,
         e403="a job's data.subAccountId names another tenant",
         e404="a job names an unknown queue",
         e409="a chosen jobId is already taken",
         e422="a job is invalid, or the flow is over 10 levels or 1,000 jobs",
+        e429="over the tenant's enqueue rate quota (every job of the flow counts)",
     ),
 )
-async def add_flow(body: FlowRequest, caller: CallerDep, service: Service, request: Request) -> Any:
+async def add_flow(
+    body: FlowRequest, caller: CallerDep, service: Service, quotas: QuotasDep, request: Request
+) -> Any:
     """Add a flow: every job is validated first, and if any is refused nothing is written.
     A parent waits (``waiting-children``) until its children are done, then runs with
     their results."""
     root = body.node()
     await check_job_webhooks(request, [node.options for node in _nodes(body)])
-    accepted = await FlowService(service).add(root, caller.tenant)
+    accepted = await FlowService(service).add(root, caller.tenant, quotas)
     return FlowAccepted.of(accepted)
 
 

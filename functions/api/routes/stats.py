@@ -1,8 +1,10 @@
 """``GET /stats``: the caller's history, from the daily counters (``corral.stats``).
 
 A query reads one ``Query`` per queue and at most one item per day of the range, so a
-30-day report costs the same for ten jobs or ten million. The app puts a ``StatsReader``
-in ``app.state.stats``; without one this route answers 404 (not enabled).
+30-day report costs the same for ten jobs or ten million; the counts not yet flushed
+from Redis are added. The report estimates the tenant's AWS cost from its counts and the
+unit costs in ``corral.pricing``. The app puts a ``StatsReader`` in ``app.state.stats``;
+without one this route answers 404 (not enabled).
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+from corral import pricing
+from corral.guards import redis_guard
 from corral.job import CamelModel
-from corral.stats import MAX_DAYS, Report, StatsRangeError, StatsReader
+from corral.service import JobService
+from corral.stats import MAX_DAYS, Report, StatsRangeError, StatsReader, Tally
+from corral.stats.tally import Unflushed
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
@@ -53,6 +59,12 @@ class Reads(CamelModel):
     items: int
 
 
+class EstimatedCost(CamelModel):
+    usd: float = Field(description="estimated AWS cost of the period's jobs, in US dollars")
+    by_service: dict[str, float]
+    basis: str
+
+
 class StatsPublic(CamelModel):
     start: str = Field(serialization_alias="from")
     end: str = Field(serialization_alias="to")
@@ -63,6 +75,7 @@ class StatsPublic(CamelModel):
     duration_ms: Durations
     top_errors: list[TopError]
     reads: Reads
+    estimated_cost: EstimatedCost
 
     @classmethod
     def of(cls, report: Report) -> StatsPublic:
@@ -76,6 +89,14 @@ class StatsPublic(CamelModel):
             duration_ms=Durations(p50=report.p50_ms, p95=report.p95_ms, samples=report.durations),
             top_errors=[TopError(error=e, count=n) for e, n in report.top_errors],
             reads=Reads(**report.reads),
+            estimated_cost=EstimatedCost(
+                usd=round(sum(report.cost.values()), 9),
+                by_service={k: round(v, 9) for k, v in report.cost.items()},
+                basis=(
+                    f"{pricing.REGION} list prices as of {pricing.PRICES_AS_OF} and the unit "
+                    "costs measured by make cost; each job counted as enqueued alone"
+                ),
+            ),
         )
 
 
@@ -135,8 +156,22 @@ async def get_stats(
     if queue is not None:
         service.queue(queue)  # 404 for an unknown queue
     queues = [queue] if queue else list(service.queues)
+    unflushed = await _unflushed(service, tenant, queues)
     try:
-        report = await asyncio.to_thread(reader.report, tenant, queues, first, last)
+        report = await asyncio.to_thread(reader.report, tenant, queues, first, last, unflushed)
     except StatsRangeError as exc:
         raise HTTPException(422, f"{exc} (max {MAX_DAYS} days)") from None
     return StatsPublic.of(report)
+
+
+async def _unflushed(
+    service: JobService, tenant: str, queues: list[str]
+) -> list[tuple[str, Unflushed]]:
+    """The tenant's counts still in Redis (flushed to the table once a minute)."""
+    found: list[tuple[str, Unflushed]] = []
+    with redis_guard():
+        for name in queues:
+            q = service.queue(name)
+            tally = Tally(q.redis, q.keys.prefix)
+            found += [(name, t) for t in await tally.unflushed(name, tenant)]
+    return found

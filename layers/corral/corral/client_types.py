@@ -263,6 +263,12 @@ class Reads(TypedDict):
     items: int
 
 
+class EstimatedCost(TypedDict):
+    usd: float
+    byService: dict[str, float]
+    basis: str
+
+
 # "from" is a keyword, so this one is declared the functional way.
 History = TypedDict(
     "History",
@@ -276,6 +282,7 @@ History = TypedDict(
         "durationMs": Durations,
         "topErrors": list[TopError],
         "reads": Reads,
+        "estimatedCost": EstimatedCost,
     },
 )
 

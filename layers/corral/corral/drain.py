@@ -88,6 +88,7 @@ class Drainer:
         self._deadline: float | None = None
         self._budget_ms: float | None = None
         self._persist_after = 0.0
+        self._lease_end_seen: int | None = None
 
     # -- public --------------------------------------------------------------------
 
@@ -260,8 +261,14 @@ class Drainer:
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 await self._housekeeping()
+            if result is not None:
+                self.stats.last_code = result.code
             if result is not None and result.code is ClaimCode.CLAIMED:
                 idle_since = None
+                continue
+            if _lease_ran_out(result) and await self._recover_stalled():
+                # Jobs wait behind a lease that ran out: its worker died. Take the slot
+                # back now instead of leaving the queue frozen until a stall check.
                 continue
             if held or self._done:
                 idle_since = None
@@ -367,6 +374,8 @@ class Drainer:
     def _idle_expired(self, idle_since: float, result: ClaimResult | None) -> bool:
         if self._stopping:
             return True
+        if self._behind_unrenewed_lease(result):
+            return False
         if self.linger_ms is None:
             return False
         if self.linger_ms == 0 and result is not None and result.code is not ClaimCode.EMPTY:
@@ -374,19 +383,37 @@ class Drainer:
         waited_ms = (time.monotonic() - idle_since) * 1000
         return waited_ms >= self.linger_ms
 
+    def _behind_unrenewed_lease(self, result: ClaimResult | None) -> bool:
+        """Whether jobs wait behind a lease nobody has renewed since the last claim.
+
+        Its holder may be dead, and then the slot is ours once the lease runs out: stay for
+        it. A later earliest lease end (a heartbeat, or a new lease in a freed slot) shows
+        the holders alive, so the limit is real and an idle drainer may leave.
+        """
+        if result is None or not result.code.held_by_leases or result.hint_ms < 0:
+            self._lease_end_seen = None
+            return False
+        if result.hint_ms == 0:
+            return True  # one has run out: recovering it is due, not leaving
+        ends = result.at + result.hint_ms
+        seen, self._lease_end_seen = self._lease_end_seen, ends
+        return seen is None or ends <= seen
+
     async def _sleep_until_woken(self, result: ClaimResult | None) -> None:
         """Idle: block on the queue's wake-up list instead of polling."""
         timeout_ms = self.idle_wait_ms
-        # Paused or at the concurrency limit, only a resume or a settle (which wakes us) helps.
-        blocked = (ClaimCode.PAUSED, ClaimCode.AT_CONCURRENCY)
-        if result is not None and result.code not in blocked and result.hint_ms >= 0:
+        # Paused, only a resume helps; at a limit, a settle (which wakes us) or a lease
+        # running out (the hint) does.
+        if result is not None and result.code is not ClaimCode.PAUSED and result.hint_ms >= 0:
             timeout_ms = min(timeout_ms, max(result.hint_ms, 1))
         if self.linger_ms:
             timeout_ms = min(timeout_ms, self.linger_ms)
         if self._deadline is not None:
             left_ms = (self._deadline - time.monotonic()) * 1000
             timeout_ms = max(1, min(timeout_ms, int(left_ms)))
+        started = time.monotonic()
         await self.queue.redis.blpop([self.queue.keys.wake], timeout=timeout_ms / 1000)
+        self.stats.idle_ms += (time.monotonic() - started) * 1000
 
     # -- housekeeping ------------------------------------------------------------------
 
@@ -398,7 +425,8 @@ class Drainer:
             await self._cancels.heartbeat(held, self._running, self._ready)
         await self._recover_stalled()
 
-    async def _recover_stalled(self) -> None:
+    async def _recover_stalled(self) -> int:
+        """Requeue (or fail) jobs whose lease ran out; returns how many it took back."""
         requeued, failed = await self.queue.recover_stalled()
         self.stats.stalled_requeued += len(requeued)
         self.stats.stalled_failed += len(failed)
@@ -406,6 +434,7 @@ class Drainer:
             await self.hooks.stalled(requeued)
         if failed:
             await self.hooks.failed_elsewhere(failed, "stalled")
+        return len(requeued) + len(failed)
 
     def _note_progress(self, job_id: str, value: Any) -> None:
         self._progress[job_id] = value
@@ -451,3 +480,8 @@ class Drainer:
             await self._flush_logs()
         except Exception:
             logger.exception("could not record progress or logs")
+
+
+def _lease_ran_out(result: ClaimResult | None) -> bool:
+    """The claim was blocked by leases and the earliest of them has already run out."""
+    return result is not None and result.code.held_by_leases and result.hint_ms == 0

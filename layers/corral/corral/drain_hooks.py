@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.queue import ClaimedJob, Outcome
+from corral.queue import ClaimCode, ClaimedJob, Outcome
 
 
 class DrainHooks:
@@ -53,6 +53,10 @@ class DrainStats:
     settle_calls: int = 0
     too_long: int = 0
     """Waiting jobs whose timeout could not fit before the deadline even at the run's start."""
+    last_code: ClaimCode | None = None
+    """What the last claim answered: why an idle drainer left (empty, or a limit)."""
+    idle_ms: float = 0.0
+    """Time spent waiting with nothing to run (what a Lambda bills for nothing)."""
 
 
 def default_worker_id() -> str:

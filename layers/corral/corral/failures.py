@@ -40,6 +40,7 @@ class FinalFailure:
     error: Any
     data: Any = None
     options: dict[str, Any] | None = None
+    started_at: int | None = None
 
 
 def parse_json(text: str | None) -> Any:
@@ -117,6 +118,7 @@ class FailureRecorder:
                 f.attempt,
                 now,
                 payload=json.dumps(f.error, separators=(",", ":"), default=str),
+                started_at=f.started_at,
             )
             for f in failures
         ]

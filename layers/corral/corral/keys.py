@@ -107,9 +107,26 @@ class QueueKeys:
     def dedup(self, dedup_id: str) -> str:
         return f"{self.base}dedup:{dedup_id}"
 
+    @property
+    def marker(self) -> str:
+        """Set while Redis holds this queue; missing, Redis lost it (see ``index_marker``)."""
+        return self.base + "marker"
+
     def poller_flag(self) -> str:
         """Set while a poller of this queue is running (the API's wake-up decision)."""
         return self.base + "poller"
+
+    def tallies(self) -> str:
+        """The set of daily tallies (``day|tenant``) with counts not yet flushed."""
+        return self.base + "x:tallies"
+
+    def tally(self, member: str) -> tuple[str, str, str]:
+        """A daily tally's live hash, its snapshot being flushed, and its last flush id."""
+        return (
+            f"{self.base}x:tally:{member}",
+            f"{self.base}x:tally-flush:{member}",
+            f"{self.base}x:tally-id:{member}",
+        )
 
     def scratch(self, name: str) -> str:
         """A key in the queue's slot for features built on top of the engine."""

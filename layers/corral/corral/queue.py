@@ -107,9 +107,15 @@ class Queue:
             return data
         return self.definition.payload.model_validate(data)
 
-    def resolve_options(self, opts: JobOptions, attempts: int | None = None) -> tuple[str, int]:
+    def resolve(self, opts: JobOptions, attempts: int | None = None) -> tuple[str, int]:
         """The options Redis keeps with a job (queue defaults filled in), as JSON, and its
-        timeout: at enqueue, and again when a job is restored (``attempts``: the record's)."""
+        timeout. Enqueue and restore both use it, so a restored job is the job enqueued.
+
+        Args:
+            opts: the job's own options.
+            attempts: its attempt budget when ``opts`` sets none (default: the queue's; a
+                restore passes the budget recorded at enqueue).
+        """
         d = self.definition
         resolved: dict[str, Any] = {
             "attempts": opts.attempts or attempts or d.attempts,
@@ -137,11 +143,11 @@ class Queue:
             # Most jobs take the queue's defaults: resolve those once per queue.
             opts = default_options()
             if self._default_resolved is None:
-                self._default_resolved = self.resolve_options(opts)
+                self._default_resolved = self.resolve(opts)
             opts_json, timeout = self._default_resolved
         else:
             opts = job.options
-            opts_json, timeout = self.resolve_options(opts)
+            opts_json, timeout = self.resolve(opts)
         if job.parent is not None:
             # A flow child: the poller that settles it finds its parent here, without a read.
             opts_json = (
@@ -201,7 +207,7 @@ class Queue:
 
     # -- worker -------------------------------------------------------------------
 
-    def _claim_result(self, reply: list[Any], worker: str) -> ClaimResult:
+    def _claim_result(self, reply: list[Any], worker: str, now: int) -> ClaimResult:
         flat = reply[2]
         jobs = []
         parsed = self._parsed_opts
@@ -225,12 +231,13 @@ class Queue:
                     f"{worker}:{attempt}",
                 )
             )
-        return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]))
+        return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]), now)
 
     async def claim(self, worker: str, n: int) -> ClaimResult:
         """Claim up to ``n`` jobs under the queue's limits, with leases."""
-        reply = await self._run("claim", [self.clock(), worker, n, *self._limits])
-        return self._claim_result(reply, worker)
+        now = self.clock()
+        reply = await self._run("claim", [now, worker, n, *self._limits])
+        return self._claim_result(reply, worker, now)
 
     async def settle(
         self, worker: str, outcomes: Sequence[Outcome], claim: int = 0
@@ -244,9 +251,10 @@ class Queue:
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        args = [self.clock(), worker, claim, *self._limits, *self._retention, packed]
+        now = self.clock()
+        args = [now, worker, claim, *self._limits, *self._retention, packed]
         codes, claimed = await self._run("settle", args)
-        return [int(c) for c in codes], self._claim_result(claimed, worker)
+        return [int(c) for c in codes], self._claim_result(claimed, worker, now)
 
     async def extend(self, jobs: Sequence[ClaimedJob], lease_ms: int) -> list[str]:
         """Extend the leases of held jobs; returns the ids whose lease was lost."""

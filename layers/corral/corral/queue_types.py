@@ -52,15 +52,25 @@ class ClaimCode(IntEnum):
     PAUSED = 2
     RATE_LIMITED = 3
     AT_CONCURRENCY = 4
+    GROUP_LIMITED = 5
+    """Jobs wait, but every waiting group is at its group concurrency limit."""
+
+    @property
+    def held_by_leases(self) -> bool:
+        """Blocked until a lease ends: a finish, or a dead worker's lease running out."""
+        return self in (ClaimCode.AT_CONCURRENCY, ClaimCode.GROUP_LIMITED)
 
 
 @dataclass(slots=True)
 class ClaimResult:
     code: ClaimCode
     hint_ms: int
-    """Rate limited: ms to the next token. Empty: ms to the next delayed job (-1: none)."""
+    """Rate limited: ms to the next token. Empty: ms to the next delayed job (-1: none).
+    Held by leases: ms until the earliest lease runs out (0: one has; -1: none held)."""
     jobs: list[ClaimedJob]
     expired: list[str]
+    at: int = 0
+    """The clock (epoch ms) the claim ran at: ``at + hint_ms`` is when the hint is due."""
 
 
 @dataclass(slots=True)

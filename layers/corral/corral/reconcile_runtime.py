@@ -54,8 +54,11 @@ class ReconcilerRuntime:
         self.grace_ms = grace_ms
         self.lease = lease
 
-    def invoke(self, names: Sequence[str] | None = None) -> dict[str, ReconcileReport]:
-        """Reconcile ``names`` (default: every queue) on this thread's loop."""
+    def invoke(
+        self, names: Sequence[str] | None = None, *, settle_young: bool = False
+    ) -> dict[str, ReconcileReport]:
+        """Reconcile ``names`` (default: every queue) on this thread's loop (``settle_young``:
+        see ``Reconciler.run``)."""
         for name in names or ():
             self.registry.get(name)  # UnknownQueueError before any work
 
@@ -71,6 +74,6 @@ class ReconcilerRuntime:
             reconciler = Reconciler(
                 queues, self.store, self.failures, waker=waker, grace_ms=self.grace_ms, flows=flows
             )
-            return await reconciler.run(names)
+            return await reconciler.run(names, settle_young=settle_young)
 
         return self.loops.run(work)

@@ -53,6 +53,8 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)
     waiting_out: int = 0
     stalled_recovered: int = 0
+    young_until: int = 0
+    """When the youngest record left for the next run passes the grace (epoch ms; 0: none)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,16 @@ class ReconcileReport:
             "waitingOut": self.waiting_out,
             "stalledRecovered": self.stalled_recovered,
         }
+
+    def add(self, later: ReconcileReport) -> None:
+        """Fold in a later pass over the same queue."""
+        self.checked = max(self.checked, later.checked)
+        self.restored += later.restored
+        self.synced += later.synced
+        self.failed += later.failed
+        self.waiting_out = later.waiting_out
+        self.stalled_recovered += later.stalled_recovered
+        self.young_until = later.young_until
 
 
 class Reconciler:
@@ -100,8 +112,15 @@ class Reconciler:
         self.chunk = chunk
         self.clock = clock
 
-    async def run(self, names: Sequence[str] | None = None) -> dict[str, ReconcileReport]:
-        """Reconcile ``names`` (every queue by default); one queue's failure spares the rest."""
+    async def run(
+        self, names: Sequence[str] | None = None, *, settle_young: bool = False
+    ) -> dict[str, ReconcileReport]:
+        """Reconcile ``names`` (every queue by default); one queue's failure spares the rest.
+
+        ``settle_young``: Redis was just lost, so records too young to judge are lost as
+        well: wait until they pass the grace and judge them too, instead of leaving them to
+        the next scheduled run minutes later.
+        """
         reports: dict[str, ReconcileReport] = {}
         if self.flows is not None:
             # Flow parents first: they put back their lost children with the link to them.
@@ -115,7 +134,21 @@ class Reconciler:
                 reports[name] = await self.reconcile(self.queues[name])
             except Exception:
                 logger.exception("reconciling %s failed", name, extra={"queue": name})
+        if settle_young:
+            await self._settle_young(reports)
         return reports
+
+    async def _settle_young(self, reports: dict[str, ReconcileReport]) -> None:
+        young = {name: r for name, r in reports.items() if r.young_until}
+        if not young:
+            return
+        wait_ms = max(r.young_until for r in young.values()) - self.clock()
+        await asyncio.sleep(max(0, wait_ms) / 1000)
+        for name, report in young.items():
+            try:
+                report.add(await self.reconcile(self.queues[name]))
+            except Exception:
+                logger.exception("reconciling %s failed", name, extra={"queue": name})
 
     async def reconcile(self, queue: Queue) -> ReconcileReport:
         """Reconcile one queue."""
@@ -154,6 +187,9 @@ class Reconciler:
         report.checked += len(records)
         # A record changed moments ago may be between its table write and its Redis one
         # (an enqueue, a retry, a redrive): judge it on the next run.
+        for young in (r for r in records if self._young(r)):
+            touched = max(young.created_at, young.updated_at or 0)
+            report.young_until = max(report.young_until, touched + self.grace_ms)
         records = [r for r in records if not self._young(r)]
         if not records:
             return
@@ -289,9 +325,10 @@ def restore_fields(queue: Queue, record: JobRecord, now: int) -> list[Any]:
         opts = JobOptions.model_validate(record.options)
     except ValidationError:
         opts = JobOptions()
-    opts_json, timeout = queue.resolve_options(opts, record.attempts)
+    opts_json, timeout = queue.resolve(opts, attempts=record.attempts)
     # A job that never started keeps what is left of its delay; a retry runs now.
     delay = max(0, record.created_at + opts.delay - now) if record.attempts_made == 0 else 0
+    expires_at = record.created_at + opts.delay + opts.ttl if opts.ttl else 0
     return [
         record.job_id,
         record.tenant,
@@ -302,4 +339,5 @@ def restore_fields(queue: Queue, record: JobRecord, now: int) -> list[Any]:
         timeout,
         record.attempts_made,
         record.created_at,
+        expires_at,
     ]

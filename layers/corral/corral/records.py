@@ -76,6 +76,8 @@ class OutcomeRecord:
             ``completed`` or ``failed`` (for good).
         attempt: the attempt this outcome belongs to (``attemptsMade`` after it).
         payload: the result (completed) or error (pending / failed) as JSON text.
+        started_at: when the attempt started (epoch ms), written with its outcome: a
+            start is not a write of its own (Redis shows a running job).
     """
 
     queue: str
@@ -86,6 +88,7 @@ class OutcomeRecord:
     at: int
     payload: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    started_at: int | None = None
 
 
 def _s(value: str) -> AttributeValueTypeDef:

@@ -46,6 +46,10 @@ SCRIPT_NAMES = (
     "child_done",
     "cancel_parent",
     "rearm_parent",
+    # daily counters (corral.stats.tally)
+    "tally_add",
+    "tally_take",
+    "tally_done",
 )
 
 

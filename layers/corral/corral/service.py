@@ -20,6 +20,7 @@ from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQ
 from corral.events import announce as lifecycle
 from corral.events.sink import EventSink, NoEvents
 from corral.guards import REDIS_DOWN, ServiceUnavailableError, aws, redis_guard
+from corral.index_marker import IndexMarker
 from corral.intake import Accepted, Intake, Rejected
 from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
@@ -31,6 +32,8 @@ from corral.store_index import Page
 from corral.wake import NoWake, PollerWaker
 
 LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
+RUNNING_SCAN = 1000
+"""Running jobs read from Redis for a listing (a queue runs at most its concurrency)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class JobService:
         waker: wakes a poller after an enqueue.
         clock: now in epoch ms.
         events: where ``Job Queued`` and ``Job Cancelled`` go (none: nowhere).
+        marker: notices, at each enqueue, that Redis lost the queue (none: the schedule will).
     """
 
     def __init__(
@@ -75,8 +79,10 @@ class JobService:
         waker: PollerWaker | None = None,
         clock: Callable[[], int] = now_ms,
         events: EventSink | None = None,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.queues = dict(queues)
+        self.marker = marker
         self.store = store
         self.dlq = dlq
         self.waker = waker or NoWake()
@@ -158,6 +164,8 @@ class JobService:
             max_waiting = quotas.waiting_jobs
         intake = Intake(q, self.store, tenant, self.clock, max_waiting)
         answers = await intake.run_each(jobs, atomic=atomic, positions=positions)
+        if self.marker is not None:
+            await self.marker.check(queue)
         taken = [(job, a) for job, a in zip(jobs, answers, strict=True) if isinstance(a, Accepted)]
         if any(not a.deduplicated for _, a in taken):
             await self.waker.wake(queue)
@@ -287,8 +295,13 @@ class JobService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
-        """Jobs newest first: ``tenant``'s, or every tenant's when None (admins)."""
-        self.queue(queue)
+        """Jobs newest first: ``tenant``'s, or every tenant's when None (admins).
+
+        Running jobs come from Redis: their records say pending until the outcome.
+        """
+        q = self.queue(queue)
+        if status is JobStatus.PROCESSING:
+            return await self._running(q, tenant, limit)
         return await aws(
             "dynamodb",
             self.store.list_jobs,
@@ -298,6 +311,30 @@ class JobService:
             limit=limit,
             cursor=cursor,
         )
+
+    async def _running(self, q: Queue, tenant: str | None, limit: int) -> Page:
+        """The running jobs (bounded by the queue's concurrency), newest first, one page."""
+        with redis_guard():
+            _, jobs = await q.list_jobs(JobState.ACTIVE, 0, RUNNING_SCAN)
+        records = [
+            JobRecord(
+                job.id,
+                q.name,
+                job.group,
+                JobStatus.PROCESSING,
+                job.data,
+                job.options,
+                attempts=int(job.options.get("attempts") or 1),
+                created_at=job.created_at,
+                attempts_made=job.attempts_made,
+                progress=job.progress,
+                started_at=job.processed_at,
+            )
+            for job in jobs
+            if tenant is None or job.group == tenant
+        ]
+        records.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
+        return Page(records[:limit], None)
 
     async def stats(self, queue: str) -> QueueStats:
         """Redis counts, plus the failed records (the jobs in the dead-letter queue)."""

@@ -52,6 +52,9 @@ class Settings(FromEnvironment):
     bucket: str = ""
     queue: str = ""
     poller_function: str = ""
+    reconciler_function: str = Field(
+        default="", description="started at once when Redis lost a queue (empty: schedule only)"
+    )
     api_keys: str = ""
     api_keys_source: str = Field(default="", description="secret ARN or SSM name of API keys")
     max_body_bytes: int = 262_144
@@ -64,7 +67,13 @@ class Settings(FromEnvironment):
     quota_enqueue_rate: int = Field(default=500, ge=0, description="jobs/s per tenant (API)")
     quota_enqueue_burst: int = Field(default=5_000, ge=0, description="jobs at once per tenant")
     local: bool = False
+    poller_linger_ms: int = Field(default=25, description="idle wait before a poller exits")
+    poller_max_idle_ms: int = Field(default=5000, description="most idle wait in a row")
     event_bus: str = Field(default="", description="EventBridge bus of job events (empty: off)")
+    event_types: str = Field(
+        default="failed,dead-lettered",
+        description="lifecycle events sent to the bus: slugs, comma-separated, or 'all'",
+    )
     tenant_table: str = Field(default="", description="webhooks, signing secrets, daily stats")
     # The typed queues (functions/queues).
     email_sender: str = Field(default="", description="SES v2 FromEmailAddress")

@@ -40,6 +40,9 @@ def outcome_update(item: OutcomeRecord, retention_s: int | None) -> dict[str, An
         condition = f"{LIVE} AND attemptsMade < :a"
     else:
         condition = f"{LIVE} AND attemptsMade <= :a"
+        if item.started_at is not None:
+            sets.append("startedAt = :started")
+            values[":started"] = {"N": str(item.started_at)}
     if item.status in FINAL:
         sets.append("completedAt = :now")
         if retention_s is not None:
@@ -88,6 +91,7 @@ def missing_record(item: OutcomeRecord, retention_s: int | None) -> JobRecord:
         result=payload if completed else None,
         result_ref=item.extra.get("resultRef"),
         error=None if completed else payload,
+        started_at=item.started_at,
         completed_at=item.at,
         expires_at=item.at // 1000 + retention_s if retention_s is not None else None,
     )

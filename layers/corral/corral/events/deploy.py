@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from corral.definition import QueueDefinition, QueueRegistry
-from corral.events.eventbridge import EventBridgePublisher, EventBridgeSink
+from corral.events.eventbridge import EventBridgePublisher, EventBridgeSink, parse_types
 from corral.events.sink import EventSink, combine
 from corral.keys import PREFIX
 from corral.queue import Queue
 from corral.scripts import RedisClient
 from corral.settings import Settings
-from corral.stats.counters import CounterSink, CounterWriter
+from corral.stats.counters import CounterWriter
+from corral.stats.tally import CounterSink, Tally, TallyFlusher
 from corral.store import JobStore
 from corral.webhooks.cache import CachedRegistrations, RegistrationVersion
 from corral.webhooks.dispatch import WEBHOOK_QUEUE, IntakeEnqueue, WebhookDispatcher
@@ -74,7 +75,9 @@ class DeploymentEvents:
             return None
         parts: dict[str, Any] = {"store": store, "prefix": settings.key_prefix, "wake": wake}
         if settings.event_bus:
-            parts["publisher"] = EventBridgePublisher(client("events"), settings.event_bus)
+            parts["publisher"] = EventBridgePublisher(
+                client("events"), settings.event_bus, types=parse_types(settings.event_types)
+            )
         if settings.tenant_table:
             dynamodb = client("dynamodb")
             parts["counters"] = CounterWriter(dynamodb, settings.tenant_table)
@@ -83,6 +86,12 @@ class DeploymentEvents:
                 parts["registrations"] = CachedRegistrations(webhooks)
                 parts["webhook_queue"] = registry.get(WEBHOOK_QUEUE)
         return cls(**parts)
+
+    def flusher(self, redis: RedisClient) -> TallyFlusher | None:
+        """The daily counters' flusher for the running event loop (None: no counters)."""
+        if self.counters is None:
+            return None
+        return TallyFlusher(Tally(redis, self.prefix), self.counters)
 
     def sink(self, redis: RedisClient) -> EventSink:
         """A sink for the running event loop."""
@@ -94,6 +103,6 @@ class DeploymentEvents:
             dispatcher = WebhookDispatcher(self.registrations, enqueue, version=version)
         return combine(
             EventBridgeSink(self.publisher) if self.publisher else None,
-            CounterSink(self.counters) if self.counters else None,
+            CounterSink(Tally(redis, self.prefix)) if self.counters else None,
             dispatcher,
         )

@@ -1,5 +1,10 @@
 """Publishing lifecycle events to an EventBridge bus: ``PutEvents`` with up to 10 entries.
 
+Only the event types the deployment chose are sent (``CORRAL_EVENT_TYPES``): EventBridge
+bills every entry ($1.00 per million), so all nine types would add several dollars per
+million jobs, while the default (failed and dead-lettered) costs nothing for a job that
+succeeds. Webhooks and the daily counters still see every event.
+
 Entries EventBridge reports as failed (throttling, an internal error) are sent again, up
 to ``attempts`` rounds; whole-call errors are retried by botocore (standard mode). What
 still fails is logged and dropped: an event is a notification, never a reason to fail or
@@ -16,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from corral.events.model import LifecycleEvent
+from corral.events.model import EventType, LifecycleEvent
 from corral.events.sink import BackgroundSink
 
 if TYPE_CHECKING:
@@ -28,6 +33,19 @@ logger = logging.getLogger(__name__)
 SOURCE = "corral"
 MAX_ENTRIES = 10
 """PutEvents takes at most 10 entries per call."""
+DEFAULT_TYPES = frozenset({EventType.FAILED, EventType.DEAD_LETTERED})
+"""What people alert on; the other types are opt-in (each costs $1.00 per million)."""
+
+
+def parse_types(text: str) -> frozenset[EventType]:
+    """Event types from ``"failed,dead-lettered"`` (slugs), ``"all"`` or ``""`` (none).
+
+    Raises ValueError for an unknown slug, so a typo fails the deployment at start.
+    """
+    slugs = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if "all" in slugs:
+        return frozenset(EventType)
+    return frozenset(EventType.from_slug(slug) for slug in slugs)
 
 
 def entry(event: LifecycleEvent, bus: str, source: str = SOURCE) -> PutEventsRequestEntryTypeDef:
@@ -48,6 +66,7 @@ class EventBridgePublisher:
     Args:
         client: a boto3 ``events`` client (standard retries).
         bus: the bus name or ARN.
+        types: the event types sent (the others are dropped before any call).
         attempts: rounds of sending for entries EventBridge reports as failed.
         workers: chunks of 10 sent at once.
     """
@@ -58,12 +77,14 @@ class EventBridgePublisher:
         bus: str,
         *,
         source: str = SOURCE,
+        types: frozenset[EventType] = DEFAULT_TYPES,
         attempts: int = 3,
         workers: int = 4,
     ) -> None:
         self.client = client
         self.bus = bus
         self.source = source
+        self.types = types
         self.attempts = attempts
         self.calls = 0
         self.failed = 0
@@ -108,6 +129,9 @@ class EventBridgeSink(BackgroundSink):
     def __init__(self, publisher: EventBridgePublisher) -> None:
         super().__init__()
         self.publisher = publisher
+
+    def accepts(self, event: LifecycleEvent) -> bool:
+        return event.type in self.publisher.types
 
     async def send(self, events: list[LifecycleEvent]) -> None:
         await asyncio.to_thread(self.publisher.publish, events)

@@ -17,6 +17,7 @@ from corral.flows.store import FlowStore, parent_of, parent_state
 from corral.guards import aws, redis_guard
 from corral.intake import Accepted
 from corral.job import JobStatus
+from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
 from corral.scripts import run_script
 from corral.service import JobService
@@ -58,8 +59,15 @@ class FlowService:
             self.store, any_queue.redis, prefix=any_queue.keys.prefix, clock=service.clock
         )
 
-    async def add(self, root: FlowNode, tenant: str) -> AcceptedNode:
-        """Add a flow (see ``FlowIntake``) and wake the pollers of the queues with work."""
+    async def add(self, root: FlowNode, tenant: str, quotas: Quotas | None = None) -> AcceptedNode:
+        """Add a flow (see ``FlowIntake``) and wake the pollers of the queues with work.
+        ``quotas``: every node is taken from the tenant's enqueue budget, all at once."""
+        if quotas is not None:
+            q = self.service.queue(root.queue)
+            with redis_guard():
+                await admit_enqueue(
+                    q.redis, quotas, tenant, _count(root), self.service.clock(), q.keys.prefix
+                )
         intake = FlowIntake(self.service.queues, self.service.store, tenant, self.service.clock)
         accepted = await intake.run(root)
         for name in sorted(_leaf_queues(accepted)):
@@ -193,3 +201,7 @@ def _pairs(node: FlowNode, answer: AcceptedNode) -> Iterator[tuple[FlowNode, Acc
 
 def _accepted(node: AcceptedNode) -> Accepted:
     return Accepted(node.job_id, node.queue, node.status)
+
+
+def _count(node: FlowNode) -> int:
+    return 1 + sum(_count(child) for child in node.children)

@@ -6,9 +6,9 @@
   KEYS: the queue's fixed keys (includes/keys.lua).
   ARGV[1] now (ms)
   ARGV[2] group concurrency limit (0 = none)
-  ARGV[3] number of jobs n, then 9 fields per job:
+  ARGV[3] number of jobs n, then 10 fields per job:
     id, group, data (JSON), opts (JSON), priority, delay (ms), timeout (ms), attemptsMade,
-    createdAt (ms)
+    createdAt (ms), expiresAt (ms, 0 = never)
 
   Returns the ids that were restored.
 ]]
@@ -23,16 +23,18 @@ local seq = next_seq(k, n)
 local restored = {}
 
 for i = 0, n - 1 do
-  local b = 4 + i * 9
+  local b = 4 + i * 10
   local id, group, data, opts = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   local priority, delay = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
   local timeout, attempts_made, created = ARGV[b + 6], ARGV[b + 7], ARGV[b + 8]
+  local expires_at = ARGV[b + 9]
   if redis.call('EXISTS', job_key(id)) == 0 then
     local state = 'waiting'
     if delay > 0 then state = 'delayed' end
     redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
       'priority', priority, 'timeout', timeout, 'createdAt', created,
-      'attemptsMade', attempts_made, 'stalls', 0, 'state', state, 'expiresAt', 0, 'dedup', '')
+      'attemptsMade', attempts_made, 'stalls', 0, 'state', state, 'expiresAt', expires_at,
+      'dedup', '')
     kg_added(job_key(id), opts)
     if delay > 0 then
       redis.call('ZADD', k.delayed, now + delay, id)

@@ -58,12 +58,16 @@ class RunTally:
 class StoreHooks(DrainHooks):
     """``persist`` writes outcomes (batched, conditional); final failures go to the DLQ first.
 
+    A job's start is not written: the running state lives in Redis (``GET`` of a job reads
+    it there), and ``startedAt`` is written with the outcome. That keeps a job at two
+    writes (its record, its outcome). The price: after Redis loses its data, the
+    reconciler cannot tell a job that was running from one that was waiting, and puts it
+    back; it may run twice, which at-least-once delivery allows.
+
     Args:
         queue: the queue being drained.
         store: the job table.
         failures: sends dead letters and marks records failed.
-        record_processing: write ``processing`` when a job starts. The reconciler needs it
-            to tell a running job (leave it) from a lost one (put it back).
         clock: now in epoch ms.
     """
 
@@ -73,24 +77,25 @@ class StoreHooks(DrainHooks):
         store: JobStore,
         failures: FailureRecorder,
         *,
-        record_processing: bool = True,
         clock: Callable[[], int] = now_ms,
         flows: FlowLinker | None = None,
     ) -> None:
         self.queue = queue
         self.store = store
         self.failures = failures
-        self.record_processing = record_processing
         self.clock = clock
         self.tally = RunTally()
         self.flows = flows or FlowLinker(
             FlowStore(store), queue.redis, prefix=queue.keys.prefix, clock=clock
         )
 
-    def _record(
-        self, job: ClaimedJob, status: JobStatus, now: int, payload: str | None
-    ) -> OutcomeRecord:
-        return OutcomeRecord(self.queue.name, job.id, job.group, status, job.attempt, now, payload)
+    def _record(self, o: Outcome, status: JobStatus, now: int) -> OutcomeRecord:
+        job = o.job
+        # The outcome is persisted within one settle batch of its end (a few ms).
+        started = now - o.duration_ms
+        return OutcomeRecord(
+            self.queue.name, job.id, job.group, status, job.attempt, now, o.payload, {}, started
+        )
 
     async def persist(self, outcomes: Sequence[Outcome]) -> Sequence[str]:
         now = self.clock()
@@ -100,9 +105,11 @@ class StoreHooks(DrainHooks):
             job = o.job
             status = _STATUS.get(o.kind)
             if status is not None:
-                items.append(self._record(job, status, now, o.payload))
+                items.append(self._record(o, status, now))
             else:
-                finals.append(self._final(job, parse_json(o.payload)))
+                final = self._final(job, parse_json(o.payload))
+                final.started_at = now - o.duration_ms
+                finals.append(final)
         writes, failed = await asyncio.gather(
             asyncio.to_thread(self.store.record_outcomes, items) if items else _nothing(),
             self.failures.record(finals),
@@ -136,13 +143,6 @@ class StoreHooks(DrainHooks):
         now = self.clock()
         oldest = max(now - job.created_at for job in jobs)
         self.tally.oldest_age_ms = max(self.tally.oldest_age_ms, oldest)
-        if not self.record_processing:
-            return
-        items = [self._record(job, JobStatus.PROCESSING, now, None) for job in jobs]
-        # Best effort: a missed "processing" only makes the record lag; the outcome follows.
-        unwritten = await asyncio.to_thread(self.store.record_outcomes, items)
-        if unwritten:
-            logger.info("could not record %d jobs as processing", len(unwritten))
 
     async def failed_elsewhere(self, job_ids: Sequence[str], reason: str) -> None:
         """Jobs Redis failed itself (ttl expired, stalled too often): DLQ, then ``failed``."""

@@ -18,13 +18,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from corral.drain import START_MARGIN_MS, Drainer, DrainHooks, DrainStats, default_worker_id
+from corral.index_marker import IndexMarker
 from corral.poller.presence import Presence
-from corral.queue import Queue
+from corral.queue import ClaimCode, Queue
+from corral.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 Starter = Callable[[str], Awaitable[None]]
 """Starts one more poller of a queue (an async Lambda invoke, or a local task)."""
+
+HELD_BACK = {
+    ClaimCode.AT_CONCURRENCY: "saturated",
+    ClaimCode.GROUP_LIMITED: "group limited",
+    ClaimCode.RATE_LIMITED: "rate limited",
+}
+"""Why a poller left while jobs were waiting, by the last claim's answer."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,13 @@ class PollerSettings:
         concurrency: handlers running at once in this poller (default: the queue's
             concurrency, at most 8).
         batch_size: jobs claimed per round trip (default: the drain loop's).
-        linger_ms: how long an idle poller waits for new work before it exits.
+        linger_ms: how long an idle poller waits for new work before it exits. A Lambda
+            bills this wait: at low arrival rates it is most of a job's compute cost.
+        max_idle_ms: the most a run waits in a row without claiming anything, whatever it
+            waits for (a delayed job, a rate-limit token, a concurrency slot held by
+            others); then it exits and the next tick or enqueue starts a poller again.
         safety_ms: stop this long before the Lambda deadline.
-        delayed_wait_ms: stay for a delayed job due within this long.
+        delayed_wait_ms: stay for a delayed job due within this long (at most ``max_idle_ms``).
         presence_ttl_ms: lifetime of the presence without a refresh.
         refresh_ms: how often presence is refreshed and the backlog checked.
         max_pollers: most pollers of one queue when the queue has no concurrency limit.
@@ -47,7 +60,8 @@ class PollerSettings:
 
     concurrency: int | None = None
     batch_size: int | None = None
-    linger_ms: int = 1000
+    linger_ms: int = 25
+    max_idle_ms: int = 5000
     safety_ms: int = 2000
     delayed_wait_ms: int = 15_000
     presence_ttl_ms: int = 15_000
@@ -55,6 +69,11 @@ class PollerSettings:
     max_pollers: int = 10
     start_grace_ms: int = 10_000
     backlog_per_poller: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollerSettings:
+        """The deployment's choices (``CORRAL_POLLER_LINGER_MS``, ``CORRAL_POLLER_MAX_IDLE_MS``)."""
+        return cls(linger_ms=settings.poller_linger_ms, max_idle_ms=settings.poller_max_idle_ms)
 
 
 @dataclass
@@ -77,6 +96,7 @@ class PollerReport:
     started_pollers: int = 0
     depth: int = 0
     elapsed_ms: int = 0
+    idle_ms: int = 0
     stop_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -87,6 +107,7 @@ class PollerReport:
             "released", "expired", "stalled_requeued", "stalled_failed", "too_long",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(stats, name))
+        self.idle_ms += int(stats.idle_ms)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +116,16 @@ class PollerReport:
     def idle(self) -> bool:
         """Nothing happened: no job claimed, settled, recovered or refused, no poller started."""
         counts = asdict(self)
-        skip = {"queue", "worker_id", "rounds", "depth", "elapsed_ms", "stop_reason", "extra"}
+        skip = {
+            "queue",
+            "worker_id",
+            "rounds",
+            "depth",
+            "elapsed_ms",
+            "idle_ms",
+            "stop_reason",
+            "extra",
+        }
         return not any(value for name, value in counts.items() if name not in skip)
 
 
@@ -108,6 +138,7 @@ class Poller:
         starter: starts another poller of this queue for fan-out (None: no fan-out).
         settings: see ``PollerSettings``.
         worker_id: this run's id (lease tokens carry it).
+        marker: notices, at start and at each refresh, that Redis lost the queue.
     """
 
     def __init__(
@@ -118,8 +149,10 @@ class Poller:
         starter: Starter | None = None,
         settings: PollerSettings | None = None,
         worker_id: str | None = None,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.queue = queue
+        self.marker = marker
         self.hooks = hooks or DrainHooks()
         self.starter = starter
         self.settings = settings or PollerSettings()
@@ -142,6 +175,7 @@ class Poller:
             left = remaining_ms() - self.settings.safety_ms
             self._deadline = started + left / 1000
         await self.presence.join()
+        await self._check_marker()
         self._stop = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive())
         try:
@@ -171,10 +205,15 @@ class Poller:
         )
 
     async def _drain_rounds(self) -> str:
-        linger = self.settings.linger_ms
+        settings = self.settings
+        linger = settings.linger_ms
+        idle_since: float | None = None
         while True:
+            started = time.monotonic()
             stats = await self._drainer(linger).run(self._deadline)
             self.report.add(stats)
+            worked = stats.claimed or stats.stalled_requeued
+            idle_since = None if worked else (idle_since or started)
             # Another round only if a job could still start in it (the drainer's own rule).
             if self._time_left_ms() <= self.queue.definition.timeout_ms + START_MARGIN_MS:
                 return "deadline"
@@ -185,14 +224,22 @@ class Poller:
                     return "paused"
                 await self.presence.join()
                 continue
+            idle_ms = (time.monotonic() - idle_since) * 1000 if idle_since else 0.0
+            if idle_ms >= settings.max_idle_ms:
+                # Work it cannot claim (limits held elsewhere, a slow rate): stop billing.
+                return "idle"
             due = await self._next_due_ms()
-            if counts.waiting == 0 and due is not None and due <= self.settings.delayed_wait_ms:
-                linger = due + self.settings.linger_ms  # stay for a job due soon
+            wait = min(settings.delayed_wait_ms, settings.max_idle_ms - idle_ms)
+            if counts.waiting == 0 and due is not None and due <= wait:
+                linger = due + settings.linger_ms  # stay for a job due soon
                 continue
-            linger = self.settings.linger_ms
+            linger = settings.linger_ms
             # Leave, then look once more: an enqueue that saw our flag did not wake anyone.
             if not await self.presence.leave():
-                return "others running"
+                # Jobs wait under a limit that live pollers hold: say which, never "empty".
+                code = stats.last_code if counts.waiting else None
+                held_back = HELD_BACK.get(code) if code is not None else None
+                return held_back or "others running"
             if not await self._has_waiting():
                 return "empty"
             await self.presence.join()
@@ -228,6 +275,11 @@ class Poller:
                 await self.presence.refresh()
             except Exception:
                 logger.warning("poller presence refresh failed", exc_info=True)
+            await self._check_marker()
+
+    async def _check_marker(self) -> None:
+        if self.marker is not None:
+            await self.marker.check(self.queue.name)
 
     def pollers_wanted(self, backlog: int) -> int:
         """How many pollers a backlog of ``backlog`` waiting jobs deserves."""

@@ -12,6 +12,7 @@ from corral.drain import DrainHooks
 from corral.events import EventHooks
 from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
+from corral.index_marker import IndexMarker, Reconcile
 from corral.key_groups import KeyGroupStore, seed
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
@@ -20,6 +21,7 @@ from corral.poller.hooks import RunTally, StoreHooks
 from corral.poller.run import Poller, PollerReport, PollerSettings, Starter
 from corral.queue import LeaseSettings, Queue
 from corral.scripts import RedisClient
+from corral.stats.tally import TallyFlusher
 from corral.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class PollerRuntime:
         lease: lease settings of the queues.
         starter: starts another poller (fan-out); None lets the caller pass one per call.
         events: lifecycle event sinks (None: no events).
+        reconcile: starts a reconcile of a queue Redis lost (None: the schedule will).
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class PollerRuntime:
         lease: LeaseSettings | None = None,
         starter: Starter | None = None,
         events: DeploymentEvents | None = None,
+        reconcile: Reconcile | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -70,6 +74,7 @@ class PollerRuntime:
         self.lease = lease
         self.starter = starter
         self.events = events
+        self.reconcile = reconcile
 
     async def _seed_limits(self, queue: Queue) -> None:
         """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
@@ -93,15 +98,27 @@ class PollerRuntime:
             q = Queue(redis, definition, prefix=self.prefix, lease=self.lease)
             store_hooks = StoreHooks(q, self.store, self.failures)
             sink = self.events.sink(redis) if self.events else None
+            flusher = self.events.flusher(redis) if self.events else None
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
-            poller = Poller(q, hooks, starter=start, settings=self.settings)
+            marker = IndexMarker(redis, self.reconcile, prefix=self.prefix)
+            poller = Poller(q, hooks, starter=start, settings=self.settings, marker=marker)
             await self._seed_limits(q)
             try:
                 report = await poller.run(remaining_ms)
             finally:
                 if sink is not None:
                     await sink.flush()  # before Lambda freezes the process
+                if flusher is not None:
+                    await _flush_counters(flusher, queue)
             return PollerResult(report, store_hooks.tally)
 
         return self.loops.run(work)
+
+
+async def _flush_counters(flusher: TallyFlusher, queue: str) -> None:
+    """The daily counters, once a minute per queue; a failure waits for the next run."""
+    try:
+        await flusher.flush(queue)
+    except Exception:
+        logger.warning("flushing the daily counters of %s failed", queue, exc_info=True)

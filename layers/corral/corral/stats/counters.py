@@ -1,33 +1,31 @@
-"""Daily counters, written as jobs finish: one item per tenant, queue and UTC day.
+"""Daily counters: one item per tenant, queue and UTC day, added to once a minute.
 
 Each item holds counts by status (``queued``, ``completed``, ``failed``, ``retried``,
 ``cancelled``), a fixed histogram of durations (``d0``..``d14``, upper bounds in
 ``BOUNDS_MS``) from which percentiles are computed, and error counts keyed by a hash of
 the error's type and normalised message (``e_<hash>``, with the text in ``m_<hash>``).
 
-A batch of events becomes one ``UpdateItem`` with ``ADD`` per tenant, queue and day,
-whatever the number of jobs in it, so the write cost grows with batches, not jobs. An
-update that fails (after boto3's own retries) is kept and added to the next batch's, so
-an outage of the table delays counts instead of losing them; ``ADD`` is not idempotent,
-so an update whose outcome is unknown (a timeout after DynamoDB applied it) may count twice.
+Events are summed in Redis first (``stats.tally``) and flushed here once a minute per
+tenant, queue and day, so the table is written per minute, not per job. Each flush
+carries an id that grows from flush to flush of an item; the update applies only over
+an older id (``flushId``), so a flush sent twice (a poller that died after the write but
+before Redis forgot the flushed counts) is counted once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
-import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from corral.events.model import EventType, LifecycleEvent
-from corral.events.sink import BackgroundSink
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +35,11 @@ BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000
 STATUSES = ("queued", "completed", "failed", "retried", "cancelled")
 RETENTION_DAYS = 400
 MAX_ERROR_CHARS = 160
-MAX_UNWRITTEN = 1000
-"""Items whose failed updates are kept for the next batch; past this the oldest are dropped."""
+FLUSH_ID = "flushId"
+"""The item attribute holding the id of the last flush applied to it."""
 
 _NUMBERS = re.compile(r"\d+")
-_COUNTED = {EventType.QUEUED, EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED}
+COUNTED = {EventType.QUEUED, EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED}
 
 
 def day_of(ms: int) -> str:
@@ -101,61 +99,67 @@ class DayCounts:
         if final_attempt and event.duration_ms is not None:
             self.durations[bucket_of(event.duration_ms)] += 1
 
-    def merge(self, other: DayCounts) -> DayCounts:
-        """Adds ``other``'s counts to these; returns self."""
-        self.counts.update(other.counts)
-        self.durations.update(other.durations)
-        self.errors.update(other.errors)
-        self.messages.update(other.messages)
-        return self
+    def fields(self) -> tuple[dict[str, int], dict[str, str]]:
+        """The counts as item attributes (``completed``, ``d3``, ``e_<hash>``) and the
+        error texts (``m_<hash>``)."""
+        numbers = dict(self.counts)
+        numbers.update({f"d{bucket}": n for bucket, n in self.durations.items()})
+        numbers.update({f"e_{key}": n for key, n in self.errors.items()})
+        return numbers, {f"m_{key}": text for key, text in self.messages.items()}
 
-    def update(self, day: str, now_s: int) -> dict[str, Any]:
-        """``UpdateItem`` arguments that add these counts to the item."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        adds: list[str] = []
 
-        def add(attribute: str, amount: int) -> None:
-            i = len(names)
-            names[f"#a{i}"] = attribute
-            values[f":a{i}"] = {"N": str(amount)}
+def counter_update(
+    day: str, fields: Mapping[str, str | int], now_s: int, flush_id: int | None
+) -> dict[str, Any]:
+    """``UpdateItem`` arguments that add ``fields`` (numbers; ``m_*`` texts) to a day's item.
+
+    With ``flush_id`` the update applies only over an older flush (see the module docstring).
+    """
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    adds: list[str] = []
+    sets = ["expiresAt = :exp"]
+    for i, (attribute, value) in enumerate(sorted(fields.items())):
+        if attribute.startswith("m_"):
+            values[f":a{i}"] = {"S": str(value)}
+            sets.append(f"#a{i} = if_not_exists(#a{i}, :a{i})")
+        elif int(value):
+            values[f":a{i}"] = {"N": str(int(value))}
             adds.append(f"#a{i} :a{i}")
-
-        for status, n in self.counts.items():
-            add(status, n)
-        for bucket, n in self.durations.items():
-            add(f"d{bucket}", n)
-        sets = ["expiresAt = :exp"]
-        for key, n in self.errors.items():
-            add(f"e_{key}", n)
-            names[f"#m_{key}"] = f"m_{key}"
-            values[f":m_{key}"] = {"S": self.messages[key]}
-            sets.append(f"#m_{key} = if_not_exists(#m_{key}, :m_{key})")
-        expires = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
-        values[":exp"] = {"N": str(max(expires, now_s) + RETENTION_DAYS * 86_400)}
-        return {
-            "UpdateExpression": f"ADD {', '.join(adds)} SET {', '.join(sets)}",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        else:
+            continue
+        names[f"#a{i}"] = attribute
+    expires = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+    values[":exp"] = {"N": str(max(expires, now_s) + RETENTION_DAYS * 86_400)}
+    update: dict[str, Any] = {"ExpressionAttributeNames": names}
+    if flush_id is not None:
+        names["#f"] = FLUSH_ID
+        values[":f"] = {"N": str(flush_id)}
+        sets.append("#f = :f")
+        update["ConditionExpression"] = "attribute_not_exists(#f) OR #f < :f"
+    expression = f"SET {', '.join(sets)}"
+    if adds:
+        expression = f"ADD {', '.join(adds)} " + expression
+    update["UpdateExpression"] = expression
+    update["ExpressionAttributeValues"] = values
+    return update
 
 
 def group(events: Iterable[LifecycleEvent]) -> dict[tuple[str, str, str], DayCounts]:
     """Events by (tenant, queue, day), counted; events that count nothing are skipped."""
     groups: dict[tuple[str, str, str], DayCounts] = defaultdict(DayCounts)
     for event in events:
-        if event.type in _COUNTED and event.tenant:
+        if event.type in COUNTED and event.tenant:
             groups[(event.tenant, event.queue, day_of(event.time))].add(event)
     return groups
 
 
 class CounterWriter:
-    """Adds batches of events to the daily counters.
+    """Adds counts to the daily counter items.
 
     Args:
         client: a boto3 DynamoDB client (standard retries).
         table: the tenant table.
-        workers: items updated at once.
     """
 
     def __init__(
@@ -163,77 +167,44 @@ class CounterWriter:
         client: Any,
         table: str,
         *,
-        workers: int = 4,
         clock_s: Callable[[], float] | None = None,
     ) -> None:
         self.client = client
         self.table = table
         self.clock_s = clock_s or (lambda: datetime.now(UTC).timestamp())
         self.calls = 0
-        self.dropped = 0
-        self._unwritten: dict[tuple[str, str, str], DayCounts] = {}
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stats")
 
-    def _write(self, key: tuple[str, str, str], counts: DayCounts) -> bool:
+    def apply(
+        self,
+        key: tuple[str, str, str],
+        fields: Mapping[str, str | int],
+        flush_id: int | None = None,
+    ) -> bool:
+        """Add ``fields`` to the item of ``key`` (tenant, queue, day); False if the flush
+        ``flush_id`` (or a later one) was already applied. Raises what DynamoDB raises."""
         tenant, queue, day = key
+        self.calls += 1
         try:
-            self.calls += 1
             self.client.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": stats_pk(tenant, queue)}, "sk": {"S": day}},
-                **counts.update(day, int(self.clock_s())),
+                **counter_update(day, fields, int(self.clock_s()), flush_id),
             )
-        except Exception:
-            logger.warning("could not count %s/%s on %s", tenant, queue, day, exc_info=True)
-            return False
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
         return True
 
     def write(self, events: Iterable[LifecycleEvent]) -> int:
-        """Count ``events`` and any earlier counts that failed; returns how many items
-        could not be updated (kept for the next call)."""
-        with self._lock:
-            groups, self._unwritten = self._unwritten, {}  # the oldest first
+        """Count ``events`` straight into the table, without Redis in between (a backfill);
+        returns how many items could not be updated."""
+        failed = 0
         for key, counts in group(events).items():
-            groups[key] = groups[key].merge(counts) if key in groups else counts
-        items = list(groups.items())
-        done = list(self._pool.map(lambda kv: self._write(*kv), items))
-        failed = [kv for kv, ok in zip(items, done, strict=True) if not ok]
-        if failed:
-            self._keep(failed)
-        return len(failed)
-
-    def _keep(self, failed: list[tuple[tuple[str, str, str], DayCounts]]) -> None:
-        with self._lock:
-            for key, counts in failed:
-                kept = self._unwritten.get(key)
-                self._unwritten[key] = kept.merge(counts) if kept else counts
-            while len(self._unwritten) > MAX_UNWRITTEN:
-                oldest = next(iter(self._unwritten))
-                del self._unwritten[oldest]
-                self.dropped += 1
-                logger.error("gave up counting %s: too many unwritten counters", oldest)
-
-    @property
-    def unwritten(self) -> int:
-        """Items whose counts wait for the next batch."""
-        return len(self._unwritten)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-class CounterSink(BackgroundSink):
-    """Counts in the background (see ``BackgroundSink``)."""
-
-    name = "stats"
-
-    def __init__(self, writer: CounterWriter) -> None:
-        super().__init__()
-        self.writer = writer
-
-    def accepts(self, event: LifecycleEvent) -> bool:
-        return event.type in _COUNTED
-
-    async def send(self, events: list[LifecycleEvent]) -> None:
-        await asyncio.to_thread(self.writer.write, events)
+            numbers, messages = counts.fields()
+            try:
+                self.apply(key, {**numbers, **messages})
+            except Exception:
+                logger.warning("could not count %s", key, exc_info=True)
+                failed += 1
+        return failed

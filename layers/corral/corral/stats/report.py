@@ -5,6 +5,10 @@ a query is therefore bounded by the date range and the number of queues, whateve
 job volume: one ``Query`` per queue (``pk = stats#{tenant}#{queue}``, ``sk BETWEEN from
 AND to``), returning at most one item per day. A 30-day report on one queue reads at most
 30 items in one call; on every queue, one call per queue (made in parallel).
+
+Counts not yet flushed from Redis (``stats.tally``) are passed in and added, so a report
+is current between flushes. The report also estimates what the tenant's jobs cost on AWS
+(``corral.pricing``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from corral.stats.counters import BOUNDS_MS, STATUSES, stats_pk
+from corral import pricing
+from corral.stats.counters import BOUNDS_MS, FLUSH_ID, STATUSES, stats_pk
+from corral.stats.tally import Unflushed
 
 MAX_DAYS = 92
 TOP_ERRORS = 10
@@ -47,6 +53,8 @@ class Report:
     durations: int
     top_errors: list[tuple[str, int]]
     reads: dict[str, int] = field(default_factory=dict)
+    cost: dict[str, float] = field(default_factory=dict)
+    """Estimated AWS dollars by service (``corral.pricing.estimate``)."""
 
 
 def day_range(start: date, end: date) -> list[str]:
@@ -87,11 +95,21 @@ class StatsReader:
     Args:
         client: a boto3 DynamoDB client.
         table: the tenant table.
+        event_types: the lifecycle events the deployment sends to EventBridge (slugs), for
+            the cost estimate.
     """
 
-    def __init__(self, client: Any, table: str, *, workers: int = 6) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        *,
+        workers: int = 6,
+        event_types: frozenset[str] = frozenset(pricing.FAILURE_EVENTS),
+    ) -> None:
         self.client = client
         self.table = table
+        self.event_types = event_types
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stats")
 
     def _items(self, tenant: str, queue: str, start: str, end: str) -> list[dict[str, Any]]:
@@ -112,17 +130,44 @@ class StatsReader:
                 return items
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
-    def report(self, tenant: str, queues: Sequence[str], start: date, end: date) -> Report:
-        """The report of ``tenant`` over ``queues`` from ``start`` to ``end`` (inclusive)."""
+    def report(
+        self,
+        tenant: str,
+        queues: Sequence[str],
+        start: date,
+        end: date,
+        unflushed: Sequence[tuple[str, Unflushed]] = (),
+    ) -> Report:
+        """The report of ``tenant`` over ``queues`` from ``start`` to ``end`` (inclusive),
+        with ``unflushed`` counts ``(queue, tally)`` still in Redis added."""
         days = day_range(start, end)
         pages = list(self._pool.map(lambda q: self._items(tenant, q, days[0], days[-1]), queues))
-        report = summarise(days, [i for page in pages for i in page])
+        items = [i for page in pages for i in page]
+        report = summarise(days, items + pending_items(tenant, items, unflushed))
         report.queues = list(queues)
         report.reads = {"queries": len(queues), "items": sum(len(p) for p in pages)}
+        report.cost = pricing.estimate(report.totals, event_types=self.event_types)
         return report
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def pending_items(
+    tenant: str, items: Sequence[dict[str, Any]], unflushed: Sequence[tuple[str, Unflushed]]
+) -> list[dict[str, Any]]:
+    """Redis tallies as counter items; a snapshot whose flush already landed is left out."""
+    flushed = {(item["pk"]["S"], item["sk"]["S"]): _number(item, FLUSH_ID) for item in items}
+    found = []
+    for queue, (day, flush_id, fields) in unflushed:
+        pk = stats_pk(tenant, queue)
+        if flush_id is not None and flushed.get((pk, day), 0) >= flush_id:
+            continue
+        item: dict[str, Any] = {"pk": {"S": pk}, "sk": {"S": day}}
+        for name, value in fields.items():
+            item[name] = {"S": value} if name.startswith("m_") else {"N": value}
+        found.append(item)
+    return found
 
 
 def summarise(days: list[str], items: Iterable[dict[str, Any]]) -> Report:

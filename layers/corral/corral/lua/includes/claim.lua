@@ -5,7 +5,9 @@
   Returns {code, hintMs, claimed, expired}:
     code 1 claimed at least one job; 0 nothing waiting (hintMs: time until the next
     delayed job is due, -1 if none); 2 paused; 3 rate limited (hintMs: until the next
-    token); 4 at global concurrency.
+    token); 4 at global concurrency; 5 jobs wait, but every waiting group is at its
+    concurrency limit. For 4 and 5, hintMs is the time until the earliest lease runs out
+    (0: one already has, so recover.lua frees its slot; -1: no lease held).
     claimed: flat {id, data, opts, attempt, group, createdAt, ...}
     expired: ids whose ttl ran out before they started (now failed)
 ]]
@@ -27,10 +29,18 @@ local function next_due_hint(now)
   return math.max(0, tonumber(first[2]) - now)
 end
 
+-- Slots held by leases free up when a lease ends: a worker that died leaves its lease to
+-- run out, and the claimer needs to know when, to recover the job instead of leaving.
+local function lease_hint(now)
+  local first = redis.call('ZRANGE', k.active, 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  return math.max(0, tonumber(first[2]) - now)
+end
+
 local function room_under_limits(n, now, concurrency, rate_max, rate_ms)
   if concurrency > 0 then
     local free = concurrency - redis.call('ZCARD', k.active)
-    if free <= 0 then return 0, 4, 0 end
+    if free <= 0 then return 0, 4, lease_hint(now) end
     n = math.min(n, free)
   end
   if rate_max > 0 then
@@ -152,6 +162,10 @@ local function claim_batch(a)
     if keyed and idle > 0 and idle >= redis.call('LLEN', k.ring) then break end
   end
   if count == 0 then
+    -- The ring is empty unless key groups held back what is in it (then: code 0).
+    if redis.call('SCARD', k.parked) > 0 and redis.call('LLEN', k.ring) == 0 then
+      return {5, lease_hint(now), {}, expired}
+    end
     local due = next_due_hint(now)
     if kg.hint >= 0 and (due < 0 or kg.hint < due) then due = kg.hint end
     return {0, due, {}, expired}

@@ -1,0 +1,82 @@
+"""Noticing at once that Redis lost a queue, and asking for a reconcile right away.
+
+Redis is a rebuildable index (invariant 1): after a flush, or a failover onto an empty
+replica, the reconciler puts every pending job back. Its schedule is minutes apart, so
+the API and the pollers watch a marker key in the queue's hash slot instead: each sets
+it if missing, and the one that finds it missing starts a reconcile of that queue. The
+very first use of a queue finds it missing too; that reconcile finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from corral.keys import PREFIX, QueueKeys
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda.client import LambdaClient
+
+logger = logging.getLogger(__name__)
+
+Reconcile = Callable[[str], Awaitable[None]]
+"""Starts a reconcile of one queue (an async Lambda invoke, or the emulator's reconciler)."""
+
+LOST_SOURCE = "corral.index-lost"
+"""The ``source`` of a reconcile started because Redis lost a queue."""
+
+
+class IndexMarker:
+    """Checks a queue's marker and starts a reconcile when it is gone.
+
+    Args:
+        redis: an async client.
+        reconcile: starts a reconcile of a queue (None: only the schedule reconciles).
+        prefix: the key prefix.
+    """
+
+    def __init__(self, redis: Any, reconcile: Reconcile | None, *, prefix: str = PREFIX) -> None:
+        self.redis = redis
+        self.reconcile = reconcile
+        self.prefix = prefix
+
+    async def check(self, queue: str) -> bool:
+        """Set the queue's marker; if it was missing, start a reconcile. Never raises: the
+        caller's own work (an enqueue, a drain) matters more than this check."""
+        try:
+            if not await self.redis.set(QueueKeys(queue, self.prefix).marker, "1", nx=True):
+                return False
+        except Exception:
+            logger.warning("could not check the Redis marker of %s", queue, exc_info=True)
+            return False
+        # INFO, not WARNING: a new queue looks the same, and the reconciler warns about
+        # what it actually had to put back.
+        logger.info(
+            "Redis holds no marker of queue %s (new, flushed or failed over): reconciling now",
+            queue,
+            extra={"queue": queue},
+        )
+        if self.reconcile is not None:
+            try:
+                await self.reconcile(queue)
+            except Exception:
+                logger.warning("could not start a reconcile of %s", queue, exc_info=True)
+        return True
+
+
+def lambda_reconcile(client: LambdaClient, function_name: str) -> Reconcile:
+    """An async (``Event``) invoke of the reconciler function for one queue."""
+
+    async def start(queue: str) -> None:
+        payload = {"queues": [queue], "source": LOST_SOURCE}
+        await asyncio.to_thread(
+            client.invoke,
+            FunctionName=function_name,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
+        )
+
+    return start
