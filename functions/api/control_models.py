@@ -69,3 +69,13 @@ class QueueSettings(CamelModel):
 class QueueLimits(CamelModel):
     queue: str
     settings: QueueSettings
+
+
+class KeyGroupPublic(CamelModel):
+    """A key group's limits set at runtime; they win over its jobs' ``options.group``.
+    A limit that is null was not set at runtime: each job's own applies; 0: no limit."""
+
+    id: str
+    concurrency: int | None = Field(description="most of its jobs at once, set at runtime")
+    rate_limit: RateLimitSetting | None = Field(description="its rate, set at runtime")
+    active: int = Field(description="jobs of this key group running now")

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
+from corral.context import JobContext
 from corral.definition import RateLimit
 from corral.drain import Drainer, DrainHooks
+from corral.job import JobOptions, KeyGroupOption, KeyGroupRate
 from corral.limits import StoredLimits, mirror
 from corral.queue import ClaimedJob, NewJob, Queue
 from redis.asyncio import Redis
 
-from tests.conftest import SHARED_REDIS_URL, shared_client
+from tests.conftest import SHARED_REDIS_URL, Payload, shared_client
 from tests.functional.drain_helpers import CountingRedis, Recorder, real_queue, wait_for
 
 DRAINERS = 8
@@ -188,3 +191,42 @@ async def test_one_tenants_backlog_delays_another_by_at_most_one_batch(crew: Cre
     print(f"claims in between: {claim - claims_before}; big-tenant starts in between: {ahead}")
     held = drainers[0].batch_size + max(drainers[0].concurrency, batch // 2) + 1
     assert 0 <= ahead <= DRAINERS * held
+
+
+async def test_key_group_limits_hold_across_drainers(crew: Crew) -> None:
+    """options.group: each key's concurrency and rate hold across 8 drainers, with two
+    tenants taking turns, while the queue itself is unlimited."""
+    running: Counter[str] = Counter()
+    most: Counter[str] = Counter()
+
+    async def handle(payload: Payload, job: JobContext) -> int:
+        key = f"k{payload.n % 3}"
+        running[key] += 1
+        most[key] = max(most[key], running[key])
+        try:
+            await asyncio.sleep(0.02)
+        finally:
+            running[key] -= 1
+        return payload.n
+
+    queues = crew(handle)
+    limits = {
+        "k0": KeyGroupOption(id="k0", concurrency=2),
+        "k1": KeyGroupOption(id="k1", concurrency=3),
+        "k2": KeyGroupOption(id="k2", rate_limit=KeyGroupRate(max=5, duration_ms=400)),
+    }
+    jobs = [
+        NewJob({"n": i, "subAccountId": f"t{i % 2}"}, JobOptions(group=limits[f"k{i % 3}"]))
+        for i in range(90)
+    ]
+    ids = [r.job_id for r in await queues[0].add_bulk(jobs)]
+
+    await drain_all(queues, 90, concurrency=8, batch_size=8)
+
+    assert (most["k0"], most["k1"]) == (2, 3), dict(most)
+    k2 = sorted([int((await queues[0].get_job(i)).processed_at or 0) for i in ids[2::3]])  # type: ignore[union-attr]
+    busiest = max(bisect.bisect_left(k2, t + 400) - k for k, t in enumerate(k2))
+    rate = (len(k2) - 5) / ((k2[-1] - k2[0]) / 400)
+    print(f"key groups: most running {dict(most)}; k2 busiest 400 ms: {busiest}, rate {rate:.2f}")
+    assert busiest <= 5
+    assert 4 <= rate <= 5.5

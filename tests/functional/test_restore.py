@@ -17,6 +17,8 @@ from corral.job import (
     JobOptions,
     JobState,
     JobStatus,
+    KeyGroupOption,
+    KeyGroupRate,
     WebhookOption,
 )
 from corral.queue import Queue
@@ -100,6 +102,18 @@ async def test_a_job_redis_still_holds_is_left_alone(make_queue: QueueFactory) -
     assert json.loads(raw)["attempts"] == 3
 
 
+async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    group = KeyGroupOption(id="key", concurrency=1)
+
+    assert await restore(queue, record("a", group=group), record("b", group=group)) == ["a", "b"]
+
+    job = await queue.get_job("a")
+    assert job is not None and job.options["group"] == {"id": "key", "concurrency": 1}
+    # Restored through the same options code as an enqueue: the key group's limit holds.
+    assert await claim_ids(queue) == ["a"]
+
+
 async def test_a_job_with_every_option_set_comes_back_field_by_field(
     redis: Any, prefix: str, clock: FakeClock
 ) -> None:
@@ -115,6 +129,7 @@ async def test_a_job_with_every_option_set_comes_back_field_by_field(
         job_id="everything",
         deduplication=Deduplication(id="once", mode=DedupMode.DEBOUNCE, ttl=90_000),
         webhook=WebhookOption(url="https://hooks.example.com/corral", events=["completed"]),
+        group=KeyGroupOption(id="acct", concurrency=2, rate_limit=KeyGroupRate(max=9)),
     )
     registry = QueueRegistry([QueueDefinition(name="jobs", payload=Payload, handler=noop)])
     with contextmanager(start_aws)() as aws:

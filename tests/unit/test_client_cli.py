@@ -201,6 +201,19 @@ def test_cli_schedules_pause_and_resume() -> None:
     assert run_cli(["schedules", "pause"], rec)[0] == 1
 
 
+def test_cli_group_limits_shows_sets_and_resets_a_key_group() -> None:
+    answer = {"id": "acct", "concurrency": 2, "rateLimit": None, "active": 0}
+    path = "/queues/email/groups/acct"
+    rec = Recorder({("GET", path): answer, ("PUT", path): answer})
+    assert run_cli(["group-limits", "email", "acct"], rec)[0] == 0
+    argv = ["group-limits", "email", "acct", "--concurrency", "2", "--rate-max", "5"]
+    assert run_cli(argv, rec)[0] == 0
+    assert rec.body() == {"concurrency": 2, "rateLimit": {"max": 5, "durationMs": 1000}}
+    assert run_cli(["group-limits", "email", "acct", "--reset"], rec)[0] == 0
+    assert rec.body() == {}
+    assert [r.method for r in rec.requests] == ["GET", "PUT", "PUT"]
+
+
 def test_cli_promotes_a_delayed_job() -> None:
     answer = {"jobId": "j1", "queue": "email", "status": "pending", "deduplicated": False}
     rec = Recorder({("POST", "/jobs/email/j1/promote"): answer})
@@ -236,6 +249,8 @@ def every_call(client: Client) -> None:
     client.jobs("email")
     client.throughput("email")
     client.set_limits("email", concurrency=2, rateLimit=None)
+    client.key_group("email", "g1")
+    client.set_key_group("email", "g1", concurrency=1)
     client.pause("email")
     client.resume("email")
     client.clean("email", status="completed", grace=0)
@@ -265,6 +280,7 @@ def test_the_client_reaches_every_route_of_the_api() -> None:
         for sample, name in (("email", "{queue}"), ("j1", "{job_id}")):
             path = path.replace(f"/{sample}", f"/{name}")
         path = path.replace("/s1", "/{schedule_id}").replace("/w1", "/{webhook_id}")
+        path = path.replace("/g1", "/{group}")
         seen.add((request.method, path))
         return httpx.Response(200, json={"status": "completed"})
 

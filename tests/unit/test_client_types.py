@@ -28,6 +28,7 @@ TYPES = {
     "LogLine": client_types.LogLine,
     "QueueSettings": client_types.QueueSettings,
     "QueueLimits": client_types.QueueLimits,
+    "KeyGroupPublic": client_types.KeyGroup,
     "RateLimitSetting": client_types.RateLimitSetting,
     "JobPage": client_types.JobPage,
     "QueuePublic": client_types.QueueStats,
@@ -95,9 +96,10 @@ def test_errors_are_documented_as_they_are_sent() -> None:
 
 def test_every_response_schema_has_a_return_type() -> None:
     requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest", "FlowRequest"}
-    requests |= {"JobChangeRequest", "LimitsChange"}
+    requests |= {"JobChangeRequest", "LimitsChange", "KeyGroupLimits"}
     inputs = {"ScheduleCreate", "WebhookCreate", "JobOptions", "Backoff", "Deduplication"}
     inputs |= {"FlowOptions", "OnComplete", "WebhookOption"}
+    inputs |= {"KeyGroupOption", "KeyGroupRate"}
     # The page's own exchange of a sign-in code: no client call.
     inputs |= {"LinkRequest", "SessionRequest", "Session"}
     enums = {name for name, schema in SCHEMAS.items() if "enum" in schema}

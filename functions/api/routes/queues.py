@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from corral.controls import JobControls
 from corral.job import CLEANED_STATES, StatusWord, status_named
+from corral.key_groups import KeyGroupLimits
 from corral.limits import LimitsChange
 from corral.service import JobService
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import audit
-from api.control_models import QueueLimits, QueueSettings
+from api.control_models import KeyGroupPublic, QueueLimits, QueueSettings
 from api.deps import Admin, CallerDep, Service
 from api.errors import answers
 from api.models import (
@@ -69,6 +70,37 @@ async def change_limits(queue: str, body: LimitsChange, admin: Admin, service: S
     """
     limits = await JobControls(service).change_limits(queue, body, f"tenant {admin.tenant}")
     return QueueLimits(queue=queue, settings=QueueSettings.of(limits))
+
+
+@router.get("/{queue}/groups/{group}", response_model=KeyGroupPublic, responses=ADMIN_ERRORS)
+async def get_key_group(queue: str, group: str, admin: Admin, service: Service) -> Any:
+    """A key group's limits in force (jobs sharing ``options.group.id``; not the tenant)."""
+    return await JobControls(service).key_group(queue, group)
+
+
+@router.put(
+    "/{queue}/groups/{group}",
+    response_model=KeyGroupPublic,
+    responses={
+        **ADMIN_ERRORS,
+        **answers(
+            409,
+            422,
+            e409="another change landed meanwhile; try again",
+            e422="an invalid group id or limit",
+        ),
+    },
+)
+async def set_key_group(
+    queue: str, group: str, body: KeyGroupLimits, admin: Admin, service: Service
+) -> Any:
+    """Set a key group's concurrency and rateLimit at runtime; they win over the jobs'
+    ``options.group``. Left out or null: the jobs' own apply again; 0: no limit.
+
+    In force at the next claim of every poller; kept in the job table and audit-logged.
+    """
+    controls = JobControls(service)
+    return await controls.set_key_group(queue, group, body, f"tenant {admin.tenant}")
 
 
 @router.get("/{queue}/jobs", response_model=JobPage, responses=ERRORS)

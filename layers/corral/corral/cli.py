@@ -148,6 +148,19 @@ def cmd_limits(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     return client.set_limits(args.queue, **change)
 
 
+def cmd_group_limits(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    """Show a key group's limits in force, or set them at runtime (admin). The limits
+    given replace all its runtime ones (PUT); a limit not given comes from its jobs."""
+    limits: dict[str, Any] = {}
+    if args.concurrency is not None:
+        limits["concurrency"] = args.concurrency
+    if args.rate_max is not None:
+        limits["rateLimit"] = {"max": args.rate_max, "durationMs": args.rate_ms}
+    if not limits and not args.reset:
+        return client.key_group(args.queue, args.group)
+    return client.set_key_group(args.queue, args.group, **limits)
+
+
 def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.command == "clean":
         return client.clean(args.queue, status=args.status, grace=args.grace, limit=args.limit)
@@ -309,6 +322,22 @@ def parser() -> argparse.ArgumentParser:
         help="back to the deployed value",
     )
     lm.set_defaults(run=cmd_limits)
+
+    gl = sub.add_parser(
+        "group-limits",
+        help="show a key group's limits (jobs sharing options.group.id), or set them (admin)",
+    )
+    gl.add_argument("queue")
+    gl.add_argument("group", help="the key group's id (options.group.id; not the tenant)")
+    gl.add_argument("--concurrency", type=int, help="most of its jobs at once (0: no limit)")
+    gl.add_argument("--rate-max", type=int, help="most starts per window (0: no limit)")
+    gl.add_argument("--rate-ms", type=int, default=1000, help="the rate window (ms)")
+    gl.add_argument(
+        "--reset",
+        action="store_true",
+        help="drop its runtime limits: its jobs' own options.group apply again",
+    )
+    gl.set_defaults(run=cmd_group_limits)
 
     for name in ("pause", "resume", "redrive", "clean"):
         a = sub.add_parser(name, help=f"{name} a queue (admin)")

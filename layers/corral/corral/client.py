@@ -181,6 +181,15 @@ class Client:
         """
         return self._send(Calls.set_limits(queue, change))
 
+    def key_group(self, queue: str, group: str) -> reply.KeyGroup:
+        """A key group's limits in force (jobs sharing ``options.group.id``) (admin)."""
+        return self._send(Calls.key_group(queue, group))
+
+    def set_key_group(self, queue: str, group: str, **limits: Any) -> reply.KeyGroup:
+        """Set a key group's ``concurrency`` and ``rateLimit`` at runtime (admin); those
+        left out come from its jobs' ``options.group`` again."""
+        return self._send(Calls.set_key_group(queue, group, limits))
+
     def pause(self, queue: str) -> reply.Paused:
         return self._send(Calls.pausing(queue, "pause"))
 
@@ -362,6 +371,15 @@ class AsyncClient:
         A limit given as None goes back to the queue's deployed value.
         """
         return await self._send(Calls.set_limits(queue, change))
+
+    async def key_group(self, queue: str, group: str) -> reply.KeyGroup:
+        """A key group's limits in force (jobs sharing ``options.group.id``) (admin)."""
+        return await self._send(Calls.key_group(queue, group))
+
+    async def set_key_group(self, queue: str, group: str, **limits: Any) -> reply.KeyGroup:
+        """Set a key group's ``concurrency`` and ``rateLimit`` at runtime (admin); those
+        left out come from its jobs' ``options.group`` again."""
+        return await self._send(Calls.set_key_group(queue, group, limits))
 
     async def pause(self, queue: str) -> reply.Paused:
         return await self._send(Calls.pausing(queue, "pause"))

@@ -26,6 +26,7 @@ from corral.client_types import (
     Job,
     JobLogs,
     JobPage,
+    KeyGroup,
     Me,
     Paused,
     QueueLimits,
@@ -136,6 +137,16 @@ class Calls:
     def set_limits(queue: str, change: Mapping[str, Any]) -> Call[QueueLimits]:
         # None is sent: it clears a runtime limit (back to the deployed value).
         return Call("PATCH", f"/queues/{_q(queue)}", dict(change))
+
+    @staticmethod
+    def key_group(queue: str, group: str) -> Call[KeyGroup]:
+        return Call("GET", f"/queues/{_q(queue)}/groups/{_id(group, 'group id')}")
+
+    @staticmethod
+    def set_key_group(queue: str, group: str, limits: Mapping[str, Any]) -> Call[KeyGroup]:
+        # A field left out or None: the jobs' own options.group limits apply again.
+        body = options_of(limits)
+        return Call("PUT", f"/queues/{_q(queue)}/groups/{_id(group, 'group id')}", body)
 
     @staticmethod
     def pausing(queue: str, action: str) -> Call[Paused]:

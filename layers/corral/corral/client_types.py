@@ -129,6 +129,13 @@ class QueueSettings(TypedDict):
     runtime: list[str]
 
 
+class KeyGroup(TypedDict):
+    id: str
+    concurrency: int | None
+    rateLimit: RateLimitSetting | None
+    active: int
+
+
 class QueueLimits(TypedDict):
     queue: str
     settings: QueueSettings

@@ -12,6 +12,7 @@ from corral.errors import JobNotFoundError, JobStateError, ScriptCode, raise_for
 from corral.guards import aws, guarded_aws, redis_guard
 from corral.intake import Intake
 from corral.job_logs import LogPage, read_logs
+from corral.key_groups import KeyGroupLimits, KeyGroupStore, in_force, seed, set_key_group
 from corral.limits import (
     EffectiveLimits,
     LimitsChange,
@@ -67,6 +68,7 @@ class JobControls:
     def __init__(self, service: JobService) -> None:
         self.service = service
         self.limits_store = LimitsStore(service.store.client, service.store.table)
+        self.key_group_store = KeyGroupStore(service.store.client, service.store.table)
 
     async def limits(self, queue: str) -> EffectiveLimits:
         """The limits the queue's claims use now (deployed, or set at runtime)."""
@@ -84,6 +86,28 @@ class JobControls:
             )
         await self.service.waker.wake(queue)  # a raised limit may let waiting jobs start
         return limits
+
+    async def key_group(self, queue: str, key_id: str) -> dict[str, Any]:
+        """A key group's limits in force (runtime, else its jobs' own) and jobs running."""
+        q = self.service.queue(queue)
+        require_identifier(key_id, "group id")
+        with redis_guard():
+            await guarded_aws(seed(q, self.key_group_store))
+            return await in_force(q, key_id)
+
+    async def set_key_group(
+        self, queue: str, key_id: str, limits: KeyGroupLimits, by: str
+    ) -> dict[str, Any]:
+        """Set a key group's limits at runtime (admin): durable first, then in force."""
+        q = self.service.queue(queue)
+        require_identifier(key_id, "group id")
+        now = self.service.clock()
+        with redis_guard():
+            answer = await guarded_aws(
+                set_key_group(q, self.key_group_store, key_id, limits, by, now)
+            )
+        await self.service.waker.wake(queue)  # a raised limit may let held jobs start
+        return answer
 
     async def logs(
         self, queue: str, job_id: str, tenant: str | None, cursor: int, limit: int

@@ -88,6 +88,23 @@ class WebhookOption(CamelModel):
     )
 
 
+class KeyGroupRate(CamelModel):
+    """At most ``max`` starts of the key group per ``durationMs``."""
+
+    max: int = Field(ge=1, le=1_000_000)
+    duration_ms: int = Field(default=1000, ge=1, le=86_400_000)
+
+
+class KeyGroupOption(CamelModel):
+    """``options.group``: jobs sharing ``id`` (a key, e.g. a customer's API account) run
+    at most ``concurrency`` at once and ``rateLimit`` per window, across all pollers.
+    Not the tenant: that is the job's ``subAccountId``."""
+
+    id: Identifier
+    concurrency: int | None = Field(default=None, ge=1, le=100_000)
+    rate_limit: KeyGroupRate | None = None
+
+
 class JobOptions(CamelModel):
     """Per-job options; any left out come from the queue's definition."""
 
@@ -100,6 +117,7 @@ class JobOptions(CamelModel):
     job_id: Identifier | None = None
     deduplication: Deduplication | None = None
     webhook: WebhookOption | None = None
+    group: KeyGroupOption | None = None
 
 
 class JobState(StrEnum):

@@ -129,6 +129,9 @@ class Queue:
         if opts.webhook:
             # Carried with the job so the poller's events can reach it without a read.
             resolved["webhook"] = opts.webhook.model_dump(mode="json", exclude_none=True)
+        if opts.group:
+            # Read by the scripts (includes/key_groups.lua): the key group and its limits.
+            resolved["group"] = opts.group.model_dump(mode="json", by_alias=True, exclude_none=True)
         return json.dumps(resolved, separators=(",", ":")), resolved["timeout"]
 
     def _job_fields(self, job: NewJob, now: int) -> list[Any]:

@@ -40,6 +40,7 @@ SCRIPT_NAMES = (
     "request_cancel",
     "update_waiting",
     "set_limits",
+    "set_key_groups",
     # flows (corral.flows)
     "flow_add",
     "child_done",

@@ -18,6 +18,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/key_groups.lua
 --@include includes/claim.lua
 
 return claim_batch(claim_args(2))

@@ -18,6 +18,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/key_groups.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -54,6 +55,9 @@ local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
   if mode ~= 'debounce' then return existing, 0 end
   if state ~= 'delayed' and state ~= 'waiting' then return nil end
   redis.call('HSET', job_key(existing), 'data', data, 'opts', opts)
+  -- It has not started: the new options' key group and limits replace the old ones.
+  redis.call('HDEL', job_key(existing), 'keyGroup', 'kgConcurrency', 'kgRateMax', 'kgRateMs')
+  kg_added(job_key(existing), opts)
   if delay > 0 then
     if state == 'waiting' then
       local group = redis.call('HGET', job_key(existing), 'group')
@@ -91,6 +95,7 @@ for i = 0, n - 1 do
     redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
       'priority', priority, 'timeout', timeout, 'createdAt', now, 'attemptsMade', 0,
       'stalls', 0, 'state', state, 'expiresAt', expires_at, 'dedup', release)
+    kg_added(job_key(id), opts)
     if delay > 0 then
       redis.call('ZADD', k.delayed, now + delay, id)
     else

@@ -17,6 +17,7 @@
   Returns 1 added, 0 the job already exists (nothing changed).
 ]]
 --@include includes/keys.lua
+--@include includes/key_groups.lua
 
 local id = ARGV[2]
 local jkey = job_key(id)
@@ -25,5 +26,6 @@ redis.call('HSET', jkey, 'data', ARGV[4], 'opts', ARGV[5], 'group', ARGV[3],
   'priority', ARGV[6], 'timeout', ARGV[7], 'createdAt', ARGV[10], 'attemptsMade', 0,
   'stalls', 0, 'state', 'waiting-children', 'expiresAt', 0, 'dedup', '',
   'pendingChildren', ARGV[8], 'groupLimit', ARGV[9])
+kg_added(jkey, ARGV[5])  -- its options.group applies once it is released
 redis.call('ZADD', k.prefix .. 'wchildren', tonumber(ARGV[10]), id)
 return 1

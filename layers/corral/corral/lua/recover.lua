@@ -12,6 +12,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/key_groups.lua
 
 local now, max_stalls = tonumber(ARGV[1]), tonumber(ARGV[2])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[4]))
@@ -22,8 +23,10 @@ local seq = next_seq(k, #stalled)
 redis.call('ZREM', k.active, unpack(stalled))
 for i, id in ipairs(stalled) do
   local jkey = job_key(id)
-  local f = redis.call('HMGET', jkey, 'group', 'priority', 'attemptsMade', 'stalls', 'opts', 'dedup')
+  local f = redis.call('HMGET', jkey, 'group', 'priority', 'attemptsMade', 'stalls', 'opts', 'dedup',
+    'keyGroup')
   group_done(k, f[1], 1, group_limit)
+  kg_done(f[7], 1)
   local stalls = tonumber(f[4]) + 1
   local attempts = tonumber(cjson.decode(f[5]).attempts or 1)
   if stalls > max_stalls or tonumber(f[3]) >= attempts then

@@ -14,6 +14,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/key_groups.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -34,6 +35,7 @@ for i = 0, n - 1 do
       'priority', priority, 'timeout', timeout, 'createdAt', created,
       'attemptsMade', attempts_made, 'stalls', 0, 'state', state, 'expiresAt', expires_at,
       'dedup', '')
+    kg_added(job_key(id), opts)
     if delay > 0 then
       redis.call('ZADD', k.delayed, now + delay, id)
     else

@@ -22,6 +22,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/key_groups.lua
 --@include includes/claim.lua
 --@include includes/retention.lua
 
@@ -37,7 +38,7 @@ for i = 0, m - 1 do
   local o = outcomes[i + 1]
   local id, token, kind, payload = o[1], o[2], o[3], o[4]
   local jkey = job_key(id)
-  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'priority')
+  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'priority', 'keyGroup')
   if not f[2] then
     codes[#codes + 1] = -1
   elseif f[1] ~= token then
@@ -46,6 +47,7 @@ for i = 0, m - 1 do
     codes[#codes + 1] = 1
     released[#released + 1] = id
     group_delta[f[2]] = (group_delta[f[2]] or 0) + 1
+    kg_done(f[5], 1)
     if kind == 'c' then
       redis.call('HSET', jkey, 'state', 'completed', 'result', payload, 'finishedAt', now, 'lock', '')
       done[#done + 1] = now

@@ -13,6 +13,7 @@ from corral.events import EventHooks
 from corral.events.deploy import DeploymentEvents
 from corral.failures import FailureRecorder
 from corral.index_marker import IndexMarker, Reconcile
+from corral.key_groups import KeyGroupStore, seed
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
 from corral.limits import LimitsStore, runtime_overrides
@@ -79,6 +80,7 @@ class PollerRuntime:
         """Put limits set at runtime back into Redis if it lost them (one read per flush)."""
         try:
             await runtime_overrides(queue, LimitsStore(self.store.client, self.store.table))
+            await seed(queue, KeyGroupStore(self.store.client, self.store.table))
         except Exception:
             # Draining under the deployed limits beats not draining at all.
             logger.exception("could not seed the runtime limits of %s", queue.name)

@@ -84,6 +84,33 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   return true
 end
 
+-- Key groups (includes/key_groups.lua): a tenant's next jobs whose key groups have room,
+-- in the tenant's order, looking at most KG_SCAN jobs deep. kg.rooms caches, for this
+-- claim, each key group's {room, rate_ms}; kg.hint keeps the soonest time a rate window lets
+-- one start. Returns {id, key group or false, ...}.
+local KG_SCAN = 100
+local function kg_pick(gkey, take, now, kg)
+  local picked, ids = {}, {}
+  for _, id in ipairs(redis.call('ZRANGE', gkey, 0, KG_SCAN - 1)) do
+    if #ids >= take then break end
+    local jkey = job_key(id)
+    local kid = redis.call('HGET', jkey, 'keyGroup')
+    if kid and kg.rooms[kid] == nil then
+      local room, rate_ms, wait = kg_room(kid, jkey, now)
+      kg.rooms[kid] = {room, rate_ms}
+      if wait > 0 and (kg.hint < 0 or wait < kg.hint) then kg.hint = wait end
+    end
+    if not kid or kg.rooms[kid][1] ~= 0 then
+      ids[#ids + 1] = id
+      picked[#picked + 1] = id
+      picked[#picked + 1] = kid
+      if kid and kg.rooms[kid][1] > 0 then kg.rooms[kid][1] = kg.rooms[kid][1] - 1 end
+    end
+  end
+  if #ids > 0 then redis.call('ZREM', gkey, unpack(ids)) end
+  return picked
+end
+
 -- a: {now, worker, n, lease_cap, lease_margin, concurrency, group_limit, rate_max, rate_ms}
 local function claim_batch(a)
   local now = a.now
@@ -93,6 +120,8 @@ local function claim_batch(a)
   local n, code, hint = room_under_limits(a.n, now, a.concurrency, a.rate_max, a.rate_ms)
   if n == 0 then return {code, hint, {}, {}} end
   local claimed, expired, leases, count = {}, {}, {}, 0
+  local keyed = redis.call('HEXISTS', k.meta, 'keyGroups') == 1
+  local kg, idle = {rooms = {}, hint = -1}, 0
   while count < n do
     local group = redis.call('LPOP', k.ring)
     if not group then break end
@@ -103,7 +132,18 @@ local function claim_batch(a)
     if redis.call('LLEN', k.ring) == 0 then take = n - count end
     if a.group_limit > 0 then take = math.min(take, a.group_limit - active) end
     local started = 0
-    if take > 0 then
+    if take > 0 and keyed then
+      local picked = kg_pick(gkey, take, now, kg)
+      for i = 1, #picked, 2 do
+        local id, kid = picked[i], picked[i + 1]
+        if start_job(id, group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
+          started = started + 1
+          if kid then kg_started(kid, id, now, kg.rooms[kid][2]) end
+        else
+          expired[#expired + 1] = id
+        end
+      end
+    elseif take > 0 then
       local popped = redis.call('ZPOPMIN', gkey, take)
       for i = 1, #popped, 2 do
         if start_job(popped[i], group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
@@ -116,10 +156,19 @@ local function claim_batch(a)
     if started > 0 then redis.call('HINCRBY', k.gactive, group, started) end
     count = count + started
     if redis.call('EXISTS', gkey) == 1 then place_group(k, group, a.group_limit, active + started) end
+    -- Key groups can hold back every job a tenant has: stop once a whole turn of the ring
+    -- started nothing.
+    if started > 0 then idle = 0 else idle = idle + 1 end
+    if keyed and idle > 0 and idle >= redis.call('LLEN', k.ring) then break end
   end
   if count == 0 then
-    if redis.call('SCARD', k.parked) > 0 then return {5, lease_hint(now), {}, expired} end
-    return {0, next_due_hint(now), {}, expired}
+    -- The ring is empty unless key groups held back what is in it (then: code 0).
+    if redis.call('SCARD', k.parked) > 0 and redis.call('LLEN', k.ring) == 0 then
+      return {5, lease_hint(now), {}, expired}
+    end
+    local due = next_due_hint(now)
+    if kg.hint >= 0 and (due < 0 or kg.hint < due) then due = kg.hint end
+    return {0, due, {}, expired}
   end
   redis.call('ZADD', k.active, unpack(leases))
   if a.rate_max > 0 then
