@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi
+.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi fuzz
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,15 @@ chromium:
 # The committed OpenAPI document (a test fails when it is stale).
 openapi: install
 	$(PY) -m infra.export_openapi
+
+# schemathesis over every operation, as a tenant and as an admin: no 5xx, and every answer
+# as the OpenAPI document declares it. The suite runs a few examples per operation; this
+# runs FUZZ_EXAMPLES (about 27 operations x 2 callers x FUZZ_EXAMPLES requests).
+FUZZ_EXAMPLES ?= 1000
+
+fuzz: install redis
+	CORRAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest tests/security/test_fuzz.py \
+		-k every_operation --timeout=0 -q
 
 run: install redis
 	PORT=$(PORT) $(PY) -m infra.local

@@ -8,6 +8,7 @@
 #   BENCH_SYSTEMS=corral,bullmq,rq,saq,celery
 #   BENCH_PORT=6390       the dedicated Redis (flushed freely; never the shared one)
 #   BENCH_PROFILE=1       instead: profile corral's drain and print the top functions
+#   BENCH_FLOWS=5         flows of 1 parent + 100 children for the flow line
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${VENV:-.venv}/bin/python
@@ -45,3 +46,5 @@ fi
   --repeats "${BENCH_REPEATS:-3}" \
   --latency-samples "${BENCH_LATENCY:-50}" \
   --systems "${BENCH_SYSTEMS:-corral,bullmq,rq,saq,celery}"
+# One more line: a flow of 1 parent + 100 children, against a plain drain of 101 jobs.
+"$PY" -m bench.flow_bench --url "$URL" --flows "${BENCH_FLOWS:-5}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -71,3 +72,27 @@ class BrokenClient:
             raise ClientError(error, name)  # type: ignore[arg-type]
 
         return fail
+
+
+class SerializedClient:
+    """Delegates to a moto client one call at a time.
+
+    DynamoDB applies each conditional update to an item atomically; moto reads, changes
+    and writes the item without a lock, so two threads updating one item at once can lose
+    an update. Tests that race writers on one item (a flow's parent) go through this.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+        if not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return call

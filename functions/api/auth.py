@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from corral.keys import valid_identifier
@@ -27,10 +27,15 @@ HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller."""
+    """An authenticated caller.
+
+    ``key_id`` names the credential for audit lines, never the secret itself: an API
+    key's ``sha256:`` digest prefix, or the authorizer's principal (``sub``).
+    """
 
     tenant: str
     admin: bool = False
+    key_id: str = field(default="", compare=False)
 
 
 def parse_api_keys(value: str) -> dict[str, Caller]:
@@ -52,6 +57,11 @@ def parse_api_keys(value: str) -> dict[str, Caller]:
             raise ValueError("CORRAL_API_KEYS entries are token:tenant or token:tenant:admin")
         keys[token] = Caller(tenant, scope == "admin")
     return keys
+
+
+KEY_ID_HEX = 12
+"""Hex digits of a key's SHA-256 shown in audit lines: enough to tell keys apart, and a
+digest prefix reveals nothing of the key."""
 
 
 def key_digest(token: str) -> bytes:
@@ -81,7 +91,10 @@ def caller_from_claims(claims: Mapping[str, Any], scopes: Any = None) -> Caller 
     granted = _words(scopes) | _words(claims.get("scope")) | _words(claims.get("scp"))
     groups = _words(claims.get("cognito:groups")) | _words(claims.get("groups"))
     admin = bool(granted & ADMIN_SCOPES) or "admin" in groups or claims.get("admin") in TRUE
-    return Caller(tenant, admin)
+    principal = next(
+        (str(claims[c]) for c in ("sub", "principalId", "client_id") if claims.get(c)), ""
+    )
+    return Caller(tenant, admin, principal[:128])
 
 
 class Authenticator:
@@ -93,7 +106,10 @@ class Authenticator:
     """
 
     def __init__(self, api_keys: Mapping[str, Caller] | None = None) -> None:
-        self._digests = [(_digest_of_entry(k), c) for k, c in (api_keys or {}).items()]
+        self._digests = [
+            (digest, Caller(c.tenant, c.admin, f"sha256:{digest.hex()[:KEY_ID_HEX]}"))
+            for digest, c in ((_digest_of_entry(k), c) for k, c in (api_keys or {}).items())
+        ]
 
     @classmethod
     def from_setting(cls, value: str) -> Authenticator:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from corral.keys import valid_identifier
+from corral.quotas import Quotas
 from corral.service import JobService
 from fastapi import Depends, HTTPException, Query, Request
 
@@ -21,6 +22,12 @@ def get_service(request: Request) -> JobService:
 def get_authenticator(request: Request) -> Authenticator:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator
+
+
+def get_quotas(request: Request) -> Quotas:
+    """The tenants' quotas (``corral.quotas``)."""
+    quotas: Quotas = request.app.state.quotas
+    return quotas
 
 
 def get_caller(
@@ -86,3 +93,4 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 Admin = Annotated[Caller, Depends(get_admin)]
 TenantScope = Annotated[str, Depends(get_tenant_scope)]
 JobId = Annotated[str, Depends(job_id)]
+QuotasDep = Annotated[Quotas, Depends(get_quotas)]

@@ -1,7 +1,8 @@
 """Every error is JSON: ``{"error": code, "message": text, "details"?: [...]}``.
 
-Bad input is never a 500: validation is 422, unknown things 404, wrong states 409, and
-an unreachable Redis, DynamoDB or SQS is a 503 that says which.
+Bad input is never a 500: validation is 422, unknown things 404, wrong states 409, a
+tenant over a quota 429 (with ``Retry-After``), and an unreachable Redis, DynamoDB or SQS
+is a 503 that says which.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from corral.errors import (
     InvalidIdentifierError,
     JobNotFoundError,
     JobStateError,
+    QuotaExceededError,
     UnknownQueueError,
 )
+from corral.flows.intake import FlowTooLargeError
 from corral.guards import REDIS_DOWN, ServiceUnavailableError
 from corral.intake import InvalidPayloadError, JobIdTakenError, TenantMismatchError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -36,8 +40,51 @@ CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "quota_exceeded",
     503: "unavailable",
 }
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    error: str = Field(description="a code: not_found, validation_error, quota_exceeded, ...")
+    message: str
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="per field: loc, msg, type (validation errors)"
+    )
+
+
+DESCRIPTIONS = {
+    400: "the body cannot be read (not JSON, or not the declared content type)",
+    401: "no or invalid token",
+    403: "the operation needs another scope or tenant",
+    404: "not found",
+    409: "the request conflicts with the current state",
+    413: "the body is too large",
+    422: "invalid input",
+    429: "over a tenant quota; retry after Retry-After seconds",
+    503: "Redis, DynamoDB or SQS is unreachable; retry after Retry-After seconds",
+}
+RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
+}
+
+
+def answers(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers: each code with the error body, its
+    description (``described["e404"]`` overrides one) and, where one is sent, Retry-After."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {
+            "model": ErrorBody,
+            "description": described.get(f"e{code}", DESCRIPTIONS[code]),
+        }
+        if code in (429, 503):
+            entry["headers"] = RETRY_AFTER
+        declared[code] = entry
+    return declared
+
 
 MAPPED: list[tuple[type[Exception], int]] = [
     (UnknownQueueError, 404),
@@ -46,6 +93,7 @@ MAPPED: list[tuple[type[Exception], int]] = [
     (JobIdTakenError, 409),
     (TenantMismatchError, 403),
     (InvalidIdentifierError, 422),
+    (FlowTooLargeError, 422),
 ]
 
 
@@ -81,6 +129,11 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc))
 
 
+async def _quota(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QuotaExceededError)
+    return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ServiceUnavailableError):
         message = str(exc)
@@ -104,6 +157,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     for kind, _ in MAPPED:
         app.add_exception_handler(kind, _mapped)
+    app.add_exception_handler(QuotaExceededError, _quota)
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     for kind in REDIS_DOWN:
         app.add_exception_handler(kind, _unavailable)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.keys import PREFIX
+from corral.quotas import Quotas
 from corral.service import JobService
 from corral.store import JobStore
 from corral.wake import PollerWaker
@@ -18,7 +19,7 @@ from api import errors
 from api.auth import Authenticator
 from api.deps import TenantScope
 from api.limits import BodyLimit
-from api.routes import controls, dashboard, docs, health, jobs, queues, stats, webhooks
+from api.routes import controls, dashboard, docs, flows, health, jobs, queues, stats, webhooks
 from api.signin import SignInLinks
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY,
     webhook_config: webhooks.WebhookConfig | None = None,
     stats_reader: StatsReader | None = None,
+    quotas: Quotas | None = None,
     sign_in: SignInLinks | None = None,
 ) -> FastAPI:
     """The API app.
@@ -73,6 +75,7 @@ def create_app(
         max_body_bytes: larger request bodies get a 413.
         webhook_config: what ``/webhooks`` uses (None: 503).
         stats_reader: what ``/stats`` reads (None: 503).
+        quotas: the tenants' quotas (default: ``Quotas()``'s defaults).
         sign_in: the dashboard's one-time sign-in links (default: on ``redis``, if given).
     """
     if service is None and redis is not None and store is not None:
@@ -90,11 +93,12 @@ def create_app(
     app.state.schedules = schedules
     app.state.webhooks = webhook_config
     app.state.stats = stats_reader
+    app.state.quotas = quotas or Quotas()
     if sign_in is None and redis is not None:
         sign_in = SignInLinks(redis, prefix)
     app.state.sign_in = sign_in
     errors.install(app)
-    for module in (jobs, controls, queues, health, dashboard, docs, webhooks, stats):
+    for module in (jobs, flows, controls, queues, health, dashboard, docs, webhooks, stats):
         app.include_router(module.router)
     _include_schedules(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -1,11 +1,12 @@
-"""The request body limits (size and JSON depth), enforced before the app parses the body."""
+"""The request body limits (size, JSON depth, finite numbers), enforced before the app
+parses the body: every route's JSON passes here, so no route can take a NaN."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from corral.validation import MAX_JSON_DEPTH, json_body_too_deep
+from corral.validation import MAX_JSON_DEPTH, json_body_refusal
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -13,11 +14,11 @@ Message = dict[str, Any]
 
 class BodyLimit:
     """ASGI middleware: a body over ``max_bytes`` gets a JSON 413, one nested deeper
-    than ``max_depth`` a JSON 422.
+    than ``max_depth`` or holding a non-finite number a JSON 422.
 
     The declared ``Content-Length`` is checked first; a body without one is read up to
     the limit and replayed to the app (bodies are small, and Lambda delivers them whole).
-    The depth is checked before the app parses the body (``corral.validation``).
+    Depth and numbers are checked before the app parses the body (``corral.validation``).
     """
 
     def __init__(self, app: Any, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> None:
@@ -47,9 +48,9 @@ class BodyLimit:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        if body and json_body_too_deep(body, self.max_depth):
-            message = f"the JSON body is nested deeper than {self.max_depth} levels"
-            await _reject(send, 422, "validation_error", message)
+        refusal = json_body_refusal(body, self.max_depth) if body else None
+        if refusal:
+            await _reject(send, 422, "validation_error", refusal)
             return
         replayed = False
 

@@ -6,6 +6,8 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from corral.definition import QueueDefinition
+from corral.execute import public_error
+from corral.flows.intake import AcceptedNode, FlowNode
 from corral.intake import Accepted, Rejected
 from corral.job import CamelModel, CleanWord, JobOptions, JobStatus
 from corral.records import JobRecord
@@ -27,6 +29,15 @@ class EnqueueRequest(CamelModel):
     options: JobOptions | None = None
 
 
+class OnComplete(CamelModel):
+    """A completion job: it runs once every job of the batch completed, with their results
+    (a flow whose parent it is; see ``POST /flows``)."""
+
+    queue: str = Field(max_length=63)
+    data: dict[str, Any]
+    options: JobOptions | None = None
+
+
 class BatchRequest(CamelModel):
     """Many jobs. Each item is validated on its own (as ``EnqueueRequest``): the good ones
     are accepted, each bad one is answered with its field errors, unless ``atomic``."""
@@ -36,6 +47,9 @@ class BatchRequest(CamelModel):
     )
     atomic: bool = Field(
         default=False, description="all or nothing: any bad item rejects the batch (422)"
+    )
+    on_complete: OnComplete | None = Field(
+        default=None, description="a job to run once every job of the batch completed"
     )
 
 
@@ -101,12 +115,24 @@ class BatchAccepted(CamelModel):
     jobs: list[BatchItem]
     accepted: int
     rejected: int
+    on_complete: AcceptedJob | None = Field(default=None, description="the completion job")
 
 
 class BatchValid(CamelModel):
     """Every job of a batch would be accepted (nothing was written)."""
 
     valid: int = Field(description="how many jobs were checked")
+
+
+class FlowParent(CamelModel):
+    job_id: str
+    queue: str
+
+
+class FlowChild(CamelModel):
+    job_id: str
+    queue: str
+    status: JobStatus | None = Field(description="null once its record has expired")
 
 
 class JobPublic(CamelModel):
@@ -121,7 +147,10 @@ class JobPublic(CamelModel):
     )
     progress: Any = None
     result: Any = None
-    error: Any = None
+    error: Any = Field(
+        default=None,
+        description="a failure's message and type; admins see its stack too",
+    )
     attempts: int
     attempts_made: int
     created_at: int
@@ -132,9 +161,21 @@ class JobPublic(CamelModel):
     failed_at: int | None = Field(default=None, description="when it failed for good")
     tenant: str = Field(description="the job's tenant (subAccountId)")
     name: str = Field(description="what the job is: generic-task's task, else the queue")
+    parent: FlowParent | None = Field(default=None, description="a flow child's parent")
+    children: list[FlowChild] | None = Field(default=None, description="a flow parent's children")
+    children_results: dict[str, Any] | None = Field(
+        default=None, description="once every child is done: each completed child's result"
+    )
+    children_failures: dict[str, Any] | None = Field(
+        default=None, description="once every child is done: each failed child's error"
+    )
 
     @classmethod
-    def of(cls, record: JobRecord, definition: QueueDefinition | None = None) -> JobPublic:
+    def of(
+        cls, record: JobRecord, definition: QueueDefinition | None = None, *, stack: bool = False
+    ) -> JobPublic:
+        """The record as a caller sees it: a failed job's stack only with ``stack``
+        (admins); tenants get its message and type, never server file paths."""
         failed = record.status is JobStatus.FAILED
         return cls(
             job_id=record.job_id,
@@ -144,7 +185,7 @@ class JobPublic(CamelModel):
             options=record.options,
             progress=record.progress,
             result=record.result,
-            error=record.error,
+            error=record.error if stack else public_error(record.error),
             attempts=record.attempts,
             attempts_made=record.attempts_made,
             created_at=record.created_at,
@@ -182,6 +223,7 @@ class QueuePublic(CamelModel):
     paused: bool
     dead_letter: int
     settings: QueueSettings | None = Field(default=None, description="the limits in force")
+    waiting_children: int = Field(default=0, description="flow parents waiting for children")
 
     @classmethod
     def of(cls, stats: QueueStats, settings: QueueSettings | None = None) -> QueuePublic:
@@ -226,3 +268,54 @@ class Redriven(CamelModel):
 class Health(CamelModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, bool]
+
+
+class FlowOptions(JobOptions):
+    """A flow job's options: a job's, and how its failure weighs on its parent."""
+
+    ignore_dependency_on_failure: bool = Field(
+        default=False,
+        description="if this job fails for good, its parent still runs (and sees the failure)",
+    )
+
+    def job_options(self) -> JobOptions:
+        return JobOptions.model_validate(
+            self.model_dump(exclude={"ignore_dependency_on_failure"}, exclude_unset=True)
+        )
+
+
+class FlowRequest(CamelModel):
+    """A job and the children it waits for (up to 10 levels, 1,000 jobs in all)."""
+
+    queue: str = Field(max_length=63)
+    data: dict[str, Any]
+    options: FlowOptions | None = None
+    children: list[FlowRequest] = Field(default_factory=list, max_length=1000)
+
+    def node(self) -> FlowNode:
+        options = self.options
+        return FlowNode(
+            self.queue,
+            self.data,
+            options.job_options() if options else None,
+            bool(options and options.ignore_dependency_on_failure),
+            [child.node() for child in self.children],
+        )
+
+
+class FlowAccepted(CamelModel):
+    """The accepted flow, mirroring the request's tree."""
+
+    job_id: str
+    queue: str
+    status: JobStatus
+    children: list[FlowAccepted] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, node: AcceptedNode) -> FlowAccepted:
+        return cls(
+            job_id=node.job_id,
+            queue=node.queue,
+            status=node.status,
+            children=[cls.of(c) for c in node.children],
+        )

@@ -13,6 +13,7 @@ from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.events.deploy import DeploymentEvents
 from corral.lazy_client import lazy
+from corral.quotas import Quotas
 from corral.redis_client import create_redis
 from corral.results import ResultStore
 from corral.schedules import ScheduleService, ScheduleStore, ServiceSink
@@ -60,6 +61,17 @@ def default_waker(settings: Settings, redis: Any, client: ClientFactory) -> Poll
     return FlaggedWaker(redis, start, prefix=settings.key_prefix)
 
 
+def quotas_of(settings: Settings) -> Quotas:
+    """The tenants' quotas (``CORRAL_QUOTA_*``); read by the API only."""
+    return Quotas(
+        schedules=settings.quota_schedules,
+        webhooks=settings.quota_webhooks,
+        waiting_jobs=settings.quota_waiting_jobs,
+        enqueue_rate=settings.quota_enqueue_rate,
+        enqueue_burst=max(settings.quota_enqueue_burst, settings.quota_enqueue_rate),
+    )
+
+
 def build_app(
     settings: Settings | None = None,
     *,
@@ -71,6 +83,7 @@ def build_app(
     """The deployment's app: its queues, Redis, job table, DLQ, schedules and API keys."""
     settings = settings or get_settings()
     registry = registry or default_registry()
+    quotas = quotas_of(settings)
     client = client or client_factory(settings)
     redis = redis if redis is not None else create_redis(settings)
     results = ResultStore(client("s3"), settings.bucket)
@@ -91,7 +104,9 @@ def build_app(
     if settings.schedules_table:
         name = settings.schedules_table
         table = lazy(lambda: _boto3(settings, "resource", "dynamodb").Table(name))
-        schedules = ScheduleService(ScheduleStore(table), ServiceSink(service), registry)
+        schedules = ScheduleService(
+            ScheduleStore(table), ServiceSink(service), registry, max_per_tenant=quotas.schedules
+        )
     tenant_table = settings.tenant_table
     webhooks = stats = None
     if tenant_table:
@@ -108,5 +123,6 @@ def build_app(
         max_body_bytes=settings.max_body_bytes,
         webhook_config=webhooks,
         stats_reader=stats,
+        quotas=quotas,
         sign_in=SignInLinks(redis, settings.key_prefix),
     )

@@ -53,5 +53,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"isAuthorized": False}
     return {
         "isAuthorized": True,
-        "context": {"tenant": caller.tenant, "admin": "true" if caller.admin else "false"},
+        "context": {
+            "tenant": caller.tenant,
+            "admin": "true" if caller.admin else "false",
+            "principalId": caller.key_id,  # the key's digest prefix, for audit lines
+        },
     }

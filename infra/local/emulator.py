@@ -18,6 +18,7 @@ from corral.events.deploy import DeploymentEvents
 from corral.lambda_support import ThreadLoops
 from corral.poller import PollerRuntime
 from corral.reconcile_runtime import ReconcilerRuntime
+from corral.redact import redact_text, redact_url
 from corral.redis_client import create_redis
 from corral.results import ResultStore
 from corral.settings import Settings, get_settings
@@ -40,21 +41,52 @@ POLLER = "poller.app.handler"
 SCHEDULER = "scheduler.app.handler"
 
 
-def redis_answers(url: str) -> bool:
+def redis_problem(url: str) -> str | None:
+    """What keeps the emulator from using the Redis at ``url`` (None: it answers).
+
+    A refused connection, refused credentials and a failed TLS handshake each get their
+    own message: "no Redis answers" for a wrong password sends people looking in the
+    wrong place. Every URL and error text is printed with its password hidden.
+    """
+    import ssl
+
     import redis
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    shown = redact_url(url)
     try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    except ValueError as exc:
+        return f"REDIS_URL is not a Redis URL ({shown}): {redact_text(str(exc), url)}"
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:
+        return (
+            f"Redis at {shown} refused the credentials: {redact_text(str(exc), url)}.\n"
+            "Check the user and password in REDIS_URL."
+        )
+    except redis.ResponseError as exc:
+        if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+            return (
+                f"Redis at {shown} needs a password: {redact_text(str(exc), url)}.\n"
+                "Put it in REDIS_URL (redis://:PASSWORD@host:port/0)."
+            )
+        return f"Redis at {shown} answered an error: {redact_text(str(exc), url)}"
+    except redis.RedisError as exc:
+        if isinstance(exc.__context__, ssl.SSLError) or "SSL" in str(exc):
+            return (
+                f"The TLS handshake with Redis at {shown} failed: "
+                f"{redact_text(str(exc), url)}.\n"
+                "Check the scheme (rediss:// for TLS) and ssl_ca_certs in REDIS_URL."
+            )
+        return no_redis_message(shown)
     finally:
         client.close()
+    return None
 
 
-def no_redis_message(url: str) -> str:
+def no_redis_message(shown_url: str) -> str:
     return (
-        f"No Redis answers at {url}.\n"
+        f"No Redis answers at {shown_url}.\n"
         "Start one (nothing is kept on disk) with:\n"
         "  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no\n"
         "(install it with 'apt-get install redis-server' or 'brew install redis'),\n"
@@ -227,7 +259,7 @@ def banner(emulator: Emulator, notes: list[str]) -> str:
         "",
         f"corral is running at {emulator.url}  (API docs: {emulator.url}/docs,"
         f" dashboard: {emulator.url}/dashboard)",
-        f"  Redis: {s.redis_url} (key prefix '{s.key_prefix}')",
+        f"  Redis: {redact_url(s.redis_url)} (key prefix '{s.key_prefix}')",
         f"  AWS: moto in this process at {emulator.aws.endpoint} (DynamoDB, SQS, S3, SES,"
         " SNS, EventBridge); nothing leaves this machine",
         f"  S3 bucket: {emulator.aws.bucket}; put a file-processing input with:",
@@ -309,8 +341,9 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     local = LocalSettings()
     settings = get_settings()
-    if not redis_answers(settings.redis_url):
-        print(no_redis_message(settings.redis_url), file=sys.stderr)
+    problem = redis_problem(settings.redis_url)
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
     if not port_free(local.host, local.port):
         print(f"Port {local.port} is in use; choose another with PORT=...", file=sys.stderr)

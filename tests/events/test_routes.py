@@ -3,6 +3,7 @@ and a stats report in the HTTP contract's camelCase."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,11 @@ UNSAFE = [
     ("https://10.0.0.1/in", "private"),
     ("https://internal.example.com/in", "private"),
     ("http://hooks.example.com/in", "https"),
+    ("http://x]/hook", "malformed"),
+    ("https://[::1/hook", "malformed"),
+    ("https://[2002:7f00:1::]/in", "embeds an IPv4"),
+    ("https://192.0.0.8/in", "not a public"),
+    ("https://100.64.0.1/in", "not a public"),
 ]
 """Webhook URLs refused outside local mode, and a word of the reason."""
 
@@ -178,3 +184,39 @@ def test_without_a_tenant_table_the_routes_are_not_enabled(aws: EventStack) -> N
         hooked = {"data": {"n": 1}, "options": {"webhook": {"url": "https://hooks.example.com"}}}
         answer = client.post("/jobs/email", json=hooked, headers=ACME)
         assert answer.status_code == 422 and "not enabled" in answer.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "0"},
+        {"from": "0"},
+        {"to": "2026-02-30"},
+        {"to": "20260101"},
+        {"from": "1999-12-31", "to": "2000-01-05"},
+        {"to": "0001-01-05"},
+        {"to": "2026-01-01T00:00:00"},
+    ],
+)
+def test_stats_days_must_be_real_days_from_2000(api: TestClient, params: dict[str, str]) -> None:
+    answer = api.get("/stats", params=params, headers=ACME)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "validation_error"
+
+
+def test_a_range_starting_at_the_first_day_is_answered(api: TestClient) -> None:
+    answer = api.get("/stats", params={"to": "2000-01-10"}, headers=ACME)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["from"], answer.json()["to"]) == ("2000-01-01", "2000-01-10")
+
+
+def test_local_mode_accepts_loopback_only(api: TestClient) -> None:
+    """Under ``make run`` (local mode) a receiver on this machine is allowed; a private
+    address is refused as in production (checked before any connection)."""
+    app: Any = api.app
+    app.state.webhooks = dataclasses.replace(app.state.webhooks, local=True)
+    for url in ("http://10.0.0.1/in", "http://192.168.1.1/in", "https://100.64.0.1/in"):
+        answer = api.post("/webhooks", json={"queue": "email", "url": url}, headers=ACME)
+        assert answer.status_code == 422, (url, answer.text)
+    local = {"queue": "email", "url": "http://127.0.0.1:9/in"}
+    assert api.post("/webhooks", json=local, headers=ACME).status_code == 201

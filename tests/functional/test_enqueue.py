@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from corral.errors import InvalidIdentifierError
+from corral.errors import InvalidIdentifierError, WaitingQuotaError
 from corral.job import Backoff, Deduplication, DedupMode, JobOptions, JobState
 from corral.queue import ClaimCode, NewJob
 
@@ -279,3 +279,41 @@ async def test_backoff_option_overrides_the_queue_default(make_queue: QueueFacto
     job = await queue.get_job(job_id)
     assert job is not None
     assert job.options["backoff"]["type"] == "fixed" and job.options["timeout"] == 50
+
+
+# -- the waiting-jobs quota (checked in the script, before anything is written) -----------
+
+
+async def test_a_group_over_its_waiting_quota_gets_nothing_added(
+    make_queue: QueueFactory, redis: Any
+) -> None:
+    queue = make_queue()
+    acme = [NewJob({"n": i}, None, "acme") for i in range(3)]
+    assert len(await queue.add_bulk(acme, max_waiting=3)) == 3
+    seq_before = await redis.hget(queue.keys.meta, "seq")
+
+    with pytest.raises(WaitingQuotaError, match=r"3 jobs waiting .*quota 3") as refused:
+        await queue.add_bulk([NewJob({"n": 9}, None, "acme")], max_waiting=3)
+
+    assert refused.value.retry_after_s >= 1
+    assert (await queue.counts()).waiting == 3
+    assert await redis.hget(queue.keys.meta, "seq") == seq_before  # nothing written
+    # Another group, and delayed jobs, are not held to acme's count.
+    assert await queue.add_bulk([NewJob({"n": 1}, None, "zeta")], max_waiting=3)
+    later = NewJob({"n": 2}, JobOptions(delay=60_000), "acme")
+    assert await queue.add_bulk([later], max_waiting=3)
+    # No quota: as before.
+    assert await queue.add_bulk([NewJob({"n": 3}, None, "acme")])
+
+
+async def test_a_batch_that_would_pass_the_waiting_quota_is_refused_whole(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    await queue.add_bulk([NewJob({"n": 0}, None, "acme")], max_waiting=3)
+
+    batch = [NewJob({"n": i}, None, "acme") for i in range(3)]
+    with pytest.raises(WaitingQuotaError):
+        await queue.add_bulk(batch, max_waiting=3)
+    assert (await queue.counts()).waiting == 1
+    assert len(await queue.add_bulk(batch[:2], max_waiting=3)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,13 +41,16 @@ def test_keys_in_ssm_authorize_with_tenant_and_admin(
 ) -> None:
     boto3.client("ssm").put_parameter(Name="/corral/keys", Value=KEYS, Type="SecureString")
     use_source(monkeypatch, "/corral/keys")
+    alpha = "sha256:" + hashlib.sha256(b"k-alpha").hexdigest()[:12]
     assert app.handler(event("Bearer k-alpha"), None) == {
         "isAuthorized": True,
-        "context": {"tenant": "alpha", "admin": "false"},
+        "context": {"tenant": "alpha", "admin": "false", "principalId": alpha},
     }
+    root = "sha256:" + hashlib.sha256(b"k-root").hexdigest()[:12]
     assert app.handler(event("Bearer k-root"), None)["context"] == {
         "tenant": "ops",
         "admin": "true",
+        "principalId": root,  # a digest prefix for audit lines, never the key
     }
 
 

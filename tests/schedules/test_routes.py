@@ -120,6 +120,9 @@ def test_pause_resume_delete(client: TestClient) -> None:
         ({"every": 10_000, "data": {"subAccountId": "globex"}}, 403),
         ({"every": 10_000, "cron": "* * * * *"}, 422),
         ({"cron": "not cron"}, 422),
+        ({"cron": "* * * * * *"}, 422),  # seconds: not read, refused
+        ({"cron": "*/5 * * * * *"}, 422),
+        ({"cron": "0 9 * *"}, 422),
         ({"cron": "0 9 * * *", "tz": "Nowhere/Land"}, 422),
         ({"every": 10_000, "id": "-bad"}, 422),
         ({"every": 10_000, "id": "x" * 129}, 422),
@@ -128,6 +131,12 @@ def test_pause_resume_delete(client: TestClient) -> None:
 def test_bad_requests(client: TestClient, body: dict[str, Any], status: int) -> None:
     reply = create(client, body)
     assert reply.status_code == status, reply.text
+
+
+def test_a_six_field_cron_is_refused_with_a_message_that_says_why(client: TestClient) -> None:
+    reply = create(client, {"cron": "* * * * * *"})
+    assert reply.status_code == 422
+    assert "5 fields" in reply.text and "no seconds" in reply.text
 
 
 def test_ids_are_validated_and_unique_per_tenant(client: TestClient) -> None:

@@ -6,6 +6,7 @@ as ``zeta`` also proves a digest-only key works end to end.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from api.routes.webhooks import WebhookConfig
 from api.signin import SignInLinks
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
+from corral.drain import Drainer
+from corral.failures import FailureRecorder
+from corral.poller import StoreHooks
+from corral.queue import Queue
 from corral.schedules import ScheduleService, ScheduleStore, ServiceSink, create_table
 from corral.service import JobService
 from corral.stats import StatsReader
@@ -31,7 +36,7 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
 from tests.awsmock import REGION, start_aws
-from tests.conftest import SHARED_REDIS_URL
+from tests.conftest import SHARED_REDIS_URL, Payload
 from tests.handlers.apiapp import registry as api_registry
 
 ACME_KEY = "k-acme-0a1b2c3d4e5f"
@@ -48,6 +53,8 @@ ACME = {"Authorization": f"Bearer {ACME_KEY}"}
 ZETA = {"Authorization": f"Bearer {ZETA_KEY}"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 MAX_BODY = 16_384
+SECRET_PATH = "/srv/corral/handlers/private.py"
+"""A server path that a failing handler's message names (and its stack would show)."""
 
 
 def registry() -> QueueRegistry:
@@ -119,6 +126,26 @@ def start_app(prefix: str | None = None, queues: QueueRegistry | None = None) ->
             for key in cleanup.scan_iter(match=f"{prefix}:*", count=1000):
                 cleanup.delete(key)
             cleanup.close()
+
+
+def boom(payload: Payload, job: object) -> None:
+    raise ValueError(f"the disk said no at {SECRET_PATH}")
+
+
+def fail_the_job(app: SecApp, job_id: str) -> None:
+    """Drain ``email`` once with a handler that raises (one attempt: failed for good)."""
+    email = app.service.queue("email")
+    definition = dataclasses.replace(email.definition, handler=boom)
+    queue = Queue(email.redis, definition, prefix=app.prefix)
+    failures = FailureRecorder(app.store, app.service.dlq)
+    hooks = StoreHooks(queue, app.store, failures)
+
+    async def drain() -> None:
+        await Drainer(queue, concurrency=1, hooks=hooks, idle_wait_ms=50).run(until_empty=True)
+
+    app.client.portal.call(drain)  # type: ignore[union-attr]
+    record = app.store.get("email", job_id)
+    assert record is not None and record.status == "failed", record
 
 
 def public_address(host: str, port: int) -> list[str]:

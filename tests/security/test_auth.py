@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from tests.security.secapp import (
     ZETA_KEY,
     SecApp,
     enqueue,
+    fail_the_job,
     registry,
 )
 
@@ -338,6 +340,66 @@ def test_admin_routes_refuse_a_tenant_token_and_accept_an_admin(secapp: SecApp) 
         reply = secapp.client.request(endpoint.method, path, json=body, headers=ADMIN)
         assert reply.status_code == 200, (path, reply.text)
     secapp.client.post("/queues/email/resume", headers=ADMIN)
+
+
+def audit_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [r.audit for r in caplog.records if r.name == "corral.audit" and hasattr(r, "audit")]
+
+
+def test_an_admin_acts_on_any_tenants_job_and_each_action_is_audited(
+    secapp: SecApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The admin scope covers every tenant's jobs (read, cancel, retry, promote, redrive), as it
+    covers queue-wide operations; every action on another tenant's job leaves a line."""
+    zeta = own(secapp, "zeta", ZETA)
+    dead = enqueue(secapp, ZETA, attempts=1)
+    fail_the_job(secapp, dead)
+    who = {
+        "tenant": "acme",
+        "keyId": "sha256:" + hashlib.sha256(ADMIN_KEY.encode()).hexdigest()[:12],
+    }
+    caplog.set_level(logging.WARNING, logger="corral.audit")
+
+    assert secapp.client.get(f"/jobs/email/{zeta.job}", headers=ADMIN).status_code == 200
+    assert secapp.client.delete(f"/jobs/email/{zeta.job}", headers=ADMIN).status_code == 200
+    retried = secapp.client.post(f"/jobs/email/{zeta.failed_job}/retry", headers=ADMIN)
+    assert retried.status_code == 202 and retried.json()["status"] == "pending"
+    redriven = secapp.client.post("/queues/email/redrive", json={}, headers=ADMIN)
+    assert redriven.status_code == 200 and redriven.json()["moved"] == [dead]
+    later = enqueue(secapp, ZETA, delay=600_000)
+    promoted = secapp.client.post(f"/jobs/email/{later}/promote", headers=ADMIN)
+    assert promoted.status_code == 200, promoted.text
+    # An admin's action on its own tenant's job is no cross-tenant action: no line.
+    mine = enqueue(secapp, ACME)
+    assert secapp.client.delete(f"/jobs/email/{mine}", headers=ADMIN).status_code == 200
+
+    assert audit_lines(caplog) == [
+        {"who": who, "owner": "zeta", "action": action, "queue": "email", "jobId": job}
+        for action, job in (
+            ("cancel", zeta.job),
+            ("retry", zeta.failed_job),
+            ("redrive", dead),
+            ("promote", later),
+        )
+    ]
+    text = caplog.text
+    assert ADMIN_KEY not in text
+    assert f"did cancel on job {zeta.job} of tenant zeta in queue email" in text
+    # It stays the tenant's job, in the tenant's view.
+    assert secapp.client.get(f"/jobs/email/{dead}", headers=ZETA).json()["status"] == "pending"
+
+
+def test_queue_wide_admin_actions_are_audited(
+    secapp: SecApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="corral.audit")
+    for action in ("pause", "resume", "clean"):
+        assert secapp.client.post(f"/queues/email/{action}", headers=ADMIN).status_code == 200
+    assert [(a["action"], a["queue"]) for a in audit_lines(caplog)] == [
+        ("pause", "email"),
+        ("resume", "email"),
+        ("clean", "email"),
+    ]
 
 
 def test_every_route_but_the_public_ones_needs_a_token(secapp: SecApp) -> None:

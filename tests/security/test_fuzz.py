@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
+import schemathesis
+from api.factory import create_app
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError
 from corral.job import JobOptions
@@ -20,7 +23,7 @@ from corral.keys import IDENTIFIER, QUEUE_NAME
 from corral.queue import NewJob, Queue
 from corral.validation import (
     depth_exceeds,
-    json_body_too_deep,
+    json_body_refusal,
     require_identifier,
     require_queue_name,
 )
@@ -29,9 +32,16 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from queues import registry as deployed_queues
 from redis.asyncio import Redis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.conftest import SHARED_REDIS_URL, Payload, delete_prefix, noop
-from tests.security.secapp import ACME, SecApp, start_app
+from tests.security.secapp import ACME, ADMIN, SecApp, start_app
 
 FUZZ = settings(
     max_examples=150,
@@ -85,7 +95,7 @@ def test_identifiers_pass_only_when_safe(value: str) -> None:
 @FUZZ
 @given(st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())))
 def test_the_depth_check_never_raises(body: bytes) -> None:
-    too_deep = json_body_too_deep(body, 3)
+    too_deep = json_body_refusal(body, 3) is not None
     try:
         document = json.loads(body)
     except ValueError:
@@ -266,3 +276,58 @@ def test_the_enqueue_routes_answer_2xx_or_a_clear_4xx(deployed_app: SecApp) -> N
 
     post()
     assert 202 in seen and 422 in seen, seen
+
+
+# -- schemathesis over every operation of the app, in process -----------------------------
+
+schema = schemathesis.openapi.from_dict(create_app(deployed_queues).openapi())
+SCHEMA_EXAMPLES = int(os.environ.get("CORRAL_FUZZ_EXAMPLES", "5"))
+"""Examples per operation: a few in the suite (CI); ``make fuzz`` sets thousands."""
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+"""No 5xx, and every answer (status, media type, headers, body) is one the schema declares."""
+REAL_QUEUES = ("email", "generic-task")
+
+
+def aimed(case: Any) -> None:
+    """Point two cases in three at a real queue, so they get past the 404."""
+    params = case.path_parameters or {}
+    if "queue" in params:
+        choice = len(str(params["queue"])) % 3
+        if choice < len(REAL_QUEUES):
+            params["queue"] = REAL_QUEUES[choice]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=SCHEMA_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_as_documented_and_never_5xx(
+    case: Any, deployed_app: SecApp
+) -> None:
+    """Over the deployment's queues, on the module's one app (the properties need no
+    clean slate)."""
+    aimed(case)
+    for caller in (ACME, ADMIN):
+        kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=caller)
+        request: dict[str, Any] = {
+            "method": kwargs["method"],
+            "url": kwargs["url"],
+            "headers": kwargs["headers"],
+            "params": kwargs.get("params"),
+        }
+        if "json" in kwargs:
+            request["json"] = kwargs["json"]
+        elif kwargs.get("data") is not None:
+            request["content"] = kwargs["data"]
+        reply = deployed_app.client.request(**request)
+        case.validate_response(reply, checks=CHECKS)

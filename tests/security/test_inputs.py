@@ -23,7 +23,7 @@ from corral.job import Deduplication, JobOptions
 from corral.keys import QueueKeys
 from corral.queue import Queue
 from corral.schedules import ScheduleCreate
-from corral.validation import depth_exceeds, json_body_too_deep
+from corral.validation import depth_exceeds, json_body_refusal
 from pydantic import ValidationError
 
 from tests.conftest import Payload, QueueFactory, noop
@@ -49,9 +49,10 @@ HOSTILE = [
 PATH_HOSTILE = [*HOSTILE, "..", "a/b", "%2e%2e"]
 
 SAFE_KEY = re.compile(
-    r"^(?P<prefix>[^{}]+):\{(email|strict)\}:"
+    r"^(?P<prefix>[^{}]+):(\{(email|strict)\}:"
     r"(meta|ring|parked|gactive|active|delayed|completed|failed|cancelled|limiter|wake|poller"
-    r"|(job|dedup|g|x):[A-Za-z0-9_.:-]+|[a-z0-9_:]+)$"
+    r"|(job|dedup|g|x):[A-Za-z0-9_.:-]+|[a-z0-9_:]+)"
+    r"|\{t\.[A-Za-z0-9][A-Za-z0-9_.-]*\}:rate)$"  # a tenant's enqueue-rate bucket
 )
 
 
@@ -151,9 +152,9 @@ def test_depth_is_measured_without_recursion() -> None:
     assert depth_exceeds(nested(33), 32)
     assert not depth_exceeds("[[[[", 1)
     deep = b"[" * 200_000 + b"]" * 200_000
-    assert json_body_too_deep(deep)
-    assert not json_body_too_deep(b"not json {{{{")
-    assert not json_body_too_deep(b"\xff\xfe")
+    assert json_body_refusal(deep) == "the JSON body is nested deeper than 32 levels"
+    assert json_body_refusal(b"not json {{{{") is None
+    assert json_body_refusal(b"\xff\xfe") is None
 
 
 def test_the_body_depth_is_bounded_before_validation(secapp: SecApp) -> None:
@@ -173,6 +174,39 @@ def test_the_body_depth_is_bounded_before_validation(secapp: SecApp) -> None:
             path, content=bomb, headers={**ACME, "content-type": "application/json"}
         )
         assert reply.status_code == 422, (path, reply.text)
+
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"]
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+def test_a_non_finite_number_anywhere_in_a_body_is_refused(secapp: SecApp, number: str) -> None:
+    bodies = {
+        "/jobs/email": '{"data": {"n": 1, "x": {"deep": [1, %s]}}}',
+        "/jobs/email/batch": '{"jobs": [{"data": {"n": %s}}]}',
+        "/schedules": '{"queue": "email", "data": {"n": %s}, "every": 60000}',
+        "/webhooks": '{"queue": "email", "url": "https://hooks.example.com/in", "x": %s}',
+        "/queues/email/clean": '{"grace": %s}',
+    }
+    bodies["/jobs/email?o"] = '{"data": {"n": 1}, "options": {"priority": %s}}'
+    for path, template in bodies.items():
+        reply = secapp.client.post(
+            path.split("?")[0],
+            content=template % number,
+            headers={**ADMIN, "content-type": "application/json"},
+        )
+        assert reply.status_code == 422, (path, reply.text)
+        assert reply.json() == {
+            "error": "validation_error",
+            "message": f"the JSON body holds {number}, which is not a finite number",
+        }
+    assert secapp.redis_keys() == []
+    assert secapp.client.get("/schedules", headers=ADMIN).json()["schedules"] == []
+
+
+def test_finite_numbers_and_look_alike_strings_pass() -> None:
+    body = b'{"data": {"big": 1e300, "small": -2.5e-300, "s": "NaN", "i": 123456789012345}}'
+    assert json_body_refusal(body) is None
 
 
 def test_the_body_size_is_bounded(secapp: SecApp) -> None:

@@ -9,8 +9,10 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, quote, urlsplit
+from uuid import uuid4
 
 import boto3
 import pytest
@@ -22,6 +24,7 @@ from moto import mock_aws
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 
+from infra.local.emulator import redis_problem
 from tests.conftest import Payload, noop
 from tests.security.tlsredis import TlsRedis
 
@@ -213,3 +216,27 @@ async def test_an_elasticache_iam_token_is_a_sigv4_presigned_connect(
         await assert_usable(client)
     finally:
         await client.aclose()
+
+
+# -- the emulator's start check: says what failed, never the password ---------------------
+
+
+def test_the_emulator_says_what_failed_and_never_prints_the_password(
+    tls_redis: TlsRedis,
+) -> None:
+    name, password = f"emu{uuid4().hex[:6]}", secrets.token_urlsafe(18)
+    tls_redis.add_user(name, password)
+    assert redis_problem(tls_redis.url(name, password)) is None
+
+    wrong = redis_problem(tls_redis.url(name, password + "x"))
+    assert wrong and "refused the credentials" in wrong
+    untrusted = redis_problem(tls_redis.url(name, password, ca=tls_redis.rogue_ca))
+    assert untrusted and "TLS handshake" in untrusted
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    nobody = redis_problem(f"redis://{name}:{password}@127.0.0.1:{port}/0")
+    assert nobody and f"No Redis answers at redis://{name}:***@127.0.0.1:{port}/0" in nobody
+    for message in (wrong, untrusted, nobody):
+        assert password not in message, message

@@ -254,6 +254,7 @@ def every_call(client: Client) -> None:
     client.sign_in_link(30)
     client.me()
     client.health()
+    client.add_flow({"queue": "email", "data": {}, "children": [{"queue": "email", "data": {}}]})
 
 
 def test_the_client_reaches_every_route_of_the_api() -> None:

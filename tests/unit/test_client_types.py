@@ -52,6 +52,10 @@ TYPES = {
     "Me": client_types.Me,
     "SignInLink": client_types.SignInLink,
     "Health": client_types.Health,
+    "FlowAccepted": client_types.FlowAccepted,
+    "FlowParent": client_types.FlowParent,
+    "FlowChild": client_types.FlowChild,
+    "ErrorBody": client_types.ErrorBody,
 }
 
 
@@ -76,11 +80,23 @@ def test_a_return_type_has_the_keys_and_choices_of_its_schema(name: str) -> None
             assert choices is None, f"{name}.{key} should be a Literal of {choices}"
 
 
+def test_errors_are_documented_as_they_are_sent() -> None:
+    """Every error answer is an ``ErrorBody``; FastAPI's own 422 shape appears nowhere."""
+    assert "HTTPValidationError" not in SCHEMAS
+    paths = json.loads((ROOT / "docs" / "openapi.json").read_text())["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for code, answer in operation["responses"].items():
+                if code.startswith(("4", "5")) and (path, code) != ("/health", "503"):
+                    ref = answer["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorBody"), (method, path, code)
+
+
 def test_every_response_schema_has_a_return_type() -> None:
-    requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest"}
+    requests = {"EnqueueRequest", "BatchRequest", "CleanRequest", "RedriveRequest", "FlowRequest"}
     requests |= {"JobChangeRequest", "LimitsChange"}
     inputs = {"ScheduleCreate", "WebhookCreate", "JobOptions", "Backoff", "Deduplication"}
-    inputs |= {"WebhookOption", "HTTPValidationError", "ValidationError"}
+    inputs |= {"FlowOptions", "OnComplete", "WebhookOption"}
     # The page's own exchange of a sign-in code: no client call.
     inputs |= {"LinkRequest", "SessionRequest", "Session"}
     enums = {name for name, schema in SCHEMAS.items() if "enum" in schema}

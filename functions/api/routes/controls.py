@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from corral.controls import JobChange, JobControls
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from api import audit
 from api.control_models import JobChangeRequest, JobLogs
 from api.deps import CallerDep, JobId
+from api.errors import answers
 from api.models import JobPublic
 from api.routes.jobs import ERRORS, owner
 
@@ -42,9 +44,15 @@ async def job_logs(
     "/{queue}/{job_id}",
     response_model=JobPublic,
     responses={
-        409: {"description": "the job has started or finished"},
-        422: {"description": "invalid data, priority or delay"},
         **ERRORS,
+        **answers(
+            400,
+            409,
+            413,
+            422,
+            e409="the job has started or finished",
+            e422="invalid data, priority or delay",
+        ),
     },
 )
 async def change_job(
@@ -53,4 +61,6 @@ async def change_job(
     """Change the data, priority or delay of a job that has not started."""
     change = JobChange(body.data, body.priority, body.delay)
     await controls.update(queue, job_id, owner(caller), change)
-    return JobPublic.of(await controls.service.get(queue, job_id, owner(caller)))
+    record = await controls.service.get(queue, job_id, owner(caller))
+    audit.job_action(caller, "change", queue, job_id, record.tenant)
+    return JobPublic.of(record, stack=caller.admin)

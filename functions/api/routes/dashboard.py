@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import Field
 
 from api.deps import CallerDep, Service, optional_part
+from api.errors import answers
 from api.signin import DEFAULT_TTL_S, MAX_TTL_S, SignInError, SignInLinks
 
 router = APIRouter(tags=["dashboard"])
@@ -52,13 +53,17 @@ def dashboard() -> HTMLResponse:
     return HTMLResponse(_page(), headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=answers(401))
 def me(caller: CallerDep) -> Me:
     """Who the token belongs to, so clients show admin actions only to admins."""
     return Me(tenant=caller.tenant, admin=caller.admin)
 
 
-@router.get("/queues/{queue}/throughput", response_model=Throughput)
+@router.get(
+    "/queues/{queue}/throughput",
+    response_model=Throughput,
+    responses=answers(401, 404, 422, 503, e404="unknown queue"),
+)
 async def throughput(queue: str, service: Service, caller: CallerDep) -> Throughput:
     """Completed and failed jobs per minute over the last hour, oldest first."""
     with redis_guard():
@@ -88,7 +93,14 @@ class Session(CamelModel):
     token: str = Field(description="the bearer token the page signs in with")
 
 
-@router.post("/dashboard/links", status_code=201, response_model=SignInLink)
+@router.post(
+    "/dashboard/links",
+    status_code=201,
+    response_model=SignInLink,
+    responses=answers(
+        400, 401, 404, 413, 422, 503, e404="sign-in links are not enabled", e422="invalid ttl"
+    ),
+)
 async def create_sign_in_link(
     request: Request, caller: CallerDep, links: Links, body: LinkRequest | None = None
 ) -> SignInLink:
@@ -108,7 +120,16 @@ async def create_sign_in_link(
 @router.post(
     "/dashboard/session",
     response_model=Session,
-    responses={401: {"description": "the code is unknown, expired or already used"}},
+    responses=answers(
+        400,
+        401,
+        404,
+        413,
+        422,
+        503,
+        e401="the code is unknown, expired or already used",
+        e404="sign-in links are not enabled",
+    ),
 )
 async def open_session(body: SessionRequest, links: Links, response: Response) -> Session:
     """Redeem a sign-in link's code (once) for the token the page signs in with."""

@@ -11,8 +11,10 @@ from corral.limits import LimitsChange
 from corral.service import JobService
 from fastapi import APIRouter, Body, HTTPException, Query
 
+from api import audit
 from api.control_models import QueueLimits, QueueSettings
 from api.deps import Admin, CallerDep, Service
+from api.errors import answers
 from api.models import (
     Cleaned,
     CleanRequest,
@@ -28,14 +30,8 @@ from api.models import (
 router = APIRouter(prefix="/queues", tags=["queues"])
 
 CURSOR = re.compile(r"^\d{13}#[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or invalid token"},
-    404: {"description": "unknown queue"},
-}
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "the token is not admin"},
-    **ERRORS,
-}
+ERRORS = answers(401, 404, 422, 503, e404="unknown queue")
+ADMIN_ERRORS = {**ERRORS, **answers(400, 403, 413, e403="the token is not admin")}
 
 
 async def _queue(service: JobService, name: str) -> QueuePublic:
@@ -43,7 +39,7 @@ async def _queue(service: JobService, name: str) -> QueuePublic:
     return QueuePublic.of(await service.stats(name), settings)
 
 
-@router.get("", response_model=QueueList, responses=ERRORS)
+@router.get("", response_model=QueueList, responses=answers(401, 503))
 async def list_queues(caller: CallerDep, service: Service) -> Any:
     """Every queue with its counts and the limits in force."""
     return QueueList(queues=[await _queue(service, name) for name in service.queues])
@@ -59,9 +55,10 @@ async def get_queue(queue: str, caller: CallerDep, service: Service) -> Any:
     "/{queue}",
     response_model=QueueLimits,
     responses={
-        409: {"description": "another change landed meanwhile; try again"},
-        422: {"description": "an invalid limit"},
         **ADMIN_ERRORS,
+        **answers(
+            409, 422, e409="another change landed meanwhile; try again", e422="an invalid limit"
+        ),
     },
 )
 async def change_limits(queue: str, body: LimitsChange, admin: Admin, service: Service) -> Any:
@@ -97,7 +94,7 @@ async def list_jobs(
         cursor=cursor,
     )
     definition = service.queue(queue).definition
-    jobs = [JobPublic.of(r, definition) for r in page.records]
+    jobs = [JobPublic.of(r, definition, stack=caller.admin) for r in page.records]
     return JobPage(jobs=jobs, next_cursor=page.next_cursor)
 
 
@@ -105,12 +102,14 @@ async def list_jobs(
 async def pause(queue: str, admin: Admin, service: Service) -> Any:
     """Stop starting jobs (running ones finish)."""
     await service.pause(queue, True)
+    audit.queue_action(admin, "pause", queue)
     return Paused(queue=queue, paused=True)
 
 
 @router.post("/{queue}/resume", response_model=Paused, responses=ADMIN_ERRORS)
 async def resume(queue: str, admin: Admin, service: Service) -> Any:
     await service.pause(queue, False)
+    audit.queue_action(admin, "resume", queue)
     return Paused(queue=queue, paused=False)
 
 
@@ -121,6 +120,7 @@ async def clean(
     """Remove old finished jobs (counts and lists alike), or cancel old pending ones."""
     body = body or CleanRequest()
     removed = await service.clean(queue, CLEANED_STATES[body.status], body.grace, body.limit)
+    audit.queue_action(admin, "clean", queue, f"{len(removed)} {body.status} jobs of any tenant")
     return Cleaned(queue=queue, removed=removed)
 
 
@@ -133,6 +133,8 @@ async def redrive(
 ) -> Any:
     """Move the queue's dead letters back, with a fresh attempt budget."""
     report = await service.redrive(queue, (body or RedriveRequest()).limit)
+    for job_id in report.moved:
+        audit.job_action(admin, "redrive", queue, job_id, report.owners.get(job_id, "?"))
     return Redriven(
         queue=queue,
         moved=report.moved,

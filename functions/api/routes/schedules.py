@@ -26,6 +26,8 @@ from corral.schedules import (
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import Field, ValidationError
 
+from api.errors import answers
+
 UNPROCESSABLE = 422  # starlette renamed its constant; the number is the contract
 
 
@@ -100,10 +102,29 @@ def _plain(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-router = APIRouter(prefix="/schedules", tags=["schedules"])
+router = APIRouter(
+    prefix="/schedules",
+    tags=["schedules"],
+    responses=answers(401, 404, 422, 503, e404="no such schedule, or schedules are not enabled"),
+)
+CHANGE = answers(409, e409="the schedule changed meanwhile; try again")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SchedulePublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SchedulePublic,
+    responses=answers(
+        400,
+        403,
+        409,
+        413,
+        429,
+        e403="data.subAccountId names another tenant",
+        e409="a schedule with this id exists",
+        e429="the tenant has as many schedules as its quota allows",
+    ),
+)
 async def create_schedule(body: ScheduleCreate, tenant: Tenant, service: Service) -> Any:
     """Create a schedule; what is due before the next scheduler tick is enqueued now."""
     with http_errors():
@@ -132,14 +153,14 @@ def get_schedule(schedule_id: ScheduleId, tenant: Tenant, service: Service) -> A
         return SchedulePublic.of(service.get(tenant, schedule_id))
 
 
-@router.post("/{schedule_id}/pause", response_model=SchedulePublic)
+@router.post("/{schedule_id}/pause", response_model=SchedulePublic, responses=CHANGE)
 async def pause_schedule(schedule_id: ScheduleId, tenant: Tenant, service: Service) -> Any:
     """Pause: nothing more is enqueued, and jobs waiting for their time are cancelled."""
     with http_errors():
         return SchedulePublic.of(await service.pause(tenant, schedule_id))
 
 
-@router.post("/{schedule_id}/resume", response_model=SchedulePublic)
+@router.post("/{schedule_id}/resume", response_model=SchedulePublic, responses=CHANGE)
 async def resume_schedule(schedule_id: ScheduleId, tenant: Tenant, service: Service) -> Any:
     """Resume from now on; occurrences that fell during the pause do not run."""
     with http_errors():

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
 from api.deps import Service, TenantScope, optional_part
+from api.errors import answers
 
 DEFAULT_DAYS = 30
 
@@ -80,34 +81,62 @@ class StatsPublic(CamelModel):
 
 router = APIRouter(tags=["stats"])
 
+FIRST_DAY = date(2000, 1, 1)
+"""No counter is older than this; an earlier day (or ``to=0``) is a mistake, not a query."""
+DAY: dict[str, Any] = {
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "json_schema_extra": {"format": "date"},
+    "description": "a UTC day, YYYY-MM-DD",
+}
+
+
+def day_of(value: str, name: str) -> date:
+    """The query's day: a real calendar day in YYYY-MM-DD, from 2000 on; otherwise 422."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"'{name}' is not a day (YYYY-MM-DD)") from None
+    if day < FIRST_DAY:
+        raise HTTPException(422, f"'{name}' is before {FIRST_DAY.isoformat()}")
+    return day
+
+
+def _days_before(day: date, days: int) -> date:
+    return max(day - timedelta(days=days), FIRST_DAY)
+
 
 @router.get(
     "/stats",
     response_model=StatsPublic,
     response_model_by_alias=True,
-    responses={
-        401: {"description": "no or invalid token"},
-        403: {"description": "another tenant named by a caller who is not an admin"},
-        404: {"description": "unknown queue, or stats are not enabled"},
-    },
+    responses=answers(
+        401,
+        403,
+        404,
+        422,
+        503,
+        e403="another tenant named by a caller who is not an admin",
+        e404="unknown queue, or stats are not enabled",
+        e422="a day that is not YYYY-MM-DD from 2000 on, or a range past 92 days",
+    ),
 )
 async def get_stats(
     tenant: TenantScope,
     service: Service,
     reader: Reader,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[str | None, Query(alias="from", **DAY)] = None,
+    end: Annotated[str | None, Query(alias="to", **DAY)] = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     """Counts per day and status, success rate, p50/p95 duration and top errors (UTC days;
     default: the last 30 days; at most 92). An admin may ask for any ``tenant``."""
-    end = end or datetime.now(UTC).date()
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    last = day_of(end, "to") if end else datetime.now(UTC).date()
+    first = day_of(start, "from") if start else _days_before(last, DEFAULT_DAYS - 1)
     if queue is not None:
         service.queue(queue)  # 404 for an unknown queue
     queues = [queue] if queue else list(service.queues)
     try:
-        report = await asyncio.to_thread(reader.report, tenant, queues, start, end)
+        report = await asyncio.to_thread(reader.report, tenant, queues, first, last)
     except StatsRangeError as exc:
         raise HTTPException(422, f"{exc} (max {MAX_DAYS} days)") from None
     return StatsPublic.of(report)

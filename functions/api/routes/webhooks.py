@@ -16,18 +16,16 @@ from corral.job import CamelModel, JobOptions, WebhookEvent
 from corral.keys import valid_identifier
 from corral.webhooks.cache import RegistrationVersion
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
-from corral.webhooks.store import Registration, WebhookLimitError, WebhookStore
+from corral.webhooks.store import Registration, WebhookStore
 from corral.webhooks.urls import Resolver, UnsafeUrlError, check_url, system_resolver
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field
 
-from api.deps import CallerDep, Service, optional_part
+from api.deps import CallerDep, QuotasDep, Service, optional_part
+from api.errors import answers
 
 UNPROCESSABLE = 422
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or invalid token"},
-    404: {"description": "webhooks are not enabled"},
-}
+ERRORS = answers(401, 404, 503, e404="webhooks are not enabled")
 
 
 @dataclass(frozen=True)
@@ -128,10 +126,22 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
-    responses={**ERRORS, 404: {"description": "unknown queue, or webhooks are not enabled"}},
+    responses={
+        **ERRORS,
+        **answers(
+            400,
+            404,
+            413,
+            422,
+            429,
+            e404="unknown queue, or webhooks are not enabled",
+            e422="invalid body, or a refused URL",
+            e429="the tenant has as many webhooks as its quota allows",
+        ),
+    },
 )
 async def create_webhook(
-    body: WebhookCreate, caller: CallerDep, service: Service, config: Config
+    body: WebhookCreate, caller: CallerDep, service: Service, config: Config, quotas: QuotasDep
 ) -> Any:
     """Register a webhook; the answer carries the signing secret to verify deliveries with."""
     service.queue(body.queue)  # 404 for an unknown queue
@@ -139,12 +149,10 @@ async def create_webhook(
         raise HTTPException(UNPROCESSABLE, "deliveries raise no webhooks")
     await refuse_unsafe(config, body.url)
     store = config.store
-    try:
-        created = await asyncio.to_thread(
-            store.create, caller.tenant, body.queue, body.url, body.events
-        )
-    except WebhookLimitError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    limit = quotas.webhooks
+    created = await asyncio.to_thread(
+        store.create, caller.tenant, body.queue, body.url, body.events, limit
+    )
     await config.changed()
     secret = await asyncio.to_thread(store.secret, caller.tenant)
     return WebhookCreated(**WebhookPublic.of(created).model_dump(), secret=secret)
@@ -166,7 +174,10 @@ async def signing_secret(caller: CallerDep, config: Config) -> Any:
 @router.delete(
     "/{webhook_id}",
     response_model=Deleted,
-    responses={**ERRORS, 404: {"description": "no such webhook, or webhooks are not enabled"}},
+    responses={
+        **ERRORS,
+        **answers(404, 422, e404="no such webhook, or webhooks are not enabled"),
+    },
 )
 async def delete_webhook(webhook_id: str, caller: CallerDep, config: Config) -> Any:
     """Remove one of the caller's webhooks (another tenant's is 'not found')."""

@@ -13,9 +13,10 @@ from typing import Any, TextIO
 
 import httpx
 
-from corral import cli_bulk
+from corral import cli_bulk, cli_flow
 from corral.client import FINAL_STATUSES, ApiError, Client
 from corral.errors import InvalidIdentifierError
+from corral.redact import redact_text, redact_url
 from corral.settings import ClientSettings
 
 
@@ -172,6 +173,10 @@ def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     return client.create_schedule(schedule)
 
 
+def cmd_flow(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    return cli_flow.add(client, args.file, args.wait)
+
+
 def cmd_dashboard(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     link = client.sign_in_link(args.ttl)
     return {"url": args.url.rstrip("/") + link["path"], "expiresAt": link["expiresAt"]}
@@ -181,6 +186,9 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     """Tables for people; ``--json`` for scripts."""
     if args.json or not isinstance(result, dict):
         print(json.dumps(result, indent=2), file=out)
+        return
+    if cli_flow.is_tree(result):
+        cli_flow.print_tree(result, out)
         return
     for key, columns in (
         (
@@ -326,6 +334,11 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--every", type=int, help="ms")
     sc.set_defaults(run=cmd_schedules)
 
+    f = sub.add_parser("flow", help="add a flow from a JSON file and print its tree of ids")
+    f.add_argument("file", help="{queue, data, options?, children?: [...]}")
+    f.add_argument("--wait", action="store_true", help="follow every job to its end")
+    f.set_defaults(run=cmd_flow)
+
     d = sub.add_parser("dashboard", help="print a one-time link that opens the dashboard")
     d.add_argument("--ttl", type=int, help="seconds the link works (default 60)")
     d.set_defaults(run=cmd_dashboard)
@@ -385,13 +398,14 @@ def main(
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except httpx.TransportError as exc:
-            print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
+            reason = redact_text(str(exc), args.url)
+            print(f"error: cannot reach {redact_url(args.url)}: {reason}", file=sys.stderr)
             return 1
     if args.command == "logs" and not args.json:
         return 0  # printed as it was read
     show(result, args, out)
     # A followed job that did not complete is a failure for the shell (`status --wait && ...`).
-    if args.command == "status" and args.wait and result.get("status") != "completed":
+    if args.command in ("status", "flow") and args.wait and result.get("status") != "completed":
         return 1
     return 0
 

@@ -103,11 +103,23 @@ class Client:
         return self._send(Calls.enqueue(queue, data, options))
 
     def enqueue_batch(
-        self, queue: str, jobs: Sequence[Mapping[str, Any]], *, atomic: bool = False
+        self,
+        queue: str,
+        jobs: Sequence[Mapping[str, Any]],
+        *,
+        atomic: bool = False,
+        on_complete: Mapping[str, Any] | None = None,
     ) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
-        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422)."""
-        return self._send(Calls.enqueue_batch(queue, jobs, atomic))
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422).
+        ``on_complete`` (``{queue, data, options?}``) runs once they all completed, with
+        their results (a flow: then any bad item rejects the batch)."""
+        return self._send(Calls.enqueue_batch(queue, jobs, atomic, on_complete))
+
+    def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
+        """Add ``{queue, data, options?, children?: [...]}``: a parent that runs after its
+        children, with their results."""
+        return self._send(Calls.add_flow(flow))
 
     def validate_batch(self, queue: str, jobs: Sequence[Mapping[str, Any]]) -> reply.BatchValid:
         """Check ``[{data, options?}, ...]`` as ``enqueue_batch`` would, writing nothing
@@ -272,11 +284,23 @@ class AsyncClient:
         return await self._send(Calls.enqueue(queue, data, options))
 
     async def enqueue_batch(
-        self, queue: str, jobs: Sequence[Mapping[str, Any]], *, atomic: bool = False
+        self,
+        queue: str,
+        jobs: Sequence[Mapping[str, Any]],
+        *,
+        atomic: bool = False,
+        on_complete: Mapping[str, Any] | None = None,
     ) -> reply.BatchAccepted:
         """Enqueue ``[{data, options?}, ...]`` in one request; each item is answered on its
-        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422)."""
-        return await self._send(Calls.enqueue_batch(queue, jobs, atomic))
+        own (``status`` "rejected" with ``errors``), or, ``atomic``, all or none (422).
+        ``on_complete`` (``{queue, data, options?}``) runs once they all completed, with
+        their results (a flow: then any bad item rejects the batch)."""
+        return await self._send(Calls.enqueue_batch(queue, jobs, atomic, on_complete))
+
+    async def add_flow(self, flow: Mapping[str, Any]) -> reply.FlowAccepted:
+        """Add ``{queue, data, options?, children?: [...]}``: a parent that runs after its
+        children, with their results."""
+        return await self._send(Calls.add_flow(flow))
 
     async def validate_batch(
         self, queue: str, jobs: Sequence[Mapping[str, Any]]

@@ -20,6 +20,7 @@ from corral.client_types import (
     Cancelling,
     Cleaned,
     Deleted,
+    FlowAccepted,
     Health,
     History,
     Job,
@@ -75,13 +76,22 @@ class Calls:
 
     @staticmethod
     def enqueue_batch(
-        queue: str, jobs: Sequence[Mapping[str, Any]], atomic: bool = False
+        queue: str,
+        jobs: Sequence[Mapping[str, Any]],
+        atomic: bool = False,
+        on_complete: Mapping[str, Any] | None = None,
     ) -> Call[BatchAccepted]:
         items = [job_body(j["data"], j.get("options")) for j in jobs]
         body: dict[str, Any] = {"jobs": items}
         if atomic:
             body["atomic"] = True
+        if on_complete is not None:
+            body["onComplete"] = dict(on_complete)
         return Call("POST", f"/jobs/{_q(queue)}/batch", body)
+
+    @staticmethod
+    def add_flow(flow: Mapping[str, Any]) -> Call[FlowAccepted]:
+        return Call("POST", "/flows", dict(flow))
 
     @staticmethod
     def validate_batch(queue: str, jobs: Sequence[Mapping[str, Any]]) -> Call[BatchValid]:

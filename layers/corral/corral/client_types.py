@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
-JobStatusName = Literal["pending", "processing", "completed", "failed", "cancelled"]
+JobStatusName = Literal[
+    "pending", "processing", "completed", "failed", "cancelled", "waiting-children"
+]
 
 
 class AcceptedJob(TypedDict):
@@ -40,6 +42,7 @@ class BatchAccepted(TypedDict):
     jobs: list[BatchItem]
     accepted: int
     rejected: int
+    onComplete: AcceptedJob | None
 
 
 class BatchValid(TypedDict):
@@ -63,6 +66,30 @@ class Job(TypedDict):
     failedAt: int | None
     tenant: str
     name: str
+    parent: FlowParent | None
+    children: list[FlowChild] | None
+    childrenResults: dict[str, Any] | None
+    childrenFailures: dict[str, Any] | None
+
+
+class FlowParent(TypedDict):
+    jobId: str
+    queue: str
+
+
+class FlowChild(TypedDict):
+    jobId: str
+    queue: str
+    status: JobStatusName | None
+
+
+class FlowAccepted(TypedDict):
+    """A flow's answer: each node's id and status, mirroring the request's tree."""
+
+    jobId: str
+    queue: str
+    status: JobStatusName
+    children: list[FlowAccepted]
 
 
 class Cancelled(TypedDict):
@@ -119,6 +146,7 @@ class QueueStats(TypedDict):
     paused: bool
     deadLetter: int
     settings: QueueSettings | None
+    waitingChildren: int
 
 
 class QueueList(TypedDict):
@@ -258,3 +286,11 @@ class SignInLink(TypedDict):
 class Health(TypedDict):
     status: Literal["ok", "unavailable"]
     checks: dict[str, bool]
+
+
+class ErrorBody(TypedDict):
+    """An error answer (``ApiError.body``); Retry-After comes with 429 and 503."""
+
+    error: str
+    message: str
+    details: list[dict[str, Any]] | None

@@ -44,6 +44,10 @@ class JobContext:
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _log: Callable[[str, str], None] | None = field(default=None, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    children_results: dict[str, Any] = field(default_factory=dict)
+    """A flow parent's children's results, by child job id (``corral.flows``)."""
+    children_failures: dict[str, Any] = field(default_factory=dict)
+    """Errors of children that failed with ``ignoreDependencyOnFailure``, by child job id."""
 
     @property
     def is_last_attempt(self) -> bool:

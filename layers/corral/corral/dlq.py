@@ -53,6 +53,8 @@ class RedriveReport:
     """What a redrive did: jobs moved back, messages of other queues left, failures."""
 
     moved: list[str] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)
+    """The tenant of each moved job (for the audit of who touched whose job)."""
     skipped: int = 0
     failed: list[str] = field(default_factory=list)
     more: bool = False
@@ -190,4 +192,5 @@ class DeadLetterQueue:
             self.sqs.delete_message, QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"]
         )
         report.moved.append(letter.job_id)
+        report.owners[letter.job_id] = letter.tenant
         return False

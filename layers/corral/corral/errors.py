@@ -15,6 +15,7 @@ class ScriptCode(IntEnum):
     NOT_RETRYABLE_STATE = -5
     NOT_DELAYED = -6
     NOT_STARTED = -7
+    WAITING_QUOTA = -8
 
 
 class CorralError(Exception):
@@ -55,6 +56,29 @@ class JobCancelledError(CorralError):
 
 class JobTimeoutError(CorralError):
     """A handler ran past its job's timeout."""
+
+
+class QuotaExceededError(CorralError):
+    """A tenant is over one of its quotas (``corral.quotas``); ``retry_after_s`` says
+    when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class WaitingQuotaError(QuotaExceededError):
+    """The tenant has as many jobs waiting in the queue as its quota allows."""
+
+    WAIT_S = 5
+    """Waiting jobs leave as fast as the queue drains; a few seconds is a fair guess."""
+
+    def __init__(self, waiting: int, limit: int) -> None:
+        super().__init__(
+            f"the tenant has {waiting} jobs waiting in this queue (quota {limit}); "
+            "retry once some have run",
+            self.WAIT_S,
+        )
 
 
 def raise_for_code(code: int, job_id: str) -> None:

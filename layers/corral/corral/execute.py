@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import time
 import traceback
 from collections.abc import Callable
@@ -23,13 +24,25 @@ from corral.job import Backoff
 from corral.queue import ClaimedJob, Outcome, now_ms
 
 MAX_STACK_CHARS = 4000
+logger = logging.getLogger(__name__)
 
 
 def error_payload(exc: BaseException) -> str:
-    """The JSON kept as a failed attempt's error: message, type and a bounded stack."""
+    """The JSON kept as a failed attempt's error: message, type and a bounded stack.
+
+    The stack names server files, so only operators see it: the logs, and admins through
+    the API; tenants and event subscribers get ``public_error``.
+    """
     stack = "".join(traceback.format_exception(exc))[-MAX_STACK_CHARS:]
     message = str(exc) or type(exc).__name__
     return json.dumps({"message": message, "type": type(exc).__name__, "stack": stack})
+
+
+def public_error(error: Any) -> Any:
+    """An error without its stack: the message and type are what a tenant acts on."""
+    if isinstance(error, dict):
+        return {k: v for k, v in error.items() if k != "stack"}
+    return error
 
 
 class JobExecutor:
@@ -86,6 +99,8 @@ class JobExecutor:
                 self._report,
                 loop,
                 self._log,
+                children_results=job.opts.get("childrenResults") or {},
+                children_failures=job.opts.get("childrenFailures") or {},
             )
             self._contexts[job.id] = ctx
             if self._is_async:
@@ -129,6 +144,18 @@ class JobExecutor:
     ) -> Outcome:
         elapsed = int((time.monotonic() - started) * 1000)
         payload = error_payload(exc)
+        # Failures are not the hot path; this is where the stack reaches the logs.
+        # A failed job is the handler's outcome, not a crash of the poller: its frames go
+        # in a ``stack`` field of the line rather than as an exception traceback.
+        frames = "".join(traceback.format_tb(exc.__traceback__))[-MAX_STACK_CHARS:]
+        logger.warning(
+            "job %s failed on attempt %d: %s: %s",
+            job.id,
+            job.attempt,
+            type(exc).__name__,
+            str(exc)[:200],
+            extra={"job_id": job.id, "queue": self.definition.name, "stack": frames},
+        )
         if retryable and job.attempt < job.opts["attempts"]:
             backoff = Backoff.model_validate(job.opts["backoff"])
             retry_at = self._clock() + retry_delay(backoff, job.attempt)

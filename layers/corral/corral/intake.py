@@ -97,12 +97,18 @@ class Intake:
     """One enqueue call (one job or a batch) for one tenant."""
 
     def __init__(
-        self, queue: Queue, store: JobStore, tenant: str, clock: Callable[[], int]
+        self,
+        queue: Queue,
+        store: JobStore,
+        tenant: str,
+        clock: Callable[[], int],
+        max_waiting: int = 0,
     ) -> None:
         self.queue = queue
         self.store = store
         self.tenant = tenant
         self.clock = clock
+        self.max_waiting = max_waiting
 
     def _fill_tenant(self, data: Any) -> Any:
         field = self.queue.definition.payload.model_fields.get(TENANT_FIELD)
@@ -151,6 +157,12 @@ class Intake:
             }
         )
         return _Prepared(index, record, NewJob(payload, redis_options, self.tenant))
+
+    def prepare(self, data: Any, options: JobOptions | None) -> tuple[JobRecord, NewJob]:
+        """One job validated and shaped as ``run`` would, for callers that write it
+        themselves (flows). Raises InvalidPayloadError, TenantMismatchError."""
+        prepared = self._prepare(None, data, options)
+        return prepared.record, prepared.job
 
     def _prepare_all(
         self, jobs: Sequence[tuple[Any, JobOptions | None]], positions: Sequence[int] | None
@@ -240,7 +252,8 @@ class Intake:
                 if not ok:
                     answers[p.record.job_id] = await self._existing(p, atomic)
             with redis_guard():
-                results = await self.queue.add_bulk([p.job for p in fresh]) if fresh else []
+                new = [p.job for p in fresh]
+                results = await self.queue.add_bulk(new, self.max_waiting) if fresh else []
         except BaseException:
             await self._forget([p.record.job_id for p in fresh])
             raise

@@ -111,6 +111,8 @@ class JobState(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    WAITING_CHILDREN = "waiting-children"
+    """A flow's parent: not claimable until its children are done (``corral.flows``)."""
 
 
 PENDING_STATES = frozenset({JobState.WAITING, JobState.DELAYED})
@@ -125,6 +127,7 @@ class JobStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    WAITING_CHILDREN = "waiting-children"
 
     @classmethod
     def of(cls, state: JobState) -> JobStatus:
@@ -137,7 +140,15 @@ class JobStatus(StrEnum):
 
 
 StatusWord = Literal[
-    "pending", "processing", "completed", "failed", "cancelled", "waiting", "delayed", "active"
+    "pending",
+    "processing",
+    "completed",
+    "failed",
+    "cancelled",
+    "waiting-children",
+    "waiting",
+    "delayed",
+    "active",
 ]
 """What a status filter accepts: the public statuses, plus the engine's words as aliases
 (``waiting`` and ``delayed`` are both ``pending``, ``active`` is ``processing``)."""

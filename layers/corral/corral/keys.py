@@ -92,6 +92,11 @@ class QueueKeys:
         """Limits set at runtime (``corral.limits``), read by every claim."""
         return self.base + "limits"
 
+    @property
+    def waiting_children(self) -> str:
+        """Zset of the flow parents waiting for their children (by creation time)."""
+        return self.base + "wchildren"
+
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
 
@@ -109,3 +114,11 @@ class QueueKeys:
     def scratch(self, name: str) -> str:
         """A key in the queue's slot for features built on top of the engine."""
         return f"{self.base}x:{name}"
+
+
+def tenant_bucket(prefix: str, tenant: str) -> str:
+    """A tenant's enqueue-rate bucket, in a slot of its own (``{t.<tenant>}``: queue names
+    have no dot, so no queue's hash tag can be the same)."""
+    if not valid_identifier(tenant) or KEY_PREFIX.fullmatch(prefix) is None:
+        raise ValueError("invalid tenant or key prefix")
+    return f"{prefix}:{{t.{tenant}}}:rate"

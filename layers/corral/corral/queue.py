@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from corral.definition import QueueDefinition
-from corral.errors import InvalidIdentifierError, raise_for_code
+from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
 from corral.ids import new_job_id
 from corral.job import Job, JobOptions, JobState
 from corral.keys import PREFIX, QueueKeys, valid_identifier
@@ -139,6 +139,11 @@ class Queue:
         else:
             opts = job.options
             opts_json, timeout = self._resolve(opts)
+        if job.parent is not None:
+            # A flow child: the poller that settles it finds its parent here, without a read.
+            opts_json = (
+                opts_json[:-1] + ',"parent":' + json.dumps(job.parent, separators=(",", ":")) + "}"
+            )
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),
@@ -161,17 +166,35 @@ class Queue:
         """Enqueue one job."""
         return (await self.add_bulk([NewJob(data, options, group)]))[0]
 
-    async def add_bulk(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
-        """Enqueue many jobs in one round trip (all validated before any is sent)."""
+    async def add_bulk(self, jobs: Sequence[NewJob], max_waiting: int = 0) -> list[EnqueueResult]:
+        """Enqueue many jobs in one round trip (all validated before any is sent).
+
+        ``max_waiting``: most waiting jobs a group may have, these included (0: no limit);
+        over it, nothing is added and WaitingQuotaError is raised.
+        """
         now = self.clock()
         args: list[Any] = [now, self.definition.group_concurrency, len(jobs)]
         for job in jobs:
             args.extend(self._job_fields(job, now))
+        args.append(max_waiting)
         reply = await self._run("enqueue", args)
+        if reply and reply[0] == ScriptCode.WAITING_QUOTA:
+            raise WaitingQuotaError(int(reply[1]), max_waiting)
         return [
             EnqueueResult(reply[i], created=reply[i + 1] == 1, debounced=reply[i + 1] == 2)
             for i in range(0, len(reply), 2)
         ]
+
+    async def add_parent(self, job: NewJob, children: int) -> bool:
+        """Add a flow's parent, waiting for ``children`` children (``flow_add.lua``).
+
+        False if a job with its id already exists (nothing changed).
+        """
+        now = self.clock()
+        job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
+        args = [now, job_id, group, data, opts, priority, timeout, children]
+        args += [self.definition.group_concurrency, now]
+        return int(await self._run("flow_add", args)) == 1
 
     # -- worker -------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ class NewJob:
     data: Any
     options: JobOptions | None = None
     group: str | None = None
+    parent: dict[str, Any] | None = None
+    """A flow child's link to its parent, carried in its opts (``corral.flows``)."""
 
 
 @dataclass(slots=True)

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.failures import FailureRecorder
+from corral.flows.link import FlowLinker
+from corral.flows.repair import FlowRepair
+from corral.flows.store import FlowStore
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
 from corral.poller.run import Starter
@@ -63,8 +66,10 @@ class ReconcilerRuntime:
             waker: PollerWaker = NoWake()
             if self.starter is not None:
                 waker = FlaggedWaker(redis, self.starter, prefix=self.prefix)
+            linker = FlowLinker(FlowStore(self.store), redis, prefix=self.prefix)
+            flows = FlowRepair(queues, linker, grace_ms=self.grace_ms)
             reconciler = Reconciler(
-                queues, self.store, self.failures, waker=waker, grace_ms=self.grace_ms
+                queues, self.store, self.failures, waker=waker, grace_ms=self.grace_ms, flows=flows
             )
             return await reconciler.run(names)
 

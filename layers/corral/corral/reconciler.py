@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -33,6 +33,9 @@ from corral.records import JobRecord, OutcomeRecord
 from corral.scripts import run_script
 from corral.store import JobStore, now_ms
 from corral.wake import NoWake, PollerWaker
+
+if TYPE_CHECKING:
+    from corral.flows.repair import FlowRepair
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +76,7 @@ class Reconciler:
         grace_ms: records younger than this are left alone (an enqueue in flight).
         chunk: records checked per Redis round trip.
         clock: now in epoch ms.
+        flows: repairs flow parents (and their lost children) before the rest.
     """
 
     def __init__(
@@ -85,8 +89,10 @@ class Reconciler:
         grace_ms: int = 10_000,
         chunk: int = 100,
         clock: Callable[[], int] = now_ms,
+        flows: FlowRepair | None = None,
     ) -> None:
         self.queues = dict(queues)
+        self.flows = flows
         self.store = store
         self.failures = failures
         self.waker = waker or NoWake()
@@ -97,6 +103,13 @@ class Reconciler:
     async def run(self, names: Sequence[str] | None = None) -> dict[str, ReconcileReport]:
         """Reconcile ``names`` (every queue by default); one queue's failure spares the rest."""
         reports: dict[str, ReconcileReport] = {}
+        if self.flows is not None:
+            # Flow parents first: they put back their lost children with the link to them.
+            for name in names or list(self.queues):
+                try:
+                    await self.flows.repair(self.queues[name])
+                except Exception:
+                    logger.exception("repairing the flows of %s failed", name)
         for name in names or list(self.queues):
             try:
                 reports[name] = await self.reconcile(self.queues[name])

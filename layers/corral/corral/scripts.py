@@ -34,11 +34,17 @@ SCRIPT_NAMES = (
     "clean",
     "throughput",
     "restore",
+    "quota_rate",
     "append_logs",
     "read_logs",
     "request_cancel",
     "update_waiting",
     "set_limits",
+    # flows (corral.flows)
+    "flow_add",
+    "child_done",
+    "cancel_parent",
+    "rearm_parent",
 )
 
 

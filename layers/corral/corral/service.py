@@ -24,6 +24,7 @@ from corral.intake import Accepted, Intake, Rejected
 from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
 from corral.queue import Queue, now_ms
+from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
 from corral.store import JobStore
 from corral.store_index import Page
@@ -50,6 +51,8 @@ class QueueStats:
     cancelled: int
     paused: bool
     dead_letter: int
+    waiting_children: int = 0
+    """Flow parents waiting for their children (``corral.flows``)."""
 
 
 class JobService:
@@ -104,20 +107,32 @@ class JobService:
     # -- enqueue ----------------------------------------------------------------------
 
     async def enqueue(
-        self, queue: str, data: Any, options: JobOptions | None, tenant: str
+        self,
+        queue: str,
+        data: Any,
+        options: JobOptions | None,
+        tenant: str,
+        quotas: Quotas | None = None,
     ) -> Accepted:
         """Accept one job (see ``enqueue_many``)."""
-        return (await self.enqueue_many(queue, [(data, options)], tenant))[0]
+        return (await self.enqueue_many(queue, [(data, options)], tenant, quotas))[0]
 
     async def enqueue_many(
-        self, queue: str, jobs: Sequence[tuple[Any, JobOptions | None]], tenant: str
+        self,
+        queue: str,
+        jobs: Sequence[tuple[Any, JobOptions | None]],
+        tenant: str,
+        quotas: Quotas | None = None,
     ) -> list[Accepted]:
         """Validate every job, write their records, then add them to Redis in one call.
 
-        All or nothing. Raises InvalidPayloadError (nothing written), TenantMismatchError,
-        JobIdTakenError, ServiceUnavailableError (nothing left behind).
+        All or nothing. ``quotas``: the tenant's enqueue rate and waiting-jobs quotas (the
+        API's callers); None for what was accepted before (schedules).
+
+        Raises InvalidPayloadError (nothing written), TenantMismatchError,
+        JobIdTakenError, ServiceUnavailableError, QuotaExceededError (nothing left behind).
         """
-        answers = await self.enqueue_batch(queue, jobs, tenant, atomic=True)
+        answers = await self.enqueue_batch(queue, jobs, tenant, atomic=True, quotas=quotas)
         return [a for a in answers if isinstance(a, Accepted)]
 
     async def enqueue_batch(
@@ -128,12 +143,20 @@ class JobService:
         *,
         atomic: bool,
         positions: Sequence[int] | None = None,
+        quotas: Quotas | None = None,
     ) -> list[Accepted | Rejected]:
         """Accept jobs one by one (``atomic``: all or none); one answer per job, in order.
 
         ``positions`` are the jobs' indexes in the caller's request, for error locations.
+        Past a quota the whole call is refused (QuotaExceededError), nothing written.
         """
-        intake = Intake(self.queue(queue), self.store, tenant, self.clock)
+        q = self.queue(queue)
+        max_waiting = 0
+        if quotas is not None:
+            with redis_guard():
+                await admit_enqueue(q.redis, quotas, tenant, len(jobs), self.clock(), q.keys.prefix)
+            max_waiting = quotas.waiting_jobs
+        intake = Intake(q, self.store, tenant, self.clock, max_waiting)
         answers = await intake.run_each(jobs, atomic=atomic, positions=positions)
         taken = [(job, a) for job, a in zip(jobs, answers, strict=True) if isinstance(a, Accepted)]
         if any(not a.deduplicated for _, a in taken):
@@ -190,8 +213,11 @@ class JobService:
             record.started_at = live.processed_at or record.started_at
         return record
 
-    async def cancel(self, queue: str, job_id: str, tenant: str | None) -> None:
-        """Cancel a job that has not started: Redis first (atomic), then the record."""
+    async def cancel(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
+        """Cancel a job that has not started: Redis first (atomic), then the record.
+
+        Returns the record as it was found (its tenant says whose job was cancelled).
+        """
         record = await self.record(queue, job_id, tenant)
         if record.status not in LIVE_STATUSES:
             raise JobStateError(f"job {job_id} is already {record.status}", record.status)
@@ -200,9 +226,11 @@ class JobService:
             await self.queue(queue).cancel(job_id)
         await aws("dynamodb", self.store.cancel, queue, job_id)
         await lifecycle.announce(self.events, [lifecycle.cancelled(record, self.clock())])
+        return record
 
-    async def retry(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
-        """Run a failed (or cancelled) job again with a fresh attempt budget."""
+    async def retry(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
+        """Run a failed (or cancelled) job again with a fresh attempt budget; returns its
+        reopened (pending) record."""
         await self.record(queue, job_id, tenant)
         with redis_guard():  # fail before the record changes
             live = await self.queue(queue).get_job(job_id)
@@ -212,10 +240,11 @@ class JobService:
         record = await aws("dynamodb", self.store.reopen, queue, job_id)
         await self.requeue(record)
         await self.waker.wake(queue)
-        return Accepted(job_id, queue, JobStatus.PENDING)
+        return record
 
-    async def promote(self, queue: str, job_id: str, tenant: str | None) -> Accepted:
-        """Make a delayed job due now and wake a poller, so it starts at once.
+    async def promote(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
+        """Make a delayed job due now and wake a poller, so it starts at once; returns its
+        (pending) record.
 
         Raises JobNotFoundError, or JobStateError when the job is not delayed.
         """
@@ -231,7 +260,7 @@ class JobService:
                     f"job {job_id} is being restored; promote it shortly", "restoring"
                 ) from None
         await self.waker.wake(queue)
-        return Accepted(job_id, queue, JobStatus.PENDING)
+        return record
 
     async def requeue(self, record: JobRecord) -> None:
         """Put a pending record's job back in Redis: retry it there, or add it anew."""
@@ -275,6 +304,7 @@ class JobService:
         q = self.queue(queue)
         with redis_guard():
             c = await q.counts()
+            waiting_children = int(await q.redis.zcard(q.keys.waiting_children))
         dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
         return QueueStats(
             queue,
@@ -287,6 +317,7 @@ class JobService:
             cancelled=c.cancelled,
             paused=c.paused,
             dead_letter=dead,
+            waiting_children=waiting_children,
         )
 
     # -- admin ---------------------------------------------------------------------------

@@ -55,6 +55,14 @@ class Settings(FromEnvironment):
     api_keys: str = ""
     api_keys_source: str = Field(default="", description="secret ARN or SSM name of API keys")
     max_body_bytes: int = 262_144
+    # Per-tenant quotas (corral.quotas); 0 turns one off.
+    quota_schedules: int = Field(default=100, ge=0, description="schedules per tenant")
+    quota_webhooks: int = Field(default=100, ge=0, description="webhooks per tenant")
+    quota_waiting_jobs: int = Field(
+        default=100_000, ge=0, description="waiting jobs per tenant in one queue"
+    )
+    quota_enqueue_rate: int = Field(default=500, ge=0, description="jobs/s per tenant (API)")
+    quota_enqueue_burst: int = Field(default=5_000, ge=0, description="jobs at once per tenant")
     local: bool = False
     event_bus: str = Field(default="", description="EventBridge bus of job events (empty: off)")
     tenant_table: str = Field(default="", description="webhooks, signing secrets, daily stats")

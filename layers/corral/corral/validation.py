@@ -5,12 +5,13 @@ Ids and names are checked against the patterns of ``corral.keys``, which admit n
 queue's hash tag nor address another key. JSON documents are bounded in depth, so no
 recursive parser, encoder or validator downstream (Python's json gives up near 1,000
 levels, Lua's cjson at 1,000) meets a hostile nesting; 32 is DynamoDB's own limit for
-nested maps, and no job needs more.
+nested maps, and no job needs more. Numbers must be finite: JSON has no NaN or infinity.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from corral.errors import InvalidIdentifierError
@@ -60,16 +61,38 @@ def depth_exceeds(document: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def json_body_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether a JSON body nests deeper than ``limit``.
+class NonFiniteNumberError(ValueError):
+    """A JSON number that is not a finite float: NaN, Infinity, -Infinity or 1e400."""
 
-    A body that is not JSON at all is not this check's business (the app answers 422);
-    one too deep for the parser's recursion limit is too deep by any measure.
+
+def _constant(name: str) -> Any:
+    raise NonFiniteNumberError(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NonFiniteNumberError(text)
+    return value
+
+
+def json_body_refusal(body: bytes, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON body is refused before the app parses it, or None.
+
+    Two things the app's own parser lets through: nesting deeper than ``limit``, and
+    numbers JSON has no finite value for (``NaN``, ``Infinity``, ``-Infinity``, which
+    Python's json accepts, and ``1e400``, which it reads as infinity); they would be
+    stored as null. A body that is not JSON at all is not this check's business (the app
+    answers 422); one too deep for the parser's recursion limit is too deep by any measure.
     """
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_constant, parse_float=_finite)
     except RecursionError:
-        return True
+        return f"the JSON body is nested deeper than {limit} levels"
+    except NonFiniteNumberError as exc:
+        return f"the JSON body holds {exc}, which is not a finite number"
     except ValueError:
-        return False
-    return depth_exceeds(document, limit)
+        return None
+    if depth_exceeds(document, limit):
+        return f"the JSON body is nested deeper than {limit} levels"
+    return None

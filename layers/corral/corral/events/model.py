@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from corral.execute import public_error
 from corral.queue import ClaimedJob, Outcome
 
 MAX_VALUE_CHARS = 2048
@@ -87,13 +88,6 @@ def parse(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def public_error(error: Any) -> Any:
-    """An error without its stack: message and type are what a subscriber acts on."""
-    if isinstance(error, dict):
-        return {k: v for k, v in error.items() if k != "stack"}
-    return error
 
 
 class EventFactory:

@@ -8,11 +8,13 @@
     id, group, data (JSON), opts (JSON), priority, delay (ms), timeout (ms),
     expiresAt (ms, 0 = never), dedupId ('' = none), dedupMode (simple|throttle|debounce),
     dedupTtl (ms, 0 = none), customId (1 if the caller chose the id)
+  ARGV[4 + 12n] (optional) most waiting jobs per group (the tenant's quota; 0 = none)
 
   Returns a flat list {id, code, ...}, one pair per job:
     1  added
     0  duplicate: id is the existing job's, nothing changed
     2  debounced: the existing delayed job (id) took the new data and restarted its delay
+  or {-8, waiting}: a group would pass its waiting quota; nothing was written.
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
@@ -20,6 +22,25 @@
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
 local n = tonumber(ARGV[3])
+local max_waiting = tonumber(ARGV[4 + n * 12] or '0')
+
+-- The quota is checked before anything is written, for the whole batch at once.
+if max_waiting > 0 then
+  local adding = {}
+  for i = 0, n - 1 do
+    local b = 4 + i * 12
+    if tonumber(ARGV[b + 5]) <= 0 then
+      adding[ARGV[b + 1]] = (adding[ARGV[b + 1]] or 0) + 1
+    end
+  end
+  for group, count in pairs(adding) do
+    local waiting = redis.call('ZCARD', group_key(k.prefix, group))
+    if waiting + count > max_waiting then
+      return {-8, waiting}
+    end
+  end
+end
+
 local seq = next_seq(k, n)
 local out = {}
 local woke = false

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from corral.drain import DrainHooks
 from corral.failures import FailureRecorder, FinalFailure, parse_json
+from corral.flows.link import FlowLinker
+from corral.flows.store import FlowStore
 from corral.job import JobStatus
 from corral.queue import ClaimedJob, Outcome, Queue
 from corral.records import OutcomeRecord
@@ -73,6 +75,7 @@ class StoreHooks(DrainHooks):
         *,
         record_processing: bool = True,
         clock: Callable[[], int] = now_ms,
+        flows: FlowLinker | None = None,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -80,6 +83,9 @@ class StoreHooks(DrainHooks):
         self.record_processing = record_processing
         self.clock = clock
         self.tally = RunTally()
+        self.flows = flows or FlowLinker(
+            FlowStore(store), queue.redis, prefix=queue.keys.prefix, clock=clock
+        )
 
     def _record(
         self, job: ClaimedJob, status: JobStatus, now: int, payload: str | None
@@ -102,6 +108,8 @@ class StoreHooks(DrainHooks):
             self.failures.record(finals),
         )
         kept = {*writes, *failed}
+        # Flows: children that finished tell their parents; one not told is held and retried.
+        kept.update(await self.flows.children_finished(o for o in outcomes if o.job.id not in kept))
         for final in finals:
             if final.job_id not in kept:
                 # Not the hot path: a job that failed for good is worth a line.
@@ -141,6 +149,8 @@ class StoreHooks(DrainHooks):
         finals = [f for f in [await self._lookup(job_id) for job_id in job_ids] if f]
         left = await self.failures.record(finals)
         self.tally.failed_elsewhere += len(finals) - len(left)
+        # Flows: their parents hear now (a parent not told is caught by the reconciler).
+        await self.flows.failed_for_good([f for f in finals if f.job_id not in left])
         if left:
             # The reconciler finds these (failed in Redis, live in the table) and syncs them.
             logger.warning("could not record %d %s jobs as failed", len(left), reason)

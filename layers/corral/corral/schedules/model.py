@@ -8,13 +8,17 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from corral.job import CamelModel, Identifier
 from corral.keys import valid_queue_name
 
 MIN_EVERY_MS = 1000
 """Shortest ``every``: a tick enqueues at most (60 s + margin) / every jobs per schedule."""
+CRON_FIELDS = 5
+"""minute hour day-of-month month day-of-week: a cron schedule runs at most once a minute.
+A sixth (seconds) field is refused, not read: the scheduler ticks once a minute, and
+``every`` (from 1 s) is the way to ask for shorter periods."""
 
 
 def to_epoch_ms(value: Any) -> Any:
@@ -24,11 +28,31 @@ def to_epoch_ms(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return int(value.timestamp() * 1000)
+        try:
+            return int(value.timestamp() * 1000)
+        except (OverflowError, ValueError):  # year 1 with a positive offset, say
+            raise ValueError("the date is out of range") from None
     return value
 
 
-EpochMs = Annotated[int, BeforeValidator(to_epoch_ms), Field(ge=0)]
+MAX_EPOCH_MS = 253_402_300_799_999
+"""The last millisecond of year 9999: past it no date can be shown or computed."""
+
+EpochMs = Annotated[
+    int,
+    BeforeValidator(to_epoch_ms),
+    Field(ge=0, le=MAX_EPOCH_MS),
+    # The validator takes a string too, which the plain int schema would not say.
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_EPOCH_MS},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": "epoch ms, or an ISO 8601 date and time (UTC without an offset)",
+        }
+    ),
+]
 
 
 class CatchUp(StrEnum):
@@ -46,7 +70,8 @@ class ScheduleSpec(CamelModel):
     Attributes:
         queue: the queue the jobs go to.
         data: each job's payload, validated against the queue's model.
-        cron: a cron expression (5 fields, or 6 with seconds), read in ``tz``.
+        cron: a cron expression of 5 fields (no seconds: at most once a minute), read in
+            ``tz``.
         tz: an IANA time zone name; cron times follow its DST changes.
         every: the interval in ms, counted from ``start_date`` or the creation time.
         start_date, end_date: no occurrence before / after these (epoch ms or ISO 8601).
@@ -84,6 +109,11 @@ class ScheduleSpec(CamelModel):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
+            if len(value.split()) != CRON_FIELDS:
+                raise ValueError(
+                    "a cron expression has 5 fields: minute hour day-of-month month "
+                    "day-of-week (no seconds; use every for periods under a minute)"
+                )
             try:
                 CronSim(value, datetime.now(UTC))
             except CronSimError as exc:

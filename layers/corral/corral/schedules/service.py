@@ -14,6 +14,7 @@ from corral.ids import new_job_id
 from corral.intake import TENANT_FIELD, TenantMismatchError
 from corral.job import JobOptions
 from corral.queue import NewJob, now_ms
+from corral.quotas import Quotas, check_count
 from corral.schedules.model import Schedule, ScheduleCreate, ScheduleSpec
 from corral.schedules.occurrences import first_from, job_id, occurrences_from, plan
 from corral.schedules.sink import JobSink
@@ -87,6 +88,7 @@ class ScheduleService:
         tick_ms: int = TICK_MS,
         margin_ms: int = MARGIN_MS,
         concurrency: int = 16,
+        max_per_tenant: int = Quotas.schedules,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -94,6 +96,7 @@ class ScheduleService:
         self.clock = clock
         self.look_ahead = tick_ms + margin_ms
         self.concurrency = concurrency
+        self.max_per_tenant = max_per_tenant
 
     # -- tenant operations -------------------------------------------------------------
 
@@ -118,10 +121,13 @@ class ScheduleService:
 
         Raises:
             UnknownQueueError, pydantic.ValidationError, TenantMismatchError,
-            ScheduleExistsError.
+            ScheduleExistsError, QuotaExceededError (the tenant has ``max_per_tenant``).
         """
         now = self.clock()
         data = self.checked_data(tenant, body)
+        if self.max_per_tenant:
+            count = await asyncio.to_thread(self.store.count, tenant, self.max_per_tenant)
+            check_count("schedules", count, self.max_per_tenant)
         fields = body.model_dump(exclude={"id", "data"})
         schedule = Schedule(
             **fields,

@@ -108,6 +108,23 @@ class ScheduleStore:
             last["id"]
         )
 
+    def count(self, tenant: str, up_to: int) -> int:
+        """How many schedules ``tenant`` has, counted up to ``up_to`` (a quota's limit)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "tenant = :t",
+            "ExpressionAttributeValues": {":t": tenant},
+            "Select": "COUNT",
+        }
+        found = 0
+        while found < up_to:
+            reply = self.table.query(**query)
+            found += int(reply.get("Count", 0))
+            last = reply.get("LastEvaluatedKey")
+            if last is None:
+                break
+            query["ExclusiveStartKey"] = last
+        return found
+
     def scan(self) -> Iterator[Schedule]:
         """Every schedule of every tenant (the scheduler's view)."""
         query: dict[str, Any] = {}

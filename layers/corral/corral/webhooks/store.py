@@ -16,15 +16,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from corral.ids import new_job_id
+from corral.quotas import Quotas, check_count
 from corral.store import is_condition_failure, now_ms
 
 DEFAULT_EVENTS = ("completed", "dead-lettered")
-MAX_PER_TENANT = 100
 SECRET_SK = "secret"
-
-
-class WebhookLimitError(Exception):
-    """The tenant already has ``MAX_PER_TENANT`` registrations."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +67,15 @@ class WebhookStore:
         self.clock = clock
 
     def create(
-        self, tenant: str, queue: str, url: str, events: Sequence[str] | None = None
+        self,
+        tenant: str,
+        queue: str,
+        url: str,
+        events: Sequence[str] | None = None,
+        limit: int = Quotas.webhooks,
     ) -> Registration:
-        """Register ``url`` for ``queue``'s events (raises WebhookLimitError)."""
-        if len(self.of_tenant(tenant)) >= MAX_PER_TENANT:
-            raise WebhookLimitError(f"at most {MAX_PER_TENANT} webhooks per tenant")
+        """Register ``url`` for ``queue``'s events; QuotaExceededError past ``limit``."""
+        check_count("webhooks", len(self.of_tenant(tenant)), limit)
         now = self.clock()
         registration = Registration(
             "wh" + new_job_id(now), tenant, queue, url, tuple(events or DEFAULT_EVENTS), now

@@ -1,0 +1,38 @@
+"""A flow on the dashboard: a parent's page lists its children (with their status and
+results) and links to each; a child's page links back to its parent."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Login
+from tests.e2e.emulator import ACME, ADMIN, wait_until
+
+
+def test_a_parent_links_to_its_children_and_back(login: Login, http: httpx.Client) -> None:
+    kids = [{"queue": "work", "data": {"value": n}} for n in (1, 2)]
+    body = {"queue": "work", "data": {"value": 0}, "children": kids}
+    reply = http.post("/flows", json=body, headers=ACME)
+    assert reply.status_code == 202, reply.text
+    tree = reply.json()
+    parent_id = tree["jobId"]
+    wait_until(
+        lambda: http.get(f"/jobs/work/{parent_id}", headers=ADMIN).json()["status"] == "completed",
+        "the parent",
+    )
+    page = login()
+    page.get_by_role("button", name="work", exact=True).click()
+    page.get_by_role("button", name=f"open job {parent_id}").click()
+
+    detail = page.locator("#detail")
+    expect(detail.locator("[data-status]")).to_have_text("completed")
+    children = detail.locator("ul.flow li")
+    expect(children).to_have_count(2)
+    expect(children.first).to_contain_text("completed")
+    expect(detail).to_contain_text("Children's results")
+    first = tree["children"][0]["jobId"]
+    detail.get_by_role("button", name=first).click()
+    expect(detail.locator("h2")).to_contain_text(first)
+    detail.get_by_role("button", name=parent_id).click()
+    expect(detail.locator("h2")).to_contain_text(parent_id)
