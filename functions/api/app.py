@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from corral.redis_client import create_redis
+from corral.snapshot import after_restore
 from mangum import Mangum
 
 from api.wiring import build_app
 
-app = build_app()
+redis = create_redis()
+app = build_app(redis=redis)
 handler = Mangum(app, lifespan="off")
+
+
+@after_restore
+def reconnect_redis() -> None:
+    """Close the Redis connections a restored snapshot kept (their sockets are gone);
+    redis-py opens new ones on the next command.
+
+    Init sends no command, so a snapshot normally holds none; this keeps it so if that
+    changes. Mangum runs every request on the loop it set up, which owns the connections.
+    """
+    asyncio.get_event_loop().run_until_complete(redis.aclose())

@@ -11,6 +11,7 @@ from corral.lambda_support import ThreadLoops, aws_client, build_dlq, build_stor
 from corral.reconcile_runtime import ReconcilerRuntime
 from corral.redis_client import create_redis
 from corral.settings import get_settings
+from corral.snapshot import after_restore
 from corral.tracing import traced
 from corral.wake import function_name_for, lambda_starter
 
@@ -51,6 +52,16 @@ def runtime() -> ReconcilerRuntime:
         )
     assert _runtime is not None
     return _runtime
+
+
+@after_restore
+def forget_runtime() -> None:
+    """Close the runtime's Redis clients and event loops (their sockets did not survive a
+    restore from a snapshot); the next invocation builds a new runtime."""
+    stale = _runtime
+    use(None)
+    if stale is not None:
+        stale.loops.close()
 
 
 def queues_of(event: dict[str, Any]) -> list[str] | None:

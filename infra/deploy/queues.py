@@ -59,6 +59,10 @@ POLLER = """\
       MemorySize: {memory}
       Timeout: {timeout}
       ReservedConcurrentExecutions: !If [ReserveConcurrency, {reserved}, !Ref AWS::NoValue]
+      # SnapStart=PublishedVersions: ticks, wake-ups and fan-outs invoke the alias.
+      SnapStart:
+        ApplyOn: !Ref SnapStart
+      AutoPublishAlias: !If [UseSnapStart, live, !Ref AWS::NoValue]
       VpcConfig:
         SecurityGroupIds: [!Ref FunctionSecurityGroup]
         SubnetIds: !Ref SubnetIds

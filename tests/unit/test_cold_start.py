@@ -31,8 +31,9 @@ TRACING_ON = {"LAMBDA_TASK_ROOT": str(ROOT / "functions")}
 NEVER = {"aws_xray_sdk", "pydantic_settings", "dotenv"}
 
 FORBIDDEN = {
-    "poller.app": BOTO | NEVER | {"fastapi", "starlette", "mangum", "httpx"},
-    "reconciler.app": BOTO | NEVER | {"fastapi", "starlette", "mangum"},
+    # Pillow only where the file-processing queue runs a job (queues._file_ops).
+    "poller.app": BOTO | NEVER | {"fastapi", "starlette", "mangum", "httpx", "PIL"},
+    "reconciler.app": BOTO | NEVER | {"fastapi", "starlette", "mangum", "PIL"},
     "api.app": BOTO | NEVER | {"httpx"},  # only the webhook poller sends anything
     "authorizer.app": BOTO | NEVER | {"fastapi", "redis", "aws_lambda_powertools"},
 }
@@ -78,6 +79,27 @@ def test_a_handler_import_skips_what_it_does_not_need(module: str) -> None:
     loaded = loaded_by(module)
     assert module in loaded
     assert FORBIDDEN[module] & loaded == set()
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_a_handler_import_takes_no_id(module: str) -> None:
+    """With SnapStart, init runs once for every environment restored from its snapshot: an
+    id that corral took then would be shared by all of them. (Libraries may: OpenTelemetry
+    names its context keys with uuid4, which only need to differ within one process.)"""
+    refuse = (
+        "import secrets, sys, uuid\n"
+        "def guard(real):\n"
+        "    def call(*args, **kwargs):\n"
+        "        caller = sys._getframe(1).f_code.co_filename\n"
+        f"        if caller.startswith(({str(ROOT / 'functions')!r}, {str(ROOT / 'layers')!r})):\n"
+        "            raise AssertionError('an id taken at init')\n"
+        "        return real(*args, **kwargs)\n"
+        "    return call\n"
+        "for module, name in [(uuid, 'uuid1'), (uuid, 'uuid4'), (secrets, 'token_bytes'),\n"
+        "                     (secrets, 'token_hex'), (secrets, 'token_urlsafe')]:\n"
+        "    setattr(module, name, guard(getattr(module, name)))\n"
+    )
+    assert module in loaded_after(f"{refuse}import {module}")
 
 
 def test_the_tracer_and_its_sdk_load_where_tracing_is_on() -> None:

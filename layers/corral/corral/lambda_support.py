@@ -18,6 +18,7 @@ from corral.dlq import DeadLetterQueue
 from corral.results import ResultStore
 from corral.scripts import RedisClient
 from corral.settings import get_settings
+from corral.snapshot import after_restore
 from corral.store import JobStore
 
 T = TypeVar("T")
@@ -31,6 +32,10 @@ def aws_client(service: str) -> Any:
 
     config = Config(retries={"mode": "standard"}, region_name=get_settings().region)
     return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+# A restored snapshot's clients would reuse pooled HTTP connections that are gone.
+after_restore(aws_client.cache_clear)
 
 
 def build_store() -> JobStore:
