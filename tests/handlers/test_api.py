@@ -12,18 +12,8 @@ from corral.job import JobStatus
 from corral.queue import Outcome
 from corral.records import OutcomeRecord
 
-from tests.awsmock import AwsStack, start_aws
-from tests.handlers.apiapp import ACME, ADMIN, MAX_BODY, ZETA, Api, start_api
-
-
-@pytest.fixture
-def aws() -> Iterator[AwsStack]:
-    yield from start_aws()
-
-
-@pytest.fixture
-def api(aws: AwsStack, prefix: str) -> Iterator[Api]:
-    yield from start_api(aws, prefix)
+from tests.awsmock import AwsStack
+from tests.handlers.apiapp import ACME, ADMIN, MAX_BODY, ZETA, Api
 
 
 def enqueue(api: Api, data: Any = None, headers: dict[str, str] = ACME, **body: Any) -> Any:

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from tests.awsmock import AwsStack, start_aws
-from tests.handlers.apiapp import Api, start_api
+from tests.handlers.apiapp import Api
 
 URL_ATTRIBUTE = re.compile(r'(?:src|href)="([^"]*)"')
 QUOTED_URL = re.compile(r"""['"]((?:https?:)?//[^'"]+)['"]""")
-
-
-@pytest.fixture
-def aws() -> Iterator[AwsStack]:
-    yield from start_aws()
-
-
-@pytest.fixture
-def api(aws: AwsStack, prefix: str) -> Iterator[Api]:
-    yield from start_api(aws, prefix)
 
 
 def test_the_docs_page_loads_only_local_files_and_each_answers(api: Api) -> None:

@@ -4,7 +4,6 @@ and cancelling a parent or a child."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,18 +11,8 @@ from corral.drain import Drainer
 from corral.failures import FailureRecorder
 from corral.poller.hooks import StoreHooks
 
-from tests.awsmock import AwsStack, start_aws
-from tests.handlers.apiapp import ACME, ADMIN, Api, start_api
-
-
-@pytest.fixture
-def aws() -> Iterator[AwsStack]:
-    yield from start_aws()
-
-
-@pytest.fixture
-def api(aws: AwsStack, prefix: str) -> Iterator[Api]:
-    yield from start_api(aws, prefix)
+from tests.awsmock import AwsStack
+from tests.handlers.apiapp import ACME, ADMIN, Api
 
 
 def node(n: int, queue: str = "email", **more: Any) -> dict[str, Any]:

@@ -4,24 +4,11 @@ works once and expires; Redis never holds the token in the clear."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 import redis as sync_redis
 
-from tests.awsmock import AwsStack, start_aws
 from tests.conftest import SHARED_REDIS_URL
-from tests.handlers.apiapp import ACME, Api, start_api
-
-
-@pytest.fixture
-def aws() -> Iterator[AwsStack]:
-    yield from start_aws()
-
-
-@pytest.fixture
-def api(aws: AwsStack, prefix: str) -> Iterator[Api]:
-    yield from start_api(aws, prefix)
+from tests.handlers.apiapp import ACME, Api
 
 
 def code_of(api: Api, ttl: int | None = None) -> str:

@@ -3,22 +3,7 @@ named by its index, and nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.awsmock import AwsStack, start_aws
-from tests.handlers.apiapp import ACME, Api, start_api
-
-
-@pytest.fixture
-def aws() -> Iterator[AwsStack]:
-    yield from start_aws()
-
-
-@pytest.fixture
-def api(aws: AwsStack, prefix: str) -> Iterator[Api]:
-    yield from start_api(aws, prefix)
+from tests.handlers.apiapp import ACME, Api
 
 
 def test_every_bad_job_is_named_and_nothing_is_written(api: Api) -> None:
