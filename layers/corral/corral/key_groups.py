@@ -10,20 +10,17 @@ or API read that finds the mirror gone (a flush) seeds it again, as for queue li
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import Field
 
-from corral.errors import JobStateError
 from corral.job import CamelModel
-from corral.limits import HISTORY, MAX_CONCURRENCY, RateLimitSetting
+from corral.limits import MAX_CONCURRENCY, RateLimitSetting
 from corral.queue import Queue
 from corral.scripts import run_script
-from corral.store import is_condition_failure
+from corral.versioned_item import Versioned, VersionedItems
 
 logger = logging.getLogger(__name__)
 
@@ -56,43 +53,15 @@ class KeyGroupStore:
     """The durable copy: one item per queue in the job table."""
 
     def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    @staticmethod
-    def key(queue: str) -> dict[str, Any]:
-        return {"pk": {"S": f"!keygroups#{queue}"}}
+        self.items = VersionedItems(client, table, "keygroups", "the key groups")
 
     def get(self, queue: str) -> StoredKeyGroups:
-        reply = self.client.get_item(TableName=self.table, Key=self.key(queue), ConsistentRead=True)
-        item = reply.get("Item")
-        if not item:
-            return StoredKeyGroups({}, 0, [])
-        return StoredKeyGroups(
-            json.loads(item["groups"]["S"]),
-            int(item["version"]["N"]),
-            json.loads(item["history"]["S"]),
-        )
+        stored = self.items.read(queue)
+        return StoredKeyGroups(stored.value or {}, stored.version, stored.history)
 
     def put(self, queue: str, stored: StoredKeyGroups, previous: int) -> None:
         """Write ``stored`` if the item is still at version ``previous``; else JobStateError."""
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    **self.key(queue),
-                    "groups": {"S": json.dumps(stored.groups, sort_keys=True)},
-                    "version": {"N": str(stored.version)},
-                    "history": {"S": json.dumps(stored.history[-HISTORY:])},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR version = :v",
-                ExpressionAttributeValues={":v": {"N": str(previous)}},
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                message = "the key groups changed meanwhile; try again"
-                raise JobStateError(message, "changed") from None
-            raise
+        self.items.write(queue, Versioned(stored.groups, stored.version, stored.history), previous)
 
 
 async def mirror(queue: Queue, stored: StoredKeyGroups, *, seed: bool = False) -> bool:

@@ -14,21 +14,18 @@ what the pollers can run is simply never reached.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import Field, model_validator
 
 from corral.definition import QueueDefinition
-from corral.errors import JobStateError
 from corral.job import CamelModel
 from corral.queue import Queue
 from corral.scripts import run_script
-from corral.store import is_condition_failure
+from corral.versioned_item import Versioned, VersionedItems
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +33,6 @@ FIELDS = ("concurrency", "groupConcurrency", "rateMax", "rateMs")
 """The fields a runtime override may hold (the Redis hash's and the item's names)."""
 
 MAX_CONCURRENCY = 100_000
-HISTORY = 50
 """Changes kept in the item, newest last: the durable half of the audit trail."""
 
 
@@ -119,44 +115,23 @@ class LimitsStore:
     """The durable copy: one item per queue in the job table."""
 
     def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    @staticmethod
-    def key(queue: str) -> dict[str, Any]:
-        return {"pk": {"S": f"!limits#{queue}"}}
+        self.items = VersionedItems(client, table, "limits", "the limits")
 
     def get(self, queue: str) -> StoredLimits:
         """The queue's overrides, version and change history (version 0: never changed)."""
-        reply = self.client.get_item(TableName=self.table, Key=self.key(queue), ConsistentRead=True)
-        item = reply.get("Item")
-        if not item:
-            return StoredLimits({}, 0, [])
-        overrides = json.loads(item["limits"]["S"])
+        stored = self.items.read(queue)
+        overrides = stored.value or {}
         return StoredLimits(
             {k: int(v) for k, v in overrides.items() if k in FIELDS},
-            int(item["version"]["N"]),
-            json.loads(item["history"]["S"]),
+            stored.version,
+            stored.history,
         )
 
     def put(self, queue: str, stored: StoredLimits, previous: int) -> None:
         """Write ``stored`` if the item is still at version ``previous``; else JobStateError."""
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    **self.key(queue),
-                    "limits": {"S": json.dumps(stored.overrides, sort_keys=True)},
-                    "version": {"N": str(stored.version)},
-                    "history": {"S": json.dumps(stored.history[-HISTORY:])},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR version = :v",
-                ExpressionAttributeValues={":v": {"N": str(previous)}},
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise JobStateError("the limits changed meanwhile; try again", "changed") from None
-            raise
+        self.items.write(
+            queue, Versioned(stored.overrides, stored.version, stored.history), previous
+        )
 
 
 @dataclass(frozen=True)
