@@ -10,21 +10,12 @@ not answer, and the reason is on stderr.
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis
+from corral.redact import redact_text, redact_url
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def redacted(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def startable_port(url: str) -> int | None:
@@ -62,10 +53,7 @@ def main(argv: list[str]) -> int:
         print(port)
         return 3
     # redis-py's messages name the host and port; drop the password in case one ever echoes it.
-    password = urlsplit(url).password
-    if password:
-        error = error.replace(password, "***")
-    print(f"Redis at {redacted(url)} does not answer: {error}", file=sys.stderr)
+    print(f"Redis at {redact_url(url)} does not answer: {redact_text(error, url)}", file=sys.stderr)
     return 1
 
 

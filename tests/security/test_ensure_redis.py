@@ -9,7 +9,9 @@ import secrets
 import subprocess
 import sys
 
-from infra.redis_check import redacted, startable_port
+from corral.redact import redact_url
+
+from infra.redis_check import startable_port
 from tests.e2e.emulator import ROOT
 from tests.security.tlsredis import TlsRedis
 
@@ -54,5 +56,5 @@ def test_only_a_plain_loopback_url_without_credentials_may_get_a_local_redis() -
     assert startable_port("redis://:pw@127.0.0.1:6390/0") is None
     assert startable_port("rediss://127.0.0.1:6390/0") is None
     assert startable_port("redis://cache.internal:6379/0") is None
-    assert redacted("rediss://app:pw@h:1/0?x=1") == "rediss://app:***@h:1/0?x=1"
-    assert redacted("redis://h:1/0") == "redis://h:1/0"
+    assert redact_url("rediss://app:pw@h:1/0?x=1") == "rediss://app:***@h:1/0?x=1"
+    assert redact_url("redis://h:1/0") == "redis://h:1/0"
