@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 
 from corral.redis_client import create_redis
 from corral.snapshot import after_restore
@@ -23,4 +24,12 @@ def reconnect_redis() -> None:
     Init sends no command, so a snapshot normally holds none; this keeps it so if that
     changes. Mangum runs every request on the loop it set up, which owns the connections.
     """
-    asyncio.get_event_loop().run_until_complete(redis.aclose())
+    with warnings.catch_warnings():
+        # Newer Pythons warn (or raise) when no loop is current: then none holds a socket.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_closed():
+        loop.run_until_complete(redis.aclose())

@@ -107,3 +107,24 @@ def test_a_restore_reconnects_the_api_s_redis(monkeypatch: pytest.MonkeyPatch) -
     finally:
         lambda_runtime.close()
         get_settings.cache_clear()
+
+
+def test_a_restore_with_no_current_event_loop_still_runs_every_hook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before the first request no loop may be current: the API's hook then has no
+    connection to close and must not stop the hooks after it."""
+    import asyncio
+
+    sys.modules.pop("api.app", None)
+    importlib.import_module("api.app")  # registers its hook
+
+    def no_loop() -> asyncio.AbstractEventLoop:
+        raise RuntimeError("There is no current event loop in thread 'MainThread'.")
+
+    monkeypatch.setattr(asyncio, "get_event_loop", no_loop)
+    random.seed(7)
+    drawn = random.random()
+    random.seed(7)
+    snapshot.run_after_restore()
+    assert random.random() != drawn

@@ -252,6 +252,7 @@ def request_for(endpoint: Endpoint, owned: Owned, job: str) -> tuple[str, dict[s
         "schedule_id": owned.schedule,
         "webhook_id": owned.webhook,
         "asset": "swagger-ui.css",
+        "group": "k1",
     }
     path = endpoint.path.format(**{name: values[name] for name in endpoint.params})
     data = {"n": 1, "subAccountId": owned.tenant}
