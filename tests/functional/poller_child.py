@@ -23,7 +23,7 @@ def pause_before_child_done(marker: Path) -> None:
         time.sleep(3600)  # blocks the loop too: nothing else moves until the kill
         raise AssertionError("not killed")
 
-    FlowLinker.tell_redis = hang  # type: ignore[method-assign]
+    FlowLinker.tell_redis = hang  # type: ignore[method-assign,assignment]
 
 
 def main(argv: list[str]) -> None:

@@ -66,8 +66,8 @@ def start_paused_child(served: Served, marker: Path) -> subprocess.Popen[str]:
 def redis_state(served: Served, queue: str, job_id: str) -> str | None:
     async def read(redis: RedisClient) -> str | None:
         q = Queue(redis, registry.get(queue), prefix=served.prefix)
-        state: str | None = await redis.hget(q.keys.job(job_id), "state")
-        return state
+        state = await redis.hget(q.keys.job(job_id), "state")
+        return None if state is None else str(state)
 
     return served.loops.run(read)
 
