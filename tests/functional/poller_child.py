@@ -1,10 +1,29 @@
 """A poller in its own process, for tests that kill it: ``python -m tests.functional.poller_child
 REDIS_URL TABLE DLQ_URL PREFIX QUEUE [LEASE_MARGIN_MS [LINGER_MS]]`` with ``functions/`` on
-PYTHONPATH (the Lambda code root). AWS is the moto server named by AWS_ENDPOINT_URL."""
+PYTHONPATH (the Lambda code root). AWS is the moto server named by AWS_ENDPOINT_URL.
+
+``PAUSE_BEFORE_CHILD_DONE=<file>`` (this process only): once a flow child's durable half
+is written, create ``<file>`` and hang before ``child_done.lua``, for the test to kill it
+at exactly that point."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def pause_before_child_done(marker: Path) -> None:
+    from corral.flows.link import FlowLinker
+
+    async def hang(self: FlowLinker, *args: Any) -> int:
+        marker.touch()
+        time.sleep(3600)  # blocks the loop too: nothing else moves until the kill
+        raise AssertionError("not killed")
+
+    FlowLinker.tell_redis = hang  # type: ignore[method-assign,assignment]
 
 
 def main(argv: list[str]) -> None:
@@ -20,6 +39,9 @@ def main(argv: list[str]) -> None:
     from tests.e2e.testqueues import registry
     from tests.handlers.lambda_env import FakeContext
 
+    pause = os.environ.get("PAUSE_BEFORE_CHILD_DONE")
+    if pause:
+        pause_before_child_done(Path(pause))
     redis_url, table, dlq_url, prefix, queue = argv[:5]
     margin_ms = int(argv[5]) if len(argv) > 5 else 500
     linger_ms = int(argv[6]) if len(argv) > 6 else 30_000

@@ -1,7 +1,9 @@
 """A flow survives a Redis flush: the reconciler rebuilds its parents, their dependency
 state and their lost children from the job table, and no parent runs twice or never.
 
-The flush runs on a private redis-server (``lone_port``), never on the shared one.
+The flush runs on a private redis-server (``lone_port``) and on the private 3-master
+cluster (``private_target``), never on the shared one. On the cluster a flow's queues sit
+in different hash slots, so the repair crosses slots as it does in a deployment.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from corral.job import JobState, JobStatus
 from corral.queue import Queue
 from corral.reconciler import Reconciler
 from corral.store import JobStore
-from redis.asyncio import Redis
 
 from tests.awsmock import AwsStack
 from tests.conftest import Payload
+from tests.functional.conftest import RedisTarget
 from tests.functional.helpers import state_of
 from tests.functional.test_flows import Flows, Runs, aws, ids, kids
 
@@ -28,8 +30,8 @@ __all__ = ["aws"]
 
 
 @pytest.fixture
-async def flows(lone_port: int, prefix: str, aws: AwsStack) -> AsyncIterator[Flows]:
-    redis = Redis(port=lone_port, decode_responses=True)
+async def flows(private_target: RedisTarget, prefix: str, aws: AwsStack) -> AsyncIterator[Flows]:
+    redis = private_target.connect()
     runs = Runs()
     store = JobStore(aws.dynamodb, aws.table)
     queues = {
@@ -50,7 +52,8 @@ async def flows(lone_port: int, prefix: str, aws: AwsStack) -> AsyncIterator[Flo
 
 async def flush_and_reconcile(flows: Flows) -> None:
     redis: Any = flows.queues["reports"].redis
-    await redis.flushdb()
+    await redis.flushdb()  # on a cluster, every master's
+    assert await redis.dbsize() == 0
     failures = FailureRecorder(flows.store, None)
     reconciler = Reconciler(flows.queues, flows.store, failures, grace_ms=0, flows=flows.repair())
     for _ in range(2):  # a second run finds nothing left to do

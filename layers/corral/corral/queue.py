@@ -201,6 +201,8 @@ class Queue:
         """
         now = self.clock()
         job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
+        if job.parent is None:
+            opts = with_flow_root(opts)
         args = [now, job_id, group, data, opts, priority, timeout, children]
         args += [self.definition.group_concurrency, now]
         return int(await self._run("flow_add", args)) == 1
@@ -359,3 +361,8 @@ class Queue:
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
         return decode_job(self.name, job_id, fields)
+
+
+def with_flow_root(opts_json: str) -> str:
+    """A flow's root parent's options: its settling (run or failed) raises the flow's event."""
+    return opts_json[:-1] + ',"flowRoot":true}'

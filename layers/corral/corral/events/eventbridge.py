@@ -1,7 +1,7 @@
 """Publishing lifecycle events to an EventBridge bus: ``PutEvents`` with up to 10 entries.
 
 Only the event types the deployment chose are sent (``CORRAL_EVENT_TYPES``): EventBridge
-bills every entry ($1.00 per million), so all nine types would add several dollars per
+bills every entry ($1.00 per million), so all the job types would add several dollars per
 million jobs, while the default (failed and dead-lettered) costs nothing for a job that
 succeeds. Webhooks and the daily counters still see every event.
 

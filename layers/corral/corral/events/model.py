@@ -14,6 +14,7 @@ from typing import Any
 
 from corral.execute import public_error
 from corral.queue import ClaimedJob, Outcome
+from corral.records import JobRecord
 
 MAX_VALUE_CHARS = 2048
 """A result or error longer than this (as JSON) is left out of the detail."""
@@ -31,11 +32,15 @@ class EventType(StrEnum):
     STALLED = "Job Stalled"
     CANCELLED = "Job Cancelled"
     DRAINED = "Queue Drained"
+    FLOW_COMPLETED = "Flow Completed"
+    FLOW_FAILED = "Flow Failed"
 
     @property
     def slug(self) -> str:
-        """``"completed"``, ``"dead-lettered"``, ``"drained"``..."""
-        return self.value.split(" ", 1)[1].lower()
+        """``"completed"``, ``"dead-lettered"``, ``"drained"``, ``"flow-failed"``..."""
+        subject, what = self.value.split(" ", 1)
+        # A flow's events keep their subject, so they never share a job event's slug.
+        return f"flow-{what.lower()}" if subject == "Flow" else what.lower()
 
     @classmethod
     def from_slug(cls, slug: str) -> EventType:
@@ -147,6 +152,8 @@ class EventFactory:
             extra = {**timing, **({"result": value} if fits else {"resultOmitted": True})}
             event = self._job_event(EventType.COMPLETED, job, now, "completed", extra)
             event.duration_ms = outcome.duration_ms
+            if job.opts.get("flowRoot"):
+                return [event, self._job_event(EventType.FLOW_COMPLETED, job, now, "completed")]
             return [event]
         retry = outcome.kind == "r"
         fits, error = small(public_error(value))
@@ -158,7 +165,11 @@ class EventFactory:
         failed.duration_ms, failed.error = outcome.duration_ms, error
         if retry:
             return [failed]
-        return [failed, self._job_event(EventType.DEAD_LETTERED, job, now, "failed", extra)]
+        dead = self._job_event(EventType.DEAD_LETTERED, job, now, "failed", extra)
+        if job.opts.get("flowRoot"):
+            flow = {"error": extra["error"]}
+            return [failed, dead, self._job_event(EventType.FLOW_FAILED, job, now, "failed", flow)]
+        return [failed, dead]
 
     def lapsed(
         self, job: ClaimedJob, reason: str, now: int, *, final: bool
@@ -201,3 +212,20 @@ def job_event(
         **extra,
     }
     return LifecycleEvent(kind, queue, tenant, now, detail, webhook, job_id)
+
+
+def flow_failed(record: JobRecord, child_id: str, error: Any, now: int) -> LifecycleEvent:
+    """``Flow Failed`` for a root parent that failed without running: a child failed it."""
+    fits, error = small(error)
+    return job_event(
+        EventType.FLOW_FAILED,
+        queue=record.queue,
+        job_id=record.job_id,
+        tenant=record.tenant,
+        status="failed",
+        now=now,
+        webhook=record.options.get("webhook"),
+        createdAt=record.created_at,
+        failedChild=child_id,
+        error=error if fits else {"omitted": True},
+    )

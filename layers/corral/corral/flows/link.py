@@ -21,6 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from corral.events.model import flow_failed
+from corral.events.sink import EventSink, NoEvents
 from corral.failures import FinalFailure, parse_json
 from corral.flows.store import FlowStore, ParentState, child_failed_error
 from corral.keys import PREFIX, QueueKeys
@@ -38,6 +40,8 @@ class FlowLinker:
         redis: the client of every queue's Redis.
         prefix: the Redis key prefix.
         clock: now in epoch ms.
+        events: where ``Flow Failed`` goes when a child fails a root parent (the poller's
+            sink; a root that runs raises its flow event with its own outcome).
     """
 
     def __init__(
@@ -47,11 +51,13 @@ class FlowLinker:
         *,
         prefix: str = PREFIX,
         clock: Callable[[], int] = now_ms,
+        events: EventSink | None = None,
     ) -> None:
         self.store = store
         self.redis = redis
         self.prefix = prefix
         self.clock = clock
+        self.events: EventSink = events or NoEvents()
 
     async def children_finished(self, outcomes: Iterable[Outcome]) -> list[str]:
         """Tell the parents of the children among ``outcomes`` that finished for good.
@@ -96,10 +102,14 @@ class FlowLinker:
         queue, parent_id, ignore = parent["queue"], parent["id"], bool(parent.get("ignore"))
         state = await self.record(queue, parent_id, child_id, kind, payload, ignore)
         code = await self.tell_redis(queue, parent_id, child_id, redis_kind(kind, ignore), payload)
-        if state is not None and state.failed_child == child_id and state.parent is not None:
-            # The parent failed with this child, and is itself a child: its parent hears.
-            error = json.dumps(child_failed_error(child_id, parse_json(payload)))
-            await self.child_finished(state.parent, parent_id, "f", error)
+        if state is not None and state.failed_child == child_id:
+            error = child_failed_error(child_id, parse_json(payload))
+            if state.parent is not None:
+                # The parent failed with this child, and is itself a child: its parent hears.
+                await self.child_finished(state.parent, parent_id, "f", json.dumps(error))
+            else:
+                # The root failed without running: the whole flow failed.
+                await self.events.emit([flow_failed(state.record, child_id, error, self.clock())])
         return code
 
     async def record(

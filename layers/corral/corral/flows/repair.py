@@ -165,6 +165,8 @@ class FlowRepair:
         opts = json.loads(restore_fields(queue, record, record.created_at)[3])
         if state.parent is not None:
             opts["parent"] = state.parent  # a parent that is itself a child
+        else:
+            opts["flowRoot"] = True  # as Queue.add_parent marks it
         args = [
             self.clock(),
             record.job_id,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from corral.drain import DrainHooks
+from corral.events.sink import EventSink
 from corral.failures import FailureRecorder, FinalFailure, parse_json
 from corral.flows.link import FlowLinker
 from corral.flows.store import FlowStore
@@ -69,6 +70,8 @@ class StoreHooks(DrainHooks):
         store: the job table.
         failures: sends dead letters and marks records failed.
         clock: now in epoch ms.
+        flows: tells flow parents that their children finished.
+        events: where the flows' own events go (``Flow Failed`` when a child fails a root).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class StoreHooks(DrainHooks):
         *,
         clock: Callable[[], int] = now_ms,
         flows: FlowLinker | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -86,7 +90,7 @@ class StoreHooks(DrainHooks):
         self.clock = clock
         self.tally = RunTally()
         self.flows = flows or FlowLinker(
-            FlowStore(store), queue.redis, prefix=queue.keys.prefix, clock=clock
+            FlowStore(store), queue.redis, prefix=queue.keys.prefix, clock=clock, events=events
         )
 
     def _record(self, o: Outcome, status: JobStatus, now: int) -> OutcomeRecord:

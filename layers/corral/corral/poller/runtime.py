@@ -96,8 +96,8 @@ class PollerRuntime:
 
         async def work(redis: RedisClient) -> PollerResult:
             q = Queue(redis, definition, prefix=self.prefix, lease=self.lease)
-            store_hooks = StoreHooks(q, self.store, self.failures)
             sink = self.events.sink(redis) if self.events else None
+            store_hooks = StoreHooks(q, self.store, self.failures, events=sink)
             flusher = self.events.flusher(redis) if self.events else None
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
