@@ -334,7 +334,7 @@ def test_admin_routes_refuse_a_tenant_token_and_accept_an_admin(secapp: SecApp) 
     # A runtime limit set back to the deployed one: a change that changes nothing.
     bodies = {"/queues/{queue}": {"concurrency": None}}
     for endpoint in admin_routes:
-        path = endpoint.path.format(queue="email")
+        path = endpoint.path.format(queue="email", group="k1")
         body = bodies.get(endpoint.path, {})
         for headers in (ACME, ZETA):
             reply = secapp.client.request(endpoint.method, path, json=body, headers=headers)
