@@ -5,7 +5,7 @@ when the invocation returns."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -15,7 +15,7 @@ import redis as sync_redis
 from corral.definition import QueueDefinition, QueueRegistry
 from corral.events.deploy import DeploymentEvents
 from corral.lambda_support import ThreadLoops
-from corral.poller import PollerRuntime, PollerSettings
+from corral.poller import PollerResult, PollerRuntime, PollerSettings
 from corral.service import JobService
 from corral.settings import Settings
 from corral.stats import StatsReader
@@ -38,14 +38,13 @@ def key_prefix() -> Iterator[str]:
     redis.close()
 
 
-def test_an_invocation_returns_with_its_events_published(aws: EventStack, key_prefix: str) -> None:
-    settings = Settings(
-        event_bus=BUS,
-        tenant_table=TENANT_TABLE,
-        key_prefix=key_prefix,
-        event_types="started,completed,drained",
-    )
-    events = DeploymentEvents.from_settings(settings, client, REGISTRY, aws.store)
+def enqueue_and_drain(
+    aws: EventStack,
+    key_prefix: str,
+    events: DeploymentEvents | None,
+    enqueue: Callable[[Any], Coroutine[Any, Any, None]],
+) -> PollerResult:
+    """Run ``enqueue`` on the shared Redis, then one poller invocation of ``jobs``."""
     loops = ThreadLoops(lambda: Redis.from_url(SHARED_REDIS_URL, decode_responses=True))
     runtime = PollerRuntime(
         REGISTRY,
@@ -56,16 +55,27 @@ def test_an_invocation_returns_with_its_events_published(aws: EventStack, key_pr
         settings=PollerSettings(linger_ms=100),
         events=events,
     )
+    try:
+        loops.run(enqueue)
+        return runtime.invoke("jobs", lambda: 60_000)
+    finally:
+        loops.close()
+
+
+def test_an_invocation_returns_with_its_events_published(aws: EventStack, key_prefix: str) -> None:
+    settings = Settings(
+        event_bus=BUS,
+        tenant_table=TENANT_TABLE,
+        key_prefix=key_prefix,
+        event_types="started,completed,drained",
+    )
+    events = DeploymentEvents.from_settings(settings, client, REGISTRY, aws.store)
 
     async def enqueue(redis: Any) -> None:
         service = JobService.build(REGISTRY, redis, aws.store, prefix=key_prefix)
         await service.enqueue_many("jobs", [({"n": i}, None) for i in range(12)], "acme")
 
-    try:
-        loops.run(enqueue)
-        result = runtime.invoke("jobs", lambda: 60_000)
-    finally:
-        loops.close()
+    result = enqueue_and_drain(aws, key_prefix, events, enqueue)
 
     assert result.tally.completed == 12
     kinds = Counter(e["detail-type"] for e in aws.received())
@@ -78,26 +88,12 @@ def test_an_invocation_returns_with_its_events_published(aws: EventStack, key_pr
 def test_by_default_a_job_that_succeeds_sends_no_event(aws: EventStack, key_prefix: str) -> None:
     settings = Settings(event_bus=BUS, tenant_table=TENANT_TABLE, key_prefix=key_prefix)
     events = DeploymentEvents.from_settings(settings, client, REGISTRY, aws.store)
-    loops = ThreadLoops(lambda: Redis.from_url(SHARED_REDIS_URL, decode_responses=True))
-    runtime = PollerRuntime(
-        REGISTRY,
-        aws.store,
-        None,
-        loops,
-        prefix=key_prefix,
-        settings=PollerSettings(linger_ms=100),
-        events=events,
-    )
 
     async def enqueue(redis: Any) -> None:
         service = JobService.build(REGISTRY, redis, aws.store, prefix=key_prefix)
         await service.enqueue_many("jobs", [({"n": i}, None) for i in range(3)], "acme")
 
-    try:
-        loops.run(enqueue)
-        assert runtime.invoke("jobs", lambda: 60_000).tally.completed == 3
-    finally:
-        loops.close()
+    assert enqueue_and_drain(aws, key_prefix, events, enqueue).tally.completed == 3
 
     assert aws.received() == []
 
@@ -120,16 +116,6 @@ def test_a_job_costs_two_table_writes_and_its_counts_one_write_a_minute(
     settings = Settings(event_bus=BUS, tenant_table=TENANT_TABLE, key_prefix=key_prefix)
     events = DeploymentEvents.from_settings(settings, counted, REGISTRY, aws.store)
     assert events is not None
-    loops = ThreadLoops(lambda: Redis.from_url(SHARED_REDIS_URL, decode_responses=True))
-    runtime = PollerRuntime(
-        REGISTRY,
-        aws.store,
-        None,
-        loops,
-        prefix=key_prefix,
-        settings=PollerSettings(linger_ms=100),
-        events=events,
-    )
 
     async def enqueue(redis: Any) -> None:
         service = JobService.build(
@@ -138,11 +124,7 @@ def test_a_job_costs_two_table_writes_and_its_counts_one_write_a_minute(
         for i in range(20):  # one job per request
             await service.enqueue_many("jobs", [({"n": i}, None)], "acme")
 
-    try:
-        loops.run(enqueue)
-        assert runtime.invoke("jobs", lambda: 60_000).tally.completed == 20
-    finally:
-        loops.close()
+    assert enqueue_and_drain(aws, key_prefix, events, enqueue).tally.completed == 20
 
     assert writes == {JOB_TABLE: 40, TENANT_TABLE: 1}, "2 per job; 1 counter item a minute"
     records = aws.store.list_jobs("jobs", tenant="acme").records
