@@ -116,15 +116,16 @@ def test_a_restore_with_no_current_event_loop_still_runs_every_hook(
     connection to close and must not stop the hooks after it."""
     import asyncio
 
-    sys.modules.pop("api.app", None)
-    importlib.import_module("api.app")  # registers its hook
-
-    def no_loop() -> asyncio.AbstractEventLoop:
-        raise RuntimeError("There is no current event loop in thread 'MainThread'.")
-
-    monkeypatch.setattr(asyncio, "get_event_loop", no_loop)
-    random.seed(7)
-    drawn = random.random()
-    random.seed(7)
-    snapshot.run_after_restore()
-    assert random.random() != drawn
+    monkeypatch.setenv("REDIS_URL", SHARED_REDIS_URL)
+    lambda_runtime = LambdaRuntime(None)
+    try:
+        sys.modules.pop("api.app", None)
+        lambda_runtime.run(importlib.import_module, "api.app")  # registers its hook
+        lambda_runtime.run(asyncio.set_event_loop, None)
+        random.seed(7)
+        drawn = random.random()
+        random.seed(7)
+        lambda_runtime.run(snapshot.run_after_restore)
+        assert random.random() != drawn
+    finally:
+        lambda_runtime.close()
