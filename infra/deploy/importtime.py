@@ -144,15 +144,21 @@ def current_code(workdir: Path, python: str) -> list[Path]:
     return [code / "functions", code / "engine"]
 
 
-def handler_layers(found: dict[str, Function]) -> dict[str, list[str]]:
-    """Each handler module, with the layers of the function running it that has the fewest
-    (a poller as most queues deploy it: the file-processing one adds Pillow, unimported)."""
-    layers: dict[str, list[str]] = {}
+def representatives(found: dict[str, Function]) -> dict[str, Function]:
+    """Each handler module, with the function running it that has the fewest layers (a
+    poller as most queues deploy it: the file-processing one adds Pillow, unimported)."""
+    chosen: dict[str, Function] = {}
     for function in found.values():
         module = function.handler.rpartition(".")[0]
-        if module not in layers or len(function.layers) < len(layers[module]):
-            layers[module] = function.layers
-    return dict(sorted(layers.items()))
+        if module not in chosen or len(function.layers) < len(chosen[module].layers):
+            chosen[module] = function
+    return dict(sorted(chosen.items()))
+
+
+def plain_variables(function: Function) -> dict[str, str]:
+    """The function's environment variables that the template sets to a plain string (those
+    that depend on a parameter or a resource are left out)."""
+    return {k: v for k, v in function.environment.items() if isinstance(v, str)}
 
 
 def parse(stderr: str, module: str) -> tuple[float, list[tuple[str, float]]]:
@@ -174,9 +180,13 @@ def parse(stderr: str, module: str) -> tuple[float, list[tuple[str, float]]]:
     return total, sorted(direct, key=lambda item: -item[1])[:6]
 
 
-def environment(path: list[Path], *, tracing: bool) -> dict[str, str]:
-    """A clean environment for the measured interpreter (and a fixed hash seed)."""
+def environment(
+    path: list[Path], *, tracing: bool, variables: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A clean environment for the measured interpreter (and a fixed hash seed), with the
+    function's own ``variables`` (``PYDANTIC_DISABLE_PLUGINS``, Powertools' settings)."""
     env = {
+        **(variables or {}),
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join(map(str, path)),
         "PYTHONDONTWRITEBYTECODE": "1",  # Lambda cannot write .pyc either
@@ -250,14 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.instructions and shutil.which("valgrind") is None:
         print("valgrind not found (apt-get install valgrind)")
         return 1
-    layers = handler_layers(functions(load_template()))
-    modules = [m for m in layers if not args.only or m in args.only]
+    chosen = representatives(functions(load_template()))
+    modules = [m for m in chosen if not args.only or m in args.only]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
-        host = build_runtime(workdir, python, sorted({x for m in modules for x in layers[m]}))
+        needed = sorted({layer for m in modules for layer in chosen[m].layers})
+        host = build_runtime(workdir, python, needed)
         code = current_code(workdir, python)
         envs = {
-            m: environment([*code, *host.path_for(layers[m])], tracing=args.tracing)
+            m: environment(
+                [*code, *host.path_for(chosen[m].layers)],
+                tracing=args.tracing,
+                variables=plain_variables(chosen[m]),
+            )
             for m in modules
         }
         bare = instructions("pass", python, envs[modules[0]]) if args.instructions else 0
