@@ -128,12 +128,14 @@ def test_every_handler_imports_from_the_built_artefacts(built: Path, tmp_path: P
         }
         keep_out = sorted(allowed_only_in(function))
         check = (
-            f"import importlib.util, json; import {module} as m; assert callable(m.{attribute}); "
-            f"print(json.dumps([sorted({{n.split('.')[0] for n in sys.modules}} & {keep_out!r}), "
-            f"[n for n in {keep_out!r} if importlib.util.find_spec(n)]]))"
+            f"import importlib.util, json; import {module} as m; assert callable(m.{attribute})\n"
+            "loaded = {name.split('.')[0] for name in sys.modules}\n"
+            f"keep_out = {keep_out!r}\n"
+            "print(json.dumps([sorted(loaded.intersection(keep_out)),\n"
+            "    [name for name in keep_out if importlib.util.find_spec(name)]]))"
         )
         run = subprocess.run(
-            [PYTHON, "-I", "-c", f"import sys; sys.path[:0] = {path!r}; {check}"],
+            [PYTHON, "-I", "-c", f"import sys; sys.path[:0] = {path!r}\n{check}"],
             env=env,
             capture_output=True,
             text=True,
