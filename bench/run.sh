@@ -20,13 +20,14 @@ cd "$(dirname "$0")/.."
 PY=${VENV:-.venv}/bin/python
 
 if ! "$PY" -c "import rq, saq, celery" 2>/dev/null; then
-  "$PY" -m pip install -q -e '.[bench]'
+  "$PY" -m pip install -q -e '.[bench]' >&2
 fi
+# Installs report on stderr: stdout opens with the ratios (bench/report.py, headline).
 # Install (again) when the BullMQ in node_modules is not the one the lock names.
 locked() { node -p "require('./bench/package-lock.json').packages['node_modules/bullmq'].version"; }
 installed() { node -p "require('./bench/node_modules/bullmq/package.json').version" 2>/dev/null || true; }
 if [ ! -d bench/node_modules/ioredis ] || [ "$(installed)" != "$(locked)" ]; then
-  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+  (cd bench && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
 
 mkdir -p bench/results
