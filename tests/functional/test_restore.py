@@ -24,7 +24,7 @@ from corral.job import (
 from corral.queue import Queue
 from corral.reconciler import Reconciler, restore_fields
 from corral.records import JobRecord
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.service import JobService
 from corral.store import JobStore
 
@@ -52,7 +52,7 @@ async def restore(queue: Queue, *records: JobRecord) -> list[str]:
     args: list[Any] = [now, queue.definition.group_concurrency, len(records)]
     for r in records:
         args.extend(restore_fields(queue, r, now))
-    restored: list[str] = await run_script(queue.redis, "restore", queue.keys.script_keys, args)
+    restored: list[str] = await run_queue_script(queue.redis, queue.keys, "restore", args)
     return restored
 
 

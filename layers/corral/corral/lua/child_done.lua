@@ -4,7 +4,7 @@
   half (its own outcome, and the parent's record in the job table) came first; this
   script is idempotent so that the reconciler may replay it after a crash in between.
 
-  KEYS: the parent queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive failed wake wchildren
   ARGV[1] now (ms)   ARGV[2] parent id   ARGV[3] child id
   ARGV[4] kind: c = completed, i = failed but ignored (ignoreDependencyOnFailure),
                 f = failed for good (fails the parent)
@@ -27,11 +27,11 @@ local jkey = job_key(pid)
 local f = redis.call('HMGET', jkey, 'state', 'group', 'priority', 'opts', 'groupLimit')
 if not f[1] then return -1 end
 if f[1] ~= 'waiting-children' then return 2 end
-local results, failures = jkey .. ':results', jkey .. ':failures'
+local results, failures = results_key(pid), failures_key(pid)
 if redis.call('HEXISTS', results, cid) == 1 or redis.call('HEXISTS', failures, cid) == 1 then
   return 0
 end
-local wchildren = k.prefix .. 'wchildren'
+local wchildren = k.wchildren
 local REARM_WINDOW_MS = 30 * 86400000
 
 if kind == 'f' then

@@ -1,7 +1,7 @@
 --[[
   Add a batch of jobs (one or many) to a queue.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive delayed wake marker limits
   ARGV[1] now (ms)
   ARGV[2] group concurrency limit (0 = none)
   ARGV[3] number of jobs n, then 12 fields per job:
@@ -9,8 +9,11 @@
     expiresAt (ms, 0 = never), dedupId ('' = none), dedupMode (simple|throttle|debounce),
     dedupTtl (ms, 0 = none), customId (1 if the caller chose the id)
   ARGV[4 + 12n] (optional) most waiting jobs per group (the tenant's quota; 0 = none)
+  ARGV[5 + 12n] (optional) 1: set the queue's marker (index_marker.py) and report
+    whether it was missing
 
-  Returns a flat list {id, code, ...}, one pair per job:
+  Returns {lost, id, code, ...}: lost is 1 if the marker was missing (Redis lost the
+  queue, or this is its first use), else 0; then one pair per job, its code:
     1  added
     0  duplicate: id is the existing job's, nothing changed
     2  debounced: the existing delayed job (id) took the new data and restarted its delay
@@ -19,6 +22,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/insert.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -35,19 +39,22 @@ if max_waiting > 0 then
     end
   end
   for group, count in pairs(adding) do
-    local waiting = redis.call('ZCARD', group_key(k.prefix, group))
+    local waiting = redis.call('ZCARD', group_key(group))
     if waiting + count > max_waiting then
       return {-8, waiting}
     end
   end
 end
 
+local lost = 0
+if ARGV[5 + n * 12] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
+
 local seq = next_seq(k, n)
-local out = {}
+local out = {lost}
 local woke = false
 
 local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
-  local dkey = k.prefix .. 'dedup:' .. dedup_id
+  local dkey = dedup_key(dedup_id)
   local existing = redis.call('GET', dkey)
   if not existing then return nil end
   local state = redis.call('HGET', job_key(existing), 'state')
@@ -61,7 +68,7 @@ local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
   if delay > 0 then
     if state == 'waiting' then
       local group = redis.call('HGET', job_key(existing), 'group')
-      redis.call('ZREM', group_key(k.prefix, group), existing)
+      redis.call('ZREM', group_key(group), existing)
       forget_group_if_empty(k, group)
       redis.call('HSET', job_key(existing), 'state', 'delayed')
     end
@@ -88,22 +95,14 @@ for i = 0, n - 1 do
     out[#out + 1] = existing
     out[#out + 1] = code
   else
-    local state = 'waiting'
-    if delay > 0 then state = 'delayed' end
     local release = ''
     if dedup_id ~= '' and mode ~= 'throttle' then release = dedup_id end
-    redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
-      'priority', priority, 'timeout', timeout, 'createdAt', now, 'attemptsMade', 0,
-      'stalls', 0, 'state', state, 'expiresAt', expires_at, 'dedup', release)
-    kg_added(job_key(id), opts)
-    if delay > 0 then
-      redis.call('ZADD', k.delayed, now + delay, id)
-    else
-      push_waiting(k, group, id, wait_score(priority, seq + i), group_limit)
-    end
+    insert_job({id = id, group = group, data = data, opts = opts, priority = priority,
+      timeout = timeout, created = now, attempts_made = 0, expires_at = expires_at,
+      dedup = release}, delay, now, seq + i, group_limit)
     woke = true
     if dedup_id ~= '' then
-      local dkey = k.prefix .. 'dedup:' .. dedup_id
+      local dkey = dedup_key(dedup_id)
       if dedup_ttl > 0 then
         redis.call('SET', dkey, id, 'PX', dedup_ttl)
       else

@@ -5,7 +5,7 @@
   time of now) so that it is claimable at once, even by a drainer that is blocked on the
   wake-up list; a backoff before a retry counts as delayed and is cut short the same way.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive delayed wake
   ARGV[1] job id   ARGV[2] group concurrency (0 = none)
 
   Returns 1 promoted, -1 no such job, -6 the job is not delayed.

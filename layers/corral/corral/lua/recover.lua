@@ -4,7 +4,7 @@
   waiting, or fails for good once it has stalled more than maxStalls times or used
   all its attempts.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive active failed wake limits kgactive
   ARGV[1] now (ms)   ARGV[2] max stalls   ARGV[3] most jobs to recover
   ARGV[4] group concurrency (0 = none)
 

@@ -2,7 +2,7 @@
   Hand back claimed jobs a worker will not start (it is out of time): they go back to
   the front of their group, and the attempt the claim counted is returned.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring parked gactive active wake limits kgactive
   ARGV[1] group concurrency (0 = none)
   ARGV[2..] pairs of id, lease token
 

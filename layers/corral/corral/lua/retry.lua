@@ -1,7 +1,7 @@
 --[[
   Re-run a failed or cancelled job with a fresh attempt budget.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive failed cancelled wake limits
   ARGV[1] now (ms)   ARGV[2] job id   ARGV[3] group concurrency (0 = none)
 
   Returns 1 queued again, -1 no such job, -5 the job is not failed or cancelled.

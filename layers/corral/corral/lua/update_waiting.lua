@@ -2,7 +2,7 @@
   Change a job that has not started (waiting or delayed): its data, its priority, or
   when it may run. A waiting job keeps its place among jobs of its priority.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive delayed wake limits
   ARGV[1] now (ms)   ARGV[2] job id   ARGV[3] group concurrency limit (0 = none)
   ARGV[4] data JSON ('' = keep)   ARGV[5] priority ('' = keep)
   ARGV[6] delay, ms from now ('' = keep; 0 = may run now)
@@ -27,7 +27,7 @@ if state == 'active' then return -3 end
 if state ~= 'waiting' and state ~= 'delayed' then return -4 end
 
 local opts = cjson.decode(f[4])
-local gkey = group_key(k.prefix, group)
+local gkey = group_key(group)
 if data ~= '' then redis.call('HSET', jkey, 'data', data) end
 if priority then
   redis.call('HSET', jkey, 'priority', priority)

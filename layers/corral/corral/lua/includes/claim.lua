@@ -125,7 +125,7 @@ local function claim_batch(a)
   while count < n do
     local group = redis.call('LPOP', k.ring)
     if not group then break end
-    local gkey = group_key(k.prefix, group)
+    local gkey = group_key(group)
     local active = tonumber(redis.call('HGET', k.gactive, group) or '0')
     local take = 1
     -- A lone group takes the whole batch in one pop; several groups alternate one job each.
@@ -192,7 +192,7 @@ local function claim_args(base)
     rate_max = tonumber(ARGV[base + 6]), rate_ms = tonumber(ARGV[base + 7]),
   }
   -- Limits set at runtime (set_limits.lua) win over the deployed ones passed in ARGV.
-  local r = redis.call('HMGET', limits_key(k), 'concurrency', 'groupConcurrency', 'rateMax',
+  local r = redis.call('HMGET', k.limits, 'concurrency', 'groupConcurrency', 'rateMax',
     'rateMs')
   a.concurrency = tonumber(r[1] or a.concurrency)
   a.group_limit = tonumber(r[2] or a.group_limit)
