@@ -149,9 +149,7 @@ class Queue:
         if job.options is None:
             # Most jobs take the queue's defaults: resolve those once per queue.
             opts = default_options()
-            if self._default_resolved is None:
-                self._default_resolved = self.resolve(opts)
-            opts_json, timeout = self._default_resolved
+            opts_json, timeout = self._defaults()
         else:
             opts = job.options
             opts_json, timeout = self.resolve(opts)
@@ -176,6 +174,12 @@ class Queue:
             1 if opts.job_id else 0,
         ]
 
+    def _defaults(self) -> tuple[str, int]:
+        """The options and timeout of a job that sets none, resolved once per queue."""
+        if self._default_resolved is None:
+            self._default_resolved = self.resolve(default_options())
+        return self._default_resolved
+
     async def add(
         self, data: Any, options: JobOptions | None = None, *, group: str | None = None
     ) -> EnqueueResult:
@@ -190,9 +194,16 @@ class Queue:
         """
         now = self.clock()
         args: list[Any] = [now, self.definition.group_concurrency, len(jobs)]
+        default_opts, default_timeout = self._defaults()
         for job in jobs:
-            args.extend(self._job_fields(job, now))
-        args += [max_waiting, 1 if self.marker else 0]
+            fields = self._job_fields(job, now)
+            # The queue's defaults are kept once per queue, not in each job's hash.
+            if fields[3] == default_opts:
+                fields[3] = ""
+            if fields[6] == default_timeout:
+                fields[6] = ""
+            args.extend(fields)
+        args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
         reply = await self._run("enqueue", args)
         if reply[0] == ScriptCode.WAITING_QUOTA:
             raise WaitingQuotaError(int(reply[1]), max_waiting)
@@ -369,7 +380,7 @@ class Queue:
             return None
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
-        return decode_job(self.name, job_id, fields)
+        return decode_job(self.name, job_id, fields, self._defaults()[0])
 
 
 def with_flow_root(opts_json: str) -> str:

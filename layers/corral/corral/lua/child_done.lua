@@ -21,6 +21,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/job.lua
 
 local now, pid, cid, kind, payload = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local jkey = job_key(pid)
@@ -62,13 +63,13 @@ local function object(hkey)
   for i = 1, #flat, 2 do parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1] end
   return '{' .. table.concat(parts, ',') .. '}'
 end
-local opts = string.sub(f[4], 1, -2)
+local opts = string.sub(job_opts(f[4]), 1, -2)
 if opts ~= '{' then opts = opts .. ',' end
 opts = opts .. '"childrenResults":' .. object(results) .. ',"childrenFailures":' ..
   object(failures) .. '}'
 redis.call('HSET', jkey, 'state', 'waiting', 'opts', opts)
 redis.call('DEL', results, failures)
 redis.call('ZREM', wchildren, pid)
-push_waiting(k, f[2], pid, wait_score(tonumber(f[3]), next_seq(k, 1)), tonumber(f[5] or '0'))
+push_waiting(k, f[2], pid, wait_score(tonumber(f[3] or '0'), next_seq(k, 1)), tonumber(f[5] or '0'))
 wake(k)
 return 4

@@ -19,6 +19,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 --@include includes/claim.lua
 
 return claim_batch(claim_args(2))

@@ -5,12 +5,15 @@
   ARGV[1] now (ms)
   ARGV[2] group concurrency limit (0 = none)
   ARGV[3] number of jobs n, then 12 fields per job:
-    id, group, data (JSON), opts (JSON), priority, delay (ms), timeout (ms),
+    id, group, data (JSON), opts (JSON, '' = default), priority, delay (ms),
+    timeout (ms, '' = default),
     expiresAt (ms, 0 = never), dedupId ('' = none), dedupMode (simple|throttle|debounce),
     dedupTtl (ms, 0 = none), customId (1 if the caller chose the id)
   ARGV[4 + 12n] (optional) most waiting jobs per group (the tenant's quota; 0 = none)
   ARGV[5 + 12n] (optional) 1: set the queue's marker (index_marker.py) and report
     whether it was missing
+  ARGV[6 + 12n], ARGV[7 + 12n] (optional) the queue's default opts (JSON) and timeout (ms):
+    a job whose opts or timeout is '' takes them (includes/job.lua)
 
   Returns {lost, id, code, ...}: lost is 1 if the marker was missing (Redis lost the
   queue, or this is its first use), else 0; then one pair per job, its code:
@@ -22,7 +25,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
---@include includes/insert.lua
+--@include includes/job.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -48,6 +51,10 @@ end
 
 local lost = 0
 if ARGV[5 + n * 12] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
+-- The defaults of the jobs that leave their opts or timeout out (includes/job.lua).
+if ARGV[6 + n * 12] then
+  redis.call('HSET', k.meta, 'opts', ARGV[6 + n * 12], 'timeout', ARGV[7 + n * 12])
+end
 
 local seq = next_seq(k, n)
 local out = {lost}
@@ -61,7 +68,8 @@ local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
   if not state then return nil end
   if mode ~= 'debounce' then return existing, 0 end
   if state ~= 'delayed' and state ~= 'waiting' then return nil end
-  redis.call('HSET', job_key(existing), 'data', data, 'opts', opts)
+  redis.call('HSET', job_key(existing), 'data', data)
+  set_job_opts(job_key(existing), opts)
   -- It has not started: the new options' key group and limits replace the old ones.
   redis.call('HDEL', job_key(existing), 'keyGroup', 'kgConcurrency', 'kgRateMax', 'kgRateMs')
   kg_added(job_key(existing), opts)

@@ -18,7 +18,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
---@include includes/insert.lua
+--@include includes/job.lua
 
 local id = ARGV[2]
 local jkey = job_key(id)

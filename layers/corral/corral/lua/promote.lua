@@ -19,6 +19,6 @@ local f = redis.call('HMGET', jkey, 'state', 'group', 'priority')
 if not f[1] then return -1 end
 if f[1] ~= 'delayed' or redis.call('ZREM', k.delayed, id) == 0 then return -6 end
 redis.call('HSET', jkey, 'state', 'waiting')
-push_waiting(k, f[2], id, wait_score(tonumber(f[3]), next_seq(k, 1)), tonumber(ARGV[2]))
+push_waiting(k, f[2], id, wait_score(tonumber(f[3] or '0'), next_seq(k, 1)), tonumber(ARGV[2]))
 wake(k)
 return 1

@@ -23,7 +23,7 @@ for i = 2, #ARGV, 2 do
     kg_done(f[5], 1)
     redis.call('HSET', jkey, 'state', 'waiting', 'lock', '', 'attemptsMade', tonumber(f[4]) - 1)
     -- Sequence 0 puts it ahead of everything of its priority: it was next in line.
-    push_waiting(k, f[2], id, wait_score(tonumber(f[3]), 0), group_limit)
+    push_waiting(k, f[2], id, wait_score(tonumber(f[3] or '0'), 0), group_limit)
     released = released + 1
   end
 end

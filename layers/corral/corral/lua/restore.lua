@@ -15,7 +15,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
---@include includes/insert.lua
+--@include includes/job.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))

@@ -23,6 +23,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 --@include includes/claim.lua
 --@include includes/retention.lua
 
@@ -73,7 +74,7 @@ for i = 0, m - 1 do
       else
         retry_seq = retry_seq or next_seq(k, m)
         redis.call('HSET', jkey, 'state', 'waiting')
-        push_waiting(k, f[2], id, wait_score(tonumber(f[4]), retry_seq + i), a.group_limit)
+        push_waiting(k, f[2], id, wait_score(tonumber(f[4] or '0'), retry_seq + i), a.group_limit)
       end
     end
   end

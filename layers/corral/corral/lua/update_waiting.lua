@@ -15,6 +15,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/job.lua
 
 local now, id = tonumber(ARGV[1]), ARGV[2]
 local group_limit = group_limit_in_force(k, tonumber(ARGV[3]))
@@ -26,7 +27,7 @@ if not state then return -1 end
 if state == 'active' then return -3 end
 if state ~= 'waiting' and state ~= 'delayed' then return -4 end
 
-local opts = cjson.decode(f[4])
+local opts = cjson.decode(job_opts(f[4]))
 local gkey = group_key(group)
 if data ~= '' then redis.call('HSET', jkey, 'data', data) end
 if priority then
@@ -38,7 +39,7 @@ if priority then
     redis.call('ZADD', gkey, priority * 4294967296 + score % 4294967296, id)
   end
 else
-  priority = tonumber(f[3])
+  priority = tonumber(f[3] or '0')
 end
 if delay then
   opts.delay = now + delay - tonumber(f[5])
