@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import runpy
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,11 +14,15 @@ from typing import Any, TextIO
 
 import httpx
 
-from corral import cli_bulk, cli_flow
-from corral.client import FINAL_STATUSES, ApiError, Client
-from corral.errors import InvalidIdentifierError
-from corral.redact import redact_text, redact_url
-from corral.settings import ClientSettings
+from corral_client import bulk as cli_bulk
+from corral_client import flow as cli_flow
+from corral_client.client import FINAL_STATUSES, ApiError, Client
+from corral_client.names import InvalidIdentifierError
+from corral_client.redact import redact_text, redact_url
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+ENGINE_MODULES = ("corral", "redis", "fastapi", "moto")
+"""What the emulator imports that this package does not install."""
 
 
 class UsageError(Exception):
@@ -240,11 +245,20 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
         print(f"{key.ljust(width)}  {text}", file=out)
 
 
+def environment(name: str, default: str = "") -> str:
+    """The variable ``name``, whatever its case (``CORRAL_URL`` or ``corral_url``)."""
+    found = {key.upper(): value for key, value in os.environ.items()}
+    return found.get(name.upper(), default)
+
+
 def parser() -> argparse.ArgumentParser:
-    settings = ClientSettings()
     p = argparse.ArgumentParser(prog="corral", description=__doc__)
-    p.add_argument("--url", default=settings.url, help="API URL (env CORRAL_URL)")
-    p.add_argument("--token", default=settings.token, help="bearer token (env CORRAL_TOKEN)")
+    p.add_argument(
+        "--url", default=environment("CORRAL_URL", DEFAULT_URL), help="API URL (env CORRAL_URL)"
+    )
+    p.add_argument(
+        "--token", default=environment("CORRAL_TOKEN"), help="bearer token (env CORRAL_TOKEN)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON, for scripts")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -387,8 +401,22 @@ def checkout_of(start: Path) -> Path | None:
     return None
 
 
+def emulator_python(root: Path) -> str | None:
+    """An interpreter that can run the checkout's emulator: this one when it has the
+    server side's packages (the checkout's dev install), else the checkout's ``.venv``."""
+    if all(importlib.util.find_spec(name) is not None for name in ENGINE_MODULES):
+        return sys.executable
+    venv = root / ".venv" / "bin" / "python"
+    return str(venv) if venv.is_file() else None
+
+
 def run_local(start: Path) -> int:
-    """``corral local``: the emulator of the checkout around ``start`` (as ``make run``)."""
+    """``corral local``: the emulator of the checkout around ``start`` (as ``make run``).
+
+    The emulator is server-side code: it runs from the checkout (``infra/local``) under an
+    interpreter that has the engine, which this package does not install. The process
+    becomes the emulator, so Ctrl-C and its exit status are the emulator's own.
+    """
     root = checkout_of(start)
     if root is None:
         print(
@@ -397,9 +425,18 @@ def run_local(start: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    sys.path.insert(0, str(root))
-    runpy.run_path(str(root / "infra" / "local" / "__main__.py"), run_name="__main__")
-    return 0
+    python = emulator_python(root)
+    if python is None:
+        print(
+            f"error: corral local needs the checkout's development install: run `make install` "
+            f"in {root} (or `make run`, which starts the same emulator)",
+            file=sys.stderr,
+        )
+        return 1
+    paths = [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    sys.stdout.flush()
+    os.execve(python, [python, "-m", "infra.local"], env)
 
 
 def main(
