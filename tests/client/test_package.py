@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from corral import keys
-from corral_client import cli, names
+from corral_client import cli, local, names
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "client"
@@ -82,7 +82,7 @@ def test_url_and_token_come_from_the_environment_whatever_its_case(
 
 def test_corral_local_runs_the_emulator_with_this_interpreter_when_it_has_the_engine() -> None:
     # The dev install has the engine's packages; a client-only install is tested below.
-    assert cli.emulator_python(ROOT) == sys.executable
+    assert local.emulator_python(ROOT) == sys.executable
 
 
 def fake_checkout(tmp_path: Path) -> Path:
