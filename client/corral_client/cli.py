@@ -13,8 +13,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from corral_client import bulk as cli_bulk
-from corral_client import flow as cli_flow
+from corral_client import bulk, flow
 from corral_client.client import FINAL_STATUSES, ApiError, Client
 from corral_client.local import run_local
 from corral_client.names import InvalidIdentifierError
@@ -75,12 +74,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_enqueue(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.file:
-        lines = cli_bulk.read_lines(Path(args.file).read_text(encoding="utf-8"), args.id_seed)
+        lines = bulk.read_lines(Path(args.file).read_text(encoding="utf-8"), args.id_seed)
 
         def progress(done: int, total: int) -> None:
             progress_bar(done, total, sys.stderr)
 
-        result = cli_bulk.enqueue_lines(client, args.queue, lines, args.batch_size, progress)
+        result = bulk.enqueue_lines(client, args.queue, lines, args.batch_size, progress)
         sys.stderr.write("\n")
         return result
     return client.enqueue(args.queue, _load_json(args.data), _options(args))
@@ -190,7 +189,7 @@ def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
 
 
 def cmd_flow(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
-    return cli_flow.add(client, args.file, args.wait)
+    return flow.add(client, args.file, args.wait)
 
 
 def cmd_dashboard(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
@@ -203,8 +202,8 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     if args.json or not isinstance(result, dict):
         print(json.dumps(result, indent=2), file=out)
         return
-    if cli_flow.is_tree(result):
-        cli_flow.print_tree(result, out)
+    if flow.is_tree(result):
+        flow.print_tree(result, out)
         return
     for key, columns in (
         (
@@ -270,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
         "is sent, and safe to rerun (each line has a stable job id)",
     )
     e.add_argument("--id-seed", default="", help="with --file: a new seed enqueues lines anew")
-    e.add_argument("--batch-size", type=int, default=cli_bulk.BATCH, help="with --file")
+    e.add_argument("--batch-size", type=int, default=bulk.BATCH, help="with --file")
     for flag in ("--delay", "--priority", "--attempts"):
         e.add_argument(flag, type=int)
     e.add_argument("--job-id")
@@ -403,12 +402,12 @@ def main(
     with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
-        except cli_bulk.BadLinesError as exc:
+        except bulk.BadLinesError as exc:
             for problem in exc.problems:
                 print(f"error: {problem}", file=sys.stderr)
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        except cli_bulk.PartlyEnqueuedError as exc:
+        except bulk.PartlyEnqueuedError as exc:
             show(exc.report, args, out)
             print(f"error: {exc}", file=sys.stderr)
             return 1
