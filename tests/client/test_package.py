@@ -124,7 +124,20 @@ def test_pip_install_of_the_client_alone_gives_a_working_corral(tmp_path: Path) 
     assert "cannot reach http://127.0.0.1:9" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
     # `corral local` needs the checkout's dev install; without one it says so.
-    local = run(str(corral), "local", cwd=fake_checkout(tmp_path) / "infra")
+    checkout = fake_checkout(tmp_path)
+    local = run(str(corral), "local", cwd=checkout / "infra")
     assert local.returncode == 1
     assert "needs the checkout's development install" in local.stderr
     assert "make install" in local.stderr and "Traceback" not in local.stderr
+    # With one (.venv), the checkout's infra/local runs under the checkout's interpreter.
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    (checkout / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    for package in ("infra", "infra/local"):
+        (checkout / package / "__init__.py").write_text("")
+    (checkout / "infra" / "local" / "__main__.py").write_text(
+        "import sys\nprint('emulator of the checkout under', sys.executable)\n"
+    )
+    local = run(str(corral), "local", cwd=checkout / "infra")
+    assert local.returncode == 0, local.stderr
+    venv_python = checkout / ".venv" / "bin" / "python"
+    assert local.stdout.strip() == f"emulator of the checkout under {venv_python}"
