@@ -9,9 +9,12 @@ export REDIS_URL
 
 .PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi fuzz
 
-$(VENV)/.installed: pyproject.toml
+# The engine with its extras, then the client package (client/: the `corral` command), both
+# editable. Two steps: reinstalling the engine must not remove the client's `corral` script.
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e ./client
 	touch $@
 
 install: $(VENV)/.installed
@@ -62,8 +65,10 @@ fuzz: install redis
 run: install redis
 	PORT=$(PORT) $(PY) -m infra.local
 
-bench: install redis
-	bash bench/run.sh
+# The bench starts a Redis of its own (bench/redis_server.py), not the shared one. Its
+# stdout opens with the corral/bullmq ratios, so make does not echo the command.
+bench: install
+	@bash bench/run.sh
 
 # The chaos run starts its own Redis servers (ports 7500-7520) and moto; not the shared one.
 JOBS ?= 1000
