@@ -100,7 +100,9 @@ async def set_key_group(
     In force at the next claim of every poller; kept in the job table and audit-logged.
     """
     controls = JobControls(service)
-    return await controls.set_key_group(queue, group, body, f"tenant {admin.tenant}")
+    change = await controls.set_key_group(queue, group, body, f"tenant {admin.tenant}")
+    audit.key_group_limits(admin, queue, group, change.old, change.new)
+    return change.in_force
 
 
 @router.get("/{queue}/jobs", response_model=JobPage, responses=ERRORS)

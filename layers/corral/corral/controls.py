@@ -12,7 +12,14 @@ from corral.errors import JobNotFoundError, JobStateError, ScriptCode, raise_for
 from corral.guards import aws, guarded_aws, redis_guard
 from corral.intake import Intake
 from corral.job_logs import LogPage, read_logs
-from corral.key_groups import KeyGroupLimits, KeyGroupStore, in_force, seed, set_key_group
+from corral.key_groups import (
+    KeyGroupChange,
+    KeyGroupLimits,
+    KeyGroupStore,
+    in_force,
+    seed,
+    set_key_group,
+)
 from corral.limits import (
     EffectiveLimits,
     LimitsChange,
@@ -97,8 +104,9 @@ class JobControls:
 
     async def set_key_group(
         self, queue: str, key_id: str, limits: KeyGroupLimits, by: str
-    ) -> dict[str, Any]:
-        """Set a key group's limits at runtime (admin): durable first, then in force."""
+    ) -> KeyGroupChange:
+        """Set a key group's limits at runtime (admin): durable first, then in force.
+        The caller audits the change (old and new limits)."""
         q = self.service.queue(queue)
         require_identifier(key_id, "group id")
         now = self.service.clock()

@@ -10,7 +10,6 @@ or API read that finds the mirror gone (a flush) seeds it again, as for queue li
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,6 @@ from corral.limits import MAX_CONCURRENCY, RateLimitSetting
 from corral.queue import Queue
 from corral.scripts import run_script
 from corral.versioned_item import Versioned, VersionedItems
-
-logger = logging.getLogger(__name__)
 
 
 class KeyGroupLimits(CamelModel):
@@ -40,6 +37,16 @@ class KeyGroupLimits(CamelModel):
             out["rateMax"] = self.rate_limit.max
             out["rateMs"] = self.rate_limit.duration_ms
         return out
+
+
+@dataclass(frozen=True)
+class KeyGroupChange:
+    """A runtime change of one key group's limits: what was set before and after (the
+    caller audits it) and the limits now in force."""
+
+    old: dict[str, int]
+    new: dict[str, int]
+    in_force: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,9 @@ async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
 
 async def set_key_group(
     queue: Queue, store: KeyGroupStore, key_id: str, limits: KeyGroupLimits, by: str, now: int
-) -> dict[str, Any]:
-    """Set one key group's runtime limits: the job table first (versioned), then Redis."""
+) -> KeyGroupChange:
+    """Set one key group's runtime limits: the job table first (versioned), then Redis.
+    The item keeps the change in its history; the caller writes the audit line."""
     current = await asyncio.to_thread(store.get, queue.name)
     old = current.groups.get(key_id, {})
     new = limits.fields()
@@ -109,13 +117,4 @@ async def set_key_group(
     stored = StoredKeyGroups(groups, current.version + 1, [*current.history, entry])
     await asyncio.to_thread(store.put, queue.name, stored, current.version)
     await mirror(queue, stored)
-    logger.info(
-        "queue %s key group %s limits changed by %s: %s -> %s",
-        queue.name,
-        key_id,
-        by,
-        old,
-        new,
-        extra={"queue": queue.name, "group": key_id, "by": by, "old": old, "new": new},
-    )
-    return await in_force(queue, key_id)
+    return KeyGroupChange(old, new, await in_force(queue, key_id))
