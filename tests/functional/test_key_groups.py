@@ -205,6 +205,8 @@ async def test_a_held_key_group_does_not_block_others_however_deep_its_line(
     later = (await queue.add({"n": 1})).job_id
     assert await claim_ids(queue, n=10) == [later]
     assert (await queue.counts()).waiting == 1999
+    state = await in_force(queue, "a")
+    assert (state["waiting"], state["active"], state["held"]) == (1999, 1, True)
 
     # a's job ends: its lane takes turns again, for one job (its limit).
     await settle_one(queue, first, "c", 1)

@@ -13,7 +13,7 @@ from corral.service import JobService
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import audit
-from api.control_models import KeyGroupPublic, QueueLimits, QueueSettings
+from api.control_models import KeyGroupList, KeyGroupPublic, QueueLimits, QueueSettings
 from api.deps import Admin, CallerDep, Service
 from api.errors import answers
 from api.models import (
@@ -70,6 +70,18 @@ async def change_limits(queue: str, body: LimitsChange, admin: Admin, service: S
     """
     limits = await JobControls(service).change_limits(queue, body, f"tenant {admin.tenant}")
     return QueueLimits(queue=queue, settings=QueueSettings.of(limits))
+
+
+@router.get("/{queue}/groups", response_model=KeyGroupList, responses=ADMIN_ERRORS)
+async def list_key_groups(
+    queue: str,
+    admin: Admin,
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """The queue's key groups (``options.group``): limits, jobs running and waiting."""
+    total, groups = await JobControls(service).key_groups(queue, limit)
+    return KeyGroupList(groups=[KeyGroupPublic.model_validate(g) for g in groups], total=total)
 
 
 @router.get("/{queue}/groups/{group}", response_model=KeyGroupPublic, responses=ADMIN_ERRORS)

@@ -17,6 +17,7 @@ from corral.key_groups import (
     KeyGroupLimits,
     KeyGroupStore,
     in_force,
+    listing,
     seed,
     set_key_group,
 )
@@ -101,6 +102,13 @@ class JobControls:
         with redis_guard():
             await guarded_aws(seed(q, self.key_group_store))
             return await in_force(q, key_id)
+
+    async def key_groups(self, queue: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """The queue's key groups, busiest first, and how many there are."""
+        q = self.service.queue(queue)
+        with redis_guard():
+            await guarded_aws(seed(q, self.key_group_store))
+            return await listing(q, limit)
 
     async def set_key_group(
         self, queue: str, key_id: str, limits: KeyGroupLimits, by: str

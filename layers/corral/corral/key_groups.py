@@ -86,21 +86,42 @@ async def seed(queue: Queue, store: KeyGroupStore) -> None:
         await mirror(queue, await asyncio.to_thread(store.get, queue.name), seed=True)
 
 
-async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
-    """``GET /queues/{q}/groups/{id}``: the limits set at runtime (null: each job's own
-    ``options.group`` applies) and how many of its jobs run now."""
-    held = await queue.redis.hgetall(f"{queue.keys.base}kg:{key_id}")
-    active = await queue.redis.hget(queue.keys.base + "kgactive", key_id)
-    concurrency = held.get("concurrency")
-    rate = None
-    if "rateMax" in held:
-        rate = {"max": int(held["rateMax"]), "durationMs": int(held["rateMs"])}
+def _rate(max_: Any, ms: Any) -> dict[str, int] | None:
+    return None if max_ is None else {"max": int(max_), "durationMs": int(ms or 1000)}
+
+
+def _number(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _state(row: list[Any]) -> dict[str, Any]:
+    key_id, waiting, active, held, conc, rate_max, rate_ms, job_conc, job_max, job_ms = row
     return {
         "id": key_id,
-        "concurrency": None if concurrency is None else int(concurrency),
-        "rateLimit": rate,
-        "active": int(active or 0),
+        "concurrency": _number(conc),
+        "rateLimit": _rate(rate_max, rate_ms),
+        "active": int(active),
+        "waiting": int(waiting),
+        "held": int(held) == 1,
+        "jobConcurrency": _number(job_conc),
+        "jobRateLimit": _rate(job_max, job_ms),
     }
+
+
+async def listing(
+    queue: Queue, limit: int = 100, only: str = ""
+) -> tuple[int, list[dict[str, Any]]]:
+    """The queue's key groups (with jobs waiting or running, or limits set at runtime),
+    busiest first, at most ``limit``, and how many there are (``list_key_groups.lua``)."""
+    reply = await run_script(queue.redis, "list_key_groups", queue.keys.script_keys, [limit, only])
+    return int(reply[0]), [_state(row) for row in reply[1:]]
+
+
+async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
+    """``GET /queues/{q}/groups/{id}``: the limits set at runtime (null: each job's own
+    ``options.group`` applies), those its next waiting job carries, and its jobs now."""
+    _, (state,) = await listing(queue, 1, key_id)
+    return state
 
 
 async def set_key_group(
