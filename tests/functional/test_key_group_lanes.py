@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections import Counter
+from typing import Any
 
 import pytest
 from corral.controls import update_waiting
@@ -28,7 +29,8 @@ KEYS: dict[str | None, KeyGroupOption | None] = {
 
 async def check_lines(queue: Queue) -> None:
     """The invariants of includes/groups.lua, read from Redis."""
-    r, base = queue.redis, queue.keys.base
+    r: Any = queue.redis
+    base = queue.keys.base
     ring, parked = await r.lrange(base + "ring", 0, -1), await r.smembers(base + "parked")
     assert len(ring) == len(set(ring)) and not set(ring) & parked, (ring, parked)
     lanes = await r.smembers(base + "kglanes")
