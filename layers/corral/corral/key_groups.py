@@ -18,7 +18,7 @@ from pydantic import Field
 from corral.job import CamelModel
 from corral.limits import MAX_CONCURRENCY, RateLimitSetting
 from corral.queue import Queue
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.versioned_item import Versioned, VersionedItems
 
 
@@ -77,12 +77,12 @@ async def mirror(queue: Queue, stored: StoredKeyGroups, *, seed: bool = False) -
     for key_id, fields in stored.groups.items():
         args.extend((key_id, fields.get("concurrency", "")))
         args.extend((fields.get("rateMax", ""), fields.get("rateMs", "")))
-    return int(await run_script(queue.redis, "set_key_groups", queue.keys.script_keys, args)) == 1
+    return int(await run_queue_script(queue.redis, queue.keys, "set_key_groups", args)) == 1
 
 
 async def seed(queue: Queue, store: KeyGroupStore) -> None:
     """Put the runtime limits back into Redis if it lost them (one read per flush)."""
-    if not await queue.redis.exists(queue.keys.base + "kgversion"):
+    if not await queue.redis.exists(queue.keys.key_groups_version):
         await mirror(queue, await asyncio.to_thread(store.get, queue.name), seed=True)
 
 
@@ -113,7 +113,7 @@ async def listing(
 ) -> tuple[int, list[dict[str, Any]]]:
     """The queue's key groups (with jobs waiting or running, or limits set at runtime),
     busiest first, at most ``limit``, and how many there are (``list_key_groups.lua``)."""
-    reply = await run_script(queue.redis, "list_key_groups", queue.keys.script_keys, [limit, only])
+    reply = await run_queue_script(queue.redis, queue.keys, "list_key_groups", [limit, only])
     return int(reply[0]), [_state(row) for row in reply[1:]]
 
 

@@ -1,7 +1,7 @@
 --[[
   Count a queue's jobs by state (read only).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked active delayed completed failed cancelled
 
   Returns {waiting, active, delayed, completed, failed, cancelled, paused (0/1)}.
 ]]
@@ -11,10 +11,10 @@
 
 local waiting = 0
 for _, g in ipairs(waiting_groups()) do
-  waiting = waiting + redis.call('ZCARD', group_key(k.prefix, g))
+  waiting = waiting + redis.call('ZCARD', group_key(g))
 end
 -- Jobs in key group lanes, counted per tenant (includes/groups.lua).
-for _, n in ipairs(redis.call('HVALS', k.prefix .. 'kgwaiting')) do
+for _, n in ipairs(redis.call('HVALS', kg_waiting_key())) do
   waiting = waiting + tonumber(n)
 end
 return {

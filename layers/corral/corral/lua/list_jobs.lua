@@ -2,7 +2,7 @@
   List a page of jobs in one state (read only). Finished states come newest first,
   delayed by due time, active by lease deadline, waiting in the order they will run.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring parked active delayed completed failed cancelled
   ARGV[1] state (waiting|active|delayed|completed|failed|cancelled)
   ARGV[2] offset   ARGV[3] limit
 

@@ -2,7 +2,7 @@
   List a queue's key groups (read only): those with jobs waiting or running, and those
   with limits set at runtime (includes/key_groups.lua).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix kgactive
   ARGV[1] the most key groups to answer, busiest (waiting + running) first
   ARGV[2] one key group id to answer alone ('' = all)
 
@@ -25,21 +25,21 @@ local function group(id)
   return groups[id]
 end
 
-for _, lane in ipairs(redis.call('SMEMBERS', k.prefix .. 'kglanes')) do
+for _, lane in ipairs(redis.call('SMEMBERS', kg_lanes_key())) do
   local tenant, id = string.match(lane, '^([^:]+):(.+)$')
   local g = group(id)
   if g then
-    local lkey = lane_key(k.prefix, tenant, id)
+    local lkey = lane_key(tenant, id)
     g.waiting = g.waiting + redis.call('ZCARD', lkey)
     g.head = g.head or redis.call('ZRANGE', lkey, 0, 0)[1]
   end
 end
-local active = redis.call('HGETALL', kg_active_key())
+local active = redis.call('HGETALL', k.kgactive)
 for i = 1, #active, 2 do
   local g = group(active[i])
   if g then g.active = tonumber(active[i + 1]) end
 end
-for _, id in ipairs(redis.call('SMEMBERS', k.prefix .. 'kglimited')) do group(id) end
+for _, id in ipairs(redis.call('SMEMBERS', kg_limited_key())) do group(id) end
 if only ~= '' then group(only) end
 
 table.sort(ids, function(x, y)

@@ -4,7 +4,7 @@
   options.group (includes/key_groups.lua) from the next claim on: the lanes held at the
   old limits take their turns again.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring wake kgversion
   ARGV[1] mode: 'set' replaces an older version; 'seed' writes only if nothing was seeded
   ARGV[2] the version (the job table item's; each change counts it up)
   ARGV[3..] 4 fields per key group: id, concurrency, rateMax, rateMs ('' = not set at
@@ -16,7 +16,7 @@
 --@include includes/groups.lua
 --@include includes/key_groups.lua
 
-local vkey = k.prefix .. 'kgversion'
+local vkey = k.kgversion
 local held = redis.call('GET', vkey)
 if held and (ARGV[1] == 'seed' or tonumber(held) >= tonumber(ARGV[2])) then return 0 end
 redis.call('SET', vkey, ARGV[2])
@@ -28,9 +28,9 @@ for i = 3, #ARGV, 4 do
     redis.call('HSET', key, 'rateMax', ARGV[i + 2], 'rateMs', ARGV[i + 3])
   end
   if redis.call('EXISTS', key) == 1 then
-    redis.call('SADD', k.prefix .. 'kglimited', id)
+    redis.call('SADD', kg_limited_key(), id)
   else
-    redis.call('SREM', k.prefix .. 'kglimited', id)
+    redis.call('SREM', kg_limited_key(), id)
   end
   -- New limits: its held lanes are judged again at their next turn.
   kg_unpark(id, nil)

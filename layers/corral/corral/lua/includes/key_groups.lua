@@ -3,6 +3,8 @@
   (not the tenant, which the other scripts call "group"). A job's hash holds its key
   group (keyGroup) and the limits it carries (kgConcurrency, kgRateMax, kgRateMs); its
   jobs wait in one lane per tenant (includes/groups.lua). Per key group id:
+  (keys: kg_key, kg_rate_key, kg_parked_key, kg_held_key, kg_limited_key in
+  includes/keys.lua, and k.kgactive)
     kg:<id>        hash: limits set at runtime (concurrency, rateMax, rateMs); these win
                    over the jobs' own. Only an admin writes it, so it stays small.
     kg:<id>:rate   zset: the key group's recent starts (its rate window; expires)
@@ -15,18 +17,6 @@
   the rate window reopens (kgheld). The meta field keyGroups is set once a job with a
   key group was added, so queues that never use them keep the plain claim path.
 ]]
-local function kg_key(id)
-  return k.prefix .. 'kg:' .. id
-end
-
-local function kg_rate_key(id)
-  return k.prefix .. 'kg:' .. id .. ':rate'
-end
-
-local function kg_active_key()
-  return k.prefix .. 'kgactive'
-end
-
 -- A job was added with options `opts` (JSON): record its key group and its limits.
 local function kg_added(jkey, opts)
   if not string.find(opts, '"group"', 1, true) then return end
@@ -60,7 +50,7 @@ local function kg_room(id, jkey, now)
   local concurrency, rate_max, rate_ms = kg_limits(id, jkey)
   local room = -1
   if concurrency > 0 then
-    room = math.max(0, concurrency - tonumber(redis.call('HGET', kg_active_key(), id) or '0'))
+    room = math.max(0, concurrency - tonumber(redis.call('HGET', k.kgactive, id) or '0'))
   end
   if rate_max <= 0 then return room, 0, 0 end
   local rkey = kg_rate_key(id)
@@ -74,13 +64,9 @@ local function kg_room(id, jkey, now)
   return room, rate_ms, 0
 end
 
-local function kg_parked_key(id)
-  return k.prefix .. 'kg:' .. id .. ':parked'
-end
-
 -- Jobs `ids` of key group `id` started; rate_ms: its rate window (0: none).
 local function kg_started(id, ids, now, rate_ms)
-  redis.call('HINCRBY', kg_active_key(), id, #ids)
+  redis.call('HINCRBY', k.kgactive, id, #ids)
   if rate_ms > 0 then
     local rkey, log = kg_rate_key(id), {}
     for _, job_id in ipairs(ids) do
@@ -97,9 +83,9 @@ end
 local function kg_park(group, id, wait, now)
   redis.call('SADD', kg_parked_key(id), group)
   if wait > 0 then
-    local at = redis.call('ZSCORE', k.prefix .. 'kgheld', id)
+    local at = redis.call('ZSCORE', kg_held_key(), id)
     if not at or tonumber(at) > now + wait then
-      redis.call('ZADD', k.prefix .. 'kgheld', now + wait, id)
+      redis.call('ZADD', kg_held_key(), now + wait, id)
     end
   end
 end
@@ -117,23 +103,22 @@ local function kg_unpark(id, count)
   if #tenants == 0 then return end
   for _, group in ipairs(tenants) do
     -- At its own limit, the claim parks the tenant when its turn comes.
-    if lane_ready(k, group, id) then redis.call('RPUSH', k.ring, group) end
+    if lane_ready(group, id) then redis.call('RPUSH', k.ring, group) end
   end
   wake(k)
 end
 
 -- Key groups whose rate window reopened by `now`: their lanes take turns again.
 local function kg_unpark_due(now)
-  local held = k.prefix .. 'kgheld'
-  local due = redis.call('ZRANGEBYSCORE', held, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', kg_held_key(), '-inf', now, 'LIMIT', 0, 1000)
   if #due == 0 then return end
-  redis.call('ZREM', held, unpack(due))
+  redis.call('ZREM', kg_held_key(), unpack(due))
   for _, id in ipairs(due) do kg_unpark(id, nil) end
 end
 
 -- ms until the soonest rate window of a held key group reopens (-1: none).
 local function kg_next_open(now)
-  local first = redis.call('ZRANGE', k.prefix .. 'kgheld', 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', kg_held_key(), 0, 0, 'WITHSCORES')
   if #first == 0 then return -1 end
   return math.max(1, tonumber(first[2]) - now)
 end
@@ -142,7 +127,7 @@ end
 -- parked lanes of it take turns again.
 local function kg_done(id, count)
   if not id or id == '' then return end
-  local left = redis.call('HINCRBY', kg_active_key(), id, -count)
-  if left <= 0 then redis.call('HDEL', kg_active_key(), id) end
+  local left = redis.call('HINCRBY', k.kgactive, id, -count)
+  if left <= 0 then redis.call('HDEL', k.kgactive, id) end
   kg_unpark(id, count)
 end

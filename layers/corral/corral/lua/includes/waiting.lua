@@ -12,10 +12,10 @@ end
 -- and their key groups' lanes (kglanes; includes/groups.lua).
 local function waiting_lines()
   local lines = {}
-  for _, g in ipairs(waiting_groups()) do lines[#lines + 1] = {g, group_key(k.prefix, g)} end
-  for _, lane in ipairs(redis.call('SMEMBERS', k.prefix .. 'kglanes')) do
+  for _, g in ipairs(waiting_groups()) do lines[#lines + 1] = {g, group_key(g)} end
+  for _, lane in ipairs(redis.call('SMEMBERS', kg_lanes_key())) do
     local g, kid = string.match(lane, '^([^:]+):(.+)$')
-    lines[#lines + 1] = {g, lane_key(k.prefix, g, kid)}
+    lines[#lines + 1] = {g, lane_key(g, kid)}
   end
   return lines
 end
