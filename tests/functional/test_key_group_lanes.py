@@ -30,24 +30,24 @@ KEYS: dict[str | None, KeyGroupOption | None] = {
 async def check_lines(queue: Queue) -> None:
     """The invariants of includes/groups.lua, read from Redis."""
     r: Any = queue.redis
-    base = queue.keys.base
+    keys, base = queue.keys, queue.keys.base
     ring, parked = await r.lrange(base + "ring", 0, -1), await r.smembers(base + "parked")
     assert len(ring) == len(set(ring)) and not set(ring) & parked, (ring, parked)
-    lanes = await r.smembers(base + "kglanes")
-    kgwaiting = {t: int(n) for t, n in (await r.hgetall(base + "kgwaiting")).items()}
+    lanes = await r.smembers(keys.key_group_lanes)
+    kgwaiting = {t: int(n) for t, n in (await r.hgetall(keys.key_groups_waiting)).items()}
     per_tenant: Counter[str] = Counter()
     for lane in lanes:
         tenant, key = lane.split(":", 1)
-        size = await r.zcard(f"{base}group:{tenant}:kg:{key}")
+        size = await r.zcard(keys.lane(tenant, key))
         assert size > 0, lane
         per_tenant[tenant] += size
-        in_turn = (await r.lrange(f"{base}kring:{tenant}", 0, -1)).count(key)
-        held = await r.sismember(f"{base}kg:{key}:parked", tenant)
+        in_turn = (await r.lrange(keys.lanes_turn(tenant), 0, -1)).count(key)
+        held = await r.sismember(keys.key_group_parked(key), tenant)
         assert in_turn + held == 1, (lane, in_turn, held)
     assert dict(per_tenant) == kgwaiting
     for tenant in TENANTS:
-        kring = await r.lrange(f"{base}kring:{tenant}", 0, -1)
-        own = await r.zcard(f"{base}group:{tenant}")
+        kring = await r.lrange(keys.lanes_turn(tenant), 0, -1)
+        own = await r.zcard(keys.group(tenant))
         assert len(kring) == len(set(kring)), kring
         assert ("" in kring) == (bool(kring) and own > 0), (tenant, kring, own)
         for key in kring:
@@ -55,7 +55,7 @@ async def check_lines(queue: Queue) -> None:
         waits = own > 0 or bool(kring)
         assert waits == (tenant in ring or tenant in parked), (tenant, kring, own, ring)
     counts = await queue.counts()
-    ready = sum([await r.zcard(f"{base}group:{t}") for t in TENANTS])
+    ready = sum([await r.zcard(keys.group(t)) for t in TENANTS])
     assert counts.waiting == ready + sum(kgwaiting.values())
 
 

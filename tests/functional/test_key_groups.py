@@ -201,7 +201,7 @@ async def test_a_held_key_group_does_not_block_others_however_deep_its_line(
 
     # The jobs behind a's 1,999 held ones start at once; a's lane waits out of turn.
     assert await claim_ids(queue, n=10) == others
-    assert await raw(queue).smembers(f"{queue.keys.base}kg:a:parked") == {first.group}
+    assert await raw(queue).smembers(queue.keys.key_group_parked("a")) == {first.group}
     later = (await queue.add({"n": 1})).job_id
     assert await claim_ids(queue, n=10) == [later]
     assert (await queue.counts()).waiting == 1999
@@ -226,11 +226,12 @@ async def test_key_group_lanes_are_counted_listed_cancelled_and_cleaned(
 
     await queue.cancel(b[0])
     assert (await queue.counts()).waiting == 3
-    assert await raw(queue).smembers(queue.keys.base + "kglanes") == {f"{DEFAULT_GROUP}:a"}
+    assert await raw(queue).smembers(queue.keys.key_group_lanes) == {f"{DEFAULT_GROUP}:a"}
     assert sorted(await queue.clean(JobState.WAITING)) == sorted([*a, plain])
     assert (await queue.counts()).waiting == 0
-    base = queue.keys.base
-    left = [base + name for name in ("kglanes", "kgwaiting", "ring", f"kring:{DEFAULT_GROUP}")]
+    keys = queue.keys
+    left = [keys.key_group_lanes, keys.key_groups_waiting, keys.named("ring")]
+    left.append(keys.lanes_turn(DEFAULT_GROUP))
     assert await raw(queue).exists(*left) == 0
 
 

@@ -1,7 +1,7 @@
 --[[
   Every key a script formats from the queue's prefix (k.prefix, "corral:{queue}:"), so
   that all share the queue's hash tag; keys.py formats the same ones (QueueKeys.job,
-  .logs, .group, ...). The fixed keys come by name in k, as the script's KEYS line
+  .logs, .group, .lane, ...). The fixed keys come by name in k, as the script's KEYS line
   declares them.
 ]]
 local function job_key(id)
