@@ -252,3 +252,19 @@ async def test_a_runtime_limit_hands_held_lanes_their_turn_back(make_queue: Queu
 
     await mirror(queue, StoredKeyGroups({"a": {"concurrency": 2}}, 1, []))
     assert await claim_ids(queue, n=10) == [two]
+
+
+async def test_a_key_group_job_from_before_lanes_is_still_cancelled(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    (job_id,) = await add_keyed(queue, "a", 1)
+    # As Redis held it before key groups had lanes: among the tenant's own jobs.
+    r, keys = raw(queue), queue.keys
+    await r.delete(keys.lane(DEFAULT_GROUP, "a"), keys.lanes_turn(DEFAULT_GROUP))
+    await r.delete(keys.key_group_lanes, keys.key_groups_waiting)
+    await r.zadd(keys.group(DEFAULT_GROUP), {job_id: 0})
+
+    await queue.cancel(job_id)
+    assert await r.exists(keys.group(DEFAULT_GROUP)) == 0
+    assert await claim_ids(queue) == []

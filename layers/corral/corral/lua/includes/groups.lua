@@ -104,6 +104,11 @@ end
 local function remove_waiting(k, group, id)
   local zkey, kid = waiting_key(group, id)
   local score = redis.call('ZSCORE', zkey, id)
+  if not score and kid then
+    -- Added before key groups had lanes: it waits among the tenant's own jobs.
+    zkey, kid = group_key(group), nil
+    score = redis.call('ZSCORE', zkey, id)
+  end
   if not score then return nil end
   redis.call('ZREM', zkey, id)
   if not kid then
