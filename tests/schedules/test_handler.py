@@ -68,13 +68,11 @@ def deployed(tables: Tables, prefix: str, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("CORRAL_TABLE", tables.jobs.table)
     monkeypatch.setenv("CORRAL_KEY_PREFIX", prefix)
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    get_settings.cache_clear()
-    app.deployment.cache_clear()
+    get_settings.cache_clear()  # the process's wiring is made again from the new settings
     try:
         yield tables
     finally:
         get_settings.cache_clear()
-        app.deployment.cache_clear()
         redis = SyncRedis.from_url(REDIS_URL, decode_responses=True)
         for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
             redis.delete(key)

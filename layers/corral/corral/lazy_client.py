@@ -38,6 +38,11 @@ class LazyClient:
                     self._built = self._build()
         return getattr(self._built, name)
 
+    def reset(self) -> None:
+        """Forget the client: the next use builds a new one (after a snapshot restore)."""
+        with _BUILD:
+            self._built = None
+
     @property
     def built(self) -> bool:
         """Whether the client exists yet."""
