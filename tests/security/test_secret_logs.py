@@ -28,7 +28,7 @@ from corral.schedules import ScheduleService, ScheduleStore, ServiceSink, create
 from corral.service import JobService
 from corral.settings import Settings, get_settings
 from corral.store import JobStore
-from corral.wiring import Wiring, install
+from corral.wiring import Wiring, install, reset
 from fastapi.testclient import TestClient
 from poller import app as poller
 from redis.asyncio import Redis
@@ -106,6 +106,7 @@ def deployment(tls_redis: TlsRedis, monkeypatch: pytest.MonkeyPatch) -> Iterator
         try:
             yield {"password": password, "secret": secret_value, "user": user, "arn": arn}
         finally:
+            reset()  # the scheduler's loop and Redis client
             get_settings.cache_clear()
             install(None)
             admin = tls_redis.admin()

@@ -87,15 +87,19 @@ class AwsClients:
 
         return self._proxy("client", service, build)
 
-    def table(self, name: str) -> Table:
-        """A DynamoDB table of the resource API (the schedules' store reads through one)."""
+    def resource(self, service: str) -> Any:
+        """The resource API of ``service`` (``"dynamodb"``)."""
 
         def build() -> Any:
             import boto3
 
-            return boto3.resource("dynamodb", config=self._config()).Table(name)
+            return boto3.resource(service, config=self._config())  # type: ignore[call-overload]
 
-        table: Table = self._proxy("table", name, build)
+        return self._proxy("resource", service, build)
+
+    def table(self, name: str) -> Table:
+        """A DynamoDB table of the resource API (the schedules' store reads through one)."""
+        table: Table = self._proxy("table", name, lambda: self.resource("dynamodb").Table(name))
         return table
 
     def reset(self) -> None:
@@ -356,10 +360,17 @@ def current() -> Wiring:
         return _installed
     with _lock:
         if _default is None or _default.settings is not get_settings():
-            if _default is not None:
-                _default.close()
             _default = Wiring()
         return _default
+
+
+def reset() -> None:
+    """Close and forget the wiring built from the settings (tests that change them)."""
+    global _default
+    with _lock:
+        old, _default = _default, None
+    if old is not None:
+        old.close()
 
 
 def aws_client(service: str) -> Any:
