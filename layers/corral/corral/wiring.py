@@ -26,8 +26,7 @@ import importlib
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from corral.lazy_client import LazyClient
 from corral.settings import Settings, get_settings
@@ -110,6 +109,19 @@ class AwsClients:
             proxy.reset()
 
 
+class _Part(Generic[T]):
+    """A wiring's part, built once on first use under the wiring's lock: the emulator's
+    threads may all ask for it at once, and a part built twice would leak the first."""
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self.build = build
+        self.name = build.__name__
+        self.__doc__ = build.__doc__
+
+    def __get__(self, wiring: Wiring, owner: type | None = None) -> T:
+        return wiring.part(self.name, self.build)
+
+
 def deployment_queues() -> QueueRegistry:
     """The deployment's queues (``DEPLOYMENT_QUEUES``), imported on first use."""
     registry: QueueRegistry = importlib.import_module(DEPLOYMENT_QUEUES).registry
@@ -165,7 +177,7 @@ class Wiring:
         self._poller_settings = poller_settings
         self.reconcile_grace_ms = reconcile_grace_ms
         self._parts: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a part's build asks for the parts it needs
 
     # -- clients ------------------------------------------------------------------------
 
@@ -181,12 +193,12 @@ class Wiring:
 
         return create_redis(self.settings)
 
-    @cached_property
+    @_Part
     def redis(self) -> RedisClient:
         """The API's Redis client: one, used on the event loop that serves the requests."""
         return self.new_redis()
 
-    @cached_property
+    @_Part
     def loops(self) -> ThreadLoops:
         """One event loop and one Redis client per thread (the pollers, the reconciler and
         the scheduler run on these)."""
@@ -197,11 +209,11 @@ class Wiring:
 
     # -- parts --------------------------------------------------------------------------
 
-    @cached_property
+    @_Part
     def registry(self) -> QueueRegistry:
         return self._registry()
 
-    @cached_property
+    @_Part
     def store(self) -> JobStore:
         """The job table, with large results in the bucket if one is set."""
         from corral.results import ResultStore
@@ -214,7 +226,7 @@ class Wiring:
         results = ResultStore(self.client("s3") if s.bucket else None, s.bucket)
         return JobStore(self.client("dynamodb"), s.table, results=results)
 
-    @cached_property
+    @_Part
     def dlq(self) -> DeadLetterQueue | None:
         """The dead-letter queue, or None if none is configured."""
         from corral.dlq import DeadLetterQueue
@@ -230,7 +242,7 @@ class Wiring:
 
         return lambda_starter(self.client("lambda"), function_name_for(function))
 
-    @cached_property
+    @_Part
     def starter(self) -> Starter | None:
         """Starts a poller of a queue (None: the schedule will)."""
         given: Starter | None = self._given["starter"]
@@ -238,7 +250,7 @@ class Wiring:
             return given
         return self.lambda_starter(self.settings.poller_function)
 
-    @cached_property
+    @_Part
     def reconcile(self) -> Starter | None:
         """Starts a reconcile of a queue Redis lost (None: the schedule will)."""
         from corral.index_marker import lambda_reconcile
@@ -257,14 +269,14 @@ class Wiring:
         )
 
     def part(self, name: str, build: Callable[[Wiring], T]) -> T:
-        """A function's own part (the scheduler's deployment), built once from this wiring."""
+        """The part ``name``, built once from this wiring (the scheduler's deployment)."""
         with self._lock:
             if name not in self._parts:
                 self._parts[name] = build(self)
             made: T = self._parts[name]
         return made
 
-    @cached_property
+    @_Part
     def poller(self) -> PollerRuntime:
         """Runs poller invocations of every queue."""
         from corral.poller import PollerRuntime, PollerSettings
@@ -285,7 +297,7 @@ class Wiring:
             reconcile=self.reconcile,
         )
 
-    @cached_property
+    @_Part
     def reconciler(self) -> ReconcilerRuntime:
         """Runs reconciles of every queue."""
         from corral.reconciler import ReconcilerRuntime
@@ -311,15 +323,15 @@ class Wiring:
         on next use."""
         self.aws.reset()
         self.close()
-        if "redis" in self.__dict__:
+        if "redis" in self._parts:
             _close_on_current_loop(self.redis)
 
     def close(self) -> None:
         """Close the per-thread loops and their clients (the runtimes' too, which may have
         been given with loops of their own); call it once nothing runs."""
-        runtimes = [self.__dict__.get(n) or self._given[n] for n in ("poller", "reconciler")]
+        runtimes = [self._parts.get(n) or self._given[n] for n in ("poller", "reconciler")]
         loops = [r.loops for r in runtimes if r is not None]
-        if "loops" in self.__dict__ or self._given["loops"] is not None:
+        if "loops" in self._parts or self._given["loops"] is not None:
             loops.append(self.loops)
         for each in {id(x): x for x in loops}.values():
             each.close()
