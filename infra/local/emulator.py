@@ -15,9 +15,9 @@ from typing import Any
 
 from corral.definition import QueueRegistry
 from corral.index_marker import LOST_SOURCE
-from corral.redact import redact_text, redact_url
 from corral.settings import Settings, get_settings
 from corral.wiring import Wiring, install
+from corral_client.redact import redact_text, redact_url
 
 from infra.local.aws import LocalAws, function_environment, start_aws
 from infra.local.lambdas import Invoker, scheduled_event

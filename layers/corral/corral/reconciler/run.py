@@ -30,7 +30,7 @@ from corral.failures import FailureRecorder, FinalFailure, parse_json
 from corral.job import JobOptions, JobStatus
 from corral.queue import Queue
 from corral.records import JobRecord, OutcomeRecord
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.store import JobStore, now_ms
 from corral.wake import NoWake, PollerWaker
 
@@ -306,7 +306,7 @@ class Reconciler:
         args: list[Any] = [now, queue.definition.group_concurrency, len(records)]
         for record in records:
             args.extend(restore_fields(queue, record, now))
-        restored = await run_script(queue.redis, "restore", queue.keys.script_keys, args)
+        restored = await run_queue_script(queue.redis, queue.keys, "restore", args)
         report.restored.extend(restored)
         if restored:
             logger.info(
