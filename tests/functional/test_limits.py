@@ -85,7 +85,8 @@ async def test_global_concurrency_holds_across_drainers(crew: Crew) -> None:
 
 async def test_a_runtime_concurrency_holds_across_drainers_mid_run(crew: Crew) -> None:
     recorder = Recorder()
-    queues = crew(recorder.handler(0.02), concurrency=6)
+    # Jobs long enough that five overlap after the raise, even on a loaded machine.
+    queues = crew(recorder.handler(0.06), concurrency=6)
     await queues[0].add_bulk([NewJob({"n": i}) for i in range(160)])
     await mirror(queues[0], StoredLimits({"concurrency": 2}, 1, []))
     drain = asyncio.create_task(drain_all(queues, 160, concurrency=4, batch_size=8))
