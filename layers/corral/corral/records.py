@@ -33,6 +33,8 @@ BY_TENANT = "byTenant"
 
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
 """Statuses the reconciler must find in Redis."""
+FLOW_ATTRIBUTES = ("flowParent", "flowChildren", "pendingChildren", "doneChildren", "failedChild")
+"""A flow node's link attributes (``corral.flows.store`` reads and writes them)."""
 
 
 def pk(queue: str, job_id: str) -> str:
@@ -65,6 +67,9 @@ class JobRecord:
     completed_at: int | None = None
     expires_at: int | None = None
     """Epoch seconds (DynamoDB TTL); None while the job is live."""
+    flow: Item | None = None
+    """The item's flow links as read (``FLOW_ATTRIBUTES``); None: the job is in no flow.
+    A read of the record brings them, so showing a node's links needs no second read."""
 
 
 @dataclass(slots=True)
@@ -169,6 +174,7 @@ def from_item(item: Item) -> JobRecord:
         started_at=_int(item, "startedAt"),
         completed_at=_int(item, "completedAt"),
         expires_at=_int(item, "expiresAt"),
+        flow={name: item[name] for name in FLOW_ATTRIBUTES if name in item} or None,
     )
 
 

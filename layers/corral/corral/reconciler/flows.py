@@ -25,7 +25,7 @@ from corral.flows.link import FlowLinker, redis_kind
 from corral.flows.store import FlowStore, ParentState, parent_state
 from corral.job import JobStatus
 from corral.queue import Queue, now_ms
-from corral.reconciler import restore_fields
+from corral.reconciler.run import restore_fields
 from corral.records import Item, JobRecord
 from corral.scripts import run_queue_script
 
