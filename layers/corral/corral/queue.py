@@ -6,14 +6,13 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
 from corral.ids import new_job_id
-from corral.index_marker import IndexMarker
 from corral.job import Job, JobOptions, JobState
 from corral.keys import PREFIX, QueueKeys, valid_identifier
 from corral.queue_types import (
@@ -30,6 +29,9 @@ from corral.queue_types import (
 )
 from corral.scripts import RedisClient, load_script, run_script
 from corral.validation import require_identifier
+
+if TYPE_CHECKING:
+    from corral.index_marker import IndexMarker
 
 __all__ = [
     "ClaimCode",
