@@ -17,11 +17,12 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from corral.backoff import retry_delay
+from corral.clock import now_ms
 from corral.context import JobContext
 from corral.definition import QueueDefinition
 from corral.errors import JobCancelledError, JobTimeoutError, NonRetryableError
 from corral.job import Backoff
-from corral.queue import ClaimedJob, Outcome, now_ms
+from corral.queue import ClaimedJob, Outcome
 
 MAX_STACK_CHARS = 4000
 logger = logging.getLogger(__name__)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
+from corral.clock import now_ms
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
 from corral.ids import new_job_id
@@ -52,10 +52,6 @@ DEFAULT_GROUP = "default"
 def default_options() -> JobOptions:
     """A job's options when it sets none (built on first use: models build lazily)."""
     return JobOptions()
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Queue:

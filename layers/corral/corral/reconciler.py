@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from corral.clock import now_ms
 from corral.errors import CorralError
 from corral.failures import FailureRecorder, FinalFailure, parse_json
 from corral.job import JobOptions, JobStatus
 from corral.queue import Queue
 from corral.records import JobRecord, OutcomeRecord
 from corral.scripts import run_script
-from corral.store import JobStore, now_ms
+from corral.store import JobStore
 from corral.wake import NoWake, PollerWaker
 
 if TYPE_CHECKING:

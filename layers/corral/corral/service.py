@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from corral.clock import now_ms
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetter, DeadLetterQueue, RedriveReport
 from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQueueError
@@ -24,7 +25,7 @@ from corral.index_marker import IndexMarker
 from corral.intake import Accepted, Intake, Rejected
 from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
-from corral.queue import Queue, now_ms
+from corral.queue import Queue
 from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
 from corral.store import JobStore

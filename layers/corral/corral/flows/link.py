@@ -21,12 +21,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from corral.clock import now_ms
 from corral.events.model import flow_failed
 from corral.events.sink import EventSink, NoEvents
 from corral.failures import FinalFailure, parse_json
 from corral.flows.store import FlowStore, ParentState, child_failed_error
 from corral.keys import PREFIX, QueueKeys
-from corral.queue import Outcome, now_ms
+from corral.queue import Outcome
 from corral.scripts import RedisClient, run_script
 
 logger = logging.getLogger(__name__)

@@ -21,10 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.clock import now_ms
 from corral.flows.link import FlowLinker, redis_kind
 from corral.flows.store import FlowStore, ParentState, parent_state
 from corral.job import JobStatus
-from corral.queue import Queue, now_ms
+from corral.queue import Queue
 from corral.reconciler import restore_fields
 from corral.records import Item, JobRecord
 from corral.scripts import run_script

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from corral.clock import now_ms
 from corral.drain import DrainHooks
 from corral.events.sink import EventSink
 from corral.failures import FailureRecorder, FinalFailure, parse_json
@@ -15,7 +16,7 @@ from corral.flows.store import FlowStore
 from corral.job import JobStatus
 from corral.queue import ClaimedJob, Outcome, Queue
 from corral.records import OutcomeRecord
-from corral.store import JobStore, now_ms
+from corral.store import JobStore
 
 logger = logging.getLogger(__name__)
 
