@@ -69,7 +69,7 @@ async def test_a_lost_job_is_restored_waiting_with_its_attempts(make_queue: Queu
         3,
         "acme",
     )
-    assert job.options["attempts"] == 4
+    assert job.options.attempts == 4
     claimed = (await queue.claim("w", 1)).jobs
     assert [(j.id, j.attempt) for j in claimed] == [("a", 2)]
 
@@ -109,7 +109,7 @@ async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: Que
     assert await restore(queue, record("a", group=group), record("b", group=group)) == ["a", "b"]
 
     job = await queue.get_job("a")
-    assert job is not None and job.options["group"] == {"id": "key", "concurrency": 1}
+    assert job is not None and job.options.as_dict()["group"] == {"id": "key", "concurrency": 1}
     # Restored through the same options code as an enqueue: the key group's limit holds.
     assert await claim_ids(queue) == ["a"]
 

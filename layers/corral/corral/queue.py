@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -13,7 +14,7 @@ from corral.clock import now_ms
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
 from corral.ids import new_job_id
-from corral.job import Job, JobOptions, JobState
+from corral.job import Job, JobOptions, JobState, ResolvedOptions
 from corral.keys import PREFIX, QueueKeys, valid_identifier
 from corral.queue_types import (
     ClaimCode,
@@ -26,6 +27,8 @@ from corral.queue_types import (
     NewJob,
     Outcome,
     decode_job,
+    decode_options,
+    encode_options,
 )
 from corral.scripts import RedisClient, run_script
 from corral.validation import require_identifier
@@ -73,8 +76,8 @@ class Queue:
         self.lease = lease or LeaseSettings()
         self.clock = clock
         self._script_keys = self.keys.script_keys
-        self._parsed_opts: dict[str, dict[str, Any]] = {}
-        self._default_resolved: tuple[str, int] | None = None
+        self._parsed_opts: dict[str, ResolvedOptions] = {}
+        self._default_resolved: tuple[ResolvedOptions, str] | None = None
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -103,9 +106,9 @@ class Queue:
             return data
         return self.definition.payload.model_validate(data)
 
-    def resolve(self, opts: JobOptions, attempts: int | None = None) -> tuple[str, int]:
-        """The options Redis keeps with a job (queue defaults filled in), as JSON, and its
-        timeout. Enqueue and restore both use it, so a restored job is the job enqueued.
+    def resolve(self, opts: JobOptions, attempts: int | None = None) -> ResolvedOptions:
+        """The options Redis keeps with a job: its own, with the queue's defaults filled in.
+        Enqueue and restore both use it, so a restored job is the job enqueued.
 
         Args:
             opts: the job's own options.
@@ -113,22 +116,18 @@ class Queue:
                 restore passes the budget recorded at enqueue).
         """
         d = self.definition
-        resolved: dict[str, Any] = {
-            "attempts": opts.attempts or attempts or d.attempts,
-            "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
-            "timeout": opts.timeout or d.timeout_ms,
-            "priority": opts.priority,
-            "delay": opts.delay,
-        }
-        if opts.ttl:
-            resolved["ttl"] = opts.ttl
-        if opts.webhook:
+        return ResolvedOptions(
+            attempts=opts.attempts or attempts or d.attempts,
+            backoff=opts.backoff or d.backoff,
+            timeout=opts.timeout or d.timeout_ms,
+            priority=opts.priority,
+            delay=opts.delay,
+            ttl=opts.ttl or None,
             # Carried with the job so the poller's events can reach it without a read.
-            resolved["webhook"] = opts.webhook.model_dump(mode="json", exclude_none=True)
-        if opts.group:
+            webhook=opts.webhook,
             # Read by the scripts (includes/key_groups.lua): the key group and its limits.
-            resolved["group"] = opts.group.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return json.dumps(resolved, separators=(",", ":")), resolved["timeout"]
+            group=opts.group,
+        )
 
     def _job_fields(self, job: NewJob, now: int) -> list[Any]:
         payload = self.validate(job.data)
@@ -136,29 +135,32 @@ class Queue:
         if not valid_identifier(group):
             raise InvalidIdentifierError(f"invalid group {group!r}")
         if job.options is None:
-            # Most jobs take the queue's defaults: resolve those once per queue.
+            # Most jobs take the queue's defaults: resolve and encode those once per queue.
             opts = default_options()
             if self._default_resolved is None:
-                self._default_resolved = self.resolve(opts)
-            opts_json, timeout = self._default_resolved
+                resolved = self.resolve(opts)
+                self._default_resolved = resolved, encode_options(resolved)
+            resolved, opts_json = self._default_resolved
         else:
             opts = job.options
-            opts_json, timeout = self.resolve(opts)
-        if job.parent is not None:
-            # A flow child: the poller that settles it finds its parent here, without a read.
-            opts_json = (
-                opts_json[:-1] + ',"parent":' + json.dumps(job.parent, separators=(",", ":")) + "}"
-            )
+            resolved = self.resolve(opts)
+            opts_json = ""
+        if job.parent is not None or job.flow_root:
+            # Flows: the poller that settles a child finds its parent here, without a read;
+            # a root parent's settling (run or failed) raises the flow's event.
+            flow = {"parent": job.parent, "flow_root": job.flow_root or None}
+            resolved = resolved.model_copy(update=flow)
+            opts_json = ""
         dedup = opts.deduplication
         return [
             opts.job_id or new_job_id(now),
             group,
             payload.model_dump_json(by_alias=True),
-            opts_json,
-            opts.priority,
-            opts.delay,
-            timeout,
-            now + opts.delay + opts.ttl if opts.ttl else 0,
+            opts_json or encode_options(resolved),
+            resolved.priority,
+            resolved.delay,
+            resolved.timeout,
+            now + resolved.delay + resolved.ttl if resolved.ttl else 0,
             dedup.id if dedup else "",
             dedup.mode.value if dedup else "",
             (dedup.ttl or 0) if dedup else 0,
@@ -196,9 +198,9 @@ class Queue:
         False if a job with its id already exists (nothing changed).
         """
         now = self.clock()
-        job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
         if job.parent is None:
-            opts = with_flow_root(opts)
+            job = replace(job, flow_root=True)
+        job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
         args = [now, job_id, group, data, opts, priority, timeout, children]
         args += [self.definition.group_concurrency, now]
         return int(await self._run("flow_add", args)) == 1
@@ -215,7 +217,7 @@ class Queue:
             # Most jobs of a queue share the same options: parse each distinct string once.
             opts = parsed.get(raw)
             if opts is None:
-                opts = parsed[raw] = json.loads(raw)
+                opts = parsed[raw] = decode_options(raw)
                 if len(parsed) > 256:
                     parsed.clear()
             jobs.append(
@@ -357,8 +359,3 @@ class Queue:
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
         return decode_job(self.name, job_id, fields)
-
-
-def with_flow_root(opts_json: str) -> str:
-    """A flow's root parent's options: its settling (run or failed) raises the flow's event."""
-    return opts_json[:-1] + ',"flowRoot":true}'

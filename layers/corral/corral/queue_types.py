@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from corral.job import Job, JobOptions, JobState
+from corral.job import Job, JobOptions, JobState, ResolvedOptions
 
 
 @dataclass(slots=True)
@@ -20,6 +20,8 @@ class NewJob:
     group: str | None = None
     parent: dict[str, Any] | None = None
     """A flow child's link to its parent, carried in its opts (``corral.flows``)."""
+    flow_root: bool = False
+    """A flow's root parent (``Queue.add_parent`` marks it)."""
 
 
 @dataclass(slots=True)
@@ -39,7 +41,7 @@ class ClaimedJob:
 
     id: str
     data: str
-    opts: dict[str, Any]
+    options: ResolvedOptions
     attempt: int
     group: str
     created_at: int
@@ -116,6 +118,19 @@ class LeaseSettings:
     margin_ms: int = 5_000
 
 
+def encode_options(options: ResolvedOptions) -> str:
+    """Python to Lua: the ``opts`` JSON a job's hash keeps (the scripts read ``ttl`` and
+    ``group`` from it)."""
+    # json.dumps, not pydantic's encoder: the stored text stays byte for byte what it was
+    # (non-ASCII escaped), so jobs written before and after compare equal.
+    return json.dumps(options.as_dict(), separators=(",", ":"))
+
+
+def decode_options(raw: str) -> ResolvedOptions:
+    """Lua to Python: a job's ``opts`` JSON, as a claim or a read of its hash returns it."""
+    return ResolvedOptions.model_validate_json(raw)
+
+
 def _json_or_none(raw: str | None) -> Any:
     return json.loads(raw) if raw else None
 
@@ -131,7 +146,7 @@ def decode_job(queue: str, job_id: str, fields: dict[str, str]) -> Job:
         queue=queue,
         state=JobState(fields["state"]),
         data=json.loads(fields["data"]),
-        options=json.loads(fields["opts"]),
+        options=decode_options(fields["opts"]),
         group=fields["group"],
         priority=int(fields.get("priority", 0)),
         attempts_made=int(fields.get("attemptsMade", 0)),

@@ -19,7 +19,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corral.job import JobStatus
+from pydantic import ValidationError
+
+from corral.job import JobOptions, JobStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -65,6 +67,14 @@ class JobRecord:
     completed_at: int | None = None
     expires_at: int | None = None
     """Epoch seconds (DynamoDB TTL); None while the job is live."""
+
+    def job_options(self) -> JobOptions:
+        """The options the job was enqueued with, typed (the defaults if they no longer
+        validate: a record written by an older release)."""
+        try:
+            return JobOptions.model_validate(self.options)
+        except ValidationError:
+            return JobOptions()
 
 
 @dataclass(slots=True)

@@ -141,7 +141,13 @@ class StoreHooks(DrainHooks):
 
     def _final(self, job: ClaimedJob, error: object) -> FinalFailure:
         return FinalFailure(
-            self.queue.name, job.id, job.group, job.attempt, error, parse_json(job.data), job.opts
+            self.queue.name,
+            job.id,
+            job.group,
+            job.attempt,
+            error,
+            parse_json(job.data),
+            job.options.as_dict(),
         )
 
     async def claimed(self, jobs: Sequence[ClaimedJob]) -> None:
@@ -170,7 +176,7 @@ class StoreHooks(DrainHooks):
                 job.attempts_made,
                 job.error,
                 job.data,
-                job.options,
+                job.options.as_dict(),
             )
         record = await asyncio.to_thread(self.store.get, self.queue.name, job_id, resolve=False)
         if record is None:
