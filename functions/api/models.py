@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from corral.definition import QueueDefinition
@@ -10,8 +9,8 @@ from corral.execute import public_error
 from corral.flows.intake import AcceptedNode, FlowNode
 from corral.intake import Accepted, Rejected
 from corral.job import CamelModel, CleanWord, JobOptions, JobStatus
+from corral.queue import QueueCounts
 from corral.records import JobRecord
-from corral.service import QueueStats
 from pydantic import Field, WithJsonSchema
 
 from api.control_models import QueueSettings
@@ -207,27 +206,16 @@ class JobPage(CamelModel):
     next_cursor: str | None = None
 
 
-class QueuePublic(CamelModel):
+class QueuePublic(QueueCounts):
     """A queue's counts by job status (Redis), and its jobs in the dead-letter queue (the
     job table). ``pending`` = ``waiting`` (due now) + ``delayed`` (due later, or backing off
     before a retry)."""
 
-    name: str
-    pending: int
-    waiting: int
-    delayed: int
-    processing: int
-    completed: int
-    failed: int
-    cancelled: int
-    paused: bool
-    dead_letter: int
     settings: QueueSettings | None = Field(default=None, description="the limits in force")
-    waiting_children: int = Field(default=0, description="flow parents waiting for children")
 
     @classmethod
-    def of(cls, stats: QueueStats, settings: QueueSettings | None = None) -> QueuePublic:
-        return cls(**asdict(stats), settings=settings)
+    def of(cls, counts: QueueCounts, settings: QueueSettings | None = None) -> QueuePublic:
+        return cls(**dict(counts), settings=settings)
 
 
 class QueueList(CamelModel):

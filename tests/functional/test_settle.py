@@ -28,7 +28,7 @@ async def test_complete_stores_the_result_and_frees_the_lease(
         clock.now,
     )
     counts = await queue.counts()
-    assert (counts.active, counts.completed) == (0, 1)
+    assert (counts.processing, counts.completed) == (0, 1)
     assert await raw(queue).hget(queue.keys.job(job.id), "lock") == ""
 
 

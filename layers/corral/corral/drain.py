@@ -345,14 +345,8 @@ class Drainer:
         for outcome, code in zip(outcomes, codes, strict=True):
             if code != 1:
                 stats.lease_lost += 1
-            elif outcome.kind == "c":
-                stats.completed += 1
-            elif outcome.kind == "r":
-                stats.retried += 1
-            elif outcome.kind == "x":
-                stats.cancelled += 1
             else:
-                stats.failed += 1
+                stats.add_outcome(outcome.kind)
 
     async def _wait_for_workers(self, result: ClaimResult | None) -> None:
         timeout = self.flush_ms / 1000

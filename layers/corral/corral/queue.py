@@ -20,12 +20,13 @@ from corral.queue_types import (
     ClaimCode,
     ClaimedJob,
     ClaimResult,
-    Counts,
     EnqueueResult,
     LeaseSettings,
     MinuteCount,
     NewJob,
     Outcome,
+    OutcomeCounts,
+    QueueCounts,
     decode_job,
     decode_options,
     encode_options,
@@ -37,13 +38,14 @@ __all__ = [
     "ClaimCode",
     "ClaimResult",
     "ClaimedJob",
-    "Counts",
     "EnqueueResult",
     "LeaseSettings",
     "MinuteCount",
     "NewJob",
     "Outcome",
+    "OutcomeCounts",
     "Queue",
+    "QueueCounts",
     "decode_job",
     "now_ms",
 ]
@@ -317,9 +319,22 @@ class Queue:
     async def resume(self) -> bool:
         return int(await self._run("pause", [0])) == 1
 
-    async def counts(self) -> Counts:
-        w, a, d, c, f, x, p = await self._run("counts", [])
-        return Counts(int(w), int(a), int(d), int(c), int(f), int(x), bool(int(p)))
+    async def counts(self) -> QueueCounts:
+        """The queue's jobs by status, as Redis holds them (``dead_letter`` is 0 here: the
+        job table counts those)."""
+        w, a, d, c, f, x, p = (int(n) for n in await self._run("counts", []))
+        return QueueCounts(
+            name=self.name,
+            pending=w + d,
+            waiting=w,
+            delayed=d,
+            processing=a,
+            completed=c,
+            failed=f,
+            cancelled=x,
+            paused=bool(p),
+            dead_letter=0,
+        )
 
     async def list_jobs(
         self, state: JobState, offset: int = 0, limit: int = 50
@@ -343,7 +358,9 @@ class Queue:
         """Completed and failed jobs per minute, oldest first (at most the last hour)."""
         flat = await self._run("throughput", [self.clock(), max(1, min(minutes, 60))])
         return [
-            MinuteCount(int(flat[i]) * 60_000, int(flat[i + 1]), int(flat[i + 2]))
+            MinuteCount(
+                minute=int(flat[i]) * 60_000, completed=int(flat[i + 1]), failed=int(flat[i + 2])
+            )
             for i in range(0, len(flat), 3)
         ]
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from corral.job import Job, JobOptions, JobState, ResolvedOptions
+from pydantic import Field
+
+from corral.job import CamelModel, Job, JobOptions, JobState, ResolvedOptions
 
 
 @dataclass(slots=True)
@@ -91,23 +93,67 @@ class Outcome:
         return self.kind == "c"
 
 
-@dataclass(frozen=True)
-class Counts:
+class QueueCounts(CamelModel):
+    """A queue's jobs by status: the one count type of the engine and the API.
+
+    ``pending`` = ``waiting`` (due now) + ``delayed`` (due later, or backing off before a
+    retry). Redis holds every count but ``dead_letter`` (the job table's failed records)
+    and ``waiting_children``, which ``JobService.stats`` adds.
+    """
+
+    name: str
+    pending: int
     waiting: int
-    active: int
     delayed: int
+    processing: int
     completed: int
     failed: int
     cancelled: int
     paused: bool
+    dead_letter: int
+    waiting_children: int = Field(default=0, description="flow parents waiting for children")
 
 
-@dataclass(frozen=True)
-class MinuteCount:
+class MinuteCount(CamelModel):
+    """Jobs finished in one minute."""
+
     minute: int
     """Start of the minute, epoch ms."""
     completed: int
     failed: int
+
+
+@dataclass(kw_only=True)
+class OutcomeCounts:
+    """How many settled jobs ended each way: the one outcome counter (the drain loop's
+    stats, a poller run's durable tally and its report)."""
+
+    completed: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    def add_outcome(self, kind: str) -> None:
+        """One more outcome of ``kind`` (``Outcome.kind``)."""
+        if kind == "c":
+            self.completed += 1
+        elif kind == "r":
+            self.retried += 1
+        elif kind == "x":
+            self.cancelled += 1
+        else:
+            self.failed += 1
+
+    def add_counts(self, other: OutcomeCounts) -> None:
+        """Add another counter's outcomes to this one."""
+        self.completed += other.completed
+        self.retried += other.retried
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.retried + self.failed + self.cancelled
 
 
 @dataclass(frozen=True)

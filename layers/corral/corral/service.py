@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,7 +24,7 @@ from corral.index_marker import IndexMarker
 from corral.intake import Accepted, Intake, Rejected
 from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
-from corral.queue import Queue
+from corral.queue import Queue, QueueCounts
 from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
 from corral.store import JobStore
@@ -35,28 +34,6 @@ from corral.wake import NoWake, PollerWaker
 LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
 RUNNING_SCAN = 1000
 """Running jobs read from Redis for a listing (a queue runs at most its concurrency)."""
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """A queue's counts, keyed by the public job statuses.
-
-    ``pending`` is split as ``waiting`` (due now) and ``delayed`` (due later, or backing
-    off before a retry); ``pending`` is their sum.
-    """
-
-    name: str
-    pending: int
-    waiting: int
-    delayed: int
-    processing: int
-    completed: int
-    failed: int
-    cancelled: int
-    paused: bool
-    dead_letter: int
-    waiting_children: int = 0
-    """Flow parents waiting for their children (``corral.flows``)."""
 
 
 class JobService:
@@ -337,26 +314,15 @@ class JobService:
         records.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
         return Page(records[:limit], None)
 
-    async def stats(self, queue: str) -> QueueStats:
+    async def stats(self, queue: str) -> QueueCounts:
         """Redis counts, plus the failed records (the jobs in the dead-letter queue)."""
         q = self.queue(queue)
         with redis_guard():
-            c = await q.counts()
+            counts = await q.counts()
             waiting_children = int(await q.redis.zcard(q.keys.waiting_children))
         dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
-        return QueueStats(
-            queue,
-            pending=c.waiting + c.delayed,
-            waiting=c.waiting,
-            delayed=c.delayed,
-            processing=c.active,
-            completed=c.completed,
-            failed=c.failed,
-            cancelled=c.cancelled,
-            paused=c.paused,
-            dead_letter=dead,
-            waiting_children=waiting_children,
-        )
+        update = {"dead_letter": dead, "waiting_children": waiting_children}
+        return counts.model_copy(update=update)
 
     # -- admin ---------------------------------------------------------------------------
 
