@@ -296,12 +296,12 @@ class JobService:
             _, jobs = await q.list_jobs(JobState.ACTIVE, 0, RUNNING_SCAN)
         records = [
             JobRecord(
-                job.id,
-                q.name,
-                job.group,
-                JobStatus.PROCESSING,
-                job.data,
-                job.options.as_dict(),
+                job_id=job.id,
+                queue=q.name,
+                tenant=job.group,
+                status=JobStatus.PROCESSING,
+                data=job.data,
+                options=job.options.as_dict(),
                 attempts=job.options.attempts,
                 created_at=job.created_at,
                 attempts_made=job.attempts_made,
@@ -389,13 +389,14 @@ class JobService:
             if letter.data_omitted:
                 raise JobNotFoundError(f"job {letter.job_id}: no record and no data to rebuild")
             record = JobRecord(
-                letter.job_id,
-                letter.queue,
-                letter.tenant,
-                JobStatus.PENDING,
-                letter.data,
-                letter.options,
+                job_id=letter.job_id,
+                queue=letter.queue,
+                tenant=letter.tenant,
+                status=JobStatus.PENDING,
+                data=letter.data,
+                options=letter.options,
                 attempts=int(letter.options.get("attempts") or 1),
+                attempts_made=0,
                 created_at=self.clock(),
             )
             await aws("dynamodb", self.store.create, record)
