@@ -167,9 +167,8 @@ class LeaseSettings:
 def encode_options(options: ResolvedOptions) -> str:
     """Python to Lua: the ``opts`` JSON a job's hash keeps (the scripts read ``ttl`` and
     ``group`` from it)."""
-    # json.dumps, not pydantic's encoder: the stored text stays byte for byte what it was
-    # (non-ASCII escaped), so jobs written before and after compare equal.
-    return json.dumps(options.as_dict(), separators=(",", ":"))
+    # ASCII-escaped, as json.dumps wrote it: the stored text stays byte for byte the same.
+    return options.model_dump_json(by_alias=True, exclude_none=True, ensure_ascii=True)
 
 
 def decode_options(raw: str) -> ResolvedOptions:
