@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -30,6 +30,7 @@ from corral.queue_types import (
     decode_job,
     decode_options,
     encode_options,
+    flow_add_args,
 )
 from corral.scripts import RedisClient, run_script
 from corral.validation import require_identifier
@@ -51,6 +52,17 @@ __all__ = [
 ]
 
 DEFAULT_GROUP = "default"
+
+
+class _Shaped(NamedTuple):
+    job_id: str
+    group: str
+    data_json: str
+    options: JobOptions
+    """The job's own options (its id and dedup settings)."""
+    resolved: ResolvedOptions
+    opts_json: str
+    """``resolved`` as the scripts take it."""
 
 
 @cache
@@ -131,7 +143,8 @@ class Queue:
             group=opts.group,
         )
 
-    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
+    def _shape(self, job: NewJob, now: int) -> _Shaped:
+        """A job validated, its group chosen, its options resolved and encoded."""
         payload = self.validate(job.data)
         group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
         if not valid_identifier(group):
@@ -153,12 +166,25 @@ class Queue:
             flow = {"parent": job.parent, "flow_root": job.flow_root or None}
             resolved = resolved.model_copy(update=flow)
             opts_json = ""
-        dedup = opts.deduplication
-        return [
+        return _Shaped(
             opts.job_id or new_job_id(now),
             group,
             payload.model_dump_json(by_alias=True),
+            opts,
+            resolved,
             opts_json or encode_options(resolved),
+        )
+
+    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
+        """``enqueue.lua``'s fields for one job (Python to Lua)."""
+        shaped = self._shape(job, now)
+        opts, resolved = shaped.options, shaped.resolved
+        dedup = opts.deduplication
+        return [
+            shaped.job_id,
+            shaped.group,
+            shaped.data_json,
+            shaped.opts_json,
             resolved.priority,
             resolved.delay,
             resolved.timeout,
@@ -202,9 +228,17 @@ class Queue:
         now = self.clock()
         if job.parent is None:
             job = replace(job, flow_root=True)
-        job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
-        args = [now, job_id, group, data, opts, priority, timeout, children]
-        args += [self.definition.group_concurrency, now]
+        shaped = self._shape(job, now)
+        args = flow_add_args(
+            now,
+            shaped.job_id,
+            shaped.group,
+            shaped.data_json,
+            shaped.resolved,
+            children,
+            self.definition.group_concurrency,
+            created_at=now,
+        )
         return int(await self._run("flow_add", args)) == 1
 
     # -- worker -------------------------------------------------------------------

@@ -176,6 +176,31 @@ def decode_options(raw: str) -> ResolvedOptions:
     return ResolvedOptions.model_validate_json(raw)
 
 
+def flow_add_args(
+    now: int,
+    job_id: str,
+    group: str,
+    data_json: str,
+    options: ResolvedOptions,
+    children: int,
+    group_limit: int,
+    created_at: int,
+) -> list[Any]:
+    """``flow_add.lua``'s ARGV: a flow's parent, added or put back by the flow repair."""
+    return [
+        now,
+        job_id,
+        group,
+        data_json,
+        encode_options(options),
+        options.priority,
+        options.timeout,
+        children,
+        group_limit,
+        created_at,
+    ]
+
+
 def _json_or_none(raw: str | None) -> Any:
     return json.loads(raw) if raw else None
 

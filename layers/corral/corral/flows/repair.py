@@ -26,7 +26,7 @@ from corral.flows.link import FlowLinker, redis_kind
 from corral.flows.store import FlowStore, ParentState, parent_state
 from corral.job import JobStatus
 from corral.queue import Queue
-from corral.queue_types import encode_options
+from corral.queue_types import flow_add_args
 from corral.reconciler import resolved_options, restore_fields
 from corral.records import Item, JobRecord
 from corral.scripts import run_script
@@ -162,19 +162,16 @@ class FlowRepair:
         # A parent that is itself a child keeps its link; a root is marked as
         # Queue.add_parent marks it.
         flow = {"parent": state.parent} if state.parent is not None else {"flow_root": True}
-        opts = resolved_options(queue, record).model_copy(update=flow)
-        args = [
+        args = flow_add_args(
             self.clock(),
             record.job_id,
             record.tenant,
             json.dumps(record.data, separators=(",", ":")),
-            encode_options(opts),
-            opts.priority,
-            opts.timeout,
+            resolved_options(queue, record).model_copy(update=flow),
             len(state.children),
             queue.definition.group_concurrency,
-            record.created_at,
-        ]
+            created_at=record.created_at,
+        )
         added = int(await run_script(queue.redis, "flow_add", queue.keys.script_keys, args))
         return added == 1
 
