@@ -9,9 +9,12 @@ export REDIS_URL
 
 .PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi fuzz
 
-$(VENV)/.installed: pyproject.toml
+# The engine with its extras, then the client package (client/: the `corral` command), both
+# editable. Two steps: reinstalling the engine must not remove the client's `corral` script.
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e ./client
 	touch $@
 
 install: $(VENV)/.installed

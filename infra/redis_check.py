@@ -13,7 +13,7 @@ import sys
 from urllib.parse import urlsplit
 
 import redis
-from corral.redact import redact_text, redact_url
+from corral_client.redact import redact_text, redact_url
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -19,7 +19,6 @@ from corral.index_marker import LOST_SOURCE
 from corral.lambda_support import ThreadLoops
 from corral.poller import PollerRuntime, PollerSettings
 from corral.reconcile_runtime import ReconcilerRuntime
-from corral.redact import redact_text, redact_url
 from corral.redis_client import create_redis
 from corral.results import ResultStore
 from corral.settings import Settings, get_settings
@@ -28,6 +27,7 @@ from corral.wake import FlaggedWaker
 from corral.webhooks.delivery import DeliverySettings
 from corral.webhooks.dispatch import WEBHOOK_QUEUE
 from corral.webhooks.store import WebhookStore
+from corral_client.redact import redact_text, redact_url
 
 from infra.local.aws import LocalAws, function_environment, start_aws
 from infra.local.lambdas import Invoker, scheduled_event

@@ -97,11 +97,17 @@ def test_a_broken_link_or_anchor_fails_the_strict_build(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "docs", docs)
     shutil.copytree(ROOT / "bench" / "results", tmp_path / "bench" / "results")
     config = (ROOT / "mkdocs.yml").read_text()
-    for relative in ("docs_dir: docs", "- infra/docs_site/hooks.py", "paths: [layers/corral]"):
+    for relative in (
+        "docs_dir: docs",
+        "- infra/docs_site/hooks.py",
+        "paths: [layers/corral, client]",
+    ):
         assert relative in config  # each path in the copy must point back at the repository
     config = config.replace("docs_dir: docs", f"docs_dir: {docs}")
     config = config.replace("- infra/", f"- {ROOT}/infra/")
-    config = config.replace("paths: [layers/corral]", f"paths: [{ROOT}/layers/corral]")
+    config = config.replace(
+        "paths: [layers/corral, client]", f"paths: [{ROOT}/layers/corral, {ROOT}/client]"
+    )
     (tmp_path / "mkdocs.yml").write_text(config)
     assert build(tmp_path / "mkdocs.yml", tmp_path / "site").returncode == 0
 

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # The console script pip installs next to this interpreter; the module if it is missing.
 SCRIPT = Path(sys.executable).with_name("corral")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "corral.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "corral_client"]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corral.cli import main
+from corral_client.cli import main
 
 from tests.e2e.emulator import ACME, emulator, wait_until
 

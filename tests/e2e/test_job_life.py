@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from corral.client import ApiError, AsyncClient, Client
 from corral.webhooks import verify
+from corral_client.client import ApiError, AsyncClient, Client
 
 from tests.e2e.emulator import ACME, ADMIN, GLOBEX, Running, emulator, wait_until
 from tests.events.receiver import Receiver

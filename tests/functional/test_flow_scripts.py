@@ -6,14 +6,14 @@ from typing import Any
 
 from corral.job import JobState
 from corral.queue import NewJob, Queue
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 
 from tests.conftest import QueueFactory
 from tests.functional.helpers import state_of
 
 
 async def script(queue: Queue, name: str, *args: Any) -> int:
-    return int(await run_script(queue.redis, name, queue.keys.script_keys, list(args)))
+    return int(await run_queue_script(queue.redis, queue.keys, name, list(args)))
 
 
 async def parent(make_queue: QueueFactory, children: int = 2) -> tuple[Queue, str]:

@@ -117,3 +117,30 @@ async def test_a_poller_run_after_a_flush_starts_a_reconcile(
         deployment.queue, settings=PollerSettings(linger_ms=0), marker=deployment.marker
     ).run()
     assert len(deployment.started) == 1
+
+
+class CountingRedis:
+    """A client that records the name of every command method the caller reaches for."""
+
+    def __init__(self, inner: Redis) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.inner, name)
+
+
+async def test_an_enqueue_tests_the_marker_in_its_one_round_trip(
+    private_redis: Redis, aws: AwsStack, prefix: str
+) -> None:
+    counting = CountingRedis(private_redis)
+    deployment = Deployment(counting, aws, prefix)  # type: ignore[arg-type]
+    await deployment.service.enqueue("jobs", {"n": 1}, LATER, "acme")
+    await asyncio.gather(*deployment.started)
+    counting.calls.clear()
+
+    await deployment.service.enqueue("jobs", {"n": 2}, LATER, "acme")
+
+    assert counting.calls == ["evalsha"]
+    assert len(deployment.started) == 1  # the marker is set: nothing more to reconcile

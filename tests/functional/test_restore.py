@@ -24,7 +24,7 @@ from corral.job import (
 from corral.queue import Queue
 from corral.reconciler import Reconciler, restore_fields
 from corral.records import JobRecord
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.service import JobService
 from corral.store import JobStore
 
@@ -52,7 +52,7 @@ async def restore(queue: Queue, *records: JobRecord) -> list[str]:
     args: list[Any] = [now, queue.definition.group_concurrency, len(records)]
     for r in records:
         args.extend(restore_fields(queue, r, now))
-    restored: list[str] = await run_script(queue.redis, "restore", queue.keys.script_keys, args)
+    restored: list[str] = await run_queue_script(queue.redis, queue.keys, "restore", args)
     return restored
 
 
@@ -97,9 +97,8 @@ async def test_a_job_redis_still_holds_is_left_alone(make_queue: QueueFactory) -
     assert await restore(queue, record("kept"), record("lost")) == ["lost"]
 
     assert await state_of(queue, "kept") is JobState.ACTIVE
-    raw = await queue.redis.hget(queue.keys.job("kept"), "opts")
-    assert raw is not None
-    assert json.loads(raw)["attempts"] == 3
+    kept = await queue.get_job("kept")
+    assert kept is not None and kept.attempts_made == 1 and kept.options.attempts == 3
 
 
 async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: QueueFactory) -> None:
@@ -149,6 +148,6 @@ async def test_a_job_with_every_option_set_comes_back_field_by_field(
     assert report.restored == ["everything"]
     assert json.loads(restored.pop("opts")) == json.loads(enqueued.pop("opts"))
     # The dedup key went with the flush: the restored job holds none to release.
-    assert (enqueued.pop("dedup"), restored.pop("dedup")) == ("t4.acme.once", "")
+    assert (enqueued.pop("dedup"), restored.pop("dedup", None)) == ("t4.acme.once", None)
     assert restored == enqueued
     assert json.loads(enqueued["data"]) == {"n": 1, "subAccountId": "acme"}

@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 
-from corral.redact import redact_url
+from corral_client.redact import redact_url
 
 from infra.redis_check import startable_port
 from tests.e2e.emulator import ROOT

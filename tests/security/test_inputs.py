@@ -13,10 +13,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import corral_client
 import httpx
 import pytest
-from corral import cli
-from corral.client import Client
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError
 from corral.job import Deduplication, JobOptions
@@ -24,6 +23,8 @@ from corral.keys import QueueKeys
 from corral.queue import Queue
 from corral.schedules import ScheduleCreate
 from corral.validation import depth_exceeds, json_body_refusal
+from corral_client import cli
+from corral_client.client import Client
 from pydantic import ValidationError
 
 from tests.conftest import Payload, QueueFactory, noop
@@ -295,7 +296,7 @@ def test_the_client_and_cli_send_nothing_for_hostile_ids(bad: str) -> None:
             (client.delete_schedule, (bad,)),
         ]
         for method, args in calls:
-            with pytest.raises(InvalidIdentifierError):
+            with pytest.raises(corral_client.InvalidIdentifierError):
                 method(*args)
     code = cli.main(["status", "--", "email", bad], out=io.StringIO(), transport=transport)
     assert code == 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from corral.lazy_client import LazyClient, lazy
-from corral.settings import ClientSettings, Settings
+from corral.settings import Settings
 
 from infra.deploy.import_floor import FLOORS, floor_of
 
@@ -176,7 +176,6 @@ def test_settings_read_the_environment_as_pydantic_settings_did(
     monkeypatch.setenv("CORRAL_MAX_BODY_BYTES", "1024")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("CORRAL_NOT_A_SETTING", "ignored")
-    monkeypatch.setenv("CORRAL_TOKEN", "secret")
     settings = Settings(key_prefix="mine", table="from-argument")
     assert settings.redis_url == "redis://cache:6380/1"
     assert settings.redis_cluster is True
@@ -184,7 +183,6 @@ def test_settings_read_the_environment_as_pydantic_settings_did(
     assert settings.region == "eu-west-1"
     assert (settings.key_prefix, settings.table) == ("mine", "from-argument")
     assert Settings().table == "jobs-lower-case"
-    assert ClientSettings().token == "secret"
     monkeypatch.setenv("CORRAL_REDIS_CLUSTER", "perhaps")
     with pytest.raises(ValueError, match="redis_cluster"):
         Settings()

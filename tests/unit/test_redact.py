@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from corral import cli
-from corral.redact import redact_text, redact_url
 from corral.settings import Settings
+from corral_client import cli
+from corral_client.redact import redact_text, redact_url
 
 from infra.local.emulator import banner, no_redis_message
 

@@ -23,7 +23,7 @@ from corral.limits import (
 )
 from corral.queue import Queue
 from corral.queue_types import decode_options
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.service import LIVE_STATUSES, JobService
 from corral.validation import require_identifier
 
@@ -42,7 +42,7 @@ class JobChange:
 async def request_cancel(queue: Queue, job_id: str) -> int:
     """Flag a running job for cancellation (request_cancel.lua's code)."""
     require_identifier(job_id, "job id")
-    return int(await run_script(queue.redis, "request_cancel", queue.keys.script_keys, [job_id]))
+    return int(await run_queue_script(queue.redis, queue.keys, "request_cancel", [job_id]))
 
 
 async def update_waiting(
@@ -58,7 +58,7 @@ async def update_waiting(
         "" if priority is None else priority,
         "" if delay is None else delay,
     ]
-    reply = await run_script(queue.redis, "update_waiting", queue.keys.script_keys, args)
+    reply = await run_queue_script(queue.redis, queue.keys, "update_waiting", args)
     if isinstance(reply, int):
         raise_for_code(reply, job_id)
     return decode_options(reply[1]), reply[2]

@@ -5,6 +5,10 @@ replica, the reconciler puts every pending job back. Its schedule is minutes apa
 the API and the pollers watch a marker key in the queue's hash slot instead: each sets
 it if missing, and the one that finds it missing starts a reconcile of that queue. The
 very first use of a queue finds it missing too; that reconcile finds nothing to do.
+
+An enqueue sets and tests the marker inside ``enqueue.lua`` (no round trip of its own)
+when its ``Queue`` holds a marker, and calls ``lost`` when it was missing; a poller run
+calls ``check``.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ class IndexMarker:
         except Exception:
             logger.warning("could not check the Redis marker of %s", queue, exc_info=True)
             return False
+        await self.lost(queue)
+        return True
+
+    async def lost(self, queue: str) -> None:
+        """The queue's marker was missing (and is now set): start a reconcile. Never raises."""
         # INFO, not WARNING: a new queue looks the same, and the reconciler warns about
         # what it actually had to put back.
         logger.info(
@@ -64,7 +73,6 @@ class IndexMarker:
                 await self.reconcile(queue)
             except Exception:
                 logger.warning("could not start a reconcile of %s", queue, exc_info=True)
-        return True
 
 
 def lambda_reconcile(client: LambdaClient, function_name: str) -> Reconcile:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.queue import Queue
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.validation import require_identifier
 
 MAX_LINES = 1000
@@ -39,14 +39,14 @@ async def append_logs(queue: Queue, lines: Mapping[str, Sequence[str]]) -> int:
         return 0
     packed = json.dumps([[job_id, list(entries)] for job_id, entries in lines.items()])
     args = [MAX_LINES, MAX_BYTES, packed]
-    return int(await run_script(queue.redis, "append_logs", queue.keys.script_keys, args))
+    return int(await run_queue_script(queue.redis, queue.keys, "append_logs", args))
 
 
 async def read_logs(queue: Queue, job_id: str, cursor: int = 0, limit: int = 100) -> LogPage:
     """A page of a job's log from line number ``cursor``; empty if Redis no longer has it."""
     require_identifier(job_id, "job id")
     args = [job_id, max(0, cursor), max(1, limit)]
-    reply = await run_script(queue.redis, "read_logs", queue.keys.script_keys, args)
+    reply = await run_queue_script(queue.redis, queue.keys, "read_logs", args)
     if reply == -1:
         return LogPage([], None)
     end, total, raw = int(reply[0]), int(reply[1]), reply[2]

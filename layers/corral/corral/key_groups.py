@@ -19,7 +19,7 @@ from pydantic import Field
 from corral.job import CamelModel
 from corral.limits import MAX_CONCURRENCY, RateLimitSetting
 from corral.queue import Queue
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.versioned_item import Versioned, VersionedItems
 
 logger = logging.getLogger(__name__)
@@ -70,20 +70,20 @@ async def mirror(queue: Queue, stored: StoredKeyGroups, *, seed: bool = False) -
     for key_id, fields in stored.groups.items():
         args.extend((key_id, fields.get("concurrency", "")))
         args.extend((fields.get("rateMax", ""), fields.get("rateMs", "")))
-    return int(await run_script(queue.redis, "set_key_groups", queue.keys.script_keys, args)) == 1
+    return int(await run_queue_script(queue.redis, queue.keys, "set_key_groups", args)) == 1
 
 
 async def seed(queue: Queue, store: KeyGroupStore) -> None:
     """Put the runtime limits back into Redis if it lost them (one read per flush)."""
-    if not await queue.redis.exists(queue.keys.base + "kgversion"):
+    if not await queue.redis.exists(queue.keys.key_groups_version):
         await mirror(queue, await asyncio.to_thread(store.get, queue.name), seed=True)
 
 
 async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
     """``GET /queues/{q}/groups/{id}``: the limits set at runtime (null: each job's own
     ``options.group`` applies) and how many of its jobs run now."""
-    held = await queue.redis.hgetall(f"{queue.keys.base}kg:{key_id}")
-    active = await queue.redis.hget(queue.keys.base + "kgactive", key_id)
+    held = await queue.redis.hgetall(queue.keys.key_group(key_id))
+    active = await queue.redis.hget(queue.keys.key_groups_active, key_id)
     concurrency = held.get("concurrency")
     rate = None
     if "rateMax" in held:

@@ -7,6 +7,7 @@ single hash slot and runs unchanged on Redis Cluster and ElastiCache Serverless.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 PREFIX = "corral"
@@ -41,7 +42,8 @@ def valid_identifier(value: str) -> bool:
     return IDENTIFIER.fullmatch(value) is not None
 
 
-FIXED = (
+NAMED = (
+    "prefix",
     "meta",
     "ring",
     "parked",
@@ -53,12 +55,20 @@ FIXED = (
     "cancelled",
     "limiter",
     "wake",
+    "marker",
+    "limits",
+    "wchildren",
+    "kgactive",
+    "kgversion",
 )
+"""The names a script may declare in its ``KEYS:`` header line (see ``scripts``): the
+queue's fixed keys, each ``<base><name>``; ``prefix`` is the base itself, from which the
+scripts format the keys named by an id (``includes/keys.lua``)."""
 
 
 @dataclass(frozen=True)
 class QueueKeys:
-    """The keys of one queue, in the order the Lua scripts expect them."""
+    """The keys of one queue: the fixed ones by name, the others by id."""
 
     queue: str
     prefix: str = PREFIX
@@ -74,10 +84,15 @@ class QueueKeys:
     def base(self) -> str:
         return f"{self.prefix}:{{{self.queue}}}:"
 
-    @property
-    def script_keys(self) -> list[str]:
-        """``KEYS`` for every script: the base first, then the fixed keys."""
-        return [self.base, *(self.base + name for name in FIXED)]
+    def named(self, name: str) -> str:
+        """One fixed key by its name in ``NAMED``."""
+        if name not in NAMED:
+            raise ValueError(f"no queue key is named {name!r}")
+        return self.base if name == "prefix" else self.base + name
+
+    def script_keys(self, names: Sequence[str]) -> list[str]:
+        """``KEYS`` for a script that declares ``names``, in that order."""
+        return [self.named(name) for name in names]
 
     @property
     def wake(self) -> str:
@@ -86,6 +101,11 @@ class QueueKeys:
     @property
     def meta(self) -> str:
         return self.base + "meta"
+
+    @property
+    def delayed(self) -> str:
+        """Zset of the delayed jobs (and retries backing off) by due time."""
+        return self.base + "delayed"
 
     @property
     def limits(self) -> str:
@@ -97,6 +117,16 @@ class QueueKeys:
         """Zset of the flow parents waiting for their children (by creation time)."""
         return self.base + "wchildren"
 
+    @property
+    def key_groups_active(self) -> str:
+        """Hash: key group id -> its jobs running now."""
+        return self.base + "kgactive"
+
+    @property
+    def key_groups_version(self) -> str:
+        """The version of the key groups' runtime limits Redis holds (missing: none seeded)."""
+        return self.base + "kgversion"
+
     def job(self, job_id: str) -> str:
         return f"{self.base}job:{job_id}"
 
@@ -106,6 +136,26 @@ class QueueKeys:
 
     def dedup(self, dedup_id: str) -> str:
         return f"{self.base}dedup:{dedup_id}"
+
+    def group(self, group: str) -> str:
+        """Zset of a group's (tenant's) waiting jobs, by priority then sequence."""
+        return f"{self.base}group:{group}"
+
+    def key_group(self, key_id: str) -> str:
+        """Hash of a key group's limits set at runtime."""
+        return f"{self.base}kg:{key_id}"
+
+    def key_group_rate(self, key_id: str) -> str:
+        """Zset of a key group's recent starts (its rate window)."""
+        return f"{self.base}kg:{key_id}:rate"
+
+    def child_results(self, job_id: str) -> tuple[str, str]:
+        """A flow parent's hashes of its children's results and failures."""
+        return f"{self.base}job:{job_id}:results", f"{self.base}job:{job_id}:failures"
+
+    def minute(self, epoch_minute: int) -> str:
+        """Hash of one minute's completed and failed counts (the dashboard's throughput)."""
+        return f"{self.base}minute:{epoch_minute}"
 
     @property
     def marker(self) -> str:

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from corral.definition import QueueDefinition
 from corral.job import CamelModel
 from corral.queue import Queue
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.versioned_item import Versioned, VersionedItems
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ async def mirror(queue: Queue, stored: StoredLimits, *, seed: bool = False) -> b
     for name in FIELDS:
         if name in stored.overrides:
             args.extend((name, stored.overrides[name]))
-    return int(await run_script(queue.redis, "set_limits", queue.keys.script_keys, args)) == 1
+    return int(await run_queue_script(queue.redis, queue.keys, "set_limits", args)) == 1
 
 
 async def runtime_overrides(queue: Queue, store: LimitsStore) -> dict[str, int]:

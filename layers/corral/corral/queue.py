@@ -14,6 +14,7 @@ from corral.clock import now_ms
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
 from corral.ids import new_job_id
+from corral.index_marker import IndexMarker
 from corral.job import Job, JobOptions, JobState, ResolvedOptions
 from corral.keys import PREFIX, QueueKeys, valid_identifier
 from corral.queue_types import (
@@ -32,7 +33,7 @@ from corral.queue_types import (
     encode_options,
     flow_add_args,
 )
-from corral.scripts import RedisClient, run_script
+from corral.scripts import RedisClient, load_script, run_script
 from corral.validation import require_identifier
 
 __all__ = [
@@ -82,14 +83,17 @@ class Queue:
         prefix: str = PREFIX,
         lease: LeaseSettings | None = None,
         clock: Callable[[], int] = now_ms,
+        marker: IndexMarker | None = None,
     ) -> None:
         self.redis = redis
+        self.marker = marker
+        """Set: each enqueue tests the queue's marker too, and reports a missing one to it."""
         self.definition = definition
         self.name = definition.name
         self.keys = QueueKeys(definition.name, prefix)
         self.lease = lease or LeaseSettings()
         self.clock = clock
-        self._script_keys = self.keys.script_keys
+        self._script_keys: dict[str, list[str]] = {}
         self._parsed_opts: dict[str, ResolvedOptions] = {}
         self._default_resolved: tuple[ResolvedOptions, str] | None = None
         rate = definition.rate_limit
@@ -110,7 +114,10 @@ class Queue:
         ]
 
     async def _run(self, name: str, args: list[Any]) -> Any:
-        return await run_script(self.redis, name, self._script_keys, args)
+        keys = self._script_keys.get(name)
+        if keys is None:
+            keys = self._script_keys[name] = self.keys.script_keys(load_script(name).keys)
+        return await run_script(self.redis, name, keys, args)
 
     # -- producer ---------------------------------------------------------------
 
@@ -152,10 +159,7 @@ class Queue:
         if job.options is None:
             # Most jobs take the queue's defaults: resolve and encode those once per queue.
             opts = default_options()
-            if self._default_resolved is None:
-                resolved = self.resolve(opts)
-                self._default_resolved = resolved, encode_options(resolved)
-            resolved, opts_json = self._default_resolved
+            resolved, opts_json = self._defaults()
         else:
             opts = job.options
             resolved = self.resolve(opts)
@@ -195,6 +199,13 @@ class Queue:
             1 if opts.job_id else 0,
         ]
 
+    def _defaults(self) -> tuple[ResolvedOptions, str]:
+        """The options of a job that sets none, resolved and encoded once per queue."""
+        if self._default_resolved is None:
+            resolved = self.resolve(default_options())
+            self._default_resolved = resolved, encode_options(resolved)
+        return self._default_resolved
+
     async def add(
         self, data: Any, options: JobOptions | None = None, *, group: str | None = None
     ) -> EnqueueResult:
@@ -209,15 +220,25 @@ class Queue:
         """
         now = self.clock()
         args: list[Any] = [now, self.definition.group_concurrency, len(jobs)]
+        defaults, default_opts = self._defaults()
+        default_timeout = defaults.timeout
         for job in jobs:
-            args.extend(self._job_fields(job, now))
-        args.append(max_waiting)
+            fields = self._job_fields(job, now)
+            # The queue's defaults are kept once per queue, not in each job's hash.
+            if fields[3] == default_opts:
+                fields[3] = ""
+            if fields[6] == default_timeout:
+                fields[6] = ""
+            args.extend(fields)
+        args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
         reply = await self._run("enqueue", args)
-        if reply and reply[0] == ScriptCode.WAITING_QUOTA:
+        if reply[0] == ScriptCode.WAITING_QUOTA:
             raise WaitingQuotaError(int(reply[1]), max_waiting)
+        if reply[0] == 1 and self.marker is not None:
+            await self.marker.lost(self.name)
         return [
             EnqueueResult(reply[i], created=reply[i + 1] == 1, debounced=reply[i + 1] == 2)
-            for i in range(0, len(reply), 2)
+            for i in range(1, len(reply), 2)
         ]
 
     async def add_parent(self, job: NewJob, children: int) -> bool:
@@ -409,4 +430,4 @@ class Queue:
             return None
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
-        return decode_job(self.name, job_id, fields)
+        return decode_job(self.name, job_id, fields, self._defaults()[1])

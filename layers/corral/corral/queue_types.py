@@ -209,14 +209,15 @@ def _int_or_none(raw: str | None) -> int | None:
     return int(raw) if raw else None
 
 
-def decode_job(queue: str, job_id: str, fields: dict[str, str]) -> Job:
-    """Build a ``Job`` from its Redis hash."""
+def decode_job(queue: str, job_id: str, fields: dict[str, str], default_opts: str) -> Job:
+    """Build a ``Job`` from its Redis hash. A field left out holds its default
+    (``lua/includes/job.lua``); ``default_opts``: the queue's resolved default options."""
     return Job(
         id=job_id,
         queue=queue,
         state=JobState(fields["state"]),
         data=json.loads(fields["data"]),
-        options=decode_options(fields["opts"]),
+        options=decode_options(fields.get("opts") or default_opts),
         group=fields["group"],
         priority=int(fields.get("priority", 0)),
         attempts_made=int(fields.get("attemptsMade", 0)),

@@ -30,7 +30,7 @@ from corral.job import JobStatus, ResolvedOptions
 from corral.queue import Queue
 from corral.queue_types import encode_options
 from corral.records import JobRecord, OutcomeRecord
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.store import JobStore
 from corral.wake import NoWake, PollerWaker
 
@@ -303,7 +303,7 @@ class Reconciler:
         args: list[Any] = [now, queue.definition.group_concurrency, len(records)]
         for record in records:
             args.extend(restore_fields(queue, record, now))
-        restored = await run_script(queue.redis, "restore", queue.keys.script_keys, args)
+        restored = await run_queue_script(queue.redis, queue.keys, "restore", args)
         report.restored.extend(restored)
         if restored:
             logger.info(

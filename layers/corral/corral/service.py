@@ -46,7 +46,8 @@ class JobService:
         waker: wakes a poller after an enqueue.
         clock: now in epoch ms.
         events: where ``Job Queued`` and ``Job Cancelled`` go (none: nowhere).
-        marker: notices, at each enqueue, that Redis lost the queue (none: the schedule will).
+        marker: notices, at each enqueue, that Redis lost the queue (none: the schedule will);
+            given, every queue's enqueues test the marker (``Queue.marker``).
     """
 
     def __init__(
@@ -60,7 +61,9 @@ class JobService:
         marker: IndexMarker | None = None,
     ) -> None:
         self.queues = dict(queues)
-        self.marker = marker
+        if marker is not None:
+            for q in self.queues.values():
+                q.marker = marker
         self.store = store
         self.dlq = dlq
         self.waker = waker or NoWake()
@@ -142,8 +145,6 @@ class JobService:
             max_waiting = quotas.waiting_jobs
         intake = Intake(q, self.store, tenant, self.clock, max_waiting)
         answers = await intake.run_each(jobs, atomic=atomic, positions=positions)
-        if self.marker is not None:
-            await self.marker.check(queue)
         taken = [(job, a) for job, a in zip(jobs, answers, strict=True) if isinstance(a, Accepted)]
         if any(not a.deduplicated for _, a in taken):
             await self.waker.wake(queue)

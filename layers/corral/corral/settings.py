@@ -89,10 +89,3 @@ class Settings(FromEnvironment):
 def get_settings() -> Settings:
     """The settings of this process (read once)."""
     return Settings()
-
-
-class ClientSettings(FromEnvironment):
-    """What the ``corral`` command line reads: where the API is and the token to use."""
-
-    url: str = "http://127.0.0.1:3000"
-    token: str = ""

@@ -28,7 +28,7 @@ from corral.failures import FinalFailure, parse_json
 from corral.flows.store import FlowStore, ParentState, child_failed_error
 from corral.keys import PREFIX, QueueKeys
 from corral.queue import Outcome
-from corral.scripts import RedisClient, run_script
+from corral.scripts import RedisClient, run_queue_script
 
 logger = logging.getLogger(__name__)
 
@@ -138,9 +138,9 @@ class FlowLinker:
         self, queue: str, parent_id: str, child_id: str, kind: str, payload: str | None
     ) -> int:
         """The parent queue's half (``child_done.lua``): idempotent."""
-        keys = QueueKeys(queue, self.prefix).script_keys
+        keys = QueueKeys(queue, self.prefix)
         args = [self.clock(), parent_id, child_id, kind, payload or "null"]
-        return int(await run_script(self.redis, "child_done", keys, args))
+        return int(await run_queue_script(self.redis, keys, "child_done", args))
 
 
 def redis_kind(kind: str, ignore: bool) -> str:

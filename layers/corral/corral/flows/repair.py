@@ -29,7 +29,7 @@ from corral.queue import Queue
 from corral.queue_types import flow_add_args
 from corral.reconciler import resolved_options, restore_fields
 from corral.records import Item, JobRecord
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,7 @@ class FlowRepair:
         if live == JobStatus.FAILED.value and record.status is JobStatus.WAITING_CHILDREN:
             # Re-armed in the table (its failed child is retried), not yet in Redis.
             again = [c.job_id for c in state.children if c.job_id not in state.done]
-            await run_script(
-                queue.redis, "rearm_parent", queue.keys.script_keys, [record.job_id, *again]
-            )
+            await run_queue_script(queue.redis, queue.keys, "rearm_parent", [record.job_id, *again])
             live = JobStatus.WAITING_CHILDREN.value
         if live not in (None, JobStatus.WAITING_CHILDREN.value):
             return  # Redis already moved it on: released, running or finished
@@ -129,7 +127,7 @@ class FlowRepair:
             return
         if fresh.record.status is JobStatus.CANCELLED:
             cancel: list[Any] = [self.clock(), record.job_id]
-            await run_script(queue.redis, "cancel_parent", queue.keys.script_keys, cancel)
+            await run_queue_script(queue.redis, queue.keys, "cancel_parent", cancel)
             return
         if live is None and await self._restore(queue, fresh):
             report.restored.append(record.job_id)
@@ -154,7 +152,7 @@ class FlowRepair:
             options = resolved_options(queue, child).model_copy(update={"parent": link_up})
             fields = restore_fields(queue, child, self.clock(), options)
             args = [self.clock(), queue.definition.group_concurrency, 1, *fields]
-            if await run_script(queue.redis, "restore", queue.keys.script_keys, args):
+            if await run_queue_script(queue.redis, queue.keys, "restore", args):
                 report.restored.append(child.job_id)
 
     async def _restore(self, queue: Queue, state: ParentState) -> bool:
@@ -172,7 +170,7 @@ class FlowRepair:
             queue.definition.group_concurrency,
             created_at=record.created_at,
         )
-        added = int(await run_script(queue.redis, "flow_add", queue.keys.script_keys, args))
+        added = int(await run_queue_script(queue.redis, queue.keys, "flow_add", args))
         return added == 1
 
     async def _replay(

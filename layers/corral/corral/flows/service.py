@@ -19,7 +19,7 @@ from corral.intake import Accepted
 from corral.job import JobStatus
 from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
-from corral.scripts import run_script
+from corral.scripts import run_queue_script
 from corral.service import JobService
 
 CancelOne = Callable[[str, str, str | None], Awaitable[str]]
@@ -139,8 +139,8 @@ class FlowService:
         # Redis first: it is atomic against the last child releasing the parent there.
         with redis_guard():
             code = int(
-                await run_script(
-                    q.redis, "cancel_parent", q.keys.script_keys, [self.service.clock(), job_id]
+                await run_queue_script(
+                    q.redis, q.keys, "cancel_parent", [self.service.clock(), job_id]
                 )
             )
         if code == -4:
@@ -171,9 +171,7 @@ class FlowService:
         ):
             q = self.service.queue(parent["queue"])
             with redis_guard():
-                await run_script(
-                    q.redis, "rearm_parent", q.keys.script_keys, [parent["id"], job_id]
-                )
+                await run_queue_script(q.redis, q.keys, "rearm_parent", [parent["id"], job_id])
         return await self.service.retry(queue, job_id, tenant)
 
     async def _tell_parent(self, queue: str, job_id: str) -> None:

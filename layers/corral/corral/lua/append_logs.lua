@@ -3,7 +3,7 @@
   count: when a line does not fit, the oldest lines are dropped to make room (the end of
   a log, where a failure shows, is what a reader needs most).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix
   ARGV[1] most lines per job   ARGV[2] most bytes per job
   ARGV[3] a JSON array with one pair per job: its id, then its lines (each an
     entry's JSON text)

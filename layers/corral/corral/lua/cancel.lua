@@ -1,7 +1,7 @@
 --[[
   Cancel a job that has not started (waiting or delayed).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring parked delayed cancelled
   ARGV[1] now (ms)   ARGV[2] job id
   ARGV[3] keep cancelled (-1 = all)   ARGV[4] cancelled max age (ms, 0 = none)
 
@@ -17,7 +17,7 @@ local f = redis.call('HMGET', jkey, 'state', 'group', 'dedup')
 if not f[1] then return -1 end
 if f[1] == 'active' then return -3 end
 if f[1] == 'waiting' then
-  redis.call('ZREM', group_key(k.prefix, f[2]), id)
+  redis.call('ZREM', group_key(f[2]), id)
   forget_group_if_empty(k, f[2])
 elseif f[1] == 'delayed' then
   redis.call('ZREM', k.delayed, id)

@@ -4,7 +4,7 @@
   half (its own outcome, and the parent's record in the job table) came first; this
   script is idempotent so that the reconciler may replay it after a crash in between.
 
-  KEYS: the parent queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive failed wake wchildren
   ARGV[1] now (ms)   ARGV[2] parent id   ARGV[3] child id
   ARGV[4] kind: c = completed, i = failed but ignored (ignoreDependencyOnFailure),
                 f = failed for good (fails the parent)
@@ -21,17 +21,18 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/job.lua
 
 local now, pid, cid, kind, payload = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local jkey = job_key(pid)
 local f = redis.call('HMGET', jkey, 'state', 'group', 'priority', 'opts', 'groupLimit')
 if not f[1] then return -1 end
 if f[1] ~= 'waiting-children' then return 2 end
-local results, failures = jkey .. ':results', jkey .. ':failures'
+local results, failures = results_key(pid), failures_key(pid)
 if redis.call('HEXISTS', results, cid) == 1 or redis.call('HEXISTS', failures, cid) == 1 then
   return 0
 end
-local wchildren = k.prefix .. 'wchildren'
+local wchildren = k.wchildren
 local REARM_WINDOW_MS = 30 * 86400000
 
 if kind == 'f' then
@@ -62,13 +63,13 @@ local function object(hkey)
   for i = 1, #flat, 2 do parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1] end
   return '{' .. table.concat(parts, ',') .. '}'
 end
-local opts = string.sub(f[4], 1, -2)
+local opts = string.sub(job_opts(f[4]), 1, -2)
 if opts ~= '{' then opts = opts .. ',' end
 opts = opts .. '"childrenResults":' .. object(results) .. ',"childrenFailures":' ..
   object(failures) .. '}'
 redis.call('HSET', jkey, 'state', 'waiting', 'opts', opts)
 redis.call('DEL', results, failures)
 redis.call('ZREM', wchildren, pid)
-push_waiting(k, f[2], pid, wait_score(tonumber(f[3]), next_seq(k, 1)), tonumber(f[5] or '0'))
+push_waiting(k, f[2], pid, wait_score(tonumber(f[3] or '0'), next_seq(k, 1)), tonumber(f[5] or '0'))
 wake(k)
 return 4

@@ -3,7 +3,7 @@
   concurrency, the rate limit and per-group concurrency, serve groups round-robin,
   and give each claimed job a lease (active zset score = lease deadline).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive active delayed failed limiter wake limits kgactive
   ARGV[1] now (ms)
   ARGV[2] worker id (the lease token is worker:attempt)
   ARGV[3] n, the most jobs to claim
@@ -19,6 +19,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 --@include includes/claim.lua
 
 return claim_batch(claim_args(2))

@@ -3,7 +3,7 @@
   period, or cancel pending jobs (waiting, delayed) created before it. Pending jobs are
   cancelled rather than deleted so that their outcome can be recorded first.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring parked delayed completed failed cancelled
   ARGV[1] now (ms)   ARGV[2] state   ARGV[3] grace (ms)   ARGV[4] most jobs to touch
   ARGV[5] keep cancelled (-1 = all)   ARGV[6] cancelled max age (ms, 0 = none)
 
@@ -42,7 +42,7 @@ elseif state == 'delayed' then
   end
 elseif state == 'waiting' then
   for _, g in ipairs(waiting_groups()) do
-    local gkey = group_key(k.prefix, g)
+    local gkey = group_key(g)
     for _, id in ipairs(redis.call('ZRANGE', gkey, 0, -1)) do
       if #out >= limit then break end
       if old_enough(id) then

@@ -1,7 +1,7 @@
 --[[
   Count a queue's jobs by state (read only).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked active delayed completed failed cancelled
 
   Returns {waiting, active, delayed, completed, failed, cancelled, paused (0/1)}.
 ]]
@@ -11,7 +11,7 @@
 
 local waiting = 0
 for _, g in ipairs(waiting_groups()) do
-  waiting = waiting + redis.call('ZCARD', group_key(k.prefix, g))
+  waiting = waiting + redis.call('ZCARD', group_key(g))
 end
 return {
   waiting, redis.call('ZCARD', k.active), redis.call('ZCARD', k.delayed),

@@ -1,16 +1,22 @@
 --[[
   Add a batch of jobs (one or many) to a queue.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive delayed wake marker limits
   ARGV[1] now (ms)
   ARGV[2] group concurrency limit (0 = none)
   ARGV[3] number of jobs n, then 12 fields per job:
-    id, group, data (JSON), opts (JSON), priority, delay (ms), timeout (ms),
+    id, group, data (JSON), opts (JSON, '' = default), priority, delay (ms),
+    timeout (ms, '' = default),
     expiresAt (ms, 0 = never), dedupId ('' = none), dedupMode (simple|throttle|debounce),
     dedupTtl (ms, 0 = none), customId (1 if the caller chose the id)
   ARGV[4 + 12n] (optional) most waiting jobs per group (the tenant's quota; 0 = none)
+  ARGV[5 + 12n] (optional) 1: set the queue's marker (index_marker.py) and report
+    whether it was missing
+  ARGV[6 + 12n], ARGV[7 + 12n] (optional) the queue's default opts (JSON) and timeout (ms):
+    a job whose opts or timeout is '' takes them (includes/job.lua)
 
-  Returns a flat list {id, code, ...}, one pair per job:
+  Returns {lost, id, code, ...}: lost is 1 if the marker was missing (Redis lost the
+  queue, or this is its first use), else 0; then one pair per job, its code:
     1  added
     0  duplicate: id is the existing job's, nothing changed
     2  debounced: the existing delayed job (id) took the new data and restarted its delay
@@ -19,6 +25,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -35,33 +42,41 @@ if max_waiting > 0 then
     end
   end
   for group, count in pairs(adding) do
-    local waiting = redis.call('ZCARD', group_key(k.prefix, group))
+    local waiting = redis.call('ZCARD', group_key(group))
     if waiting + count > max_waiting then
       return {-8, waiting}
     end
   end
 end
 
+local lost = 0
+if ARGV[5 + n * 12] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
+-- The defaults of the jobs that leave their opts or timeout out (includes/job.lua).
+if ARGV[6 + n * 12] then
+  redis.call('HSET', k.meta, 'opts', ARGV[6 + n * 12], 'timeout', ARGV[7 + n * 12])
+end
+
 local seq = next_seq(k, n)
-local out = {}
+local out = {lost}
 local woke = false
 
 local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
-  local dkey = k.prefix .. 'dedup:' .. dedup_id
+  local dkey = dedup_key(dedup_id)
   local existing = redis.call('GET', dkey)
   if not existing then return nil end
   local state = redis.call('HGET', job_key(existing), 'state')
   if not state then return nil end
   if mode ~= 'debounce' then return existing, 0 end
   if state ~= 'delayed' and state ~= 'waiting' then return nil end
-  redis.call('HSET', job_key(existing), 'data', data, 'opts', opts)
+  redis.call('HSET', job_key(existing), 'data', data)
+  set_job_opts(job_key(existing), opts)
   -- It has not started: the new options' key group and limits replace the old ones.
   redis.call('HDEL', job_key(existing), 'keyGroup', 'kgConcurrency', 'kgRateMax', 'kgRateMs')
   kg_added(job_key(existing), opts)
   if delay > 0 then
     if state == 'waiting' then
       local group = redis.call('HGET', job_key(existing), 'group')
-      redis.call('ZREM', group_key(k.prefix, group), existing)
+      redis.call('ZREM', group_key(group), existing)
       forget_group_if_empty(k, group)
       redis.call('HSET', job_key(existing), 'state', 'delayed')
     end
@@ -88,22 +103,14 @@ for i = 0, n - 1 do
     out[#out + 1] = existing
     out[#out + 1] = code
   else
-    local state = 'waiting'
-    if delay > 0 then state = 'delayed' end
     local release = ''
     if dedup_id ~= '' and mode ~= 'throttle' then release = dedup_id end
-    redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
-      'priority', priority, 'timeout', timeout, 'createdAt', now, 'attemptsMade', 0,
-      'stalls', 0, 'state', state, 'expiresAt', expires_at, 'dedup', release)
-    kg_added(job_key(id), opts)
-    if delay > 0 then
-      redis.call('ZADD', k.delayed, now + delay, id)
-    else
-      push_waiting(k, group, id, wait_score(priority, seq + i), group_limit)
-    end
+    insert_job({id = id, group = group, data = data, opts = opts, priority = priority,
+      timeout = timeout, created = now, attempts_made = 0, expires_at = expires_at,
+      dedup = release}, delay, now, seq + i, group_limit)
     woke = true
     if dedup_id ~= '' then
-      local dkey = k.prefix .. 'dedup:' .. dedup_id
+      local dkey = dedup_key(dedup_id)
       if dedup_ttl > 0 then
         redis.call('SET', dkey, id, 'PX', dedup_ttl)
       else

@@ -2,7 +2,7 @@
   Heartbeat: extend the leases of jobs a worker still holds, and tell it which of them
   someone asked to cancel (request_cancel.lua).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix active
   ARGV[1] now (ms)
   ARGV[2] new lease length (ms)
   ARGV[3..] pairs of id, lease token

@@ -2,7 +2,7 @@
   List a page of jobs in one state (read only). Finished states come newest first,
   delayed by due time, active by lease deadline, waiting in the order they will run.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring parked active delayed completed failed cancelled
   ARGV[1] state (waiting|active|delayed|completed|failed|cancelled)
   ARGV[2] offset   ARGV[3] limit
 
@@ -17,7 +17,7 @@ local ids, total = {}, 0
 if state == 'waiting' then
   local scored = {}
   for _, g in ipairs(waiting_groups()) do
-    local gkey = group_key(k.prefix, g)
+    local gkey = group_key(g)
     total = total + redis.call('ZCARD', gkey)
     local page = redis.call('ZRANGE', gkey, 0, offset + limit - 1, 'WITHSCORES')
     for i = 1, #page, 2 do scored[#scored + 1] = {tonumber(page[i + 1]), page[i]} end

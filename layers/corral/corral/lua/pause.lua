@@ -2,7 +2,7 @@
   Pause or resume a queue. A paused queue takes jobs but hands none out; jobs already
   running finish.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: meta wake
   ARGV[1] 1 to pause, 0 to resume
 
   Returns 1 if the state changed, 0 if it already was so.

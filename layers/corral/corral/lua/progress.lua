@@ -1,7 +1,7 @@
 --[[
   Record a running job's progress.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix
   ARGV[1] job id   ARGV[2] lease token   ARGV[3] progress (JSON)
 
   Returns 1 recorded, -1 no such job, -2 lease lost.

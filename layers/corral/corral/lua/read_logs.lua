@@ -2,7 +2,7 @@
   Read a page of a job's log lines, oldest first, from a cursor that survives the
   oldest lines being dropped: line numbers count every line ever appended (logSeq).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix
   ARGV[1] job id   ARGV[2] cursor (the first line number wanted)   ARGV[3] most lines
 
   Returns {end, total, lines}: end is the line number after the last line returned (the

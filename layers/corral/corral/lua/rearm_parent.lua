@@ -2,7 +2,7 @@
   Re-arm a parent that failed because one child failed for good, before that child is
   retried: the parent waits for that child again, keeping what its other children left.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix failed wchildren
   ARGV[1] parent id   ARGV[2..] the children it waits for again (the one that failed it,
   or every child not counted in the job table when the reconciler re-arms it)
 
@@ -21,10 +21,10 @@ redis.call('ZREM', k.failed, pid)
 redis.call('HSET', jkey, 'state', 'waiting-children')
 redis.call('HDEL', jkey, 'error', 'finishedAt')
 for i = 2, #ARGV do
-  redis.call('HDEL', jkey .. ':failures', ARGV[i])
-  redis.call('HDEL', jkey .. ':results', ARGV[i])
+  redis.call('HDEL', failures_key(pid), ARGV[i])
+  redis.call('HDEL', results_key(pid), ARGV[i])
 end
-redis.call('PERSIST', jkey .. ':results')
-redis.call('PERSIST', jkey .. ':failures')
-redis.call('ZADD', k.prefix .. 'wchildren', tonumber(f[2]), pid)
+redis.call('PERSIST', results_key(pid))
+redis.call('PERSIST', failures_key(pid))
+redis.call('ZADD', k.wchildren, tonumber(f[2]), pid)
 return 1

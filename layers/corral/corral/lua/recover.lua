@@ -4,7 +4,7 @@
   waiting, or fails for good once it has stalled more than maxStalls times or used
   all its attempts.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive active failed wake limits kgactive
   ARGV[1] now (ms)   ARGV[2] max stalls   ARGV[3] most jobs to recover
   ARGV[4] group concurrency (0 = none)
 
@@ -13,6 +13,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 
 local now, max_stalls = tonumber(ARGV[1]), tonumber(ARGV[2])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[4]))
@@ -27,9 +28,9 @@ for i, id in ipairs(stalled) do
     'keyGroup')
   group_done(k, f[1], 1, group_limit)
   kg_done(f[7], 1)
-  local stalls = tonumber(f[4]) + 1
-  local attempts = tonumber(cjson.decode(f[5]).attempts or 1)
-  if stalls > max_stalls or tonumber(f[3]) >= attempts then
+  local stalls = tonumber(f[4] or '0') + 1
+  local attempts = tonumber(cjson.decode(job_opts(f[5])).attempts or 1)
+  if stalls > max_stalls or tonumber(f[3] or '0') >= attempts then
     redis.call('HSET', jkey, 'state', 'failed', 'stalls', stalls, 'lock', '', 'finishedAt', now,
       'error', '{"message":"job stalled: its lease expired","type":"StalledError"}')
     redis.call('ZADD', k.failed, now, id)
@@ -37,7 +38,7 @@ for i, id in ipairs(stalled) do
     failed[#failed + 1] = id
   else
     redis.call('HSET', jkey, 'state', 'waiting', 'stalls', stalls, 'lock', '')
-    push_waiting(k, f[1], id, wait_score(tonumber(f[2]), seq + i), group_limit)
+    push_waiting(k, f[1], id, wait_score(tonumber(f[2] or '0'), seq + i), group_limit)
     requeued[#requeued + 1] = id
   end
 end

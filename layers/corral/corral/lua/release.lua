@@ -2,7 +2,7 @@
   Hand back claimed jobs a worker will not start (it is out of time): they go back to
   the front of their group, and the attempt the claim counted is returned.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring parked gactive active wake limits kgactive
   ARGV[1] group concurrency (0 = none)
   ARGV[2..] pairs of id, lease token
 
@@ -23,7 +23,7 @@ for i = 2, #ARGV, 2 do
     kg_done(f[5], 1)
     redis.call('HSET', jkey, 'state', 'waiting', 'lock', '', 'attemptsMade', tonumber(f[4]) - 1)
     -- Sequence 0 puts it ahead of everything of its priority: it was next in line.
-    push_waiting(k, f[2], id, wait_score(tonumber(f[3]), 0), group_limit)
+    push_waiting(k, f[2], id, wait_score(tonumber(f[3] or '0'), 0), group_limit)
     released = released + 1
   end
 end

@@ -2,7 +2,7 @@
   Ask a running job to stop: flag it, so that the worker holding it sees the request at
   its next heartbeat (extend.lua) and ends the job as cancelled (settle.lua, kind x).
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix
   ARGV[1] job id
 
   Returns 1 flagged (or already flagged), -1 no such job, -4 it already finished,

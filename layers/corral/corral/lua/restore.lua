@@ -3,7 +3,7 @@
   flush, a failover), keeping the attempts they already made. A job Redis still holds,
   in any state, is left alone: the reconciler may race an enqueue or a poller.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive delayed wake limits
   ARGV[1] now (ms)
   ARGV[2] group concurrency limit (0 = none)
   ARGV[3] number of jobs n, then 10 fields per job:
@@ -15,6 +15,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
@@ -29,18 +30,9 @@ for i = 0, n - 1 do
   local timeout, attempts_made, created = ARGV[b + 6], ARGV[b + 7], ARGV[b + 8]
   local expires_at = ARGV[b + 9]
   if redis.call('EXISTS', job_key(id)) == 0 then
-    local state = 'waiting'
-    if delay > 0 then state = 'delayed' end
-    redis.call('HSET', job_key(id), 'data', data, 'opts', opts, 'group', group,
-      'priority', priority, 'timeout', timeout, 'createdAt', created,
-      'attemptsMade', attempts_made, 'stalls', 0, 'state', state, 'expiresAt', expires_at,
-      'dedup', '')
-    kg_added(job_key(id), opts)
-    if delay > 0 then
-      redis.call('ZADD', k.delayed, now + delay, id)
-    else
-      push_waiting(k, group, id, wait_score(priority, seq + i), group_limit)
-    end
+    insert_job({id = id, group = group, data = data, opts = opts, priority = priority,
+      timeout = timeout, created = created, attempts_made = attempts_made,
+      expires_at = expires_at, dedup = ''}, delay, now, seq + i, group_limit)
     restored[#restored + 1] = id
   end
 end

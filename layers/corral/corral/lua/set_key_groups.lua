@@ -3,7 +3,7 @@
   the job table after Redis lost them. They win over the limits jobs carry in
   options.group (includes/key_groups.lua) from the next claim on.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix ring wake kgversion
   ARGV[1] mode: 'set' replaces an older version; 'seed' writes only if nothing was seeded
   ARGV[2] the version (the job table item's; each change counts it up)
   ARGV[3..] 4 fields per key group: id, concurrency, rateMax, rateMs ('' = not set at
@@ -15,7 +15,7 @@
 --@include includes/groups.lua
 --@include includes/key_groups.lua
 
-local vkey = k.prefix .. 'kgversion'
+local vkey = k.kgversion
 local held = redis.call('GET', vkey)
 if held and (ARGV[1] == 'seed' or tonumber(held) >= tonumber(ARGV[2])) then return 0 end
 redis.call('SET', vkey, ARGV[2])

@@ -3,7 +3,7 @@
   table after Redis lost them. Every claim reads them (includes/claim.lua), so they take
   effect at the next claim of every poller. A field left out means the deployed value.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: ring parked gactive wake limits
   ARGV[1] mode: 'set' replaces an older version; 'seed' writes only if nothing was seeded
   ARGV[2] the deployed group concurrency (0 = none)
   ARGV[3] the version of these limits (the job table item's; changes count it up)
@@ -16,7 +16,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 
-local lkey = limits_key(k)
+local lkey = k.limits
 local held = redis.call('HGET', lkey, 'version')
 if held and (ARGV[1] == 'seed' or tonumber(held) >= tonumber(ARGV[3])) then return 0 end
 redis.call('DEL', lkey)

@@ -2,7 +2,7 @@
   Settle what a worker finished (complete, retry later, or fail for good), apply
   retention, and optionally claim the worker's next batch in the same round trip.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive active delayed completed failed cancelled limiter wake limits kgactive
   ARGV[1] now (ms)
   ARGV[2..9] claim arguments as in claim.lua ARGV[2..9] (n = 0 claims nothing)
   ARGV[10] keep completed (-1 = all)   ARGV[11] completed max age (ms, 0 = none)
@@ -23,6 +23,7 @@
 --@include includes/keys.lua
 --@include includes/groups.lua
 --@include includes/key_groups.lua
+--@include includes/job.lua
 --@include includes/claim.lua
 --@include includes/retention.lua
 
@@ -73,7 +74,7 @@ for i = 0, m - 1 do
       else
         retry_seq = retry_seq or next_seq(k, m)
         redis.call('HSET', jkey, 'state', 'waiting')
-        push_waiting(k, f[2], id, wait_score(tonumber(f[4]), retry_seq + i), a.group_limit)
+        push_waiting(k, f[2], id, wait_score(tonumber(f[4] or '0'), retry_seq + i), a.group_limit)
       end
     end
   end
@@ -86,7 +87,7 @@ end
 -- Per-minute throughput for the dashboard: one hash per minute that expires after an hour.
 local function count_minute(field, n)
   if n == 0 then return end
-  local mkey = k.prefix .. 'minute:' .. math.floor(now / 60000)
+  local mkey = minute_key(math.floor(now / 60000))
   if redis.call('HINCRBY', mkey, field, n) == n then redis.call('PEXPIRE', mkey, 3660000) end
 end
 count_minute('completed', #done / 2)

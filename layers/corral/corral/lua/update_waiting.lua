@@ -2,7 +2,7 @@
   Change a job that has not started (waiting or delayed): its data, its priority, or
   when it may run. A waiting job keeps its place among jobs of its priority.
 
-  KEYS: the queue's fixed keys (includes/keys.lua).
+  KEYS: prefix meta ring parked gactive delayed wake limits
   ARGV[1] now (ms)   ARGV[2] job id   ARGV[3] group concurrency limit (0 = none)
   ARGV[4] data JSON ('' = keep)   ARGV[5] priority ('' = keep)
   ARGV[6] delay, ms from now ('' = keep; 0 = may run now)
@@ -15,6 +15,7 @@
 ]]
 --@include includes/keys.lua
 --@include includes/groups.lua
+--@include includes/job.lua
 
 local now, id = tonumber(ARGV[1]), ARGV[2]
 local group_limit = group_limit_in_force(k, tonumber(ARGV[3]))
@@ -26,8 +27,8 @@ if not state then return -1 end
 if state == 'active' then return -3 end
 if state ~= 'waiting' and state ~= 'delayed' then return -4 end
 
-local opts = cjson.decode(f[4])
-local gkey = group_key(k.prefix, group)
+local opts = cjson.decode(job_opts(f[4]))
+local gkey = group_key(group)
 if data ~= '' then redis.call('HSET', jkey, 'data', data) end
 if priority then
   redis.call('HSET', jkey, 'priority', priority)
@@ -38,7 +39,7 @@ if priority then
     redis.call('ZADD', gkey, priority * 4294967296 + score % 4294967296, id)
   end
 else
-  priority = tonumber(f[3])
+  priority = tonumber(f[3] or '0')
 end
 if delay then
   opts.delay = now + delay - tonumber(f[5])

@@ -245,9 +245,7 @@ class Poller:
 
     async def _next_due_ms(self) -> int | None:
         """Ms until the next delayed job (or retry) is due; None if there is none."""
-        head = await self.queue.redis.zrange(
-            self.queue.keys.base + "delayed", 0, 0, withscores=True
-        )
+        head = await self.queue.redis.zrange(self.queue.keys.delayed, 0, 0, withscores=True)
         if not head:
             return None
         return max(0, int(head[0][1]) - self.queue.clock())

@@ -18,7 +18,7 @@ local function promote_due(now, group_limit)
   for i, id in ipairs(due) do
     local f = redis.call('HMGET', job_key(id), 'group', 'priority')
     redis.call('HSET', job_key(id), 'state', 'waiting')
-    push_waiting(k, f[1], id, wait_score(tonumber(f[2]), seq + i), group_limit)
+    push_waiting(k, f[1], id, wait_score(tonumber(f[2] or '0'), seq + i), group_limit)
   end
   redis.call('ZREM', k.delayed, unpack(due))
 end
@@ -59,11 +59,12 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   local jkey = job_key(id)
   local f = redis.call('HMGET', jkey, 'data', 'opts', 'attemptsMade', 'expiresAt', 'createdAt',
     'timeout', 'dedup')
+  local opts, made = job_opts(f[2]), f[3] or '0'
   local expires_at = tonumber(f[4] or '0')
   -- ttl bounds the wait before the first start; a retry of a started job never expires.
-  if expires_at > 0 and expires_at < now and f[3] == '0' then
-    local ok, opts = pcall(cjson.decode, f[2])
-    local ttl = ok and type(opts) == 'table' and tonumber(opts.ttl) or 0
+  if expires_at > 0 and expires_at < now and made == '0' then
+    local ok, decoded = pcall(cjson.decode, opts)
+    local ttl = ok and type(decoded) == 'table' and tonumber(decoded.ttl) or 0
     local message = string.format('expired: ttl %d ms ran out %d ms before a poller reached it',
       ttl, now - expires_at)
     redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
@@ -72,14 +73,14 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
     release_dedup(k, f[7], id)
     return false
   end
-  local attempt = tonumber(f[3]) + 1
+  local attempt = tonumber(made) + 1
   redis.call('HSET', jkey, 'state', 'active', 'attemptsMade', attempt,
     'lock', worker .. ':' .. attempt, 'processedAt', now)
-  local lease = math.min(tonumber(f[6]), lease_cap) + lease_margin
+  local lease = math.min(job_timeout(f[6]), lease_cap) + lease_margin
   leases[#leases + 1] = now + lease
   leases[#leases + 1] = id
   local c = #claimed
-  claimed[c + 1], claimed[c + 2], claimed[c + 3] = id, f[1], f[2]
+  claimed[c + 1], claimed[c + 2], claimed[c + 3] = id, f[1], opts
   claimed[c + 4], claimed[c + 5], claimed[c + 6] = attempt, group, f[5]
   return true
 end
@@ -125,7 +126,7 @@ local function claim_batch(a)
   while count < n do
     local group = redis.call('LPOP', k.ring)
     if not group then break end
-    local gkey = group_key(k.prefix, group)
+    local gkey = group_key(group)
     local active = tonumber(redis.call('HGET', k.gactive, group) or '0')
     local take = 1
     -- A lone group takes the whole batch in one pop; several groups alternate one job each.
@@ -192,7 +193,7 @@ local function claim_args(base)
     rate_max = tonumber(ARGV[base + 6]), rate_ms = tonumber(ARGV[base + 7]),
   }
   -- Limits set at runtime (set_limits.lua) win over the deployed ones passed in ARGV.
-  local r = redis.call('HMGET', limits_key(k), 'concurrency', 'groupConcurrency', 'rateMax',
+  local r = redis.call('HMGET', k.limits, 'concurrency', 'groupConcurrency', 'rateMax',
     'rateMs')
   a.concurrency = tonumber(r[1] or a.concurrency)
   a.group_limit = tonumber(r[2] or a.group_limit)

@@ -3,13 +3,8 @@
 
   A group (tenant) with waiting jobs sits in exactly one of two places: the ring
   (a list served round-robin by claim) or the parked set (at its concurrency limit).
-  A group with no waiting jobs is in neither. Job and group keys are built from the
-  queue prefix, so every key shares the queue's hash tag.
+  A group with no waiting jobs is in neither. Group keys: group_key (includes/keys.lua).
 ]]
-local function group_key(prefix, group)
-  return prefix .. 'group:' .. group
-end
-
 local function place_group(k, group, group_limit, active)
   if group_limit > 0 and active >= group_limit then
     redis.call('SADD', k.parked, group)
@@ -24,7 +19,7 @@ local function wait_score(priority, seq)
 end
 
 local function push_waiting(k, group, id, score, group_limit)
-  local gkey = group_key(k.prefix, group)
+  local gkey = group_key(group)
   redis.call('ZADD', gkey, score, id)
   if redis.call('ZCARD', gkey) == 1 then
     local active = tonumber(redis.call('HGET', k.gactive, group) or '0')
@@ -33,20 +28,16 @@ local function push_waiting(k, group, id, score, group_limit)
 end
 
 local function forget_group_if_empty(k, group)
-  if redis.call('EXISTS', group_key(k.prefix, group)) == 0 then
+  if redis.call('EXISTS', group_key(group)) == 0 then
     redis.call('LREM', k.ring, 0, group)
     redis.call('SREM', k.parked, group)
   end
 end
 
--- Runtime limits (set_limits.lua, PATCH /queues/{q}) live in this hash; a field it holds
--- wins over the deployed value its script was given.
-local function limits_key(k)
-  return k.prefix .. 'limits'
-end
-
+-- Runtime limits (set_limits.lua, PATCH /queues/{q}) live in the hash k.limits; a field
+-- it holds wins over the deployed value its script was given.
 local function group_limit_in_force(k, deployed)
-  local runtime = redis.call('HGET', limits_key(k), 'groupConcurrency')
+  local runtime = redis.call('HGET', k.limits, 'groupConcurrency')
   if runtime then return tonumber(runtime) end
   return deployed
 end
@@ -63,7 +54,7 @@ end
 
 local function release_dedup(k, dedup_id, id)
   if dedup_id and dedup_id ~= '' then
-    local dkey = k.prefix .. 'dedup:' .. dedup_id
+    local dkey = dedup_key(dedup_id)
     if redis.call('GET', dkey) == id then
       redis.call('DEL', dkey)
     end

@@ -3,6 +3,7 @@
   (not the tenant, which the other scripts call "group"). A job's hash holds its key
   group (keyGroup) and the limits it carries (kgConcurrency, kgRateMax, kgRateMs); per
   key group id:
+  (keys: kg_key, kg_rate_key in includes/keys.lua, and k.kgactive)
     kg:<id>        hash: limits set at runtime (concurrency, rateMax, rateMs); these win
                    over the jobs' own. Only an admin writes it, so it stays small.
     kg:<id>:rate   zset: the key group's recent starts (its rate window; expires)
@@ -10,18 +11,6 @@
   The meta field keyGroups is set once a job with a key group was added, so queues that
   never use them keep the plain claim path.
 ]]
-local function kg_key(id)
-  return k.prefix .. 'kg:' .. id
-end
-
-local function kg_rate_key(id)
-  return k.prefix .. 'kg:' .. id .. ':rate'
-end
-
-local function kg_active_key()
-  return k.prefix .. 'kgactive'
-end
-
 -- A job was added with options `opts` (JSON): record its key group and its limits.
 local function kg_added(jkey, opts)
   if not string.find(opts, '"group"', 1, true) then return end
@@ -55,7 +44,7 @@ local function kg_room(id, jkey, now)
   local concurrency, rate_max, rate_ms = kg_limits(id, jkey)
   local room = -1
   if concurrency > 0 then
-    room = math.max(0, concurrency - tonumber(redis.call('HGET', kg_active_key(), id) or '0'))
+    room = math.max(0, concurrency - tonumber(redis.call('HGET', k.kgactive, id) or '0'))
   end
   if rate_max <= 0 then return room, 0, 0 end
   local rkey = kg_rate_key(id)
@@ -71,7 +60,7 @@ end
 
 -- Job `job_id` of key group `id` started; rate_ms: its rate window (0: none).
 local function kg_started(id, job_id, now, rate_ms)
-  redis.call('HINCRBY', kg_active_key(), id, 1)
+  redis.call('HINCRBY', k.kgactive, id, 1)
   if rate_ms > 0 then
     local rkey = kg_rate_key(id)
     redis.call('ZADD', rkey, now, job_id .. ':' .. now)
@@ -82,6 +71,6 @@ end
 -- `count` active jobs of key group `id` ended (settled, stalled, released).
 local function kg_done(id, count)
   if not id or id == '' then return end
-  local left = redis.call('HINCRBY', kg_active_key(), id, -count)
-  if left <= 0 then redis.call('HDEL', kg_active_key(), id) end
+  local left = redis.call('HINCRBY', k.kgactive, id, -count)
+  if left <= 0 then redis.call('HDEL', k.kgactive, id) end
 end

@@ -1,27 +1,38 @@
 --[[
-  The fixed keys of a queue, in the order every script receives them.
-  KEYS[1] prefix    "corral:{queue}:" (job, group and dedup keys are built from it)
-  KEYS[2] meta      hash: paused flag, sequence counter
-  KEYS[3] ring      list: groups ready to be served
-  KEYS[4] parked    set: groups at their concurrency limit that still have waiting jobs
-  KEYS[5] gactive   hash: group -> jobs active
-  KEYS[6] active    zset: job id -> lease deadline (ms)
-  KEYS[7] delayed   zset: job id -> due time (ms)
-  KEYS[8] completed zset: job id -> finish time (ms)
-  KEYS[9] failed    zset: job id -> finish time (ms)
-  KEYS[10] cancelled zset: job id -> cancel time (ms)
-  KEYS[11] limiter  zset: rate-limit log of recent claims
-  KEYS[12] wake     list: wake-up marker for idle drainers
+  Every key a script formats from the queue's prefix (k.prefix, "corral:{queue}:"), so
+  that all share the queue's hash tag; keys.py formats the same ones (QueueKeys.job,
+  .logs, .group, ...). The fixed keys come by name in k, as the script's KEYS line
+  declares them.
 ]]
-local k = {
-  prefix = KEYS[1], meta = KEYS[2], ring = KEYS[3], parked = KEYS[4], gactive = KEYS[5],
-  active = KEYS[6], delayed = KEYS[7], completed = KEYS[8], failed = KEYS[9],
-  cancelled = KEYS[10], limiter = KEYS[11], wake = KEYS[12],
-}
 local function job_key(id)
   return k.prefix .. 'job:' .. id
 end
 -- A job's log lines: a list that lives and dies with the job's hash.
 local function logs_key(id)
   return k.prefix .. 'logs:' .. id
+end
+-- A group's (tenant's) waiting jobs: a zset by priority, then sequence.
+local function group_key(group)
+  return k.prefix .. 'group:' .. group
+end
+local function dedup_key(dedup_id)
+  return k.prefix .. 'dedup:' .. dedup_id
+end
+-- A key group's limits set at runtime, and its recent starts (includes/key_groups.lua).
+local function kg_key(id)
+  return k.prefix .. 'kg:' .. id
+end
+local function kg_rate_key(id)
+  return k.prefix .. 'kg:' .. id .. ':rate'
+end
+-- A flow parent's children's results and failures, by child id.
+local function results_key(id)
+  return k.prefix .. 'job:' .. id .. ':results'
+end
+local function failures_key(id)
+  return k.prefix .. 'job:' .. id .. ':failures'
+end
+-- One minute's completed and failed counts (settle.lua, throughput.lua).
+local function minute_key(minute)
+  return k.prefix .. 'minute:' .. minute
 end

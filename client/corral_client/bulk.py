@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from corral.client import ApiError, Client
+from corral_client.client import ApiError, Client
 
 BATCH = 100
 ENVELOPE_KEYS = frozenset({"data", "options"})

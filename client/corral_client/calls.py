@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from corral.client_types import (
+from corral_client.names import require_identifier as _id
+from corral_client.names import require_queue_name as _q
+from corral_client.types import (
     AcceptedJob,
     BatchAccepted,
     BatchValid,
@@ -41,8 +43,6 @@ from corral.client_types import (
     WebhookCreated,
     WebhookList,
 )
-from corral.validation import require_identifier as _id
-from corral.validation import require_queue_name as _q
 
 T = TypeVar("T")
 

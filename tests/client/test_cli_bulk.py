@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from corral.cli import main
-from corral.cli_bulk import BadLinesError, line_job_id, read_lines
+from corral_client.bulk import BadLinesError, line_job_id, read_lines
+from corral_client.cli import main
 
 
 def run(argv: list[str], answer: Any) -> tuple[int, str]:

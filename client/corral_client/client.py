@@ -1,7 +1,7 @@
 """A small typed client for corral's HTTP API, sync (``Client``) and async (``AsyncClient``).
 
-Both send the same described calls (``corral.client_calls``), so they cannot drift apart.
-Each returns the decoded JSON, typed by ``corral.client_types``.
+Both send the same described calls (``corral_client.calls``), so they cannot drift apart.
+Each returns the decoded JSON, typed by ``corral_client.types``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from corral import client_types as reply
-from corral.client_calls import Call, Calls
-from corral.job import JobStatus
+from corral_client import types as reply
+from corral_client.calls import Call, Calls
 
 T = TypeVar("T")
 
-FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+"""The statuses a job does not leave."""
 
 
 def field_errors(body: Any) -> list[str]:
@@ -241,7 +241,8 @@ class Client:
         return self._send(Calls.delete_webhook(webhook_id))
 
     def signing_secret(self) -> reply.SigningSecret:
-        """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
+        """The secret that signs the caller's webhook deliveries (a receiver checks them
+        with ``corral.webhooks.signing.verify``)."""
         return self._send(Calls.signing_secret())
 
     def sign_in_link(self, ttl: int | None = None) -> reply.SignInLink:
@@ -432,7 +433,8 @@ class AsyncClient:
         return await self._send(Calls.delete_webhook(webhook_id))
 
     async def signing_secret(self) -> reply.SigningSecret:
-        """The secret that signs the caller's webhook deliveries (``corral.webhooks.verify``)."""
+        """The secret that signs the caller's webhook deliveries (a receiver checks them
+        with ``corral.webhooks.signing.verify``)."""
         return await self._send(Calls.signing_secret())
 
     async def sign_in_link(self, ttl: int | None = None) -> reply.SignInLink:

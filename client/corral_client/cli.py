@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import runpy
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,11 +13,13 @@ from typing import Any, TextIO
 
 import httpx
 
-from corral import cli_bulk, cli_flow
-from corral.client import FINAL_STATUSES, ApiError, Client
-from corral.errors import InvalidIdentifierError
-from corral.redact import redact_text, redact_url
-from corral.settings import ClientSettings
+from corral_client import bulk, flow
+from corral_client.client import FINAL_STATUSES, ApiError, Client
+from corral_client.local import run_local
+from corral_client.names import InvalidIdentifierError
+from corral_client.redact import redact_text, redact_url
+
+DEFAULT_URL = "http://127.0.0.1:3000"
 
 
 class UsageError(Exception):
@@ -72,12 +74,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_enqueue(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.file:
-        lines = cli_bulk.read_lines(Path(args.file).read_text(encoding="utf-8"), args.id_seed)
+        lines = bulk.read_lines(Path(args.file).read_text(encoding="utf-8"), args.id_seed)
 
         def progress(done: int, total: int) -> None:
             progress_bar(done, total, sys.stderr)
 
-        result = cli_bulk.enqueue_lines(client, args.queue, lines, args.batch_size, progress)
+        result = bulk.enqueue_lines(client, args.queue, lines, args.batch_size, progress)
         sys.stderr.write("\n")
         return result
     return client.enqueue(args.queue, _load_json(args.data), _options(args))
@@ -187,7 +189,7 @@ def cmd_schedules(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
 
 
 def cmd_flow(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
-    return cli_flow.add(client, args.file, args.wait)
+    return flow.add(client, args.file, args.wait)
 
 
 def cmd_dashboard(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
@@ -200,8 +202,8 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
     if args.json or not isinstance(result, dict):
         print(json.dumps(result, indent=2), file=out)
         return
-    if cli_flow.is_tree(result):
-        cli_flow.print_tree(result, out)
+    if flow.is_tree(result):
+        flow.print_tree(result, out)
         return
     for key, columns in (
         (
@@ -240,11 +242,20 @@ def show(result: Any, args: argparse.Namespace, out: TextIO) -> None:
         print(f"{key.ljust(width)}  {text}", file=out)
 
 
+def environment(name: str, default: str = "") -> str:
+    """The variable ``name``, whatever its case (``CORRAL_URL`` or ``corral_url``)."""
+    found = {key.upper(): value for key, value in os.environ.items()}
+    return found.get(name.upper(), default)
+
+
 def parser() -> argparse.ArgumentParser:
-    settings = ClientSettings()
     p = argparse.ArgumentParser(prog="corral", description=__doc__)
-    p.add_argument("--url", default=settings.url, help="API URL (env CORRAL_URL)")
-    p.add_argument("--token", default=settings.token, help="bearer token (env CORRAL_TOKEN)")
+    p.add_argument(
+        "--url", default=environment("CORRAL_URL", DEFAULT_URL), help="API URL (env CORRAL_URL)"
+    )
+    p.add_argument(
+        "--token", default=environment("CORRAL_TOKEN"), help="bearer token (env CORRAL_TOKEN)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON, for scripts")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -258,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
         "is sent, and safe to rerun (each line has a stable job id)",
     )
     e.add_argument("--id-seed", default="", help="with --file: a new seed enqueues lines anew")
-    e.add_argument("--batch-size", type=int, default=cli_bulk.BATCH, help="with --file")
+    e.add_argument("--batch-size", type=int, default=bulk.BATCH, help="with --file")
     for flag in ("--delay", "--priority", "--attempts"):
         e.add_argument(flag, type=int)
     e.add_argument("--job-id")
@@ -379,29 +390,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def checkout_of(start: Path) -> Path | None:
-    """The corral checkout that holds ``start``: the emulator runs from its template."""
-    for folder in (start, *start.parents):
-        if (folder / "template.yaml").is_file() and (folder / "infra" / "local").is_dir():
-            return folder
-    return None
-
-
-def run_local(start: Path) -> int:
-    """``corral local``: the emulator of the checkout around ``start`` (as ``make run``)."""
-    root = checkout_of(start)
-    if root is None:
-        print(
-            "error: corral local runs inside a corral checkout (it reads template.yaml and "
-            "runs functions/ and infra/local); cd into one, or run `make run` there",
-            file=sys.stderr,
-        )
-        return 1
-    sys.path.insert(0, str(root))
-    runpy.run_path(str(root / "infra" / "local" / "__main__.py"), run_name="__main__")
-    return 0
-
-
 def main(
     argv: Sequence[str] | None = None,
     out: TextIO = sys.stdout,
@@ -414,12 +402,12 @@ def main(
     with Client(args.url, args.token or None, transport=transport) as client:
         try:
             result = args.run(client, args, out)
-        except cli_bulk.BadLinesError as exc:
+        except bulk.BadLinesError as exc:
             for problem in exc.problems:
                 print(f"error: {problem}", file=sys.stderr)
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        except cli_bulk.PartlyEnqueuedError as exc:
+        except bulk.PartlyEnqueuedError as exc:
             show(exc.report, args, out)
             print(f"error: {exc}", file=sys.stderr)
             return 1

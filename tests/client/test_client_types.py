@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corral import client_types
+from corral_client import types as client_types
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text())["components"][

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from corral.cli import main
-from corral.client import ApiError, AsyncClient, Client
+from corral_client.cli import main
+from corral_client.client import ApiError, AsyncClient, Client
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from corral.client import FINAL_STATUSES, Client
+from corral_client.client import FINAL_STATUSES, Client
 
 POLL_S = 0.5
 
