@@ -25,6 +25,9 @@ class Admin(Protocol):
     def sample(self, since: float) -> stats.Sample:
         """What Redis ran since ``begin``."""
 
+    def memory(self) -> int:
+        """Bytes of data Redis holds now (see ``stats.memory``)."""
+
     def watch(self, path: Path) -> stats.Monitor:
         """Start a MONITOR capture."""
 
@@ -46,6 +49,9 @@ class DedicatedAdmin:
 
     def sample(self, since: float) -> stats.Sample:
         return stats.read(self.redis, since)
+
+    def memory(self) -> int:
+        return stats.memory(self.redis)
 
     def watch(self, path: Path) -> stats.Monitor:
         return stats.Monitor(self.host, self.port, path)
@@ -71,6 +77,9 @@ class SharedAdmin:
 
     def sample(self, since: float) -> stats.Sample:
         return stats.Sample({}, {}, 0.0)
+
+    def memory(self) -> int:
+        raise RuntimeError("used_memory means something only on the dedicated Redis")
 
     def watch(self, path: Path) -> stats.Monitor:
         raise RuntimeError("MONITOR needs the dedicated Redis")

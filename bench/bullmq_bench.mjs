@@ -6,6 +6,7 @@
 //     MODE: enqueue-single | enqueue-bulk | fill | produce
 //   node bullmq_bench.mjs worker URL QUEUE MODE N CONCURRENCY
 //     MODE: drain (one line {t0, t1} after N jobs) | latency (one line {lat} per job)
+//           | share (one line {t0, t1, done} per "report" line on stdin)
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
@@ -22,12 +23,18 @@ const now = () => (performance.timeOrigin + performance.now()) / 1000;
 const say = (obj) => process.stdout.write("@bench " + JSON.stringify(obj) + "\n");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// One reader for the whole run: "go" starts the phase; "report" (share mode) asks for
+// the counts so far.
+let onReport = () => {};
 async function go() {
   say("ready");
   const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    if (line.trim() === "go") return;
-  }
+  return new Promise((resolve) => {
+    lines.on("line", (line) => {
+      if (line.trim() === "go") resolve();
+      else if (line.trim() === "report") onReport();
+    });
+  });
 }
 
 async function client() {
@@ -59,16 +66,26 @@ async function client() {
 async function worker() {
   let done = 0;
   let t0 = 0;
-  const handler =
-    mode === "drain"
-      ? async () => {
-          if (done === 0 && t0 === 0) t0 = now();
-          done += 1;
-          if (done === n) say({ t0, t1: now() });
-        }
-      : async (job) => {
-          say({ lat: now() - job.data.ts });
-        };
+  let t1 = 0;
+  const handlers = {
+    drain: async () => {
+      if (done === 0 && t0 === 0) t0 = now();
+      done += 1;
+      if (done === n) say({ t0, t1: now() });
+    },
+    // One of several workers on one queue: counts its share, told on "report".
+    share: async () => {
+      t1 = now();
+      if (done === 0) t0 = t1;
+      done += 1;
+    },
+    latency: async (job) => {
+      say({ lat: now() - job.data.ts });
+    },
+  };
+  const handler = handlers[mode];
+  if (!handler) throw new Error(`unknown worker mode ${mode}`);
+  onReport = () => say({ t0, t1, done });
   const w = new Worker(name, handler, { connection, concurrency: extra || 8, autorun: false });
   await w.waitUntilReady();
   await go();

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,8 @@ async def _client(t: Target, system: str, mode: str, n: int, extra: int) -> Proc
     return await Proc.start(args, t.log(system), f"{system} {mode}")
 
 
-async def _worker(t: Target, system: str, mode: str, n: int) -> Proc:
+async def worker(t: Target, system: str, mode: str, n: int) -> Proc:
+    """A worker process, set up and waiting for ``go``."""
     args = argv(system, "worker", t.url, t.name, mode, n, t.concurrency)
     return await Proc.start(args, t.log(system), f"{system} worker {mode}")
 
@@ -70,14 +72,25 @@ async def enqueue(
     return PhaseResult(n, float(result["seconds"]), sample, counted)
 
 
+async def fill(t: Target, admin: Admin, system: str, n: int) -> float:
+    """Empty Redis, then enqueue ``n`` jobs in bulk; returns the seconds the client took."""
+    admin.clean()
+    return await bulk(t, system, n)
+
+
+async def bulk(t: Target, system: str, n: int) -> float:
+    """Enqueue ``n`` jobs in bulk (after the client's set-up); returns its seconds."""
+    proc = await _client(t, system, "fill", n, t.chunk)
+    await proc.go()
+    result = await proc.next(max(600.0, n / 1000))
+    await proc.finish()
+    return float(result["seconds"])
+
+
 async def drain(t: Target, admin: Admin, system: str, n: int, monitor: bool = False) -> PhaseResult:
     """Pre-enqueue ``n`` jobs, then time one worker (concurrency ``t.concurrency``) on them."""
-    admin.clean()
-    fill = await _client(t, system, "fill", n, t.chunk)
-    await fill.go()
-    await fill.next(600)
-    await fill.finish()
-    proc = await _worker(t, system, "drain", n)
+    await fill(t, admin, system, n)
+    proc = await worker(t, system, "drain", n)
     try:
         cpu, mon = _begin(t, admin, monitor)
         await proc.go()
@@ -96,7 +109,7 @@ async def latency(
 ) -> list[float]:
     """Seconds from enqueue to handler start, one job at a time, to an idle running worker."""
     admin.clean()
-    proc = await _worker(t, system, "latency", samples)
+    proc = await worker(t, system, "latency", samples)
     try:
         await proc.go()
         # A first job proves the worker is consuming; its own latency includes start-up.
@@ -119,3 +132,8 @@ async def _produce(t: Target, system: str, n: int, gap_ms: int) -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def note(message: str) -> None:
+    """Progress, on stderr (stdout carries the tables)."""
+    print(message, file=sys.stderr, flush=True)

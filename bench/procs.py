@@ -56,8 +56,12 @@ class Proc:
                     return value
 
     async def go(self) -> None:
+        await self.say("go")
+
+    async def say(self, line: str) -> None:
+        """One line to the process' stdin."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.write(line.encode() + b"\n")
         await self.proc.stdin.drain()
 
     async def finish(self, timeout: float = 30) -> None:

@@ -12,6 +12,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 MARK = "@bench "
@@ -23,13 +24,28 @@ def say(obj: Any) -> None:
     sys.stdout.flush()
 
 
+_reporter: Callable[[], Any] | None = None
+"""What a ``share``-mode worker answers to ``report`` (see ``Counter``)."""
+
+
 def ready_then_wait() -> None:
-    """Announce readiness and block until the orchestrator says ``go``."""
+    """Announce readiness and block until the orchestrator says ``go``.
+
+    A ``share``-mode worker then keeps answering ``report`` lines on a thread of its own.
+    """
     say("ready")
     for line in sys.stdin:
         if line.strip() == "go":
+            if _reporter is not None:
+                threading.Thread(target=_answer_reports, args=(_reporter,), daemon=True).start()
             return
     raise SystemExit("stdin closed before go")
+
+
+def _answer_reports(snapshot: Callable[[], Any]) -> None:
+    for line in sys.stdin:
+        if line.strip() == "report":
+            say(snapshot())
 
 
 def parse(line: str) -> Any | None:
@@ -44,18 +60,25 @@ class Counter:
 
     ``drain`` mode prints ``{t0, t1}`` once ``n`` jobs have run: first handler start to
     last handler end. ``latency`` mode prints ``{lat}`` per job: now minus the enqueue time
-    the producer put in the payload (both are wall-clock seconds on one machine).
+    the producer put in the payload (both are wall-clock seconds on one machine). ``share``
+    mode (one of several drainers on one queue, each running an unknown share of the jobs)
+    answers each ``report`` line with ``{t0, t1, done}`` so far: first handler start, last
+    handler end, jobs run.
     """
 
     def __init__(self, mode: str, n: int) -> None:
-        if mode not in ("drain", "latency"):
+        if mode not in ("drain", "latency", "share"):
             raise ValueError(f"unknown worker mode {mode!r}")
         self.latency = mode == "latency"
-        self.n = n
+        self.n = n if mode == "drain" else 0
         self.done = 0
         self.t0 = 0.0
+        self.t1 = 0.0
         # Celery's thread pool calls hit() from several threads.
         self._lock = threading.Lock()
+        if mode == "share":
+            global _reporter
+            _reporter = self.snapshot
 
     def hit(self, ts: float = 0.0) -> None:
         now = time.time()
@@ -68,3 +91,8 @@ class Counter:
             self.done += 1
             if self.done == self.n:
                 say({"t0": self.t0, "t1": time.time()})
+            self.t1 = now
+
+    def snapshot(self) -> dict[str, float]:
+        with self._lock:
+            return {"t0": self.t0, "t1": self.t1, "done": self.done}

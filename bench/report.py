@@ -58,10 +58,39 @@ def table(results: Results, peers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def drain_ratio_line(results: Results) -> str:
-    """The closing line ``make bench`` promises."""
-    label = METRICS[2].label
+def _by_label(label: str) -> Metric:
+    return next(m for m in METRICS if m.label == label)
+
+
+def ratio_line(results: Results, label: str, name: str) -> str:
+    """``corral/bullmq NAME ratio: R`` for one metric (``n/a`` when either is missing)."""
     mine = results.get("corral", {}).get(label)
     theirs = results.get("bullmq", {}).get(label)
     ratio = "n/a" if not mine or not theirs else f"{mine / theirs:.2f}"
-    return f"corral/bullmq drain ratio: {ratio}"
+    return f"corral/bullmq {name} ratio: {ratio}"
+
+
+def drain_ratio_line(results: Results) -> str:
+    """The line ``make bench`` prints first."""
+    return ratio_line(results, METRICS[2].label, "drain")
+
+
+def both_line(results: Results, label: str) -> str:
+    """``LABEL: corral X, bullmq Y``: a figure for both, where a ratio would hide them."""
+    metric = _by_label(label)
+    cells = [f"{s} {_cell(metric, results.get(s, {}).get(label))}" for s in ("corral", "bullmq")]
+    return f"{label}: {', '.join(cells)}"
+
+
+def headline(results: Results) -> str:
+    """The first lines of ``make bench``'s output, for a script to read: the drain and the
+    single-enqueue ratios against BullMQ, then pickup latency and Redis CPU per drained job
+    for both."""
+    return "\n".join(
+        [
+            drain_ratio_line(results),
+            ratio_line(results, METRICS[0].label, "enqueue-single"),
+            both_line(results, METRICS[3].label),
+            both_line(results, METRICS[7].label),
+        ]
+    )

@@ -1,8 +1,11 @@
-"""Run every system through every phase, repeat, and print the table of medians.
+"""Run every system through every phase, repeat, and print the tables of medians.
 
-``python -m bench.run --url redis://127.0.0.1:6390/0 --jobs 20000`` (``bench/run.sh`` starts
-that dedicated Redis; the phases flush it). The last line printed is
-``corral/bullmq drain ratio: R``.
+``python -m bench.run --url redis://127.0.0.1:PORT/0 --jobs 20000`` (``bench/run.sh`` starts
+that dedicated Redis; the phases flush it). The first lines printed are the headline, for
+a script to read: ``corral/bullmq drain ratio: R``, then
+``corral/bullmq enqueue-single ratio: R``, pickup latency and Redis CPU per drained job.
+Then the table of every system, the scaling table (``bench.scaling``) and the backlog
+table (``bench.backlog``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from urllib.parse import urlsplit
 
 from redis import Redis
 
-from bench import phases, report
+from bench import backlog, phases, report, scaling
 from bench.admin import Admin, DedicatedAdmin
-from bench.phases import PhaseResult, Target
+from bench.phases import PhaseResult, Target, note
 from bench.stats import MonitorCount
 
 T = TypeVar("T")
@@ -43,10 +46,6 @@ class Runs:
     latency_p50: list[float] = field(default_factory=list)
     monitor: dict[str, MonitorCount] = field(default_factory=dict)
     monitor_jobs: int = 0
-
-
-def note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 async def attempt(label: str, coro: Awaitable[T]) -> T | None:
@@ -147,8 +146,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--chunk", type=int, default=1000, help="jobs per bulk enqueue call")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--systems", default=",".join(SYSTEMS))
+    p.add_argument("--scaling", default="1,2,4", help="drainer processes per row ('': none)")
+    p.add_argument(
+        "--backlog", default="10000,100000", help="waiting jobs per backlog row ('': none)"
+    )
+    p.add_argument("--backlog-drain", type=int, default=20000, help="jobs drained per backlog")
+    p.add_argument("--backlog-repeats", type=int, default=None, help="default: --repeats")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "latest.md")
     return p.parse_args(argv)
+
+
+def counts(arg: str) -> list[int]:
+    """``"1,2,4"`` -> ``[1, 2, 4]``; ``"1_000_000"`` and ``"1e6"`` are read too."""
+    return [int(float(x)) for x in arg.replace("_", "").split(",") if x.strip()]
 
 
 def versions(redis: Redis) -> str:
@@ -199,15 +209,40 @@ async def main(a: argparse.Namespace) -> str:
     note("MONITOR pass")
     for system in systems:
         await count_commands(t, admin, system, min(a.jobs, a.monitor_jobs), runs[system])
-    admin.clean()
-    redis.close()
     results = {s: summarize(runs[s]) for s in systems}
     body = report.table(results, [s for s in systems if s != "corral"])
+    pair = [s for s in systems if s in FULL_SIZE]
+    extra = await scaling_and_backlog(t, admin, a, pair)
+    admin.clean()
+    redis.close()
     context = (
         f"{measured}. {os.cpu_count()} CPUs shared with other work: load average "
         f"{load_before} before, {load()} after (1, 5, 15 min)."
     )
-    return f"{describe(a)}\n\n{context}\n\n{body}\n\n{report.drain_ratio_line(results)}\n"
+    return "\n\n".join([report.headline(results), describe(a), context, body, *extra]) + "\n"
+
+
+async def scaling_and_backlog(
+    t: Target, admin: Admin, a: argparse.Namespace, systems: list[str]
+) -> list[str]:
+    """The scaling and backlog sections (corral and BullMQ only), each with its heading."""
+    out = []
+    failed = "(not measured: it failed, see the errors above)"
+    drainers = counts(a.scaling)
+    if drainers and systems:
+        note("scaling")
+        coro = scaling.run_table(t, admin, systems, a.jobs, drainers, a.repeats)
+        got = await attempt("scaling", coro) or failed
+        out.append(f"## Scaling\n\n{scaling.describe(a.jobs, a.concurrency, a.repeats)}\n\n{got}")
+    sizes = counts(a.backlog)
+    if sizes and systems:
+        note("backlog")
+        repeats = a.backlog_repeats or a.repeats
+        coro = backlog.run_table(t, admin, systems, sizes, a.backlog_drain, repeats)
+        got = await attempt("backlog", coro) or failed
+        text = backlog.describe(a.chunk, a.concurrency, repeats)
+        out.append(f"## Backlog\n\n{text}\n\n{got}")
+    return out
 
 
 def cli() -> None:

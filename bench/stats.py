@@ -45,6 +45,13 @@ def server_cpu(admin: Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+def memory(admin: Redis) -> int:
+    """Bytes of data Redis holds: ``used_memory`` less its cache of Lua scripts (loaded by
+    the first call of each script, not by the jobs)."""
+    info = admin.info("memory")
+    return int(info["used_memory"]) - int(info.get("used_memory_scripts", 0))
+
+
 def reset(admin: Redis) -> float:
     """Zero the command statistics; returns the server CPU seconds so far."""
     admin.config_resetstat()

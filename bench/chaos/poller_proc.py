@@ -32,25 +32,13 @@ def main(queue: str) -> None:
     assert boto3.DEFAULT_SESSION is not None
     Hooks(get_chaos_settings()).install(boto3.DEFAULT_SESSION.events)
 
-    from corral.lambda_support import ThreadLoops, build_dlq, build_store
-    from corral.poller import PollerRuntime
-    from corral.redis_client import create_redis
-    from corral.settings import get_settings
+    from corral.wiring import Wiring, install
     from poller import app
 
     from bench.chaos.queues import registry
     from infra.local.lambdas import LocalContext
 
-    loops = ThreadLoops(create_redis)
-    runtime = PollerRuntime(
-        registry,
-        build_store(),
-        build_dlq(),
-        loops,
-        prefix=get_settings().key_prefix,
-        starter=_no_fan_out,
-    )
-    app.use(runtime)
+    install(Wiring(registry=lambda: registry, starter=_no_fan_out))
     print("polling", flush=True)
     # A warm container invoked back to back until the driver kills it: a poller that found
     # its queue empty and returned early is still there to be killed mid-batch next time.

@@ -116,14 +116,12 @@ class TimedApp:
 def time_api_clients() -> None:
     """Time the API's own AWS calls (see ``TimedApp``): the wall time while any is under
     way, and the waves of them (a batch's parallel writes are one wave)."""
-    from api import wiring
-
-    make = wiring.client_factory
-
     in_flight = [0, 0.0]  # calls under way, and since when some are
     lock = threading.Lock()
 
     def before(context: dict[str, Any], **_: Any) -> None:
+        if not API_REQUEST.get():
+            return  # a poller's call: the process's clients serve every function
         context["api_call"] = True
         with lock:
             in_flight[0] += 1
@@ -141,38 +139,29 @@ def time_api_clients() -> None:
         if waited_ms:
             ledger.count(ledger.API_MS, "aws", waited_ms)
 
-    def factory(settings: Settings) -> Any:
-        inner = make(settings)
-
-        def client(service: str) -> Any:
-            made = inner(service)
-            made.meta.events.register("before-call", before)
-            made.meta.events.register("after-call", after)
-            return made
-
-        return client
-
-    wiring.client_factory = factory
+    # Every client of the process comes from the default session (corral.wiring).
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("before-call", before)
+    boto3.DEFAULT_SESSION.events.register("after-call", after)
 
 
 def use_chaos_scheduler(settings: Settings) -> None:
     """The scheduler function, serving the chaos queues instead of the deployment's."""
     from corral.schedules import ScheduleStore
-    from corral.store import JobStore
+    from corral.wiring import current
     from scheduler import app
 
     from bench.chaos.queues import registry
 
+    wiring = current()
     deployment = app.Deployment(
-        schedules=ScheduleStore(
-            boto3.resource("dynamodb", region_name=settings.region).Table(settings.schedules_table)
-        ),
-        jobs=JobStore(boto3.client("dynamodb", region_name=settings.region), settings.table),
+        schedules=ScheduleStore(wiring.aws.table(settings.schedules_table)),
+        jobs=wiring.store,
         registry=registry,
         declared=[],
         prefix=settings.key_prefix,
     )
-    app.deployment = lambda: deployment  # type: ignore[assignment]
+    app.deployment = lambda: deployment
 
 
 def tick_scheduler(emulator: Any, chaos: ChaosSettings) -> None:

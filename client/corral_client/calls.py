@@ -29,6 +29,7 @@ from corral_client.types import (
     JobLogs,
     JobPage,
     KeyGroup,
+    KeyGroupList,
     Me,
     Paused,
     QueueLimits,
@@ -137,6 +138,10 @@ class Calls:
     def set_limits(queue: str, change: Mapping[str, Any]) -> Call[QueueLimits]:
         # None is sent: it clears a runtime limit (back to the deployed value).
         return Call("PATCH", f"/queues/{_q(queue)}", dict(change))
+
+    @staticmethod
+    def key_groups(queue: str, limit: int = 100) -> Call[KeyGroupList]:
+        return Call("GET", f"/queues/{_q(queue)}/groups", params={"limit": limit})
 
     @staticmethod
     def key_group(queue: str, group: str) -> Call[KeyGroup]:

@@ -181,6 +181,10 @@ class Client:
         """
         return self._send(Calls.set_limits(queue, change))
 
+    def key_groups(self, queue: str, limit: int = 100) -> reply.KeyGroupList:
+        """The queue's key groups, busiest first: limits, jobs running and waiting (admin)."""
+        return self._send(Calls.key_groups(queue, limit))
+
     def key_group(self, queue: str, group: str) -> reply.KeyGroup:
         """A key group's limits in force (jobs sharing ``options.group.id``) (admin)."""
         return self._send(Calls.key_group(queue, group))
@@ -372,6 +376,10 @@ class AsyncClient:
         A limit given as None goes back to the queue's deployed value.
         """
         return await self._send(Calls.set_limits(queue, change))
+
+    async def key_groups(self, queue: str, limit: int = 100) -> reply.KeyGroupList:
+        """The queue's key groups, busiest first: limits, jobs running and waiting (admin)."""
+        return await self._send(Calls.key_groups(queue, limit))
 
     async def key_group(self, queue: str, group: str) -> reply.KeyGroup:
         """A key group's limits in force (jobs sharing ``options.group.id``) (admin)."""

@@ -134,6 +134,15 @@ class KeyGroup(TypedDict):
     concurrency: int | None
     rateLimit: RateLimitSetting | None
     active: int
+    waiting: int
+    held: bool
+    jobConcurrency: int | None
+    jobRateLimit: RateLimitSetting | None
+
+
+class KeyGroupList(TypedDict):
+    groups: list[KeyGroup]
+    total: int
 
 
 class QueueLimits(TypedDict):

@@ -4,13 +4,15 @@ An admin may cancel, retry and redrive any tenant's jobs (queue-wide operations 
 need the admin scope, and an operator must be able to act on what it can see). Each such
 action on another tenant's job writes one line: who (the admin's tenant and key id),
 whose job (its tenant), what (the action), where (queue, job id). Queue-wide actions
-(pause, resume, clean) write one line each. The lines go to the ``corral.audit`` logger
+(pause, resume, clean) and key-group limit changes (with the limits before and after)
+write one line each. The lines go to the ``corral.audit`` logger
 at WARNING, so the default Lambda log level keeps them.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from api.auth import Caller
 
@@ -55,6 +57,31 @@ def queue_action(caller: Caller, action: str, queue: str, detail: str = "") -> N
                 "who": {"tenant": caller.tenant, "keyId": caller.key_id},
                 "action": action,
                 "queue": queue,
+            }
+        },
+    )
+
+
+def key_group_limits(
+    caller: Caller, queue: str, group: str, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    """Record a change of a key group's runtime limits (it holds back jobs of any tenant)."""
+    logger.warning(
+        "audit: admin %s of tenant %s did set-group-limits on queue %s key group %s: %s -> %s",
+        caller.key_id or "?",
+        caller.tenant,
+        queue,
+        group,
+        old,
+        new,
+        extra={
+            "audit": {
+                "who": {"tenant": caller.tenant, "keyId": caller.key_id},
+                "action": "set-group-limits",
+                "queue": queue,
+                "group": group,
+                "old": old,
+                "new": new,
             }
         },
     )

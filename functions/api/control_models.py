@@ -79,3 +79,21 @@ class KeyGroupPublic(CamelModel):
     concurrency: int | None = Field(description="most of its jobs at once, set at runtime")
     rate_limit: RateLimitSetting | None = Field(description="its rate, set at runtime")
     active: int = Field(description="jobs of this key group running now")
+    waiting: int = Field(default=0, description="jobs of this key group waiting (due)")
+    held: bool = Field(
+        default=False, description="some of its waiting jobs wait for a slot or its rate window"
+    )
+    job_concurrency: int | None = Field(
+        default=None, description="the concurrency its next waiting job carries"
+    )
+    job_rate_limit: RateLimitSetting | None = Field(
+        default=None, description="the rate its next waiting job carries"
+    )
+
+
+class KeyGroupList(CamelModel):
+    """A queue's key groups with jobs waiting or running or limits set at runtime, busiest
+    first; ``total`` counts them all."""
+
+    groups: list[KeyGroupPublic]
+    total: int

@@ -15,6 +15,7 @@ from typing import Any
 
 from api.auth import Authenticator
 from corral.settings import get_settings
+from corral.wiring import aws_client
 
 REFRESH_S = 300.0
 
@@ -23,13 +24,11 @@ _cache: dict[str, tuple[float, Authenticator]] = {}
 
 def read_keys(source: str, client: Any = None) -> str:
     """The keys string from SSM (``/name``) or Secrets Manager (ARN or name)."""
-    import boto3
-
     if source.startswith("/"):
-        ssm = client or boto3.client("ssm")
+        ssm = client or aws_client("ssm")
         value: str = ssm.get_parameter(Name=source, WithDecryption=True)["Parameter"]["Value"]
         return value
-    secrets = client or boto3.client("secretsmanager")
+    secrets = client or aws_client("secretsmanager")
     secret: str = secrets.get_secret_value(SecretId=source)["SecretString"]
     return secret
 

@@ -1,15 +1,15 @@
-"""What every typed queue shares: the seeds' common payload fields and AWS clients."""
+"""What every typed queue shares: the seeds' common payload fields, and the process's AWS
+clients (``aws_client``, from ``corral.wiring``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import NonRetryableError
 from corral.job import CamelModel, Identifier
-from corral.settings import get_settings
+from corral.wiring import aws_client as aws_client  # the queues build their clients here
 from pydantic import Field
 
 if TYPE_CHECKING:
@@ -41,20 +41,6 @@ class TenantPayload(CamelModel):
     sub_account_id: Identifier
     user_id: str | None = None
     metadata: dict[str, Any] | None = None
-
-
-@cache
-def aws_client(service: str) -> Any:
-    """A boto3 client, built once per process on first use.
-
-    boto3 is imported here, not at module top, because it costs more import time than a
-    poller may spend before its first claim.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard"}, region_name=get_settings().region)
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 def error_code(exc: ClientError) -> str:

@@ -31,23 +31,9 @@ class WebhookPayload(TenantPayload):
     detail: dict[str, Any]
 
 
-_installed: DeliverySettings | None = None
-
-
-def use(settings: DeliverySettings | None) -> None:
-    """Install the delivery settings (the local emulator passes its own tables and mode)."""
-    global _installed
-    _installed = settings
-
-
-def delivery_settings() -> DeliverySettings:
-    """The installed settings, or those of the environment."""
-    return _installed or _from_environment()
-
-
 @cache
-def _from_environment() -> DeliverySettings:
-    """Built once per process: the secrets' table and the HTTP client."""
+def delivery_settings() -> DeliverySettings:
+    """Built once per process: the secrets' table (on the process's client) and the mode."""
     from corral.webhooks.store import WebhookStore  # botocore: not before the first claim
 
     settings = get_settings()

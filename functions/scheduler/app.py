@@ -6,22 +6,17 @@ the function's own clock, so a late or repeated delivery cannot enqueue stale ru
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import cache
 from types import ModuleType
 from typing import Any
 
-import boto3
 import queues
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 from corral.definition import QueueRegistry
 from corral.events.deploy import DeploymentEvents
 from corral.invocation import FunctionContext, invocation, logger
 from corral.queue import now_ms
-from corral.redis_client import create_redis
 from corral.schedules import (
     Declared,
     ScheduleService,
@@ -31,8 +26,8 @@ from corral.schedules import (
     sync_declared,
 )
 from corral.service import JobService
-from corral.settings import get_settings
 from corral.store import JobStore
+from corral.wiring import Wiring, current
 
 SERVICE = "corral-scheduler"
 
@@ -49,27 +44,21 @@ class Deployment:
     events: DeploymentEvents | None = None
 
 
-@cache
 def deployment() -> Deployment:
-    """The deployment's tables, queues and code-declared schedules."""
-    settings = get_settings()
-    config = Config(retries={"mode": "standard"})
-    dynamodb = boto3.resource("dynamodb", region_name=settings.region, config=config)
-    client = boto3.client("dynamodb", region_name=settings.region, config=config)
+    """The deployment's tables, queues and code-declared schedules, built once from the
+    process's wiring."""
+    return current().part("scheduler", _build)
+
+
+def _build(wiring: Wiring) -> Deployment:
     modules = [m for m in vars(queues).values() if isinstance(m, ModuleType)]
-    jobs = JobStore(client, settings.table)
-
-    def clients(service: str) -> Any:
-        return boto3.client(service, region_name=settings.region, config=config)  # type: ignore[call-overload]
-
     return Deployment(
-        schedules=ScheduleStore(dynamodb.Table(settings.schedules_table)),
-        # A plain client: the resource's own one would re-serialize the store's items.
-        jobs=jobs,
-        registry=queues.registry,
+        schedules=ScheduleStore(wiring.aws.table(wiring.settings.schedules_table)),
+        jobs=wiring.store,
+        registry=wiring.registry,
         declared=declared_in(modules),
-        prefix=settings.key_prefix,
-        events=DeploymentEvents.from_settings(settings, clients, queues.registry, jobs),
+        prefix=wiring.settings.key_prefix,
+        events=wiring.events(None),
     )
 
 
@@ -89,18 +78,11 @@ async def tick(d: Deployment, redis: Any, clock: Callable[[], int] = now_ms) -> 
     return {**synced, **report}
 
 
-async def _invoke(d: Deployment) -> dict[str, int]:
-    redis = create_redis()
-    try:
-        return await tick(d, redis)
-    finally:
-        await redis.aclose()
-
-
 def handler(event: dict[str, Any], context: FunctionContext) -> dict[str, int]:
     """EventBridge ``rate(1 minute)`` entry point."""
     with invocation(context, SERVICE, metrics_service="scheduler") as metrics:
-        summary = asyncio.run(_invoke(deployment()))
+        d = deployment()
+        summary = current().loops.run(lambda redis: tick(d, redis))
         for name in ("enqueued", "duplicates", "skipped", "conflicts", "errors"):
             metrics.add_metric(
                 name=f"Schedule{name.title()}", unit=MetricUnit.Count, value=summary[name]

@@ -18,6 +18,7 @@ from corral.records import TTL_ATTRIBUTE, table_definition
 from corral.schedules import create_table
 from corral.settings import Settings
 from corral.stats import table_definition as tenant_table_definition
+from corral.wiring import AwsClients
 
 DLQ_NAME = "corral-dlq"
 BUCKET = "corral-results"
@@ -81,34 +82,33 @@ def start_server(host: str, port: int) -> tuple[Any, str]:
 def start_aws(settings: Settings, host: str = "127.0.0.1", port: int = 0) -> LocalAws:
     """Start moto and create the resources ``template.yaml`` declares, plus the email
     sender identity and the notification topic the queues need."""
-    import boto3
-
     server, endpoint = start_server(host, port)
-    region = settings.region
-    point_boto3_at(endpoint, region)
-    dynamodb = boto3.client("dynamodb", region_name=region)
+    point_boto3_at(endpoint, settings.region)
+    # Clients made as every function makes its own (corral.wiring), used once here.
+    aws = AwsClients(settings.region)
+    dynamodb = aws.client("dynamodb")
     # The job table as the engine defines it (the template declares the same keys).
     dynamodb.create_table(**table_definition(settings.table))
     dynamodb.update_time_to_live(
         TableName=settings.table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
-    create_table(boto3.resource("dynamodb", region_name=region), settings.schedules_table)
-    sqs = boto3.client("sqs", region_name=region)
+    create_table(aws.resource("dynamodb"), settings.schedules_table)
+    sqs = aws.client("sqs")
     url = sqs.create_queue(QueueName=DLQ_NAME, Attributes={"MessageRetentionPeriod": "1209600"})
     bucket = settings.bucket or BUCKET
-    boto3.client("s3", region_name=region).create_bucket(Bucket=bucket)
+    aws.client("s3").create_bucket(Bucket=bucket)
     # Webhooks, signing secrets and daily counters; and the bus of lifecycle events.
     tenants = settings.tenant_table or TENANT_TABLE
     dynamodb.create_table(**tenant_table_definition(tenants))
     bus = settings.event_bus or EVENT_BUS
-    boto3.client("events", region_name=region).create_event_bus(Name=bus)
+    aws.client("events").create_event_bus(Name=bus)
     # SES sends only from a verified identity; the operator verifies it in AWS, we do here.
     sender = settings.email_sender or EMAIL_SENDER
-    boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
+    aws.client("sesv2").create_email_identity(EmailIdentity=sender)
     topic = (
         settings.notification_topic_arn
-        or boto3.client("sns", region_name=region).create_topic(Name=NOTIFICATION_TOPIC)["TopicArn"]
+        or aws.client("sns").create_topic(Name=NOTIFICATION_TOPIC)["TopicArn"]
     )
     return LocalAws(
         server,

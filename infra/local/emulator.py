@@ -10,23 +10,13 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from corral.definition import QueueRegistry
-from corral.dlq import DeadLetterQueue
-from corral.events.deploy import DeploymentEvents
 from corral.index_marker import LOST_SOURCE
-from corral.lambda_support import ThreadLoops
-from corral.poller import PollerRuntime, PollerSettings
-from corral.reconcile_runtime import ReconcilerRuntime
-from corral.redis_client import create_redis
-from corral.results import ResultStore
 from corral.settings import Settings, get_settings
-from corral.store import JobStore
-from corral.wake import FlaggedWaker
-from corral.webhooks.delivery import DeliverySettings
-from corral.webhooks.dispatch import WEBHOOK_QUEUE
-from corral.webhooks.store import WebhookStore
+from corral.wiring import Wiring, install
 from corral_client.redact import redact_text, redact_url
 
 from infra.local.aws import LocalAws, function_environment, start_aws
@@ -123,8 +113,20 @@ class Emulator:
     aws: LocalAws
     schedules: list[ScheduledFunction]
     invoker: Invoker
-    loops: ThreadLoops
     poller_sizes: dict[str, FunctionSize]
+
+    @cached_property
+    def wiring(self) -> Wiring:
+        """The clients and runtimes of every function this process runs (``corral.wiring``):
+        the settings' (moto, Redis), with poller starts and reconciles run in-process."""
+        return Wiring(
+            self.settings,
+            registry=lambda: self.registry,
+            # Looked up at each call: a driver (the chaos bench) may wrap them.
+            starter=lambda queue: self.start_poller(queue),
+            reconcile=lambda queue: self.start_reconcile(queue),
+            reconcile_grace_ms=self.local.reconcile_grace_ms,
+        )
 
     @property
     def url(self) -> str:
@@ -150,59 +152,6 @@ class Emulator:
         size = next((f.size for f in self.schedules if f.handler == RECONCILER), FunctionSize())
         self.invoker.invoke_async(RECONCILER, event, "corral-reconciler", size)
 
-    def install_runtimes(self) -> None:
-        """Give the poller and reconciler handlers this process's clients."""
-        import boto3
-        from poller import app as poller_app
-        from reconciler import app as reconciler_app
-
-        region = self.settings.region
-        results = ResultStore(boto3.client("s3", region_name=region), self.aws.bucket)
-        store = JobStore(
-            boto3.client("dynamodb", region_name=region), self.aws.table, results=results
-        )
-        dlq = DeadLetterQueue(boto3.client("sqs", region_name=region), self.aws.dlq_url)
-        prefix = self.settings.key_prefix
-
-        def clients(service: str) -> Any:
-            return boto3.client(service, region_name=region)  # type: ignore[call-overload]
-
-        events = DeploymentEvents.from_settings(
-            self.settings, clients, self.registry, store, self.start_poller
-        )
-        poller_app.use(
-            PollerRuntime(
-                self.registry,
-                store,
-                dlq,
-                self.loops,
-                prefix=prefix,
-                settings=PollerSettings.from_settings(self.settings),
-                starter=self.start_poller,
-                events=events,
-                reconcile=self.start_reconcile,
-            )
-        )
-        if WEBHOOK_QUEUE in self.registry:
-            from queues import webhook
-
-            dynamodb = boto3.client("dynamodb", region_name=region)
-            secrets = WebhookStore(dynamodb, self.aws.tenant_table)
-            webhook.use(
-                DeliverySettings(secret_of=secrets.secret, registered=secrets.exists, local=True)
-            )
-        reconciler_app.use(
-            ReconcilerRuntime(
-                self.registry,
-                store,
-                dlq,
-                self.loops,
-                starter=self.start_poller,
-                prefix=prefix,
-                grace_ms=self.local.reconcile_grace_ms,
-            )
-        )
-
     def tick(self, function: ScheduledFunction) -> None:
         """One EventBridge tick of a scheduled function (a poller tick per queue)."""
         if function.handler == POLLER:
@@ -227,15 +176,7 @@ class Emulator:
     def app(self) -> Any:
         from api.wiring import build_app
 
-        redis = create_redis(self.settings)
-        waker = FlaggedWaker(redis, self.start_poller, prefix=self.settings.key_prefix)
-        return build_app(
-            self.settings,
-            registry=self.registry,
-            redis=redis,
-            waker=waker,
-            reconcile=self.start_reconcile,
-        )
+        return build_app(self.wiring)
 
     async def serve(self) -> None:
         import uvicorn
@@ -257,7 +198,7 @@ class Emulator:
         self.invoker.shutdown(wait_s=15)
         if self.invoker.running() == 0:
             with contextlib.suppress(Exception):
-                self.loops.close()
+                self.wiring.close()
         self.aws.stop()
         print("stopped", flush=True)
 
@@ -323,11 +264,10 @@ def build(local: LocalSettings, settings: Settings) -> tuple[Emulator, list[str]
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     get_settings.cache_clear()
     settings = get_settings().model_copy(update={"api_keys": settings.api_keys or DEFAULT_KEYS})
-    loops = ThreadLoops(lambda: create_redis(settings))
     sizes = poller_sizes()
-    emulator = Emulator(local, settings, registry, aws, schedules, Invoker(), loops, sizes)
+    emulator = Emulator(local, settings, registry, aws, schedules, Invoker(), sizes)
     notes += unfit_queues(emulator)
-    emulator.install_runtimes()
+    install(emulator.wiring)
     return emulator, notes
 
 

@@ -249,6 +249,7 @@ def every_call(client: Client) -> None:
     client.jobs("email")
     client.throughput("email")
     client.set_limits("email", concurrency=2, rateLimit=None)
+    client.key_groups("email")
     client.key_group("email", "g1")
     client.set_key_group("email", "g1", concurrency=1)
     client.pause("email")

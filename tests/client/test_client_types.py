@@ -29,6 +29,7 @@ TYPES = {
     "QueueSettings": client_types.QueueSettings,
     "QueueLimits": client_types.QueueLimits,
     "KeyGroupPublic": client_types.KeyGroup,
+    "KeyGroupList": client_types.KeyGroupList,
     "RateLimitSetting": client_types.RateLimitSetting,
     "JobPage": client_types.JobPage,
     "QueuePublic": client_types.QueueStats,

@@ -33,6 +33,7 @@ def main(argv: list[str]) -> None:
     from corral.poller import PollerRuntime, PollerSettings
     from corral.queue import LeaseSettings
     from corral.store import JobStore
+    from corral.wiring import Wiring, install
     from poller import app
     from redis.asyncio import Redis
 
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> None:
         settings=PollerSettings(linger_ms=linger_ms, max_idle_ms=60_000),
         lease=LeaseSettings(cap_ms=1000, margin_ms=margin_ms),
     )
-    app.use(runtime)
+    install(Wiring(poller=runtime))
     print("polling", flush=True)
     app.handler({"queue": queue}, FakeContext(120_000))
 

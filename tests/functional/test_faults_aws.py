@@ -14,6 +14,8 @@ from corral.job import JobStatus
 from corral.poller import PollerRuntime, PollerSettings
 from corral.queue import LeaseSettings
 from corral.store import JobStore, now_ms
+from corral.wiring import Wiring
+from corral.wiring import install as install_wiring
 from poller import app
 
 from tests.e2e.testqueues import registry
@@ -62,15 +64,17 @@ def install(env: LambdaEnv, store: JobStore | None = None, dlq_client: Any = Non
     dlq = env.dlq
     if dlq_client is not None:
         dlq = type(env.dlq)(dlq_client, env.aws.dlq_url, wait_s=0)
-    app.use(
-        PollerRuntime(
-            registry,
-            store or env.store,
-            dlq,
-            env.loops,
-            prefix=env.prefix,
-            settings=PollerSettings(linger_ms=300, safety_ms=1000),
-            lease=LeaseSettings(cap_ms=1000, margin_ms=500),
+    install_wiring(
+        Wiring(
+            poller=PollerRuntime(
+                registry,
+                store or env.store,
+                dlq,
+                env.loops,
+                prefix=env.prefix,
+                settings=PollerSettings(linger_ms=300, safety_ms=1000),
+                lease=LeaseSettings(cap_ms=1000, margin_ms=500),
+            )
         )
     )
 
@@ -84,7 +88,7 @@ def drain(queue: str = "work", budget_ms: int = 60_000) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def uninstall() -> Iterator[None]:
     yield
-    app.use(None)
+    install_wiring(None)
 
 
 def test_a_table_error_on_complete_is_retried_until_the_result_is_durable(

@@ -23,6 +23,7 @@ from corral.records import table_definition
 from corral.scripts import RedisClient
 from corral.service import JobService
 from corral.store import JobStore, now_ms
+from corral.wiring import Wiring, install
 from moto.server import ThreadedMotoServer
 from poller import app
 from redis.asyncio import Redis
@@ -71,7 +72,7 @@ def served() -> Iterator[Served]:
     finally:
         loops.run(lambda redis: delete_prefix(redis, prefix))
         loops.close()
-        app.use(None)
+        install(None)
         server.stop()
 
 
@@ -141,14 +142,16 @@ def test_a_poller_killed_mid_job_loses_nothing(served: Served, tmp_path: Path) -
     assert lease_end is not None
     time.sleep(max(0.0, (lease_end - now_ms()) / 1000) + 0.1)
 
-    app.use(
-        PollerRuntime(
-            registry,
-            served.store,
-            served.dlq,
-            served.loops,
-            prefix=served.prefix,
-            settings=PollerSettings(linger_ms=300),
+    install(
+        Wiring(
+            poller=PollerRuntime(
+                registry,
+                served.store,
+                served.dlq,
+                served.loops,
+                prefix=served.prefix,
+                settings=PollerSettings(linger_ms=300),
+            )
         )
     )
     reply = app.handler(load_event("poller_wake.json", queue="work"), FakeContext(60_000))

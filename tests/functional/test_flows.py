@@ -15,12 +15,12 @@ from corral.drain import Drainer
 from corral.failures import FailureRecorder
 from corral.flows.intake import MAX_NODES, AcceptedNode, FlowIntake, FlowNode, FlowTooLargeError
 from corral.flows.link import FlowLinker
-from corral.flows.repair import FlowRepair
 from corral.flows.service import FlowService
 from corral.flows.store import FlowStore, ParentState
 from corral.job import JobOptions, JobState, JobStatus
 from corral.poller.hooks import StoreHooks
 from corral.queue import Queue
+from corral.reconciler import FlowRepair
 from corral.service import JobService
 from corral.store import JobStore
 

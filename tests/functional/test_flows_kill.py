@@ -15,9 +15,10 @@ from corral.flows.service import FlowService
 from corral.job import JobStatus
 from corral.poller import PollerRuntime, PollerSettings
 from corral.queue import Queue
-from corral.reconcile_runtime import ReconcilerRuntime
+from corral.reconciler import ReconcilerRuntime
 from corral.scripts import RedisClient
 from corral.service import JobService
+from corral.wiring import Wiring, install
 from poller import app
 
 from tests.conftest import SHARED_REDIS_URL
@@ -73,14 +74,16 @@ def redis_state(served: Served, queue: str, job_id: str) -> str | None:
 
 
 def poll(served: Served, queue: str) -> None:
-    app.use(
-        PollerRuntime(
-            registry,
-            served.store,
-            served.dlq,
-            served.loops,
-            prefix=served.prefix,
-            settings=PollerSettings(linger_ms=100),
+    install(
+        Wiring(
+            poller=PollerRuntime(
+                registry,
+                served.store,
+                served.dlq,
+                served.loops,
+                prefix=served.prefix,
+                settings=PollerSettings(linger_ms=100),
+            )
         )
     )
     app.handler(load_event("poller_wake.json", queue=queue), FakeContext(60_000))

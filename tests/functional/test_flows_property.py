@@ -17,12 +17,12 @@ from corral.errors import CorralError
 from corral.failures import FailureRecorder
 from corral.flows.intake import FlowIntake, FlowNode
 from corral.flows.link import FlowLinker
-from corral.flows.repair import FlowRepair
 from corral.flows.service import FlowService
 from corral.flows.store import FlowStore
 from corral.job import JobStatus
 from corral.poller.hooks import StoreHooks
 from corral.queue import Outcome, Queue
+from corral.reconciler import FlowRepair
 from corral.service import JobService
 from corral.store import JobStore
 from hypothesis import HealthCheck, Phase, settings

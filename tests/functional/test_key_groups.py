@@ -3,12 +3,14 @@ and released by every path that ends an active job."""
 
 from __future__ import annotations
 
-from corral.job import Deduplication, DedupMode, JobOptions, KeyGroupOption, KeyGroupRate
+import pytest
+from corral.errors import WaitingQuotaError
+from corral.job import Deduplication, DedupMode, JobOptions, JobState, KeyGroupOption, KeyGroupRate
 from corral.key_groups import StoredKeyGroups, in_force, mirror
-from corral.queue import ClaimCode, LeaseSettings, NewJob, Queue
+from corral.queue import DEFAULT_GROUP, ClaimCode, LeaseSettings, NewJob, Queue
 
 from tests.conftest import FakeClock, QueueFactory
-from tests.functional.helpers import claim_ids, settle_one
+from tests.functional.helpers import claim_ids, raw, settle_one
 
 
 def keyed(key: str, concurrency: int | None = None, rate: KeyGroupRate | None = None) -> JobOptions:
@@ -27,8 +29,9 @@ async def test_a_key_group_runs_at_most_its_concurrency_and_others_go_past_it(
     b = await add_keyed(queue, "b", 2, concurrency=2)
     plain = (await queue.add({"n": 9})).job_id
 
-    # a's second and third wait behind its first; b's and the plain job go past them.
-    assert await claim_ids(queue, n=10) == [a[0], *b, plain]
+    # The key groups and the jobs without one take turns; a's second and third wait
+    # behind its first, and b's second goes past them.
+    assert await claim_ids(queue, n=10) == [a[0], b[0], plain, b[1]]
     nothing = await queue.claim("w2", 10)
     assert (nothing.code, nothing.hint_ms, nothing.jobs) == (ClaimCode.EMPTY, -1, [])
     assert (await queue.counts()).waiting == 2
@@ -169,15 +172,99 @@ async def test_a_debounced_job_takes_the_new_options_key_group(make_queue: Queue
     assert await claim_ids(queue) == [first.job_id]
 
 
-async def test_a_claim_looks_100_jobs_deep_into_a_tenants_line(make_queue: QueueFactory) -> None:
+async def test_key_groups_take_turns_so_a_small_one_is_not_starved(
+    make_queue: QueueFactory,
+) -> None:
     queue = make_queue()
-    held = [NewJob({"n": i}, keyed("a", 1)) for i in range(101)]
-    ids = [r.job_id for r in await queue.add_bulk([*held, NewJob({"n": 0})])]
-    (first,) = (await queue.claim("w1", 10)).jobs
-    assert first.id == ids[0]
+    big = [
+        r.job_id for r in await queue.add_bulk([NewJob({"n": i}, keyed("a")) for i in range(1000)])
+    ]
+    small = await add_keyed(queue, "b", 10)
 
-    # a's next 100 fill the window: the plain job behind them is not reached.
-    assert await claim_ids(queue, n=10) == []
+    claimed: list[str] = []
+    while len(claimed) < 20:
+        claimed += await claim_ids(queue, n=4)
+    # One job of each key group in turn: b's ten are all among the first twenty.
+    assert claimed == [job for pair in zip(big, small, strict=False) for job in pair]
+    # Then a, alone, takes whole batches.
+    assert await claim_ids(queue, n=8) == big[10:18]
+
+
+async def test_a_held_key_group_does_not_block_others_however_deep_its_line(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    deep = [NewJob({"n": i}, keyed("a", 1)) for i in range(2000)]
+    held = [r.job_id for r in await queue.add_bulk(deep)]
+    (first,) = (await queue.claim("w1", 1)).jobs
+    others = [(await queue.add({"n": 0})).job_id, *await add_keyed(queue, "b", 2)]
+
+    # The jobs behind a's 1,999 held ones start at once; a's lane waits out of turn.
+    assert await claim_ids(queue, n=10) == others
+    assert await raw(queue).smembers(queue.keys.key_group_parked("a")) == {first.group}
+    later = (await queue.add({"n": 1})).job_id
+    assert await claim_ids(queue, n=10) == [later]
+    assert (await queue.counts()).waiting == 1999
+    state = await in_force(queue, "a")
+    assert (state["waiting"], state["active"], state["held"]) == (1999, 1, True)
+
+    # a's job ends: its lane takes turns again, for one job (its limit).
     await settle_one(queue, first, "c", 1)
-    # One of a's started: the plain job is within the first 100 now.
-    assert await claim_ids(queue, n=10) == [ids[1], ids[101]]
+    assert await claim_ids(queue, n=10) == [held[1]]
+
+
+async def test_key_group_lanes_are_counted_listed_cancelled_and_cleaned(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    a = await add_keyed(queue, "a", 2, concurrency=1)
+    plain = (await queue.add({"n": 0})).job_id
+    b = await add_keyed(queue, "b", 1)
+    assert (await queue.counts()).waiting == 4
+    total, jobs = await queue.list_jobs(JobState.WAITING)
+    assert (total, [j.id for j in jobs]) == (4, [*a, plain, *b])
+
+    await queue.cancel(b[0])
+    assert (await queue.counts()).waiting == 3
+    assert await raw(queue).smembers(queue.keys.key_group_lanes) == {f"{DEFAULT_GROUP}:a"}
+    assert sorted(await queue.clean(JobState.WAITING)) == sorted([*a, plain])
+    assert (await queue.counts()).waiting == 0
+    keys = queue.keys
+    left = [keys.key_group_lanes, keys.key_groups_waiting, keys.named("ring")]
+    left.append(keys.lanes_turn(DEFAULT_GROUP))
+    assert await raw(queue).exists(*left) == 0
+
+
+async def test_a_tenants_waiting_quota_counts_its_key_group_jobs(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    await queue.add_bulk([NewJob({"n": i}, keyed("a")) for i in range(2)], max_waiting=3)
+    await queue.add({"n": 2})
+    with pytest.raises(WaitingQuotaError):
+        await queue.add_bulk([NewJob({"n": 3}, keyed("b"))], max_waiting=3)
+
+
+async def test_a_runtime_limit_hands_held_lanes_their_turn_back(make_queue: QueueFactory) -> None:
+    queue = make_queue()
+    one = (await queue.add({"n": 1}, keyed("a", 1), group="t1")).job_id
+    two = (await queue.add({"n": 2}, keyed("a", 1), group="t2")).job_id
+    assert await claim_ids(queue, n=10) == [one]
+    assert await claim_ids(queue, n=10) == []  # t2's lane of a is parked
+
+    await mirror(queue, StoredKeyGroups({"a": {"concurrency": 2}}, 1, []))
+    assert await claim_ids(queue, n=10) == [two]
+
+
+async def test_a_key_group_job_from_before_lanes_is_still_cancelled(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue()
+    (job_id,) = await add_keyed(queue, "a", 1)
+    # As Redis held it before key groups had lanes: among the tenant's own jobs.
+    r, keys = raw(queue), queue.keys
+    await r.delete(keys.lane(DEFAULT_GROUP, "a"), keys.lanes_turn(DEFAULT_GROUP))
+    await r.delete(keys.key_group_lanes, keys.key_groups_waiting)
+    await r.zadd(keys.group(DEFAULT_GROUP), {job_id: 0})
+
+    await queue.cancel(job_id)
+    assert await r.exists(keys.group(DEFAULT_GROUP)) == 0
+    assert await claim_ids(queue) == []

@@ -16,7 +16,7 @@ from corral.job import JobOptions
 from corral.lambda_support import ThreadLoops
 from corral.poller import PollerRuntime, PollerSettings
 from corral.queue import Queue
-from corral.reconcile_runtime import ReconcilerRuntime
+from corral.reconciler import ReconcilerRuntime
 from corral.scripts import RedisClient
 from corral.service import JobService
 from corral.store import JobStore

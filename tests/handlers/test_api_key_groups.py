@@ -29,7 +29,16 @@ def test_a_key_group_without_runtime_limits_answers_nulls(api: Api) -> None:
     assert enqueue(api, {"group": group}).status_code == 202
 
     held = api.client.get(URL, headers=ADMIN).json()
-    assert held == {"id": "acct-1", "concurrency": None, "rateLimit": None, "active": 0}
+    assert held == {
+        "id": "acct-1",
+        "concurrency": None,
+        "rateLimit": None,
+        "active": 0,
+        "waiting": 1,
+        "held": False,
+        "jobConcurrency": 2,
+        "jobRateLimit": {"max": 10, "durationMs": 1000},
+    }
     job_id = enqueue(api, {"group": group}).json()["jobId"]
     record = api.client.get(f"/jobs/email/{job_id}", headers=ACME).json()
     assert record["options"]["group"] == group
@@ -57,16 +66,31 @@ def test_a_key_groups_limits_are_set_at_runtime_durably_and_audited(
     assert enqueue(api, {"group": {"id": "acct-1", "concurrency": 5}}).status_code == 202
     body = {"concurrency": 1, "rateLimit": {"max": 3, "durationMs": 60_000}}
     assert api.client.put(URL, json=body, headers=ACME).status_code == 403
-    with caplog.at_level(logging.INFO, logger="corral.key_groups"):
-        reply = api.client.put(URL, json=body, headers=ADMIN)
+    caplog.set_level(logging.INFO)
+    reply = api.client.put(URL, json=body, headers=ADMIN)
     assert reply.status_code == 200, reply.text
     assert reply.json() == {
         "id": "acct-1",
         "concurrency": 1,
         "rateLimit": {"max": 3, "durationMs": 60_000},
         "active": 0,
+        "waiting": 1,
+        "held": False,
+        "jobConcurrency": 5,
+        "jobRateLimit": None,
     }
-    assert "key group acct-1 limits changed by tenant" in caplog.text
+    # One audit line, on the audit log beside the other admin actions, and no other copy.
+    ours = [r for r in caplog.records if r.name.startswith("corral")]
+    (line,) = [r for r in ours if "acct-1" in r.getMessage()]
+    assert (line.name, line.levelno) == ("corral.audit", logging.WARNING)
+    assert line.audit == {  # type: ignore[attr-defined]
+        "who": {"tenant": "acme", "keyId": line.audit["who"]["keyId"]},  # type: ignore[attr-defined]
+        "action": "set-group-limits",
+        "queue": "email",
+        "group": "acct-1",
+        "old": {},
+        "new": {"concurrency": 1, "rateMax": 3, "rateMs": 60_000},
+    }
 
     # Redis lost the mirror: the next read seeds it again from the job table.
     delete_prefix_sync(api.service.queue("email").keys.prefix)
@@ -76,6 +100,25 @@ def test_a_key_groups_limits_are_set_at_runtime_durably_and_audited(
     # An empty body hands the key group back to the limits its jobs carry.
     back = api.client.put(URL, json={}, headers=ADMIN).json()
     assert (back["concurrency"], back["rateLimit"]) == (None, None)
+
+
+def test_the_key_groups_of_a_queue_are_listed_busiest_first(api: Api) -> None:
+    for key, count in (("quiet", 1), ("busy", 3)):
+        for _ in range(count):
+            assert enqueue(api, {"group": {"id": key, "concurrency": 1}}).status_code == 202
+    assert api.client.put("/queues/email/groups/idle", json={"concurrency": 4}, headers=ADMIN)
+    assert api.client.get("/queues/email/groups", headers=ACME).status_code == 403
+
+    listed = api.client.get("/queues/email/groups", headers=ADMIN).json()
+    assert listed["total"] == 3
+    rows = [
+        (g["id"], g["waiting"], g["concurrency"], g["jobConcurrency"]) for g in listed["groups"]
+    ]
+    assert rows == [("busy", 3, None, 1), ("quiet", 1, None, 1), ("idle", 0, 4, None)]
+    first = api.client.get("/queues/email/groups?limit=1", headers=ADMIN).json()
+    assert (first["total"], [g["id"] for g in first["groups"]]) == (3, ["busy"])
+    assert api.client.get("/queues/email/groups?limit=0", headers=ADMIN).status_code == 422
+    assert api.client.get("/queues/nope/groups", headers=ADMIN).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,12 @@ from api.factory import create_app
 from api.wiring import build_app
 from corral.settings import Settings
 from corral.store import JobStore
+from corral.wiring import Wiring
 from fastapi.testclient import TestClient
 from mangum import Mangum
 from redis.asyncio import Redis
 
-from tests.awsmock import REGION, AwsStack, client, start_aws
+from tests.awsmock import REGION, AwsStack, start_aws
 from tests.conftest import SHARED_REDIS_URL
 from tests.handlers.apiapp import delete_prefix_sync, registry
 
@@ -173,7 +174,7 @@ def test_the_deployment_app_builds_from_settings(aws: AwsStack, prefix: str) -> 
         }
     )
     redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
-    app = build_app(settings, redis=redis, client=client)
+    app = build_app(Wiring(settings, redis=lambda: redis))
     with TestClient(app) as http:
         checks = http.get("/health").json()["checks"]
         assert checks == {"redis": True, "dynamodb": True, "sqs": True}

@@ -157,3 +157,26 @@ def test_parents_waiting_for_children_are_listed_by_their_status(api: Api) -> No
     reply = api.client.get("/queues/email/jobs?status=waiting-children", headers=ACME)
     assert reply.status_code == 200, reply.text
     assert [j["jobId"] for j in reply.json()["jobs"]] == [tree["jobId"]]
+
+
+def test_a_node_s_status_and_its_links_come_from_one_read_of_its_item(api: Api) -> None:
+    tree = flow(api, node(0, children=[node(1), node(2)])).json()
+    child = tree["children"][0]["jobId"]
+    reads: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        reads.append(params["Key"]["pk"]["S"])
+
+    events = api.store.client.meta.events
+    events.register("provide-client-params.dynamodb.GetItem", count)
+    try:
+        parent = job(api, "email", tree["jobId"])
+        # Its own item once (the record with its links), then each child's record.
+        ids = [tree["jobId"], *(c["jobId"] for c in tree["children"])]
+        assert sorted(reads) == sorted(f"email#{i}" for i in ids)
+        reads.clear()
+        assert job(api, "email", child)["parent"] == {"jobId": tree["jobId"], "queue": "email"}
+        assert reads == [f"email#{child}"], "a child: its own item, once"
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", count)
+    assert [c["jobId"] for c in parent["children"]] == [c["jobId"] for c in tree["children"]]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from corral.invocation import logger
+from corral.wiring import Wiring, install
 from poller import app as poller
 from reconciler import app as reconciler
 
@@ -26,13 +27,12 @@ def env() -> Iterator[LambdaEnv]:
 
 @pytest.fixture
 def installed(env: LambdaEnv) -> Iterator[LambdaEnv]:
-    poller.use(env.poller_runtime())
-    reconciler.use(env.reconciler_runtime())
+    install(Wiring(poller=env.poller_runtime(), reconciler=env.reconciler_runtime()))
     try:
         yield env
     finally:
-        poller.use(None)
-        reconciler.use(None)
+        install(None)
+        install(None)
 
 
 Lines = Callable[[], list[dict[str, Any]]]

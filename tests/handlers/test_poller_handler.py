@@ -12,6 +12,7 @@ from corral.errors import UnknownQueueError
 from corral.job import JobStatus
 from corral.keys import QueueKeys
 from corral.settings import get_settings
+from corral.wiring import Wiring, install
 from poller import app
 
 from tests.handlers.lambda_env import FakeContext, LambdaEnv, lambda_env, load_event
@@ -24,11 +25,11 @@ def env() -> Iterator[LambdaEnv]:
 
 @pytest.fixture
 def installed(env: LambdaEnv) -> Iterator[LambdaEnv]:
-    app.use(env.poller_runtime())
+    install(Wiring(poller=env.poller_runtime()))
     try:
         yield env
     finally:
-        app.use(None)
+        install(None)
 
 
 @pytest.fixture
@@ -123,13 +124,13 @@ def test_no_job_starts_that_cannot_finish_before_the_deadline(installed: LambdaE
 
 def test_a_deep_backlog_starts_more_pollers_up_to_the_queue_limit(env: LambdaEnv) -> None:
     # One handler per poller and a queue limit of 4: at most 4 pollers, so 3 more.
-    app.use(env.poller_runtime(concurrency=1, backlog_per_poller=2))
+    install(Wiring(poller=env.poller_runtime(concurrency=1, backlog_per_poller=2)))
     try:
         for i in range(12):
             env.enqueue({"value": i, "sleepMs": 20})
         reply = app.handler(wake(), FakeContext(60_000))
     finally:
-        app.use(None)
+        install(None)
 
     assert reply["completed"] == 12
     assert env.started == ["work"] * 3

@@ -12,6 +12,7 @@ from corral.queue import Outcome
 from corral.records import OutcomeRecord
 from corral.scripts import RedisClient
 from corral.store import now_ms
+from corral.wiring import Wiring, install
 from poller import app as poller_app
 from reconciler import app
 
@@ -21,13 +22,12 @@ from tests.handlers.lambda_env import FakeContext, LambdaEnv, lambda_env, load_e
 @pytest.fixture
 def env() -> Iterator[LambdaEnv]:
     for env in lambda_env():
-        app.use(env.reconciler_runtime())
-        poller_app.use(env.poller_runtime())
+        install(Wiring(poller=env.poller_runtime(), reconciler=env.reconciler_runtime()))
         try:
             yield env
         finally:
-            app.use(None)
-            poller_app.use(None)
+            install(None)
+            install(None)
 
 
 def reconcile(event: str = "reconciler_tick.json") -> dict[str, Any]:
@@ -153,7 +153,7 @@ def test_a_failure_only_redis_saw_is_synced_with_its_dead_letter(env: LambdaEnv)
 
 
 def test_young_records_wait_for_the_next_run(env: LambdaEnv) -> None:
-    app.use(env.reconciler_runtime(grace_ms=60_000))
+    install(Wiring(reconciler=env.reconciler_runtime(grace_ms=60_000)))
     env.enqueue({"value": 1})
     env.flush()
 

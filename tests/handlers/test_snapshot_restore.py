@@ -12,10 +12,8 @@ from types import ModuleType
 import pytest
 import redis as sync_redis
 from corral import snapshot
-from corral.lambda_support import aws_client
 from corral.scripts import RedisClient
-from poller import app as poller_app
-from reconciler import app as reconciler_app
+from corral.wiring import Wiring, aws_client, install
 
 from tests.conftest import SHARED_REDIS_URL
 from tests.handlers.lambda_env import LambdaEnv, lambda_env
@@ -62,29 +60,33 @@ def test_a_restore_reseeds_random() -> None:
     assert [random.random() for _ in range(3)] != drawn
 
 
-def test_a_restore_builds_new_boto3_clients() -> None:
-    before = aws_client("sqs")
-    assert aws_client("sqs") is before
+def test_a_restore_builds_new_boto3_clients_behind_the_same_handles() -> None:
+    sqs = aws_client("sqs")
+    assert aws_client("sqs") is sqs
+    before = sqs.meta
+    assert sqs.meta is before, "built once"
     snapshot.run_after_restore()
-    assert aws_client("sqs") is not before
+    assert aws_client("sqs") is sqs, "a holder keeps its handle"
+    assert sqs.meta is not before, "which builds a new client on next use"
 
 
-@pytest.mark.parametrize("function", [poller_app, reconciler_app], ids=["poller", "reconciler"])
+@pytest.mark.parametrize("part", ["poller", "reconciler"])
 def test_a_restore_closes_the_runtimes_redis_and_the_next_invocation_reconnects(
-    env: LambdaEnv, function: ModuleType
+    env: LambdaEnv, part: str
 ) -> None:
-    runtime = env.poller_runtime() if function is poller_app else env.reconciler_runtime()
-    function.use(runtime)
+    if part == "poller":
+        install(Wiring(poller=env.poller_runtime()))
+    else:
+        install(Wiring(reconciler=env.reconciler_runtime()))
     try:
         before = env.run(connection_id)
         assert connected(before)
         snapshot.run_after_restore()
-        assert function._runtime is None, "the next invocation builds a new runtime"
         assert not connected(before)
         after = env.run(connection_id)
         assert after != before and connected(after)
     finally:
-        function.use(None)
+        install(None)
 
 
 def test_a_restore_reconnects_the_api_s_redis(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,13 +99,13 @@ def test_a_restore_reconnects_the_api_s_redis(monkeypatch: pytest.MonkeyPatch) -
         sys.modules.pop("api.app", None)
         module = lambda_runtime.run(importlib.import_module, "api.app")
         loop = lambda_runtime.loop
-        before = lambda_runtime.run(loop.run_until_complete, connection_id(module.redis))
+        before = lambda_runtime.run(loop.run_until_complete, connection_id(module.wiring.redis))
         assert connected(before)
         lambda_runtime.run(snapshot.run_after_restore)
         assert not connected(before)
-        after = lambda_runtime.run(loop.run_until_complete, connection_id(module.redis))
+        after = lambda_runtime.run(loop.run_until_complete, connection_id(module.wiring.redis))
         assert after != before and connected(after)
-        lambda_runtime.run(loop.run_until_complete, module.redis.aclose())
+        lambda_runtime.run(loop.run_until_complete, module.wiring.redis.aclose())
     finally:
         lambda_runtime.close()
         get_settings.cache_clear()

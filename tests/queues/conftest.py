@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from corral.settings import get_settings
 from moto import mock_aws
-from queues._common import aws_client
 
 from tests.queues.queue_helpers import REGION, RecordingContext, job_context
 
@@ -29,9 +28,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    aws_client.cache_clear()
-    get_settings.cache_clear()
+    get_settings.cache_clear()  # the process's wiring, and its clients, are made again
     with mock_aws():
         yield
-    aws_client.cache_clear()
     get_settings.cache_clear()

@@ -18,6 +18,7 @@ from corral.schedules import Declared, Schedule, ScheduleStore, create_table
 from corral.schedules.occurrences import job_id
 from corral.settings import get_settings
 from corral.store import JobStore
+from corral.wiring import reset
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from scheduler import app
@@ -68,13 +69,12 @@ def deployed(tables: Tables, prefix: str, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("CORRAL_TABLE", tables.jobs.table)
     monkeypatch.setenv("CORRAL_KEY_PREFIX", prefix)
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    get_settings.cache_clear()
-    app.deployment.cache_clear()
+    get_settings.cache_clear()  # the process's wiring is made again from the new settings
     try:
         yield tables
     finally:
+        reset()  # its loop and Redis client
         get_settings.cache_clear()
-        app.deployment.cache_clear()
         redis = SyncRedis.from_url(REDIS_URL, decode_responses=True)
         for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
             redis.delete(key)

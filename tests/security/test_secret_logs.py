@@ -28,6 +28,7 @@ from corral.schedules import ScheduleService, ScheduleStore, ServiceSink, create
 from corral.service import JobService
 from corral.settings import Settings, get_settings
 from corral.store import JobStore
+from corral.wiring import Wiring, install, reset
 from fastapi.testclient import TestClient
 from poller import app as poller
 from redis.asyncio import Redis
@@ -102,13 +103,12 @@ def deployment(tls_redis: TlsRedis, monkeypatch: pytest.MonkeyPatch) -> Iterator
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
-        scheduler.deployment.cache_clear()
         try:
             yield {"password": password, "secret": secret_value, "user": user, "arn": arn}
         finally:
-            scheduler.deployment.cache_clear()
+            reset()  # the scheduler's loop and Redis client
             get_settings.cache_clear()
-            poller.use(None)
+            install(None)
             admin = tls_redis.admin()
             for key in admin.scan_iter(match=f"{prefix}:*"):
                 admin.delete(key)
@@ -175,11 +175,11 @@ def run_poller() -> dict[str, Any]:
         settings=PollerSettings(linger_ms=200, refresh_ms=500),
         starter=_no_fan_out,
     )
-    poller.use(runtime)
+    install(Wiring(poller=runtime))
     try:
         reply: dict[str, Any] = poller.handler(load_event("poller_tick.json"), FakeContext(20_000))
     finally:
-        poller.use(None)
+        install(None)
         loops.close()
         store.close()
     return reply

@@ -252,7 +252,7 @@ async def get_job(queue: str, job_id: JobId, caller: CallerDep, service: Service
     """A job's status, progress, result or error, and attempts."""
     record = await service.get(queue, job_id, owner(caller))
     public = JobPublic.of(record, service.queue(queue).definition, stack=caller.admin)
-    flow = await FlowService(service).view(queue, job_id)
+    flow = await FlowService(service).view(record)
     if flow is None:
         return public
     # A flow's node: its links, and once its children are done what they left.

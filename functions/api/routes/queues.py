@@ -13,7 +13,7 @@ from corral.service import JobService
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import audit
-from api.control_models import KeyGroupPublic, QueueLimits, QueueSettings
+from api.control_models import KeyGroupList, KeyGroupPublic, QueueLimits, QueueSettings
 from api.deps import Admin, CallerDep, Service
 from api.errors import answers
 from api.models import (
@@ -72,6 +72,18 @@ async def change_limits(queue: str, body: LimitsChange, admin: Admin, service: S
     return QueueLimits(queue=queue, settings=QueueSettings.of(limits))
 
 
+@router.get("/{queue}/groups", response_model=KeyGroupList, responses=ADMIN_ERRORS)
+async def list_key_groups(
+    queue: str,
+    admin: Admin,
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """The queue's key groups (``options.group``): limits, jobs running and waiting."""
+    total, groups = await JobControls(service).key_groups(queue, limit)
+    return KeyGroupList(groups=[KeyGroupPublic.model_validate(g) for g in groups], total=total)
+
+
 @router.get("/{queue}/groups/{group}", response_model=KeyGroupPublic, responses=ADMIN_ERRORS)
 async def get_key_group(queue: str, group: str, admin: Admin, service: Service) -> Any:
     """A key group's limits in force (jobs sharing ``options.group.id``; not the tenant)."""
@@ -100,7 +112,9 @@ async def set_key_group(
     In force at the next claim of every poller; kept in the job table and audit-logged.
     """
     controls = JobControls(service)
-    return await controls.set_key_group(queue, group, body, f"tenant {admin.tenant}")
+    change = await controls.set_key_group(queue, group, body, f"tenant {admin.tenant}")
+    audit.key_group_limits(admin, queue, group, change.old, change.new)
+    return change.in_force
 
 
 @router.get("/{queue}/jobs", response_model=JobPage, responses=ERRORS)

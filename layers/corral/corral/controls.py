@@ -13,7 +13,15 @@ from corral.guards import aws, guarded_aws, redis_guard
 from corral.intake import Intake
 from corral.job import ResolvedOptions
 from corral.job_logs import LogPage, read_logs
-from corral.key_groups import KeyGroupLimits, KeyGroupStore, in_force, seed, set_key_group
+from corral.key_groups import (
+    KeyGroupChange,
+    KeyGroupLimits,
+    KeyGroupStore,
+    in_force,
+    listing,
+    seed,
+    set_key_group,
+)
 from corral.limits import (
     EffectiveLimits,
     LimitsChange,
@@ -97,10 +105,18 @@ class JobControls:
             await guarded_aws(seed(q, self.key_group_store))
             return await in_force(q, key_id)
 
+    async def key_groups(self, queue: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """The queue's key groups, busiest first, and how many there are."""
+        q = self.service.queue(queue)
+        with redis_guard():
+            await guarded_aws(seed(q, self.key_group_store))
+            return await listing(q, limit)
+
     async def set_key_group(
         self, queue: str, key_id: str, limits: KeyGroupLimits, by: str
-    ) -> dict[str, Any]:
-        """Set a key group's limits at runtime (admin): durable first, then in force."""
+    ) -> KeyGroupChange:
+        """Set a key group's limits at runtime (admin): durable first, then in force.
+        The caller audits the change (old and new limits)."""
         q = self.service.queue(queue)
         require_identifier(key_id, "group id")
         now = self.service.clock()

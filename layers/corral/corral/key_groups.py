@@ -10,7 +10,6 @@ or API read that finds the mirror gone (a flush) seeds it again, as for queue li
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,6 @@ from corral.limits import MAX_CONCURRENCY, RateLimitSetting
 from corral.queue import Queue
 from corral.scripts import run_queue_script
 from corral.versioned_item import Versioned, VersionedItems
-
-logger = logging.getLogger(__name__)
 
 
 class KeyGroupLimits(CamelModel):
@@ -40,6 +37,16 @@ class KeyGroupLimits(CamelModel):
             out["rateMax"] = self.rate_limit.max
             out["rateMs"] = self.rate_limit.duration_ms
         return out
+
+
+@dataclass(frozen=True)
+class KeyGroupChange:
+    """A runtime change of one key group's limits: what was set before and after (the
+    caller audits it) and the limits now in force."""
+
+    old: dict[str, int]
+    new: dict[str, int]
+    in_force: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -79,27 +86,49 @@ async def seed(queue: Queue, store: KeyGroupStore) -> None:
         await mirror(queue, await asyncio.to_thread(store.get, queue.name), seed=True)
 
 
-async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
-    """``GET /queues/{q}/groups/{id}``: the limits set at runtime (null: each job's own
-    ``options.group`` applies) and how many of its jobs run now."""
-    held = await queue.redis.hgetall(queue.keys.key_group(key_id))
-    active = await queue.redis.hget(queue.keys.key_groups_active, key_id)
-    concurrency = held.get("concurrency")
-    rate = None
-    if "rateMax" in held:
-        rate = {"max": int(held["rateMax"]), "durationMs": int(held["rateMs"])}
+def _rate(max_: Any, ms: Any) -> dict[str, int] | None:
+    return None if max_ is None else {"max": int(max_), "durationMs": int(ms or 1000)}
+
+
+def _number(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _state(row: list[Any]) -> dict[str, Any]:
+    key_id, waiting, active, held, conc, rate_max, rate_ms, job_conc, job_max, job_ms = row
     return {
         "id": key_id,
-        "concurrency": None if concurrency is None else int(concurrency),
-        "rateLimit": rate,
-        "active": int(active or 0),
+        "concurrency": _number(conc),
+        "rateLimit": _rate(rate_max, rate_ms),
+        "active": int(active),
+        "waiting": int(waiting),
+        "held": int(held) == 1,
+        "jobConcurrency": _number(job_conc),
+        "jobRateLimit": _rate(job_max, job_ms),
     }
+
+
+async def listing(
+    queue: Queue, limit: int = 100, only: str = ""
+) -> tuple[int, list[dict[str, Any]]]:
+    """The queue's key groups (with jobs waiting or running, or limits set at runtime),
+    busiest first, at most ``limit``, and how many there are (``list_key_groups.lua``)."""
+    reply = await run_queue_script(queue.redis, queue.keys, "list_key_groups", [limit, only])
+    return int(reply[0]), [_state(row) for row in reply[1:]]
+
+
+async def in_force(queue: Queue, key_id: str) -> dict[str, Any]:
+    """``GET /queues/{q}/groups/{id}``: the limits set at runtime (null: each job's own
+    ``options.group`` applies), those its next waiting job carries, and its jobs now."""
+    _, (state,) = await listing(queue, 1, key_id)
+    return state
 
 
 async def set_key_group(
     queue: Queue, store: KeyGroupStore, key_id: str, limits: KeyGroupLimits, by: str, now: int
-) -> dict[str, Any]:
-    """Set one key group's runtime limits: the job table first (versioned), then Redis."""
+) -> KeyGroupChange:
+    """Set one key group's runtime limits: the job table first (versioned), then Redis.
+    The item keeps the change in its history; the caller writes the audit line."""
     current = await asyncio.to_thread(store.get, queue.name)
     old = current.groups.get(key_id, {})
     new = limits.fields()
@@ -109,13 +138,4 @@ async def set_key_group(
     stored = StoredKeyGroups(groups, current.version + 1, [*current.history, entry])
     await asyncio.to_thread(store.put, queue.name, stored, current.version)
     await mirror(queue, stored)
-    logger.info(
-        "queue %s key group %s limits changed by %s: %s -> %s",
-        queue.name,
-        key_id,
-        by,
-        old,
-        new,
-        extra={"queue": queue.name, "group": key_id, "by": by, "old": old, "new": new},
-    )
-    return await in_force(queue, key_id)
+    return KeyGroupChange(old, new, await in_force(queue, key_id))

@@ -149,6 +149,38 @@ class QueueKeys:
         """Zset of a key group's recent starts (its rate window)."""
         return f"{self.base}kg:{key_id}:rate"
 
+    def key_group_parked(self, key_id: str) -> str:
+        """Set of the tenants whose lane of a key group is held at its limits."""
+        return f"{self.base}kg:{key_id}:parked"
+
+    def lane(self, group: str, key_id: str) -> str:
+        """Zset of a tenant's waiting jobs of one key group (as ``group``)."""
+        return f"{self.base}group:{group}:kg:{key_id}"
+
+    def lanes_turn(self, group: str) -> str:
+        """List of a tenant's lanes in turn (key group ids; '' names ``group``)."""
+        return f"{self.base}kring:{group}"
+
+    @property
+    def key_group_lanes(self) -> str:
+        """Set of every lane holding jobs, as ``<tenant>:<key group id>``."""
+        return self.base + "kglanes"
+
+    @property
+    def key_groups_waiting(self) -> str:
+        """Hash: tenant -> its jobs waiting in key group lanes."""
+        return self.base + "kgwaiting"
+
+    @property
+    def key_groups_held(self) -> str:
+        """Zset: key group id -> when its rate window lets its held lanes start again."""
+        return self.base + "kgheld"
+
+    @property
+    def key_groups_limited(self) -> str:
+        """Set of the key group ids with limits set at runtime."""
+        return self.base + "kglimited"
+
     def child_results(self, job_id: str) -> tuple[str, str]:
         """A flow parent's hashes of its children's results and failures."""
         return f"{self.base}job:{job_id}:results", f"{self.base}job:{job_id}:failures"

@@ -1,4 +1,4 @@
-"""What the Lambda handlers share: clients built once, and an event loop per thread.
+"""What the Lambda handlers share: an event loop per thread, and the queue of a poller event.
 
 A Lambda process runs one invocation at a time, but async Redis clients belong to the
 event loop that made them: each thread keeps one loop and one Redis client for all of its
@@ -11,45 +11,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from functools import cache
 from typing import Any, TypeVar
 
-from corral.dlq import DeadLetterQueue
-from corral.results import ResultStore
 from corral.scripts import RedisClient
-from corral.settings import get_settings
-from corral.snapshot import after_restore
-from corral.store import JobStore
 
 T = TypeVar("T")
-
-
-@cache
-def aws_client(service: str) -> Any:
-    """A boto3 client with standard retries, built once per process."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard"}, region_name=get_settings().region)
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
-
-
-# A restored snapshot's clients would reuse pooled HTTP connections that are gone.
-after_restore(aws_client.cache_clear)
-
-
-def build_store() -> JobStore:
-    """The job table of the settings, with large results in the bucket if one is set."""
-    settings = get_settings()
-    s3 = aws_client("s3") if settings.bucket else None
-    results = ResultStore(s3, settings.bucket)
-    return JobStore(aws_client("dynamodb"), settings.table, results=results)
-
-
-def build_dlq() -> DeadLetterQueue | None:
-    """The dead-letter queue of the settings, or None if none is configured."""
-    url = get_settings().dlq_url
-    return DeadLetterQueue(aws_client("sqs"), url) if url else None
 
 
 class ThreadLoops:

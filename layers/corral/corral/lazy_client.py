@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 # One lock for every build: boto3's default session is not safe to use from two threads
-# at once, and the job store builds from its thread pool.
-_BUILD = threading.Lock()
+# at once, and the job store builds from its thread pool. Re-entrant: a table's build
+# uses the resource it comes from, itself built on first use.
+_BUILD = threading.RLock()
 
 T = TypeVar("T")
 
@@ -37,6 +38,11 @@ class LazyClient:
                 if self._built is None:
                     self._built = self._build()
         return getattr(self._built, name)
+
+    def reset(self) -> None:
+        """Forget the client: the next use builds a new one (after a snapshot restore)."""
+        with _BUILD:
+            self._built = None
 
     @property
     def built(self) -> bool:

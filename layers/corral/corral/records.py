@@ -35,6 +35,8 @@ BY_TENANT = "byTenant"
 
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
 """Statuses the reconciler must find in Redis."""
+FLOW_ATTRIBUTES = ("flowParent", "flowChildren", "pendingChildren", "doneChildren", "failedChild")
+"""A flow node's link attributes (``corral.flows.store`` reads and writes them)."""
 
 
 def pk(queue: str, job_id: str) -> str:
@@ -81,6 +83,9 @@ class JobRecord(JobFields):
     updated_at: int | None = None
     expires_at: int | None = None
     """Epoch seconds (DynamoDB TTL); None while the job is live."""
+    flow: Item | None = None
+    """The item's flow links as read (``FLOW_ATTRIBUTES``); None: the job is in no flow.
+    A read of the record brings them, so showing a node's links needs no second read."""
 
     def job_options(self) -> JobOptions:
         """The options the job was enqueued with, typed (the defaults if they no longer
@@ -193,6 +198,7 @@ def from_item(item: Item) -> JobRecord:
         started_at=_int(item, "startedAt"),
         completed_at=_int(item, "completedAt"),
         expires_at=_int(item, "expiresAt"),
+        flow={name: item[name] for name in FLOW_ATTRIBUTES if name in item} or None,
     )
 
 

@@ -21,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from corral.scripts import RedisClient
 from corral.settings import Settings, get_settings
+from corral.wiring import aws_client
 
 if TYPE_CHECKING:
     from botocore.credentials import ReadOnlyCredentials
@@ -89,16 +90,15 @@ class IamCredentialProvider(CredentialProvider):
         return self.get_credentials()
 
 
-def secret_password(secret_id: str, region: str) -> str:
+def secret_password(secret_id: str) -> str:
     """A password kept in Secrets Manager: the plain string, or ``{"password": ...}``.
 
     Read through Powertools Parameters (``secretsmanager:GetSecretValue``), which caches
     it for ``SECRET_MAX_AGE_S`` and never logs the value.
     """
-    import boto3
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    provider = SecretsProvider(boto3_client=boto3.client("secretsmanager", region_name=region))
+    provider = SecretsProvider(boto3_client=aws_client("secretsmanager"))
     raw = provider.get(secret_id, max_age=SECRET_MAX_AGE_S)
     value = raw.decode() if isinstance(raw, bytes) else str(raw)
     try:
@@ -117,7 +117,7 @@ def _auth_kwargs(settings: Settings) -> dict[str, Any]:
     if settings.redis_auth == "password" and settings.redis_secret_arn:
         return {
             "username": settings.redis_user,
-            "password": secret_password(settings.redis_secret_arn, settings.region),
+            "password": secret_password(settings.redis_secret_arn),
         }
     return {}
 

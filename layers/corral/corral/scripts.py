@@ -49,6 +49,7 @@ SCRIPT_NAMES = (
     "update_waiting",
     "set_limits",
     "set_key_groups",
+    "list_key_groups",
     # flows (corral.flows)
     "flow_add",
     "child_done",

@@ -13,7 +13,7 @@ from corral.errors import CorralError, JobStateError, UnknownQueueError
 from corral.events import announce as lifecycle
 from corral.flows.intake import AcceptedNode, FlowIntake, FlowNode
 from corral.flows.link import FlowLinker
-from corral.flows.store import FlowStore, parent_of, parent_state
+from corral.flows.store import FlowStore, children_of, parent_of
 from corral.guards import aws, redis_guard
 from corral.intake import Accepted
 from corral.job import JobStatus
@@ -83,24 +83,25 @@ class FlowService:
         await lifecycle.announce(self.service.events, events)
         return accepted
 
-    async def view(self, queue: str, job_id: str) -> FlowView | None:
-        """The node's links, or None for a job that is in no flow."""
-        item = await aws("dynamodb", self.store.item, queue, job_id)
+    async def view(self, record: JobRecord) -> FlowView | None:
+        """The links of a job read with its flow attributes (``JobStore.get``), or None for
+        a job that is in no flow. Only its children's records are read."""
+        item = record.flow
         if item is None:
             return None
-        state = parent_state(item)
+        children = children_of(item)
         parent = parent_of(item)
-        if state is None and parent is None:
+        if children is None and parent is None:
             return None
         view = FlowView(
             parent={"queue": parent["queue"], "jobId": parent["id"]} if parent else None
         )
-        if state is None:
+        if children is None:
             return view
-        links = [(c.queue, c.job_id) for c in state.children]
+        links = [(c.queue, c.job_id) for c in children]
         records = await aws("dynamodb", self.store.records, links)
-        for link, record in zip(state.children, records, strict=True):
-            status = record.status if record is not None else None
+        for link, child in zip(children, records, strict=True):
+            status = child.status if child is not None else None
             view.children.append(ChildView(link.job_id, link.queue, status))
         if all(c.status in FINISHED for c in view.children):
             view.results = {

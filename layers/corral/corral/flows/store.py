@@ -71,12 +71,19 @@ def flow_item(node: FlowRecord) -> Item:
     return item
 
 
-def parent_state(item: Item) -> ParentState | None:
-    """The dependency state of a parent's item (None: the item is not a parent)."""
+def children_of(item: Item) -> list[ChildLink] | None:
+    """A parent's links to its children (None: the item is not a parent)."""
     links = item.get("flowChildren")
     if not links or "S" not in links:
         return None
-    children = [ChildLink(q, i, bool(ignore)) for q, i, ignore in json.loads(links["S"])]
+    return [ChildLink(q, i, bool(ignore)) for q, i, ignore in json.loads(links["S"])]
+
+
+def parent_state(item: Item) -> ParentState | None:
+    """The dependency state of a parent's item (None: the item is not a parent)."""
+    children = children_of(item)
+    if children is None:
+        return None
     done = item.get("doneChildren", {}).get("SS", [])
     failed = item.get("failedChild", {}).get("S")
     return ParentState(

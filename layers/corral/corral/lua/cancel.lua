@@ -17,8 +17,7 @@ local f = redis.call('HMGET', jkey, 'state', 'group', 'dedup')
 if not f[1] then return -1 end
 if f[1] == 'active' then return -3 end
 if f[1] == 'waiting' then
-  redis.call('ZREM', group_key(f[2]), id)
-  forget_group_if_empty(k, f[2])
+  remove_waiting(k, f[2], id)
 elseif f[1] == 'delayed' then
   redis.call('ZREM', k.delayed, id)
 else

@@ -1,7 +1,8 @@
 --[[
   Claim up to n jobs for a worker: promote due delayed jobs, honour pause, global
-  concurrency, the rate limit and per-group concurrency, serve groups round-robin,
-  and give each claimed job a lease (active zset score = lease deadline).
+  concurrency, the rate limit, per-group concurrency and key groups' limits, serve
+  groups round-robin and each group's key groups round-robin, and give each claimed job
+  a lease (active zset score = lease deadline).
 
   KEYS: prefix meta ring parked gactive active delayed failed limiter wake limits kgactive
   ARGV[1] now (ms)

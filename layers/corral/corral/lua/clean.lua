@@ -41,17 +41,15 @@ elseif state == 'delayed' then
     end
   end
 elseif state == 'waiting' then
-  for _, g in ipairs(waiting_groups()) do
-    local gkey = group_key(g)
-    for _, id in ipairs(redis.call('ZRANGE', gkey, 0, -1)) do
+  for _, line in ipairs(waiting_lines()) do
+    for _, id in ipairs(redis.call('ZRANGE', line[2], 0, -1)) do
       if #out >= limit then break end
       if old_enough(id) then
-        redis.call('ZREM', gkey, id)
+        remove_waiting(k, line[1], id)
         cancel(id)
         out[#out + 1] = id
       end
     end
-    forget_group_if_empty(k, g)
   end
 end
 if #out > 0 and (state == 'waiting' or state == 'delayed') then

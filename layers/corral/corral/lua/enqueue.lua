@@ -42,7 +42,7 @@ if max_waiting > 0 then
     end
   end
   for group, count in pairs(adding) do
-    local waiting = redis.call('ZCARD', group_key(group))
+    local waiting = waiting_count(group)
     if waiting + count > max_waiting then
       return {-8, waiting}
     end
@@ -70,17 +70,17 @@ local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
   if state ~= 'delayed' and state ~= 'waiting' then return nil end
   redis.call('HSET', job_key(existing), 'data', data)
   set_job_opts(job_key(existing), opts)
-  -- It has not started: the new options' key group and limits replace the old ones.
+  -- It has not started: the new options' key group and limits replace the old ones, and
+  -- a waiting job moves to the new key group's lane, keeping its place.
+  local group, score = redis.call('HGET', job_key(existing), 'group'), nil
+  if state == 'waiting' then score = remove_waiting(k, group, existing) end
   redis.call('HDEL', job_key(existing), 'keyGroup', 'kgConcurrency', 'kgRateMax', 'kgRateMs')
   kg_added(job_key(existing), opts)
   if delay > 0 then
-    if state == 'waiting' then
-      local group = redis.call('HGET', job_key(existing), 'group')
-      redis.call('ZREM', group_key(group), existing)
-      forget_group_if_empty(k, group)
-      redis.call('HSET', job_key(existing), 'state', 'delayed')
-    end
+    if state == 'waiting' then redis.call('HSET', job_key(existing), 'state', 'delayed') end
     redis.call('ZADD', k.delayed, now + delay, existing)
+  elseif score then
+    push_waiting(k, group, existing, tonumber(score), group_limit)
   end
   if ttl > 0 then redis.call('PEXPIRE', dkey, ttl) end
   return existing, 2

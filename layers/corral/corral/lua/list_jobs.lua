@@ -16,8 +16,8 @@ local state, offset, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids, total = {}, 0
 if state == 'waiting' then
   local scored = {}
-  for _, g in ipairs(waiting_groups()) do
-    local gkey = group_key(g)
+  for _, line in ipairs(waiting_lines()) do
+    local gkey = line[2]
     total = total + redis.call('ZCARD', gkey)
     local page = redis.call('ZRANGE', gkey, 0, offset + limit - 1, 'WITHSCORES')
     for i = 1, #page, 2 do scored[#scored + 1] = {tonumber(page[i + 1]), page[i]} end

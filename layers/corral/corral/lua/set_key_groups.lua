@@ -1,7 +1,8 @@
 --[[
   Set key groups' limits at runtime (PUT /queues/{q}/groups/{id}), or seed them again from
   the job table after Redis lost them. They win over the limits jobs carry in
-  options.group (includes/key_groups.lua) from the next claim on.
+  options.group (includes/key_groups.lua) from the next claim on: the lanes held at the
+  old limits take their turns again.
 
   KEYS: prefix ring wake kgversion
   ARGV[1] mode: 'set' replaces an older version; 'seed' writes only if nothing was seeded
@@ -20,12 +21,19 @@ local held = redis.call('GET', vkey)
 if held and (ARGV[1] == 'seed' or tonumber(held) >= tonumber(ARGV[2])) then return 0 end
 redis.call('SET', vkey, ARGV[2])
 for i = 3, #ARGV, 4 do
-  local key = kg_key(ARGV[i])
+  local id, key = ARGV[i], kg_key(ARGV[i])
   redis.call('HDEL', key, 'concurrency', 'rateMax', 'rateMs')
   if ARGV[i + 1] ~= '' then redis.call('HSET', key, 'concurrency', ARGV[i + 1]) end
   if ARGV[i + 2] ~= '' then
     redis.call('HSET', key, 'rateMax', ARGV[i + 2], 'rateMs', ARGV[i + 3])
   end
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('SADD', kg_limited_key(), id)
+  else
+    redis.call('SREM', kg_limited_key(), id)
+  end
+  -- New limits: its held lanes are judged again at their next turn.
+  kg_unpark(id, nil)
 end
 -- A raised limit may let held jobs start now.
 if redis.call('LLEN', k.ring) > 0 then wake(k) end

@@ -28,7 +28,7 @@ if state == 'active' then return -3 end
 if state ~= 'waiting' and state ~= 'delayed' then return -4 end
 
 local opts = cjson.decode(job_opts(f[4]))
-local gkey = group_key(group)
+local gkey = waiting_key(group, id)
 if data ~= '' then redis.call('HSET', jkey, 'data', data) end
 if priority then
   redis.call('HSET', jkey, 'priority', priority)
@@ -45,8 +45,7 @@ if delay then
   opts.delay = now + delay - tonumber(f[5])
   if delay > 0 then
     if state == 'waiting' then
-      redis.call('ZREM', gkey, id)
-      forget_group_if_empty(k, group)
+      remove_waiting(k, group, id)
       redis.call('HSET', jkey, 'state', 'delayed')
     end
     redis.call('ZADD', k.delayed, now + delay, id)

@@ -1,6 +1,7 @@
 --[[
   Claim: promote due delayed jobs, then hand out up to n waiting jobs under the queue's
-  limits, serving groups round-robin. Used by claim.lua and settle.lua.
+  limits, serving groups (tenants) round-robin and, within a tenant, its key group lanes
+  round-robin (includes/groups.lua). Used by claim.lua and settle.lua.
 
   Returns {code, hintMs, claimed, expired}:
     code 1 claimed at least one job; 0 nothing waiting (hintMs: time until the next
@@ -85,31 +86,76 @@ local function start_job(id, group, now, worker, lease_cap, lease_margin, claime
   return true
 end
 
--- Key groups (includes/key_groups.lua): a tenant's next jobs whose key groups have room,
--- in the tenant's order, looking at most KG_SCAN jobs deep. kg.rooms caches, for this
--- claim, each key group's {room, rate_ms}; kg.hint keeps the soonest time a rate window lets
--- one start. Returns {id, key group or false, ...}.
-local KG_SCAN = 100
-local function kg_pick(gkey, take, now, kg)
-  local picked, ids = {}, {}
-  for _, id in ipairs(redis.call('ZRANGE', gkey, 0, KG_SCAN - 1)) do
-    if #ids >= take then break end
-    local jkey = job_key(id)
-    local kid = redis.call('HGET', jkey, 'keyGroup')
-    if kid and kg.rooms[kid] == nil then
-      local room, rate_ms, wait = kg_room(kid, jkey, now)
-      kg.rooms[kid] = {room, rate_ms}
-      if wait > 0 and (kg.hint < 0 or wait < kg.hint) then kg.hint = wait end
-    end
-    if not kid or kg.rooms[kid][1] ~= 0 then
-      ids[#ids + 1] = id
-      picked[#picked + 1] = id
-      picked[#picked + 1] = kid
-      if kid and kg.rooms[kid][1] > 0 then kg.rooms[kid][1] = kg.rooms[kid][1] - 1 end
+-- Pop up to `take` jobs of zset `zkey` (a tenant's lane) and start them; c holds the
+-- claim's state. Returns how many started, and the ids of those that did.
+local function start_from(zkey, take, group, c)
+  local popped = redis.call('ZPOPMIN', zkey, take)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    local a = c.a
+    if start_job(popped[i], group, c.now, a.worker, a.lease_cap, a.lease_margin, c.claimed,
+        c.leases) then
+      ids[#ids + 1] = popped[i]
+    else
+      c.expired[#c.expired + 1] = popped[i]
     end
   end
-  if #ids > 0 then redis.call('ZREM', gkey, unpack(ids)) end
-  return picked
+  return #ids, ids, #popped / 2
+end
+
+-- How many jobs key group `kid` may start now (-1: no limit), under the limits of the
+-- next job of the first lane of it this claim serves: c.rooms[kid] = {room, rate_ms,
+-- wait}, counted down as its jobs start. Once a rate-limited key group's room ran out
+-- here, it is judged again, for how long its rate window holds the lanes still to serve.
+local function lane_room(kid, lkey, c)
+  local r = c.rooms[kid]
+  if r and (r[1] ~= 0 or r[3] > 0 or r[2] == 0 or r[4]) then return r end
+  local head = redis.call('ZRANGE', lkey, 0, 0)[1]
+  if not head then return {-1, 0, 0} end
+  local room, rate_ms, wait = kg_room(kid, job_key(head), c.now)
+  r = {room, rate_ms, wait, r ~= nil}
+  c.rooms[kid] = r
+  return r
+end
+
+-- Serve up to `take` jobs of a tenant with key group lanes, one lane at a time, one job
+-- per lane while several take turns (a lone lane takes the rest). A lane whose key group
+-- is at its limit is parked, whatever it holds, and the next lane is served.
+local function serve_lanes(group, take, c)
+  local rkey = kring_key(group)
+  local started = 0
+  while started < take do
+    local kid = redis.call('LPOP', rkey)
+    if not kid then break end
+    local want = 1
+    if redis.call('LLEN', rkey) == 0 then want = take - started end
+    if kid == '' then
+      local gkey = group_key(group)
+      started = started + start_from(gkey, want, group, c)
+      if redis.call('EXISTS', gkey) == 1 then redis.call('RPUSH', rkey, '') end
+    else
+      local lkey = lane_key(group, kid)
+      local r = lane_room(kid, lkey, c)
+      if r[1] == 0 then
+        kg_park(group, kid, r[3], c.now)
+      else
+        if r[1] > 0 then want = math.min(want, r[1]) end
+        local s, ids, popped = start_from(lkey, want, group, c)
+        lane_taken(group, popped)
+        if s > 0 then
+          kg_started(kid, ids, c.now, r[2])
+          if r[1] > 0 then r[1] = r[1] - s end
+        end
+        started = started + s
+        if redis.call('EXISTS', lkey) == 1 then
+          redis.call('RPUSH', rkey, kid)
+        else
+          redis.call('SREM', kg_lanes_key(), group .. ':' .. kid)
+        end
+      end
+    end
+  end
+  return started
 end
 
 -- a: {now, worker, n, lease_cap, lease_margin, concurrency, group_limit, rate_max, rate_ms}
@@ -120,9 +166,11 @@ local function claim_batch(a)
   if a.n <= 0 then return {0, next_due_hint(now), {}, {}} end
   local n, code, hint = room_under_limits(a.n, now, a.concurrency, a.rate_max, a.rate_ms)
   if n == 0 then return {code, hint, {}, {}} end
-  local claimed, expired, leases, count = {}, {}, {}, 0
+  local c = {a = a, now = now, claimed = {}, expired = {}, leases = {}, rooms = {}}
   local keyed = redis.call('HEXISTS', k.meta, 'keyGroups') == 1
-  local kg, idle = {rooms = {}, hint = -1}, 0
+  if keyed then kg_unpark_due(now) end
+  local count = 0
+  -- Each turn starts a job or takes the tenant out of the ring, so the loop ends.
   while count < n do
     local group = redis.call('LPOP', k.ring)
     if not group then break end
@@ -132,43 +180,28 @@ local function claim_batch(a)
     -- A lone group takes the whole batch in one pop; several groups alternate one job each.
     if redis.call('LLEN', k.ring) == 0 then take = n - count end
     if a.group_limit > 0 then take = math.min(take, a.group_limit - active) end
-    local started = 0
-    if take > 0 and keyed then
-      local picked = kg_pick(gkey, take, now, kg)
-      for i = 1, #picked, 2 do
-        local id, kid = picked[i], picked[i + 1]
-        if start_job(id, group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
-          started = started + 1
-          if kid then kg_started(kid, id, now, kg.rooms[kid][2]) end
-        else
-          expired[#expired + 1] = id
-        end
-      end
+    local started, waits = 0, false
+    if take > 0 and keyed and redis.call('EXISTS', kring_key(group)) == 1 then
+      started = serve_lanes(group, take, c)
     elseif take > 0 then
-      local popped = redis.call('ZPOPMIN', gkey, take)
-      for i = 1, #popped, 2 do
-        if start_job(popped[i], group, now, a.worker, a.lease_cap, a.lease_margin, claimed, leases) then
-          started = started + 1
-        else
-          expired[#expired + 1] = popped[i]
-        end
-      end
+      started = start_from(gkey, take, group, c)
     end
     if started > 0 then redis.call('HINCRBY', k.gactive, group, started) end
     count = count + started
-    if redis.call('EXISTS', gkey) == 1 then place_group(k, group, a.group_limit, active + started) end
-    -- Key groups can hold back every job a tenant has: stop once a whole turn of the ring
-    -- started nothing.
-    if started > 0 then idle = 0 else idle = idle + 1 end
-    if keyed and idle > 0 and idle >= redis.call('LLEN', k.ring) then break end
+    if keyed then waits = tenant_waits(group) else waits = redis.call('EXISTS', gkey) == 1 end
+    if waits then place_group(k, group, a.group_limit, active + started) end
   end
+  local claimed, expired, leases = c.claimed, c.expired, c.leases
   if count == 0 then
     -- The ring is empty unless key groups held back what is in it (then: code 0).
     if redis.call('SCARD', k.parked) > 0 and redis.call('LLEN', k.ring) == 0 then
       return {5, lease_hint(now), {}, expired}
     end
     local due = next_due_hint(now)
-    if kg.hint >= 0 and (due < 0 or kg.hint < due) then due = kg.hint end
+    if keyed then
+      local opens = kg_next_open(now)
+      if opens >= 0 and (due < 0 or opens < due) then due = opens end
+    end
     return {0, due, {}, expired}
   end
   redis.call('ZADD', k.active, unpack(leases))

@@ -35,7 +35,7 @@ from corral.store import JobStore
 from corral.wake import NoWake, PollerWaker
 
 if TYPE_CHECKING:
-    from corral.flows.repair import FlowRepair
+    from corral.reconciler.flows import FlowRepair
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ class ReconcileReport:
             "waitingOut": self.waiting_out,
             "stalledRecovered": self.stalled_recovered,
         }
+
+    @property
+    def busy(self) -> bool:
+        """Whether the run did anything: every run checks records and may wait some out."""
+        return bool(self.restored or self.synced or self.failed or self.stalled_recovered)
 
     def add(self, later: ReconcileReport) -> None:
         """Fold in a later pass over the same queue."""

@@ -1,20 +1,21 @@
-"""A reconciler invocation, wired from clients built once per process."""
+"""A reconciler invocation, wired from clients built once per process (``corral.wiring``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetterQueue
 from corral.failures import FailureRecorder
 from corral.flows.link import FlowLinker
-from corral.flows.repair import FlowRepair
 from corral.flows.store import FlowStore
 from corral.keys import PREFIX
 from corral.lambda_support import ThreadLoops
 from corral.poller.run import Starter
 from corral.queue import LeaseSettings, Queue
-from corral.reconciler import Reconciler, ReconcileReport
+from corral.reconciler.flows import FlowRepair
+from corral.reconciler.run import Reconciler, ReconcileReport
 from corral.scripts import RedisClient
 from corral.store import JobStore
 from corral.wake import FlaggedWaker, NoWake, PollerWaker
@@ -77,3 +78,10 @@ class ReconcilerRuntime:
             return await reconciler.run(names, settle_young=settle_young)
 
         return self.loops.run(work)
+
+
+def queues_of(event: Mapping[str, Any]) -> list[str] | None:
+    """On-demand runs name queues in ``queues`` or ``detail.queues``; None means all."""
+    detail = event.get("detail")
+    names = event.get("queues") or (detail.get("queues") if isinstance(detail, dict) else None)
+    return [str(n) for n in names] if names else None

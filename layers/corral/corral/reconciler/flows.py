@@ -27,7 +27,7 @@ from corral.flows.store import FlowStore, ParentState, parent_state
 from corral.job import JobStatus
 from corral.queue import Queue
 from corral.queue_types import flow_add_args
-from corral.reconciler import resolved_options, restore_fields
+from corral.reconciler.run import resolved_options, restore_fields
 from corral.records import Item, JobRecord
 from corral.scripts import run_queue_script
 
