@@ -114,6 +114,7 @@ queue = QueueDefinition(
     payload=FileJobPayload,
     handler=handle,
     grants=("file-buckets",),
+    extras=("imaging",),
     concurrency=4,
     attempts=3,
     timeout_ms=300_000,

@@ -1,8 +1,9 @@
 """Import time of each handler, as Lambda's python3.13 would import it (``python -X importtime``).
 
-Builds what a cold start loads: the function code, the corral layer (built by
-``layers/Makefile`` for this machine's platform, since arm64 wheels cannot load here) and
-boto3, which the Lambda runtime provides. The functions and the engine are copied afresh
+Builds what a cold start loads: the function code, the function's layers (built by
+``layers/Makefile`` for this machine's platform, since arm64 wheels cannot load here:
+the engine's for every handler, the API's FastAPI on top for the API) and boto3, which the
+Lambda runtime provides. The functions and the engine are copied afresh
 on every run, so a kept ``--workdir`` measures the current code, with cpython-313
 bytecode as ``sam build`` ships it (``layers/Makefile``, ``functions/Makefile``).
 
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from infra.deploy.build import python_for
 from infra.deploy.import_floor import floor_of
-from infra.deploy.template_model import functions, load_template
+from infra.deploy.template_model import Function, functions, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS_MS = {"api.app": 300.0, "poller.app": 150.0}
@@ -58,39 +59,80 @@ class Measure:
     instructions: int | None = None
 
 
-def build_runtime(into: Path, python: str) -> list[Path]:
-    """The layer for this machine plus boto3: the directories Lambda puts on ``sys.path``."""
-    layer, runtime = into / "layer", into / "runtime"
+@dataclass
+class HostRuntime:
+    """The layers built for this machine, and boto3 as the Lambda runtime ships it."""
+
+    into: Path
+    layers: dict[str, Path]
+    runtime: Path
+
+    def opt(self, layers: list[str]) -> Path:
+        """The ``/opt/python`` of a function with ``layers``: Lambda extracts them into one
+        directory, in order (here hard links, built once per combination)."""
+        merged = self.into / "opt" / "+".join(layers) / "python"
+        if not merged.is_dir():
+            for layer in layers:
+                shutil.copytree(self.layers[layer], merged, copy_function=_link, dirs_exist_ok=True)
+        return merged
+
+    def path_for(self, layers: list[str]) -> list[Path]:
+        """``sys.path`` past the function's code: its layers, then the runtime's boto3."""
+        return [self.opt(layers), self.runtime]
+
+
+def _link(source: str, target: str) -> None:
+    # A later layer's file replaces an earlier one's, as Lambda's extraction does.
+    Path(target).unlink(missing_ok=True)
+    os.link(source, target)
+
+
+def build_runtime(into: Path, python: str, layers: list[str]) -> HostRuntime:
+    """``layers`` built for this machine by ``layers/Makefile``, plus boto3 (what the
+    Lambda runtime provides); a layer or boto3 already built under ``into`` is kept."""
     env = {**os.environ, "LAYER_PLATFORM": f"manylinux2014_{platform.machine()}"}
     env["PYTHON"], env["COMPILE_PYTHON"] = sys.executable, python
-    subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "layers"), "build-CorralLayer", f"ARTIFACTS_DIR={layer}"],
-        env=env,
-        check=True,
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--target",
-            str(runtime),
-            "--python-version",
-            "3.13",
-            "--only-binary=:all:",
-            "boto3",
-        ],
-        check=True,
-    )
-    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(runtime)], check=True)
-    return [ROOT / "functions", layer / "python", runtime]
+    built = {layer: into / "layers" / layer for layer in layers}
+    for layer, artefacts in built.items():
+        if (artefacts / "python").is_dir():
+            continue
+        subprocess.run(
+            [
+                "make",
+                "-s",
+                "-C",
+                str(ROOT / "layers"),
+                f"build-{layer}",
+                f"ARTIFACTS_DIR={artefacts}",
+            ],
+            env=env,
+            check=True,
+        )
+    runtime = into / "runtime"
+    if not runtime.is_dir():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--target",
+                str(runtime),
+                "--python-version",
+                "3.13",
+                "--only-binary=:all:",
+                "boto3",
+            ],
+            check=True,
+        )
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(runtime)], check=True)
+    return HostRuntime(into, {layer: path / "python" for layer, path in built.items()}, runtime)
 
 
 def current_code(workdir: Path, python: str) -> list[Path]:
-    """``sys.path`` with today's functions and engine ahead of the built layer's copy."""
+    """Today's functions and engine, to put on ``sys.path`` ahead of the built layers' copy."""
     code = workdir / "code"
     shutil.rmtree(code, ignore_errors=True)
     shutil.copytree(ROOT / "functions", code / "functions", ignore=NO_BYTECODE)
@@ -99,7 +141,24 @@ def current_code(workdir: Path, python: str) -> list[Path]:
     compileall = [python, "-m", "compileall", "-q", "-j", "0"]
     options = ["--invalidation-mode", "unchecked-hash"]
     subprocess.run([*compileall, *options, str(code)], check=True)
-    return [code / "functions", code / "engine", workdir / "layer" / "python", workdir / "runtime"]
+    return [code / "functions", code / "engine"]
+
+
+def representatives(found: dict[str, Function]) -> dict[str, Function]:
+    """Each handler module, with the function running it that has the fewest layers (a
+    poller as most queues deploy it: the file-processing one adds Pillow, unimported)."""
+    chosen: dict[str, Function] = {}
+    for function in found.values():
+        module = function.handler.rpartition(".")[0]
+        if module not in chosen or len(function.layers) < len(chosen[module].layers):
+            chosen[module] = function
+    return dict(sorted(chosen.items()))
+
+
+def plain_variables(function: Function) -> dict[str, str]:
+    """The function's environment variables that the template sets to a plain string (those
+    that depend on a parameter or a resource are left out)."""
+    return {k: v for k, v in function.environment.items() if isinstance(v, str)}
 
 
 def parse(stderr: str, module: str) -> tuple[float, list[tuple[str, float]]]:
@@ -121,9 +180,13 @@ def parse(stderr: str, module: str) -> tuple[float, list[tuple[str, float]]]:
     return total, sorted(direct, key=lambda item: -item[1])[:6]
 
 
-def environment(path: list[Path], *, tracing: bool) -> dict[str, str]:
-    """A clean environment for the measured interpreter (and a fixed hash seed)."""
+def environment(
+    path: list[Path], *, tracing: bool, variables: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A clean environment for the measured interpreter (and a fixed hash seed), with the
+    function's own ``variables`` (``PYDANTIC_DISABLE_PLUGINS``, Powertools' settings)."""
     env = {
+        **(variables or {}),
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join(map(str, path)),
         "PYTHONDONTWRITEBYTECODE": "1",  # Lambda cannot write .pyc either
@@ -197,19 +260,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.instructions and shutil.which("valgrind") is None:
         print("valgrind not found (apt-get install valgrind)")
         return 1
-    modules = sorted({f.handler.rpartition(".")[0] for f in functions(load_template()).values()})
-    modules = [m for m in modules if not args.only or m in args.only]
+    chosen = representatives(functions(load_template()))
+    modules = [m for m in chosen if not args.only or m in args.only]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
-        if not (workdir / "runtime").is_dir():
-            build_runtime(workdir, python)
-        env = environment(current_code(workdir, python), tracing=args.tracing)
-        bare = instructions("pass", python, env) if args.instructions else 0
+        needed = sorted({layer for m in modules for layer in chosen[m].layers})
+        host = build_runtime(workdir, python, needed)
+        code = current_code(workdir, python)
+        envs = {
+            m: environment(
+                [*code, *host.path_for(chosen[m].layers)],
+                tracing=args.tracing,
+                variables=plain_variables(chosen[m]),
+            )
+            for m in modules
+        }
+        bare = instructions("pass", python, envs[modules[0]]) if args.instructions else 0
         print(
             f"{'handler':<16}{'cpu min':>8}{'cpu med':>8}{'wall med':>9}"
             f"{'M instr':>9}{'floor':>7}{'target':>7}  heaviest imports (ms, one run)"
         )
         for module in modules:
+            env = envs[module]
             found = measure(module, python, env, args.runs)
             floor = "-"
             if args.instructions:

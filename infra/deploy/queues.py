@@ -11,7 +11,9 @@ artefact, and fail to upload its code.
 
 Run with ``functions`` on the path: ``PYTHONPATH=functions python -m infra.deploy.queues``
 rewrites the template; ``--check`` fails when it is stale, or when a queue's job timeout
-cannot fit in its poller's Lambda timeout (its jobs would never start).
+cannot fit in its poller's Lambda timeout (its jobs would never start). A queue whose
+handler imports an extra (``QueueDefinition.extras``, e.g. Pillow's ``imaging``) gets that
+extra's layer; the others have only the engine's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 
 from corral.definition import QueueDefinition, QueueRegistry
 from corral.poller.budget import unfit
+
+from infra.deploy.layer_requirements import EXTRA_LAYERS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -56,7 +60,7 @@ POLLER = """\
       FunctionName: !Sub "${{AWS::StackName}}-poller-{name}"
       Description: corral poller for the {name} queue.
       Handler: poller.app.handler
-      MemorySize: {memory}
+{layers}      MemorySize: {memory}
       Timeout: {timeout}
       ReservedConcurrentExecutions: !If [ReserveConcurrency, {reserved}, !Ref AWS::NoValue]
       # SnapStart=PublishedVersions: ticks, wake-ups and fan-outs invoke the alias.
@@ -141,11 +145,24 @@ def policies_of(definition: QueueDefinition) -> list[str]:
     return [GRANT_POLICIES[grant] for grant in sorted(definition.grants)]
 
 
+def layers_of(definition: QueueDefinition) -> str:
+    """The ``Layers`` line of a queue whose handler needs extras (after the engine's layer,
+    which every function has from ``Globals``), or nothing."""
+    unknown = set(definition.extras) - set(EXTRA_LAYERS)
+    if unknown:
+        raise ValueError(f"queue {definition.name!r}: no layer for extras {sorted(unknown)}")
+    if not definition.extras:
+        return ""
+    refs = ", ".join(f"!Ref {EXTRA_LAYERS[extra]}" for extra in sorted(definition.extras))
+    return f"      Layers: [{refs}]\n"
+
+
 def render_poller(definition: QueueDefinition) -> str:
     """One queue's poller and its error alarm, as YAML text."""
     return POLLER.format(
         logical_id=logical_id(definition.name),
         name=definition.name,
+        layers=layers_of(definition),
         memory=definition.poller_memory_mb,
         timeout=definition.poller_timeout_s,
         reserved=reserved_concurrency(definition),

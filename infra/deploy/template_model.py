@@ -116,6 +116,11 @@ class Function:
     policies: list[Any]
     properties: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def layers(self) -> list[str]:
+        """The logical ids of the layers the function has, in Lambda's order."""
+        return [layer["Ref"] for layer in self.properties.get("Layers", [])]
+
     def granted_actions(self, template: dict[str, Any]) -> set[str]:
         """IAM actions the function's policies allow (every ``Fn::If`` branch counted)."""
         actions: set[str] = set()
@@ -148,6 +153,8 @@ def functions(template: dict[str, Any]) -> dict[str, Function]:
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         props = {**globals_, **resource["Properties"]}
+        # SAM appends a function's list to the Globals' one (maps merge, scalars override).
+        props["Layers"] = [*globals_.get("Layers", []), *resource["Properties"].get("Layers", [])]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         found[logical_id] = Function(
             logical_id, props["Handler"], env, props.get("Policies", []), props

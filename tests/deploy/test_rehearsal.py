@@ -34,8 +34,8 @@ def test_the_rehearsal_finds_no_problem(rehearsal: Rehearsal) -> None:
     assert rehearsal.problems() == []
 
 
-def test_every_function_and_the_layer_were_uploaded(rehearsal: Rehearsal) -> None:
-    expected = set(functions(load_template())) | {"CorralLayer"}
+def test_every_function_and_layer_was_uploaded(rehearsal: Rehearsal) -> None:
+    expected = set(functions(load_template())) | {"CorralLayer", "ApiLayer", "ImagingLayer"}
     assert set(rehearsal.code_uris) == expected
     assert all(uri.startswith("s3://") for uri in rehearsal.code_uris.values())
     assert rehearsal.missing_objects == []
@@ -60,8 +60,9 @@ def test_moto_creates_what_it_supports_from_the_uploaded_template(rehearsal: Reh
     expected = {"JobTable", "SchedulesTable", "TenantTable", "DeadLetterQueue", "ResultsBucket"}
     expected |= {"DynamoDbEndpoint", "S3Endpoint", "FunctionSecurityGroup", "EventBus"}
     assert expected <= set(created)
-    # The layer version is created from the zip sam deploy uploaded.
-    assert any(name.startswith("CorralLayer") for name in created)
+    # The layer versions are created from the zips sam deploy uploaded.
+    for layer in ("CorralLayer", "ApiLayer", "ImagingLayer"):
+        assert any(name.startswith(layer) for name in created), layer
 
 
 def test_nothing_was_sent_off_loopback(rehearsal: Rehearsal) -> None:

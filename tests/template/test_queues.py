@@ -9,7 +9,7 @@ from corral.definition import QueueDefinition, QueueRegistry
 from corral.poller import longest_job_ms, unfit
 from pydantic import BaseModel
 
-from infra.deploy import layer_requirements, queues
+from infra.deploy import queues
 from infra.deploy.queues import (
     GRANT_POLICIES,
     TEMPLATE,
@@ -118,12 +118,3 @@ def test_generated_template_blocks_are_up_to_date() -> None:
     assert render_template(current, load_registry()) == current, (
         "run: PYTHONPATH=functions python -m infra.deploy.queues"
     )
-
-
-def test_layer_requirements_follow_pyproject() -> None:
-    assert layer_requirements.main(["--check"]) == 0
-    names = {
-        layer_requirements.requirement_name(r) for r in layer_requirements.layer_requirements()
-    }
-    assert "boto3" not in names
-    assert {"redis", "pydantic", "pydantic-settings"} <= names

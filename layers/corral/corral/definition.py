@@ -70,6 +70,9 @@ class QueueDefinition:
         grants: what the handler calls beyond the engine, by name (``send-email``,
             ``send-sms``, ...); the template gives the queue's poller only these permissions
             (infra/deploy/queues.py maps each name to a policy).
+        extras: the optional dependencies (pyproject extras, ``imaging``) the handler imports
+            beyond what every function has; the template adds their layer to the queue's
+            poller only.
     """
 
     name: str
@@ -90,6 +93,7 @@ class QueueDefinition:
     events_include_payload: bool = False
     task_name: Callable[[Any], str | None] | None = None
     grants: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
 
     def name_of(self, data: Any) -> str:
         """The name lists show for a job with ``data``."""
