@@ -27,9 +27,9 @@ async def test_add_stores_the_job_waiting_with_resolved_options(make_queue: Queu
     assert job.group == "default"
     assert job.created_at == START_MS
     assert job.attempts_made == 0
-    assert job.options["attempts"] == 4
-    assert job.options["timeout"] == 2_000
-    assert job.options["backoff"]["type"] == "exponential"
+    assert job.options.attempts == 4
+    assert job.options.timeout == 2_000
+    assert job.options.backoff.type == "exponential"
     assert (await queue.counts()).waiting == 1
 
 
@@ -278,7 +278,7 @@ async def test_backoff_option_overrides_the_queue_default(make_queue: QueueFacto
 
     job = await queue.get_job(job_id)
     assert job is not None
-    assert job.options["backoff"]["type"] == "fixed" and job.options["timeout"] == 50
+    assert job.options.backoff.type == "fixed" and job.options.timeout == 50
 
 
 # -- the waiting-jobs quota (checked in the script, before anything is written) -----------

@@ -47,6 +47,7 @@ def record(job_id: str, clock: FakeClock, **fields: Any) -> JobRecord:
         "data": {"to": "a@example.com", "n": 1.5, "nested": [1, None, "x"]},
         "options": {"priority": 3},
         "attempts": 3,
+        "attempts_made": 0,
         "created_at": clock.now,
     }
     values.update(fields)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import time
+
+from corral import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_job_id(now_ms: int | None = None) -> str:
+def new_job_id(now: int | None = None) -> str:
     """A new id whose lexical order follows creation time."""
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    ms = clock.now_ms() if now is None else now
     value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
     chars = []
     for _ in range(26):

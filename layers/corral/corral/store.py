@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from corral.clock import now_ms
 from corral.errors import JobNotFoundError, JobStateError
 from corral.job import JobStatus
 from corral.records import (
@@ -42,10 +42,6 @@ __all__ = ["JobStore", "Page", "RecordRetention", "is_condition_failure", "now_m
 logger = logging.getLogger(__name__)
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
