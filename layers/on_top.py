@@ -5,7 +5,10 @@ files: the engine layer's resolution and the resolution of the engine's requirem
 the extra's. It prints each distribution of the second that the first lacks (less those
 the Lambda runtime ships), for ``pip install --no-deps``. It fails when the two disagree
 on a distribution they share: the extra would need a version the engine layer does not
-ship. ``layers/Makefile`` runs it; it needs only the standard library.
+ship. ``python on_top.py --pins ENGINE_REPORT`` prints the engine's resolution as pins,
+which the second resolution takes as constraints: two resolutions a few seconds apart
+could otherwise see different latest releases. ``layers/Makefile`` runs it; it needs only
+the standard library.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def on_top(engine: dict[str, str], combined: dict[str, str]) -> list[str]:
     conflicts = sorted(
         f"{name} {engine[name]} (engine) != {version}"
         for name, version in combined.items()
-        if name in engine and engine[name] != version
+        if name in engine and engine[name] != version and name not in IN_RUNTIME
     )
     if conflicts:
         needs = ", ".join(conflicts)
@@ -46,7 +49,12 @@ def on_top(engine: dict[str, str], combined: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """Print the added pins, one a line."""
+    """Print the added pins (or, with ``--pins``, the engine's), one a line."""
+    if argv[0] == "--pins":
+        print(
+            "\n".join(f"{name}=={version}" for name, version in sorted(pins(Path(argv[1])).items()))
+        )
+        return 0
     engine_report, combined_report = map(Path, argv)
     print("\n".join(on_top(pins(engine_report), pins(combined_report))))
     return 0

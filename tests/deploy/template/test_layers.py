@@ -121,6 +121,18 @@ def test_a_layer_on_top_holds_only_what_the_engine_layer_lacks(tmp_path: Path) -
     assert run.stdout.split() == ["fastapi==0.165.0"]
 
 
+def test_runtime_packages_never_conflict_and_the_engine_pins_are_printed(tmp_path: Path) -> None:
+    # The runtime ships boto3 and botocore: neither layer does, so their versions never clash.
+    run = on_top(tmp_path, {"botocore": "1.44.8"}, {"botocore": "1.44.18", "fastapi": "0.1"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["fastapi==0.1"]
+    engine = report(tmp_path, "e", {"Redis": "8.2.0", "pydantic_core": "2.50.5"})
+    pins = subprocess.run(
+        [sys.executable, str(ON_TOP), "--pins", str(engine)], capture_output=True, text=True
+    )
+    assert pins.stdout.split() == ["pydantic-core==2.50.5", "redis==8.2.0"]
+
+
 def test_a_layer_that_needs_another_engine_version_fails_the_build(tmp_path: Path) -> None:
     run = on_top(tmp_path, {"starlette": "1.10.0"}, {"starlette": "0.48.0", "fastapi": "0.1"})
     assert run.returncode != 0
