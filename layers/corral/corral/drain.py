@@ -82,8 +82,13 @@ class Drainer:
         self._cancels = CancelRequests(queue, self._executor)
         self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
+        """Claim once this few jobs are left; raised (up to a batch) when workers ran dry
+        while a claim was on its way, so that a claim overlaps the jobs before it."""
+        self._claim_in_flight = False
+        self._ran_dry = False
         self._wakeup = asyncio.Event()
         self._work = asyncio.Event()
+        self._pump_waiting = False
         self._stopping = False
         self._deadline: float | None = None
         self._budget_ms: float | None = None
@@ -136,6 +141,8 @@ class Drainer:
         monotonic = time.monotonic
         while True:
             if not ready:
+                if self._claim_in_flight:
+                    self._ran_dry = True
                 if self._stopping and not running and not ready:
                     return
                 self._work.clear()
@@ -160,6 +167,10 @@ class Drainer:
             done.append(outcome)
             if len(done) >= self.batch_size // 2 or len(ready) <= self._low_water:
                 self._wakeup.set()
+                if self._pump_waiting:
+                    # A handler that never awaits would run the whole batch before the pump
+                    # got the loop: let it send its round trip now, to overlap the jobs.
+                    await asyncio.sleep(0)
 
     async def _run_one(self, job: ClaimedJob, started: float, task: asyncio.Task[None]) -> Outcome:
         try:
@@ -308,7 +319,13 @@ class Drainer:
         # again by this drainer at the same attempt number still gets a new token.
         self._claims += 1
         claimer = f"{self.worker_id}.{self._claims}"
-        codes, result = await self.queue.settle(claimer, outcomes, claim=want)
+        queued, self._ran_dry, self._claim_in_flight = len(self._ready), False, want > 0
+        try:
+            codes, result = await self.queue.settle(claimer, outcomes, claim=want)
+        finally:
+            self._claim_in_flight = False
+        if self._ran_dry and queued and result.jobs:
+            self._low_water = min(self.batch_size, 2 * self._low_water)
         self.stats.settle_calls += 1
         if self._progress:
             await self._flush_progress()
@@ -362,8 +379,15 @@ class Drainer:
         persisting = time.monotonic() >= self._persist_after
         if persisting and len(self._done) >= max(1, self.batch_size // 2):
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        # asyncio.timeout, not wait_for: the pump itself waits on the event, so a worker's
+        # set() resumes it on the next turn of the loop, not two turns later.
+        self._pump_waiting = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
+        finally:
+            self._pump_waiting = False
 
     def _out_of_time(self) -> bool:
         """Too close to the deadline to keep waiting for the store; what is unsettled stalls."""
