@@ -6,14 +6,13 @@ import os
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+"""Two digits per 10 bits: 13 look-ups per id instead of 26 steps of a Python loop."""
+_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_job_id(now_ms: int | None = None) -> str:
     """A new id whose lexical order follows creation time."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
