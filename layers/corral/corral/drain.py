@@ -10,13 +10,12 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
 from corral.drain_cancel import CancelRequests
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
+from corral.drain_reports import JobReports
 from corral.execute import JobExecutor
-from corral.job_logs import MAX_LINES, append_logs
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
 __all__ = ["DrainHooks", "DrainStats", "Drainer", "default_worker_id"]
@@ -69,16 +68,18 @@ class Drainer:
         self.start_margin_ms = start_margin_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
+        self._reports = JobReports(queue, self.hooks)
         self._executor = JobExecutor(
-            queue.definition, self._note_progress, self._threads, report_log=self._note_log
+            queue.definition,
+            self._reports.note_progress,
+            self._threads,
+            report_log=self._reports.note_log,
         )
         self._ready: deque[ClaimedJob] = deque()
         self._running: dict[str, tuple[ClaimedJob, float, asyncio.Task[None]]] = {}
         self._overran: set[str] = set()
         self._done: list[Outcome] = []
         self._unstarted: list[ClaimedJob] = []
-        self._progress: dict[str, Any] = {}
-        self._logs: dict[str, list[str]] = {}
         self._cancels = CancelRequests(queue, self._executor)
         self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
@@ -307,8 +308,9 @@ class Drainer:
 
     async def _exchange(self, want: int) -> ClaimResult | None:
         """One round trip: persist and settle finished jobs, claim ``want`` more."""
-        if self._logs:
-            await self._flush_logs()  # before the outcomes settle: a finished job's log is whole
+        if self._reports.logs:
+            # Before the outcomes settle: a finished job's log is whole.
+            await self._reports.flush_logs()
         outcomes = self._done
         self._done = []
         if outcomes:
@@ -327,8 +329,8 @@ class Drainer:
         if self._ran_dry and queued and result.jobs:
             self._low_water = min(self.batch_size, 2 * self._low_water)
         self.stats.settle_calls += 1
-        if self._progress:
-            await self._flush_progress()
+        if self._reports.progress:
+            await self._reports.flush_progress(self._running)
         self._count(outcomes, codes)
         if result.jobs:
             self.stats.claimed += len(result.jobs)
@@ -442,7 +444,7 @@ class Drainer:
     # -- housekeeping ------------------------------------------------------------------
 
     async def _housekeeping(self) -> None:
-        await self._flush_progress()
+        await self._reports.flush_progress(self._running)
         running = [job for job, _, _ in self._running.values()]
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
@@ -460,33 +462,9 @@ class Drainer:
             await self.hooks.failed_elsewhere(failed, "stalled")
         return len(requeued) + len(failed)
 
-    def _note_progress(self, job_id: str, value: Any) -> None:
-        self._progress[job_id] = value
-
-    def _note_log(self, job_id: str, entry: str) -> None:
-        lines = self._logs.setdefault(job_id, [])
-        lines.append(entry)
-        if len(lines) > MAX_LINES:
-            del lines[0]  # Redis keeps only the newest lines anyway
-
-    async def _flush_logs(self) -> None:
-        lines, self._logs = self._logs, {}
-        await append_logs(self.queue, lines)
-
-    async def _flush_progress(self) -> None:
-        updates, self._progress = self._progress, {}
-        written = []
-        for job_id, value in updates.items():
-            entry = self._running.get(job_id)
-            if entry is not None:
-                await self.queue.progress(job_id, entry[0].token, value)
-                written.append((entry[0], value))
-        if written:
-            await self.hooks.progressed(written)
-
     async def _finish(self) -> None:
         """Settle what finished, and hand back what was claimed but never started."""
-        await self._flush_progress_safely()
+        await self._reports.flush_safely(self._running)
         for _ in range(3):
             if not self._done:
                 break
@@ -497,13 +475,6 @@ class Drainer:
         if unstarted:
             self.stats.released += await self.queue.release(unstarted)
         self._threads.shutdown(wait=False)
-
-    async def _flush_progress_safely(self) -> None:
-        try:
-            await self._flush_progress()
-            await self._flush_logs()
-        except Exception:
-            logger.exception("could not record progress or logs")
 
 
 def _lease_ran_out(result: ClaimResult | None) -> bool:
