@@ -163,6 +163,11 @@ def cmd_group_limits(client: Client, args: argparse.Namespace, out: TextIO) -> A
     return client.set_key_group(args.queue, args.group, **limits)
 
 
+def cmd_groups(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
+    """A queue's key groups with jobs waiting or running, or runtime limits (admin)."""
+    return client.key_groups(args.queue, limit=args.limit)
+
+
 def cmd_admin(client: Client, args: argparse.Namespace, out: TextIO) -> Any:
     if args.command == "clean":
         return client.clean(args.queue, status=args.status, grace=args.grace, limit=args.limit)
@@ -333,6 +338,11 @@ def parser() -> argparse.ArgumentParser:
         help="back to the deployed value",
     )
     lm.set_defaults(run=cmd_limits)
+
+    gs = sub.add_parser("groups", help="list a queue's key groups, busiest first (admin)")
+    gs.add_argument("queue")
+    gs.add_argument("--limit", type=int, default=100, help="most key groups listed")
+    gs.set_defaults(run=cmd_groups)
 
     gl = sub.add_parser(
         "group-limits",

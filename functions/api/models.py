@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from corral.definition import QueueDefinition
@@ -10,9 +9,9 @@ from corral.execute import public_error
 from corral.flows.intake import AcceptedNode, FlowNode
 from corral.intake import Accepted, Rejected
 from corral.job import CamelModel, CleanWord, JobOptions, JobStatus
-from corral.records import JobRecord
-from corral.service import QueueStats
-from pydantic import Field, WithJsonSchema
+from corral.queue import QueueCounts
+from corral.records import JobFields, JobRecord
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from api.control_models import QueueSettings
 from api.errors import field_errors
@@ -135,31 +134,12 @@ class FlowChild(CamelModel):
     status: JobStatus | None = Field(description="null once its record has expired")
 
 
-class JobPublic(CamelModel):
+class JobPublic(JobFields):
     """A job as the API shows it."""
 
-    job_id: str
-    queue: str
-    status: JobStatus
-    data: Any = None
-    options: dict[str, Any] = Field(
-        default_factory=dict, description="the options the job was enqueued with"
-    )
-    progress: Any = None
-    result: Any = None
-    error: Any = Field(
-        default=None,
-        description="a failure's message and type; admins see its stack too",
-    )
-    attempts: int
-    attempts_made: int
-    created_at: int
-    started_at: int | None = None
-    completed_at: int | None = Field(
-        default=None, description="when it finished: completed, failed for good, or cancelled"
-    )
+    model_config = ConfigDict(frozen=True)
+
     failed_at: int | None = Field(default=None, description="when it failed for good")
-    tenant: str = Field(description="the job's tenant (subAccountId)")
     name: str = Field(description="what the job is: generic-task's task, else the queue")
     parent: FlowParent | None = Field(default=None, description="a flow child's parent")
     children: list[FlowChild] | None = Field(default=None, description="a flow parent's children")
@@ -176,24 +156,15 @@ class JobPublic(CamelModel):
     ) -> JobPublic:
         """The record as a caller sees it: a failed job's stack only with ``stack``
         (admins); tenants get its message and type, never server file paths."""
+        shared = {name: getattr(record, name) for name in JobFields.model_fields}
         failed = record.status is JobStatus.FAILED
         return cls(
-            job_id=record.job_id,
-            queue=record.queue,
-            status=record.status,
-            data=record.data,
-            options=record.options,
-            progress=record.progress,
-            result=record.result,
-            error=record.error if stack else public_error(record.error),
-            attempts=record.attempts,
-            attempts_made=record.attempts_made,
-            created_at=record.created_at,
-            started_at=record.started_at,
-            completed_at=record.completed_at,
-            failed_at=record.completed_at if failed else None,
-            tenant=record.tenant,
-            name=definition.name_of(record.data) if definition else record.queue,
+            **shared
+            | {
+                "error": record.error if stack else public_error(record.error),
+                "failed_at": record.completed_at if failed else None,
+                "name": definition.name_of(record.data) if definition else record.queue,
+            }
         )
 
 
@@ -207,27 +178,16 @@ class JobPage(CamelModel):
     next_cursor: str | None = None
 
 
-class QueuePublic(CamelModel):
+class QueuePublic(QueueCounts):
     """A queue's counts by job status (Redis), and its jobs in the dead-letter queue (the
     job table). ``pending`` = ``waiting`` (due now) + ``delayed`` (due later, or backing off
     before a retry)."""
 
-    name: str
-    pending: int
-    waiting: int
-    delayed: int
-    processing: int
-    completed: int
-    failed: int
-    cancelled: int
-    paused: bool
-    dead_letter: int
     settings: QueueSettings | None = Field(default=None, description="the limits in force")
-    waiting_children: int = Field(default=0, description="flow parents waiting for children")
 
     @classmethod
-    def of(cls, stats: QueueStats, settings: QueueSettings | None = None) -> QueuePublic:
-        return cls(**asdict(stats), settings=settings)
+    def of(cls, counts: QueueCounts, settings: QueueSettings | None = None) -> QueuePublic:
+        return cls(**dict(counts), settings=settings)
 
 
 class QueueList(CamelModel):

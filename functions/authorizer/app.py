@@ -14,12 +14,25 @@ import time
 from typing import Any
 
 from api.auth import Authenticator
-from corral.settings import get_settings
-from corral.wiring import aws_client
+from corral.aws_clients import AwsClients
+from corral.settings import Settings, get_settings
 
 REFRESH_S = 300.0
 
 _cache: dict[str, tuple[float, Authenticator]] = {}
+_aws: tuple[Settings, AwsClients] | None = None
+
+
+def aws_client(service: str) -> Any:
+    """The authorizer's client of ``service``: built once, again if the settings are re-read.
+
+    Not the full wiring (``corral.wiring``): the authorizer needs no Redis, table or
+    runtime, and so neither their imports nor their permissions."""
+    global _aws
+    settings = get_settings()
+    if _aws is None or _aws[0] is not settings:
+        _aws = (settings, AwsClients(settings.region))
+    return _aws[1].client(service)
 
 
 def read_keys(source: str, client: Any = None) -> str:

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from corral.aws_clients import AwsClients
 from corral.records import TTL_ATTRIBUTE, table_definition
 from corral.schedules import create_table
 from corral.settings import Settings
 from corral.stats import table_definition as tenant_table_definition
-from corral.wiring import AwsClients
 
 DLQ_NAME = "corral-dlq"
 BUCKET = "corral-results"

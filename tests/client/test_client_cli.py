@@ -214,6 +214,16 @@ def test_cli_group_limits_shows_sets_and_resets_a_key_group() -> None:
     assert [r.method for r in rec.requests] == ["GET", "PUT", "PUT"]
 
 
+def test_cli_lists_a_queue_s_key_groups() -> None:
+    group = {"id": "acct", "concurrency": None, "rateLimit": None, "active": 1, "waiting": 4}
+    answer = {"groups": [group], "total": 1}
+    rec = Recorder({("GET", "/queues/sms/groups"): answer})
+    code, text = run_cli(["--json", "groups", "sms", "--limit", "5"], rec)
+    assert code == 0
+    assert json.loads(text) == answer
+    assert rec.requests[0].url.params["limit"] == "5"
+
+
 def test_cli_promotes_a_delayed_job() -> None:
     answer = {"jobId": "j1", "queue": "email", "status": "pending", "deduplicated": False}
     rec = Recorder({("POST", "/jobs/email/j1/promote"): answer})

@@ -73,5 +73,6 @@ def test_the_rehearsal_is_quick_enough_for_ci(rehearsal: Rehearsal) -> None:
     assert rehearsal.seconds < 120
 
 
-def test_the_build_left_the_artefacts_the_deploy_read() -> None:
+def test_the_build_left_the_artefacts_the_deploy_read(rehearsal: Rehearsal) -> None:
+    # The rehearsal runs the build: without it (no SAM CLI) there is nothing to look at.
     assert (Path(ROOT) / ".aws-sam" / "build" / "template.yaml").is_file()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from corral.events.model import EventFactory, EventType
+from corral.job import Backoff, ResolvedOptions
 from corral.queue import ClaimedJob, Outcome
+
+OPTIONS = ResolvedOptions(attempts=3, backoff=Backoff(), timeout=1_000)
 
 
 def test_a_job_cancelled_while_running_is_one_cancelled_event() -> None:
-    job = ClaimedJob("j1", "{}", {"attempts": 3}, 1, "acme", 1_000, "w:1")
+    job = ClaimedJob("j1", "{}", OPTIONS, 1, "acme", 1_000, "w:1")
     outcome = Outcome(job, "x", '{"message": "cancelled", "type": "JobCancelledError"}')
 
     (event,) = EventFactory("email").finished(outcome, 2_000)

@@ -4,12 +4,12 @@ outcomes not made durable, progress throttled per job, one ``Queue Drained`` per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from corral.definition import QueueDefinition
 from corral.drain import DrainHooks
 from corral.events import EventHooks
 from corral.events.model import LifecycleEvent
+from corral.job import Backoff, ResolvedOptions
 from corral.queue import ClaimedJob, Outcome, Queue
 
 from tests.conftest import Payload, noop
@@ -38,7 +38,9 @@ class Refuses(DrainHooks):
 
 
 def claimed(job_id: str, attempt: int = 1) -> ClaimedJob:
-    opts: dict[str, Any] = {"attempts": 3, "webhook": {"url": "https://example.com/h"}}
+    opts = ResolvedOptions(
+        attempts=3, backoff=Backoff(), timeout=1_000, webhook={"url": "https://example.com/h"}
+    )
     return ClaimedJob(job_id, '{"n":1}', opts, attempt, "acme", 1, f"w:{attempt}")
 
 

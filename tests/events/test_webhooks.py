@@ -87,7 +87,7 @@ async def run_job_and_deliveries(
     for _ in range(10):
         await Drainer(deliveries, concurrency=2, hooks=delivery_hooks, linger_ms=300).run()
         counts = await deliveries.counts()
-        if counts.waiting + counts.delayed + counts.active == 0:
+        if counts.waiting + counts.delayed + counts.processing == 0:
             break
     return accepted.job_id, hooks_store
 

@@ -35,7 +35,7 @@ async def test_request_cancel_codes(make_queue: QueueFactory) -> None:
     assert stored is not None and stored.state is JobState.CANCELLED
     assert stored.error == {"message": "cancelled"}
     counts = await queue.counts()
-    assert (counts.active, counts.cancelled) == (0, 1)
+    assert (counts.processing, counts.cancelled) == (0, 1)
     # The flag goes with the attempt: a retry of the cancelled job runs unhindered.
     await queue.retry(job.id)
     (again,) = (await queue.claim("w2", 1)).jobs
@@ -108,7 +108,7 @@ async def test_a_cooperative_sync_handler_stops_within_two_seconds(redis: Any, p
     assert ended < 2.0
     assert (drainer.stats.cancelled, drainer.stats.retried) == (1, 0)
     counts = await queue.counts()
-    assert (counts.waiting, counts.delayed, counts.active, counts.cancelled) == (0, 0, 0, 1)
+    assert (counts.waiting, counts.delayed, counts.processing, counts.cancelled) == (0, 0, 0, 1)
 
 
 async def test_a_sync_handler_that_ignores_it_ends_cancelled_at_its_timeout(

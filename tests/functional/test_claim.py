@@ -58,7 +58,7 @@ async def test_claimed_job_carries_what_a_worker_needs_and_a_lease(
     (job,) = result.jobs
     assert (job.id, job.attempt, job.group, job.token) == (job_id, 1, "acme", "w1:1")
     assert job.created_at == clock.now - 10
-    assert job.opts["timeout"] == 2_000
+    assert job.options.timeout == 2_000
     assert json.loads(job.data) == {"n": 3, "subAccountId": None}
     redis = raw(queue)
     lease = await redis.zscore(queue.keys.base + "active", job_id)

@@ -110,4 +110,4 @@ async def test_clean_never_touches_active_jobs(make_queue: QueueFactory) -> None
     await queue.claim("w1", 1)
 
     assert await queue.clean(JobState.ACTIVE) == []
-    assert (await queue.counts()).active == 1
+    assert (await queue.counts()).processing == 1

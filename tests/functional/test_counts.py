@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from corral.job import JobOptions
-from corral.queue import Counts, NewJob
+from corral.queue import NewJob, QueueCounts
 
 from tests.conftest import QueueFactory
 from tests.functional.helpers import settle_one
 
 
 async def test_counts_of_an_empty_queue(make_queue: QueueFactory) -> None:
-    assert await make_queue().counts() == Counts(0, 0, 0, 0, 0, 0, False)
+    queue = make_queue()
+    assert await queue.counts() == QueueCounts(
+        name=queue.name, pending=0, waiting=0, delayed=0, processing=0, completed=0,
+        failed=0, cancelled=0, paused=False, dead_letter=0,
+    )  # fmt: skip
 
 
 async def test_counts_every_state_across_groups(make_queue: QueueFactory) -> None:
@@ -27,7 +31,8 @@ async def test_counts_every_state_across_groups(make_queue: QueueFactory) -> Non
     counts = await queue.counts()
 
     # g2 still runs a job (parked); g0 and g1 are back in the ring.
-    assert counts == Counts(
-        waiting=6, active=1, delayed=1, completed=1, failed=1, cancelled=1, paused=True
-    )
+    assert counts == QueueCounts(
+        name=queue.name, pending=7, waiting=6, delayed=1, processing=1, completed=1,
+        failed=1, cancelled=1, paused=True, dead_letter=0,
+    )  # fmt: skip
     assert running.group == "g2"

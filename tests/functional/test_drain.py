@@ -56,7 +56,7 @@ async def test_async_handler_results_are_recorded(make: QueueMaker) -> None:
             1,
         )
     counts = await queue.counts()
-    assert (counts.waiting, counts.active, counts.completed) == (0, 0, 5)
+    assert (counts.waiting, counts.processing, counts.completed) == (0, 0, 5)
 
 
 async def test_sync_handler_runs_off_the_event_loop(make: QueueMaker) -> None:

@@ -66,7 +66,7 @@ async def test_unstarted_jobs_are_released_at_the_deadline(
     assert all(j.attempts_made == 0 for j in waiting)
     assert [j.id for j in waiting] == ids[len(done) :]
     counts = await queue.counts()
-    assert (counts.active, counts.waiting) == (0, len(waiting))
+    assert (counts.processing, counts.waiting) == (0, len(waiting))
 
 
 class Recorded(logging.Handler):
@@ -107,7 +107,7 @@ async def test_no_job_is_claimed_when_the_time_left_cannot_hold_one_and_it_says_
     [warning] = drain_log.warnings()
     assert warning.startswith("3 waiting jobs of jobs cannot start: the queue's 5000 ms timeout")
     counts = await queue.counts()
-    assert (counts.waiting, counts.active) == (3, 0)
+    assert (counts.waiting, counts.processing) == (3, 0)
 
 
 async def test_an_empty_queue_that_cannot_fit_says_nothing(

@@ -50,4 +50,4 @@ async def test_extend_never_resurrects_a_finished_job(make_queue: QueueFactory) 
     assert await settle_one(queue, job, "c") == 1
 
     assert await queue.extend([job], 10_000) == [job.id]
-    assert (await queue.counts()).active == 0
+    assert (await queue.counts()).processing == 0

@@ -31,7 +31,16 @@ def letters(aws: AwsStack) -> int:
 
 def accepted(store: JobStore, job_id: str) -> None:
     store.create(
-        JobRecord(job_id, "email", "acme", JobStatus.PENDING, {}, {}, attempts=3, created_at=now())
+        JobRecord(
+            job_id=job_id,
+            queue="email",
+            tenant="acme",
+            status=JobStatus.PENDING,
+            data={},
+            attempts=3,
+            attempts_made=0,
+            created_at=now(),
+        )
     )
 
 

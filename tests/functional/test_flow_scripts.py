@@ -45,8 +45,8 @@ async def test_child_done_counts_each_child_once_and_releases_on_the_last(
     assert await script(queue, "child_done", 1, "nope", "a", "c", "1") == -1
     (claimed,) = (await queue.claim("w", 5)).jobs
     assert claimed.id == job_id
-    assert claimed.opts["childrenResults"] == {"a": {"x": 1}}
-    assert claimed.opts["childrenFailures"] == {"b": {"message": "m"}}
+    assert claimed.options.children_results == {"a": {"x": 1}}
+    assert claimed.options.children_failures == {"b": {"message": "m"}}
 
 
 async def test_child_done_fails_the_parent_for_a_required_child(make_queue: QueueFactory) -> None:
@@ -74,6 +74,6 @@ async def test_rearm_parent(make_queue: QueueFactory) -> None:
     assert await state_of(queue, job_id) is JobState.WAITING_CHILDREN
     assert await script(queue, "child_done", 1, job_id, "a", "c", '"again"') == 4
     (claimed,) = (await queue.claim("w", 5)).jobs
-    assert claimed.opts["childrenResults"] == {"b": "kept", "a": "again"}
+    assert claimed.options.children_results == {"b": "kept", "a": "again"}
     assert await script(queue, "rearm_parent", job_id, "a") == -5
     assert await script(queue, "rearm_parent", "nope", "a") == -1

@@ -168,9 +168,9 @@ class FlowMachine(RuleBasedStateMachine):
                 assert status is JobStatus.COMPLETED or (
                     ignore and status is not JobStatus.PENDING
                 ), f"the parent ran while child {child_id} was {status}"
-            assert set(job.opts["childrenResults"]) | set(job.opts["childrenFailures"]) == {
-                c for _, c, _ in self.children
-            }
+            assert set(job.options.children_results or {}) | set(
+                job.options.children_failures or {}
+            ) == {c for _, c, _ in self.children}
             outcome = Outcome(job, "c", "null")
             assert not await self.hooks[worker, "reports"].persist([outcome])
             await q.settle(job.token.rsplit(":", 1)[0], [outcome])

@@ -115,7 +115,7 @@ class Run:
 
     async def pending(self) -> int:
         counts = await self.queue.counts()
-        return len(self.held) + counts.waiting + counts.delayed + counts.active
+        return len(self.held) + counts.waiting + counts.delayed + counts.processing
 
 
 @pytest.mark.parametrize("seed", range(6))

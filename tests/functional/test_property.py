@@ -18,7 +18,15 @@ import pytest
 from corral.definition import QueueDefinition, Retention
 from corral.errors import JobStateError
 from corral.job import JobOptions
-from corral.queue import ClaimCode, ClaimedJob, Counts, LeaseSettings, NewJob, Outcome, Queue
+from corral.queue import (
+    ClaimCode,
+    ClaimedJob,
+    LeaseSettings,
+    NewJob,
+    Outcome,
+    Queue,
+    QueueCounts,
+)
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -270,7 +278,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     # -- invariants ----------------------------------------------------------------
 
-    async def _snapshot(self) -> tuple[dict[str, list[str]], list[Any], list[str], Counts]:
+    async def _snapshot(self) -> tuple[dict[str, list[str]], list[Any], list[str], QueueCounts]:
         """In one pipeline: ids per state structure, each job's (state, lock), the ring."""
         base, ids = self.queue.keys.base, sorted(self.jobs)
         pipe = self.client.pipeline(transaction=False)
@@ -313,7 +321,10 @@ class QueueMachine(RuleBasedStateMachine):
         # counts() matches the model and adds up to every live job.
         by_state = Counter(job.state for job in self.jobs.values())
         w, a, d, c, f, x = (by_state[s] for s in STATES)
-        assert counts == Counts(w, a, d, c, f, x, paused=self.paused)
+        assert counts == QueueCounts(
+            name=self.queue.name, pending=w + d, waiting=w, delayed=d, processing=a,
+            completed=c, failed=f, cancelled=x, paused=self.paused, dead_letter=0,
+        )  # fmt: skip
         assert sum(by_state[s] for s in STATES) == len(self.jobs)
         # Each group with waiting jobs is in the ring exactly once (no group limit here).
         assert sorted(ring) == sorted({self.jobs[i].group for i in self.in_state("waiting")})

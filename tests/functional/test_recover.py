@@ -21,7 +21,7 @@ async def test_nothing_to_recover_while_leases_hold(
     clock.advance(TIMEOUT)
 
     assert await queue.recover_stalled() == ([], [])
-    assert (await queue.counts()).active == 1
+    assert (await queue.counts()).processing == 1
 
 
 async def test_stalled_job_is_requeued_with_its_stall_counted(

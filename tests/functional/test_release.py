@@ -23,7 +23,7 @@ async def test_release_returns_the_attempt_and_the_place_in_line(
     assert stored is not None
     assert (stored.state, stored.attempts_made) == (JobState.WAITING, 0)
     assert await raw(queue).llen(queue.keys.wake) == 1
-    assert (await queue.counts()).active == 1
+    assert (await queue.counts()).processing == 1
     (again,) = (await queue.claim("w2", 1)).jobs
     assert (again.id, again.attempt) == (ids[1], 1)
     assert first.id == ids[0]

@@ -69,7 +69,7 @@ async def test_a_lost_job_is_restored_waiting_with_its_attempts(make_queue: Queu
         3,
         "acme",
     )
-    assert job.options["attempts"] == 4
+    assert job.options.attempts == 4
     claimed = (await queue.claim("w", 1)).jobs
     assert [(j.id, j.attempt) for j in claimed] == [("a", 2)]
 
@@ -98,7 +98,7 @@ async def test_a_job_redis_still_holds_is_left_alone(make_queue: QueueFactory) -
 
     assert await state_of(queue, "kept") is JobState.ACTIVE
     kept = await queue.get_job("kept")
-    assert kept is not None and kept.attempts_made == 1 and kept.options["attempts"] == 3
+    assert kept is not None and kept.attempts_made == 1 and kept.options.attempts == 3
 
 
 async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: QueueFactory) -> None:
@@ -108,7 +108,7 @@ async def test_a_restored_job_keeps_its_key_group_and_its_limits(make_queue: Que
     assert await restore(queue, record("a", group=group), record("b", group=group)) == ["a", "b"]
 
     job = await queue.get_job("a")
-    assert job is not None and job.options["group"] == {"id": "key", "concurrency": 1}
+    assert job is not None and job.options.as_dict()["group"] == {"id": "key", "concurrency": 1}
     # Restored through the same options code as an enqueue: the key group's limit holds.
     assert await claim_ids(queue) == ["a"]
 

@@ -28,7 +28,7 @@ async def test_complete_stores_the_result_and_frees_the_lease(
         clock.now,
     )
     counts = await queue.counts()
-    assert (counts.active, counts.completed) == (0, 1)
+    assert (counts.processing, counts.completed) == (0, 1)
     assert await raw(queue).hget(queue.keys.job(job.id), "lock") == ""
 
 
@@ -96,7 +96,7 @@ async def test_missing_job_and_lost_lease_codes(make_queue: QueueFactory, clock:
     queue = make_queue(timeout_ms=1_000)
     await queue.add({"n": 1})
     (held,) = (await queue.claim("w1", 1)).jobs
-    ghost = ClaimedJob("no-such-job", "{}", {}, 1, "default", 0, "w1:1")
+    ghost = ClaimedJob("no-such-job", "{}", held.options, 1, "default", 0, "w1:1")
 
     clock.advance(60_000)
     await queue.recover_stalled()

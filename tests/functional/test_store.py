@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -47,6 +48,7 @@ def record(job_id: str, clock: FakeClock, **fields: Any) -> JobRecord:
         "data": {"to": "a@example.com", "n": 1.5, "nested": [1, None, "x"]},
         "options": {"priority": 3},
         "attempts": 3,
+        "attempts_made": 0,
         "created_at": clock.now,
     }
     values.update(fields)
@@ -170,6 +172,27 @@ def test_create_many_is_all_or_nothing(aws: AwsStack, store: JobStore, clock: Fa
     assert [store.get("email", j) for j in "abc"] == [None, None, None]
     assert store.create_many([record("a", clock), record("b", clock)]) == [True, True]
     assert store.create_many([record("a", clock), record("c", clock)]) == [False, True]
+
+
+REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("request", default="none")
+
+
+def test_parallel_writes_run_in_the_caller_s_context(aws: AwsStack, clock: FakeClock) -> None:
+    seen: list[str] = []
+
+    def note(**_: Any) -> None:
+        seen.append(REQUEST.get())
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.PutItem", note)
+    store = JobStore(aws.dynamodb, aws.table, clock=clock)
+    token = REQUEST.set("r-1")
+    try:
+        assert store.create_many([record(j, clock) for j in ("a", "b", "c")]) == [True] * 3
+    finally:
+        REQUEST.reset(token)
+        store.close()
+        aws.dynamodb.meta.events.unregister("before-call.dynamodb.PutItem", note)
+    assert seen == ["r-1"] * 3
 
 
 def test_large_results_go_to_s3(aws: AwsStack, store: JobStore, clock: FakeClock) -> None:

@@ -19,7 +19,7 @@ async def test_new_data_is_what_the_job_runs_with(make_queue: QueueFactory) -> N
     job_id = (await queue.add({"n": 1})).job_id
     opts, data = await update_waiting(queue, job_id, json.dumps({"n": 7}), None, None)
     assert json.loads(data) == {"n": 7}
-    assert opts["priority"] == 0
+    assert opts.priority == 0
     (job,) = (await queue.claim("w", 1)).jobs
     assert json.loads(job.data) == {"n": 7}
 
@@ -29,7 +29,7 @@ async def test_a_new_priority_moves_a_waiting_job_ahead(make_queue: QueueFactory
     first = (await queue.add({"n": 1}, JobOptions(priority=5))).job_id
     second = (await queue.add({"n": 2}, JobOptions(priority=5))).job_id
     opts, _ = await update_waiting(queue, second, None, 1, None)
-    assert opts["priority"] == 1
+    assert opts.priority == 1
     claimed = [job.id for job in (await queue.claim("w", 2)).jobs]
     assert claimed == [second, first]
     stored = await queue.get_job(second)
@@ -44,7 +44,7 @@ async def test_a_delay_postpones_a_waiting_job_and_zero_runs_a_delayed_one(
     clock.advance(1_000)
     opts, _ = await update_waiting(queue, job_id, None, None, 60_000)
     # Kept as the delay from creation, as a restore from the job table reads it.
-    assert opts["delay"] == 61_000
+    assert opts.delay == 61_000
     stored = await queue.get_job(job_id)
     assert stored is not None and stored.state is JobState.DELAYED
     assert (await queue.claim("w", 1)).jobs == []

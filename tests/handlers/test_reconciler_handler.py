@@ -83,7 +83,7 @@ def test_a_restored_job_keeps_its_options_and_attempts(env: LambdaEnv) -> None:
     job = env.run(lambda redis: env.queue(redis).get_job(job_id))
     assert job is not None
     assert job.attempts_made == 1
-    assert job.options["attempts"] == 2
+    assert job.options.attempts == 2
     assert job.priority == 5
     assert drain()["failed"] == 1  # its second attempt is its last
     assert status(env, job_id) is JobStatus.FAILED

@@ -50,6 +50,7 @@ def record(job_id: str, queue: str, tenant: str, status: JobStatus, created: int
         data={"to": ["a@example.com"]},
         options={},
         attempts=3,
+        attempts_made=0,
         created_at=created,
         result={"ok": True} if status is JobStatus.COMPLETED else None,
     )

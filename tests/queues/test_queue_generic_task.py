@@ -164,7 +164,10 @@ def put_jobs(dynamodb: Any) -> None:
         ("OTHR", "email", "tenant-b", JobStatus.COMPLETED, 90),
     ):
         created = now - age_days * DAY_MS
-        record = JobRecord(job_id, queue, tenant, status, {}, {}, 3, created)
+        record = JobRecord(
+            job_id=job_id, queue=queue, tenant=tenant, status=status, attempts=3,
+            attempts_made=0, created_at=created,
+        )  # fmt: skip
         dynamodb.put_item(TableName=TABLE, Item=to_item(record))
 
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from corral import snapshot, wiring
+from corral.aws_clients import AwsClients
 from corral.settings import Settings, get_settings
-from corral.wiring import AwsClients, Wiring
+from corral.wiring import Wiring
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from corral.guards import redis_guard
 from corral.job import CamelModel
-from corral.queue import now_ms
+from corral.queue import MinuteCount, now_ms
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import Field
@@ -36,10 +36,8 @@ class Me(CamelModel):
     admin: bool
 
 
-class MinutePublic(CamelModel):
-    minute: int
-    completed: int
-    failed: int
+class MinutePublic(MinuteCount):
+    pass  # the engine's count as the API names it
 
 
 class Throughput(CamelModel):
@@ -70,9 +68,7 @@ async def throughput(queue: str, service: Service, caller: CallerDep) -> Through
         minutes = await service.queue(queue).throughput(60)
     return Throughput(
         queue=queue,
-        minutes=[
-            MinutePublic(minute=m.minute, completed=m.completed, failed=m.failed) for m in minutes
-        ],
+        minutes=[MinutePublic(**dict(m)) for m in minutes],
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.clock import now_ms
 from corral.errors import JobCancelledError
 
 MAX_LOG_LINE_CHARS = 4096
@@ -77,7 +77,7 @@ class JobContext:
 
         A log keeps the newest 1,000 lines and 64 KB; older lines are dropped first.
         """
-        self._call_on_loop(self._log, log_entry(message, int(time.time() * 1000)))
+        self._call_on_loop(self._log, log_entry(message, now_ms()))
 
     def _call_on_loop(self, fn: Callable[[str, Any], None] | None, value: Any) -> None:
         if fn is None or self._loop is None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from corral.errors import JobNotFoundError, JobStateError, ScriptCode, raise_for_code
 from corral.guards import aws, guarded_aws, redis_guard
 from corral.intake import Intake
+from corral.job import ResolvedOptions
 from corral.job_logs import LogPage, read_logs
 from corral.key_groups import (
     KeyGroupChange,
@@ -29,6 +30,7 @@ from corral.limits import (
     runtime_overrides,
 )
 from corral.queue import Queue
+from corral.queue_types import decode_options
 from corral.scripts import run_queue_script
 from corral.service import LIVE_STATUSES, JobService
 from corral.validation import require_identifier
@@ -53,7 +55,7 @@ async def request_cancel(queue: Queue, job_id: str) -> int:
 
 async def update_waiting(
     queue: Queue, job_id: str, data_json: str | None, priority: int | None, delay: int | None
-) -> tuple[dict[str, Any], str]:
+) -> tuple[ResolvedOptions, str]:
     """Change a job that has not started; returns its options and data as Redis now holds them."""
     require_identifier(job_id, "job id")
     args = [
@@ -67,7 +69,7 @@ async def update_waiting(
     reply = await run_queue_script(queue.redis, queue.keys, "update_waiting", args)
     if isinstance(reply, int):
         raise_for_code(reply, job_id)
-    return json.loads(reply[1]), reply[2]
+    return decode_options(reply[1]), reply[2]
 
 
 class JobControls:
@@ -171,7 +173,7 @@ class JobControls:
                 opts, data = await update_waiting(
                     q, job_id, data_json, change.priority, change.delay
                 )
-            options.update(priority=opts["priority"], delay=opts["delay"])
+            options.update(priority=opts.priority, delay=opts.delay)
         except JobNotFoundError:
             # Redis lost it (a flush): the record alone holds it until it is restored.
             data = data_json or json.dumps(record.data)

@@ -161,7 +161,7 @@ class Drainer:
             if not self._can_start(job):
                 self._unstarted.append(job)
                 continue
-            running[job.id] = (job, started + job.opts["timeout"] / 1000, task)
+            running[job.id] = (job, started + job.options.timeout / 1000, task)
             outcome = await self._run_one(job, started, task)
             del running[job.id]
             done = self._done
@@ -198,7 +198,7 @@ class Drainer:
         if self._deadline is None:
             return True
         left_ms = (self._deadline - time.monotonic()) * 1000
-        needed_ms = job.opts["timeout"] + self.start_margin_ms
+        needed_ms = job.options.timeout + self.start_margin_ms
         if left_ms > needed_ms:
             return True
         if self._budget_ms is not None and needed_ms >= self._budget_ms:
@@ -209,7 +209,7 @@ class Drainer:
                 " the %d ms this poller had; it waits until its timeout is lowered",
                 job.id,
                 self.queue.name,
-                job.opts["timeout"],
+                job.options.timeout,
                 self.start_margin_ms,
                 self._budget_ms,
                 extra={"queue": self.queue.name, "job_id": job.id},
@@ -364,14 +364,8 @@ class Drainer:
         for outcome, code in zip(outcomes, codes, strict=True):
             if code != 1:
                 stats.lease_lost += 1
-            elif outcome.kind == "c":
-                stats.completed += 1
-            elif outcome.kind == "r":
-                stats.retried += 1
-            elif outcome.kind == "x":
-                stats.cancelled += 1
             else:
-                stats.failed += 1
+                stats.add_outcome(outcome.kind)
 
     async def _wait_for_workers(self, result: ClaimResult | None) -> None:
         timeout = self.flush_ms / 1000

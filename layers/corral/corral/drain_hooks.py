@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.queue import ClaimCode, ClaimedJob, Outcome
+from corral.queue import ClaimCode, ClaimedJob, Outcome, OutcomeCounts
 
 
 class DrainHooks:
@@ -39,12 +39,10 @@ class DrainHooks:
 
 
 @dataclass
-class DrainStats:
+class DrainStats(OutcomeCounts):
+    """What a drainer did: its settled outcomes (``OutcomeCounts``) and the rest."""
+
     claimed: int = 0
-    completed: int = 0
-    retried: int = 0
-    failed: int = 0
-    cancelled: int = 0
     lease_lost: int = 0
     released: int = 0
     expired: int = 0

@@ -17,11 +17,11 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from corral.backoff import retry_delay
+from corral.clock import now_ms
 from corral.context import JobContext
 from corral.definition import QueueDefinition
 from corral.errors import JobCancelledError, JobTimeoutError, NonRetryableError
-from corral.job import Backoff
-from corral.queue import ClaimedJob, Outcome, now_ms
+from corral.queue import ClaimedJob, Outcome
 
 MAX_STACK_CHARS = 4000
 logger = logging.getLogger(__name__)
@@ -88,19 +88,20 @@ class JobExecutor:
         try:
             payload = self._parse(job.data)
             loop = asyncio.get_running_loop()
+            options = job.options
             ctx = JobContext(
                 job.id,
                 self.definition.name,
                 job.attempt,
-                job.opts["attempts"],
+                options.attempts,
                 job.group,
                 job.created_at,
-                job.opts["timeout"],
+                options.timeout,
                 self._report,
                 loop,
                 self._log,
-                children_results=job.opts.get("childrenResults") or {},
-                children_failures=job.opts.get("childrenFailures") or {},
+                children_results=options.children_results or {},
+                children_failures=options.children_failures or {},
             )
             self._contexts[job.id] = ctx
             if self._is_async:
@@ -136,7 +137,7 @@ class JobExecutor:
 
     def timed_out(self, job: ClaimedJob, started: float) -> Outcome:
         """The outcome of a job whose handler was cancelled for overrunning its timeout."""
-        error = JobTimeoutError(f"job exceeded its timeout of {job.opts['timeout']} ms")
+        error = JobTimeoutError(f"job exceeded its timeout of {job.options.timeout} ms")
         return self._failed(job, error, started, retryable=True)
 
     def _failed(
@@ -156,8 +157,7 @@ class JobExecutor:
             str(exc)[:200],
             extra={"job_id": job.id, "queue": self.definition.name, "stack": frames},
         )
-        if retryable and job.attempt < job.opts["attempts"]:
-            backoff = Backoff.model_validate(job.opts["backoff"])
-            retry_at = self._clock() + retry_delay(backoff, job.attempt)
+        if retryable and job.attempt < job.options.attempts:
+            retry_at = self._clock() + retry_delay(job.options.backoff, job.attempt)
             return Outcome(job, "r", payload, retry_at, duration_ms=elapsed)
         return Outcome(job, "f", payload, duration_ms=elapsed)

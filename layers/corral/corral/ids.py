@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
+
+from corral import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
@@ -11,8 +12,8 @@ _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 _SHIFTS = tuple(range(120, -1, -10))
 
 
-def new_job_id(now_ms: int | None = None) -> str:
+def new_job_id(now: int | None = None) -> str:
     """A new id whose lexical order follows creation time."""
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    ms = clock.now_ms() if now is None else now
     value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
     return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])

@@ -148,6 +148,7 @@ class Intake:
             data=payload.model_dump(mode="json", by_alias=True),
             options=options.model_dump(mode="json", by_alias=True, exclude_none=True),
             attempts=options.attempts or self.queue.definition.attempts,
+            attempts_made=0,
             created_at=now,
         )
         redis_options = options.model_copy(

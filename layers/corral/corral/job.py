@@ -120,6 +120,40 @@ class JobOptions(CamelModel):
     group: KeyGroupOption | None = None
 
 
+class ResolvedOptions(CamelModel):
+    """A job's options with its queue's defaults filled in (``Queue.resolve``).
+
+    The one typed form of a job's options past the API: enqueue and restore build it,
+    Redis keeps it as the job's ``opts`` JSON (``queue_types.encode_options`` /
+    ``decode_options``), and the drain loop, the handler's context, events and flows
+    read its attributes. Flows add ``parent`` and ``flow_root``; the scripts add a
+    parent's children's results.
+    """
+
+    # The scripts may add fields (a parent's children's results); unknown ones are skipped.
+    model_config = ConfigDict(extra="ignore")
+
+    attempts: int
+    backoff: Backoff
+    timeout: int = Field(description="ms per attempt")
+    priority: int = 0
+    delay: int = 0
+    ttl: int | None = None
+    webhook: WebhookOption | None = None
+    group: KeyGroupOption | None = None
+    parent: dict[str, Any] | None = None
+    """A flow child's link to its parent: ``{queue, id, ignore}`` (``corral.flows``)."""
+    flow_root: bool | None = None
+    """A flow's root parent: its settling raises the flow's event."""
+    children_results: dict[str, Any] | None = None
+    """A flow parent's children's results, by child id (written by ``child_done.lua``)."""
+    children_failures: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as plain JSON values (what the ``opts`` JSON decodes to)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 class JobState(StrEnum):
     """Where a job is inside Redis."""
 
@@ -205,7 +239,7 @@ class Job(CamelModel):
     queue: str
     state: JobState
     data: Any
-    options: dict[str, Any]
+    options: ResolvedOptions
     group: str
     priority: int = 0
     attempts_made: int = 0

@@ -3,45 +3,53 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel
 
+from corral.clock import now_ms
 from corral.definition import QueueDefinition
 from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
 from corral.ids import new_job_id
-from corral.index_marker import IndexMarker
-from corral.job import Job, JobOptions, JobState
+from corral.job import Job, JobOptions, JobState, ResolvedOptions
 from corral.keys import PREFIX, QueueKeys, valid_identifier
 from corral.queue_types import (
     ClaimCode,
     ClaimedJob,
     ClaimResult,
-    Counts,
     EnqueueResult,
     LeaseSettings,
     MinuteCount,
     NewJob,
     Outcome,
+    OutcomeCounts,
+    QueueCounts,
     decode_job,
+    decode_options,
+    encode_options,
+    flow_add_args,
 )
 from corral.scripts import RedisClient, load_script, run_script
 from corral.validation import require_identifier
+
+if TYPE_CHECKING:
+    from corral.index_marker import IndexMarker
 
 __all__ = [
     "ClaimCode",
     "ClaimResult",
     "ClaimedJob",
-    "Counts",
     "EnqueueResult",
     "LeaseSettings",
     "MinuteCount",
     "NewJob",
     "Outcome",
+    "OutcomeCounts",
     "Queue",
+    "QueueCounts",
     "decode_job",
     "now_ms",
 ]
@@ -51,14 +59,21 @@ NO_OPTIONS = ["", 0, 0, "", 0, "", "", 0, 0]
 """``enqueue.lua``'s fields after (id, group, data) of a job that sets no option."""
 
 
+class _Shaped(NamedTuple):
+    job_id: str
+    group: str
+    data_json: str
+    options: JobOptions
+    """The job's own options (its id and dedup settings)."""
+    resolved: ResolvedOptions
+    opts_json: str
+    """``resolved`` as the scripts take it."""
+
+
 @cache
 def default_options() -> JobOptions:
     """A job's options when it sets none (built on first use: models build lazily)."""
     return JobOptions()
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Queue:
@@ -83,8 +98,8 @@ class Queue:
         self.lease = lease or LeaseSettings()
         self.clock = clock
         self._script_keys: dict[str, list[bytes]] = {}
-        self._parsed_opts: dict[str, dict[str, Any]] = {}
-        self._default_resolved: tuple[str, int] | None = None
+        self._parsed_opts: dict[str, ResolvedOptions] = {}
+        self._default_resolved: tuple[ResolvedOptions, str] | None = None
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -118,9 +133,9 @@ class Queue:
             return data
         return self.definition.payload.model_validate(data)
 
-    def resolve(self, opts: JobOptions, attempts: int | None = None) -> tuple[str, int]:
-        """The options Redis keeps with a job (queue defaults filled in), as JSON, and its
-        timeout. Enqueue and restore both use it, so a restored job is the job enqueued.
+    def resolve(self, opts: JobOptions, attempts: int | None = None) -> ResolvedOptions:
+        """The options Redis keeps with a job: its own, with the queue's defaults filled in.
+        Enqueue and restore both use it, so a restored job is the job enqueued.
 
         Args:
             opts: the job's own options.
@@ -128,60 +143,73 @@ class Queue:
                 restore passes the budget recorded at enqueue).
         """
         d = self.definition
-        resolved: dict[str, Any] = {
-            "attempts": opts.attempts or attempts or d.attempts,
-            "backoff": (opts.backoff or d.backoff).model_dump(by_alias=True),
-            "timeout": opts.timeout or d.timeout_ms,
-            "priority": opts.priority,
-            "delay": opts.delay,
-        }
-        if opts.ttl:
-            resolved["ttl"] = opts.ttl
-        if opts.webhook:
+        return ResolvedOptions(
+            attempts=opts.attempts or attempts or d.attempts,
+            backoff=opts.backoff or d.backoff,
+            timeout=opts.timeout or d.timeout_ms,
+            priority=opts.priority,
+            delay=opts.delay,
+            ttl=opts.ttl or None,
             # Carried with the job so the poller's events can reach it without a read.
-            resolved["webhook"] = opts.webhook.model_dump(mode="json", exclude_none=True)
-        if opts.group:
+            webhook=opts.webhook,
             # Read by the scripts (includes/key_groups.lua): the key group and its limits.
-            resolved["group"] = opts.group.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return json.dumps(resolved, separators=(",", ":")), resolved["timeout"]
+            group=opts.group,
+        )
 
-    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
+    def _shape(self, job: NewJob, now: int) -> _Shaped:
+        """A job validated, its group chosen, its options resolved and encoded."""
         payload = self.validate(job.data)
         group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
         if not valid_identifier(group):
             raise InvalidIdentifierError(f"invalid group {group!r}")
         if job.options is None:
-            # Most jobs take the queue's defaults: resolve those once per queue.
+            # Most jobs take the queue's defaults: resolve and encode those once per queue.
             opts = default_options()
-            opts_json, timeout = self._defaults()
+            resolved, opts_json = self._defaults()
         else:
             opts = job.options
-            opts_json, timeout = self.resolve(opts)
-        if job.parent is not None:
-            # A flow child: the poller that settles it finds its parent here, without a read.
-            opts_json = (
-                opts_json[:-1] + ',"parent":' + json.dumps(job.parent, separators=(",", ":")) + "}"
-            )
-        dedup = opts.deduplication
-        return [
+            resolved = self.resolve(opts)
+            opts_json = ""
+        if job.parent is not None or job.flow_root:
+            # Flows: the poller that settles a child finds its parent here, without a read;
+            # a root parent's settling (run or failed) raises the flow's event.
+            flow = {"parent": job.parent, "flow_root": job.flow_root or None}
+            resolved = resolved.model_copy(update=flow)
+            opts_json = ""
+        return _Shaped(
             opts.job_id or new_job_id(now),
             group,
             payload.model_dump_json(by_alias=True),
-            opts_json,
-            opts.priority,
-            opts.delay,
-            timeout,
-            now + opts.delay + opts.ttl if opts.ttl else 0,
+            opts,
+            resolved,
+            opts_json or encode_options(resolved),
+        )
+
+    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
+        """``enqueue.lua``'s fields for one job (Python to Lua)."""
+        shaped = self._shape(job, now)
+        opts, resolved = shaped.options, shaped.resolved
+        dedup = opts.deduplication
+        return [
+            shaped.job_id,
+            shaped.group,
+            shaped.data_json,
+            shaped.opts_json,
+            resolved.priority,
+            resolved.delay,
+            resolved.timeout,
+            now + resolved.delay + resolved.ttl if resolved.ttl else 0,
             dedup.id if dedup else "",
             dedup.mode.value if dedup else "",
             (dedup.ttl or 0) if dedup else 0,
             1 if opts.job_id else 0,
         ]
 
-    def _defaults(self) -> tuple[str, int]:
-        """The options and timeout of a job that sets none, resolved once per queue."""
+    def _defaults(self) -> tuple[ResolvedOptions, str]:
+        """The options of a job that sets none, resolved and encoded once per queue."""
         if self._default_resolved is None:
-            self._default_resolved = self.resolve(default_options())
+            resolved = self.resolve(default_options())
+            self._default_resolved = resolved, encode_options(resolved)
         return self._default_resolved
 
     async def add(
@@ -197,7 +225,8 @@ class Queue:
         over it, nothing is added and WaitingQuotaError is raised.
         """
         now = self.clock()
-        default_opts, default_timeout = self._defaults()
+        defaults, default_opts = self._defaults()
+        default_timeout = defaults.timeout
         rows = []
         for job in jobs:
             fields = self._job_fields(job, now)
@@ -229,11 +258,19 @@ class Queue:
         False if a job with its id already exists (nothing changed).
         """
         now = self.clock()
-        job_id, group, data, opts, priority, _, timeout, *_ = self._job_fields(job, now)
         if job.parent is None:
-            opts = with_flow_root(opts)
-        args = [now, job_id, group, data, opts, priority, timeout, children]
-        args += [self.definition.group_concurrency, now]
+            job = replace(job, flow_root=True)
+        shaped = self._shape(job, now)
+        args = flow_add_args(
+            now,
+            shaped.job_id,
+            shaped.group,
+            shaped.data_json,
+            shaped.resolved,
+            children,
+            self.definition.group_concurrency,
+            created_at=now,
+        )
         return int(await self._run("flow_add", args)) == 1
 
     # -- worker -------------------------------------------------------------------
@@ -248,7 +285,7 @@ class Queue:
             # Most jobs of a queue share the same options: parse each distinct string once.
             opts = parsed.get(raw)
             if opts is None:
-                opts = parsed[raw] = json.loads(raw)
+                opts = parsed[raw] = decode_options(raw)
                 if len(parsed) > 256:
                     parsed.clear()
             jobs.append(
@@ -348,9 +385,22 @@ class Queue:
     async def resume(self) -> bool:
         return int(await self._run("pause", [0])) == 1
 
-    async def counts(self) -> Counts:
-        w, a, d, c, f, x, p = await self._run("counts", [])
-        return Counts(int(w), int(a), int(d), int(c), int(f), int(x), bool(int(p)))
+    async def counts(self) -> QueueCounts:
+        """The queue's jobs by status, as Redis holds them (``dead_letter`` is 0 here: the
+        job table counts those)."""
+        w, a, d, c, f, x, p = (int(n) for n in await self._run("counts", []))
+        return QueueCounts(
+            name=self.name,
+            pending=w + d,
+            waiting=w,
+            delayed=d,
+            processing=a,
+            completed=c,
+            failed=f,
+            cancelled=x,
+            paused=bool(p),
+            dead_letter=0,
+        )
 
     async def list_jobs(
         self, state: JobState, offset: int = 0, limit: int = 50
@@ -374,7 +424,9 @@ class Queue:
         """Completed and failed jobs per minute, oldest first (at most the last hour)."""
         flat = await self._run("throughput", [self.clock(), max(1, min(minutes, 60))])
         return [
-            MinuteCount(int(flat[i]) * 60_000, int(flat[i + 1]), int(flat[i + 2]))
+            MinuteCount(
+                minute=int(flat[i]) * 60_000, completed=int(flat[i + 1]), failed=int(flat[i + 2])
+            )
             for i in range(0, len(flat), 3)
         ]
 
@@ -389,9 +441,4 @@ class Queue:
             return None
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
-        return decode_job(self.name, job_id, fields, self._defaults()[0])
-
-
-def with_flow_root(opts_json: str) -> str:
-    """A flow's root parent's options: its settling (run or failed) raises the flow's event."""
-    return opts_json[:-1] + ',"flowRoot":true}'
+        return decode_job(self.name, job_id, fields, self._defaults()[1])

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from corral.job import Job, JobOptions, JobState
+from pydantic import Field
+
+from corral.job import CamelModel, Job, JobOptions, JobState, ResolvedOptions
 
 
 @dataclass(slots=True)
@@ -20,6 +22,8 @@ class NewJob:
     group: str | None = None
     parent: dict[str, Any] | None = None
     """A flow child's link to its parent, carried in its opts (``corral.flows``)."""
+    flow_root: bool = False
+    """A flow's root parent (``Queue.add_parent`` marks it)."""
 
 
 @dataclass(slots=True)
@@ -39,7 +43,7 @@ class ClaimedJob:
 
     id: str
     data: str
-    opts: dict[str, Any]
+    options: ResolvedOptions
     attempt: int
     group: str
     created_at: int
@@ -89,23 +93,67 @@ class Outcome:
         return self.kind == "c"
 
 
-@dataclass(frozen=True)
-class Counts:
+class QueueCounts(CamelModel):
+    """A queue's jobs by status: the one count type of the engine and the API.
+
+    ``pending`` = ``waiting`` (due now) + ``delayed`` (due later, or backing off before a
+    retry). Redis holds every count but ``dead_letter`` (the job table's failed records)
+    and ``waiting_children``, which ``JobService.stats`` adds.
+    """
+
+    name: str
+    pending: int
     waiting: int
-    active: int
     delayed: int
+    processing: int
     completed: int
     failed: int
     cancelled: int
     paused: bool
+    dead_letter: int
+    waiting_children: int = Field(default=0, description="flow parents waiting for children")
 
 
-@dataclass(frozen=True)
-class MinuteCount:
+class MinuteCount(CamelModel):
+    """Jobs finished in one minute."""
+
     minute: int
     """Start of the minute, epoch ms."""
     completed: int
     failed: int
+
+
+@dataclass(kw_only=True)
+class OutcomeCounts:
+    """How many settled jobs ended each way: the one outcome counter (the drain loop's
+    stats, a poller run's durable tally and its report)."""
+
+    completed: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    def add_outcome(self, kind: str) -> None:
+        """One more outcome of ``kind`` (``Outcome.kind``)."""
+        if kind == "c":
+            self.completed += 1
+        elif kind == "r":
+            self.retried += 1
+        elif kind == "x":
+            self.cancelled += 1
+        else:
+            self.failed += 1
+
+    def add_counts(self, other: OutcomeCounts) -> None:
+        """Add another counter's outcomes to this one."""
+        self.completed += other.completed
+        self.retried += other.retried
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.retried + self.failed + self.cancelled
 
 
 @dataclass(frozen=True)
@@ -114,6 +162,43 @@ class LeaseSettings:
 
     cap_ms: int = 30_000
     margin_ms: int = 5_000
+
+
+def encode_options(options: ResolvedOptions) -> str:
+    """Python to Lua: the ``opts`` JSON a job's hash keeps (the scripts read ``ttl`` and
+    ``group`` from it)."""
+    # ASCII-escaped, as json.dumps wrote it: the stored text stays byte for byte the same.
+    return options.model_dump_json(by_alias=True, exclude_none=True, ensure_ascii=True)
+
+
+def decode_options(raw: str) -> ResolvedOptions:
+    """Lua to Python: a job's ``opts`` JSON, as a claim or a read of its hash returns it."""
+    return ResolvedOptions.model_validate_json(raw)
+
+
+def flow_add_args(
+    now: int,
+    job_id: str,
+    group: str,
+    data_json: str,
+    options: ResolvedOptions,
+    children: int,
+    group_limit: int,
+    created_at: int,
+) -> list[Any]:
+    """``flow_add.lua``'s ARGV: a flow's parent, added or put back by the flow repair."""
+    return [
+        now,
+        job_id,
+        group,
+        data_json,
+        encode_options(options),
+        options.priority,
+        options.timeout,
+        children,
+        group_limit,
+        created_at,
+    ]
 
 
 def _json_or_none(raw: str | None) -> Any:
@@ -132,7 +217,7 @@ def decode_job(queue: str, job_id: str, fields: dict[str, str], default_opts: st
         queue=queue,
         state=JobState(fields["state"]),
         data=json.loads(fields["data"]),
-        options=json.loads(fields.get("opts") or default_opts),
+        options=decode_options(fields.get("opts") or default_opts),
         group=fields["group"],
         priority=int(fields.get("priority", 0)),
         attempts_made=int(fields.get("attemptsMade", 0)),

@@ -19,7 +19,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corral.job import JobStatus
+from pydantic import ConfigDict, Field, ValidationError
+
+from corral.job import CamelModel, JobOptions, JobStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -45,31 +47,53 @@ def sort_key(created_at: int, job_id: str) -> str:
     return f"{created_at:013d}#{job_id}"
 
 
-@dataclass(slots=True)
-class JobRecord:
-    """A job as the table holds it (the record of truth)."""
+class JobFields(CamelModel):
+    """What a job's record and the API's view of it share: each field is defined here
+    once (``JobRecord`` and the API's ``JobPublic`` derive from it)."""
+
+    model_config = ConfigDict(frozen=False)
 
     job_id: str
     queue: str
-    tenant: str
     status: JobStatus
-    data: Any
-    options: dict[str, Any]
-    attempts: int
-    created_at: int
-    attempts_made: int = 0
-    result: Any = None
-    result_ref: str | None = None
-    error: Any = None
+    data: Any = None
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="the options the job was enqueued with"
+    )
     progress: Any = None
-    updated_at: int | None = None
+    result: Any = None
+    error: Any = Field(
+        default=None,
+        description="a failure's message and type; admins see its stack too",
+    )
+    attempts: int
+    attempts_made: int
+    created_at: int
     started_at: int | None = None
-    completed_at: int | None = None
+    completed_at: int | None = Field(
+        default=None, description="when it finished: completed, failed for good, or cancelled"
+    )
+    tenant: str = Field(description="the job's tenant (subAccountId)")
+
+
+class JobRecord(JobFields):
+    """A job as the table holds it (the record of truth)."""
+
+    result_ref: str | None = None
+    updated_at: int | None = None
     expires_at: int | None = None
     """Epoch seconds (DynamoDB TTL); None while the job is live."""
     flow: Item | None = None
     """The item's flow links as read (``FLOW_ATTRIBUTES``); None: the job is in no flow.
     A read of the record brings them, so showing a node's links needs no second read."""
+
+    def job_options(self) -> JobOptions:
+        """The options the job was enqueued with, typed (the defaults if they no longer
+        validate: a record written by an older release)."""
+        try:
+            return JobOptions.model_validate(self.options)
+        except ValidationError:
+            return JobOptions()
 
 
 @dataclass(slots=True)

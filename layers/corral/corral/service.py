@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from corral.clock import now_ms
 from corral.definition import QueueRegistry
 from corral.dlq import DeadLetter, DeadLetterQueue, RedriveReport
 from corral.errors import CorralError, JobNotFoundError, JobStateError, UnknownQueueError
@@ -24,7 +24,7 @@ from corral.index_marker import IndexMarker
 from corral.intake import Accepted, Intake, Rejected
 from corral.job import TERMINAL_STATES, JobOptions, JobState, JobStatus
 from corral.keys import PREFIX
-from corral.queue import Queue, now_ms
+from corral.queue import Queue, QueueCounts
 from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
 from corral.store import JobStore
@@ -34,28 +34,6 @@ from corral.wake import NoWake, PollerWaker
 LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
 RUNNING_SCAN = 1000
 """Running jobs read from Redis for a listing (a queue runs at most its concurrency)."""
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """A queue's counts, keyed by the public job statuses.
-
-    ``pending`` is split as ``waiting`` (due now) and ``delayed`` (due later, or backing
-    off before a retry); ``pending`` is their sum.
-    """
-
-    name: str
-    pending: int
-    waiting: int
-    delayed: int
-    processing: int
-    completed: int
-    failed: int
-    cancelled: int
-    paused: bool
-    dead_letter: int
-    waiting_children: int = 0
-    """Flow parents waiting for their children (``corral.flows``)."""
 
 
 class JobService:
@@ -319,13 +297,13 @@ class JobService:
             _, jobs = await q.list_jobs(JobState.ACTIVE, 0, RUNNING_SCAN)
         records = [
             JobRecord(
-                job.id,
-                q.name,
-                job.group,
-                JobStatus.PROCESSING,
-                job.data,
-                job.options,
-                attempts=int(job.options.get("attempts") or 1),
+                job_id=job.id,
+                queue=q.name,
+                tenant=job.group,
+                status=JobStatus.PROCESSING,
+                data=job.data,
+                options=job.options.as_dict(),
+                attempts=job.options.attempts,
                 created_at=job.created_at,
                 attempts_made=job.attempts_made,
                 progress=job.progress,
@@ -337,26 +315,15 @@ class JobService:
         records.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
         return Page(records[:limit], None)
 
-    async def stats(self, queue: str) -> QueueStats:
+    async def stats(self, queue: str) -> QueueCounts:
         """Redis counts, plus the failed records (the jobs in the dead-letter queue)."""
         q = self.queue(queue)
         with redis_guard():
-            c = await q.counts()
+            counts = await q.counts()
             waiting_children = int(await q.redis.zcard(q.keys.waiting_children))
         dead = await aws("dynamodb", self.store.count, queue, JobStatus.FAILED)
-        return QueueStats(
-            queue,
-            pending=c.waiting + c.delayed,
-            waiting=c.waiting,
-            delayed=c.delayed,
-            processing=c.active,
-            completed=c.completed,
-            failed=c.failed,
-            cancelled=c.cancelled,
-            paused=c.paused,
-            dead_letter=dead,
-            waiting_children=waiting_children,
-        )
+        update = {"dead_letter": dead, "waiting_children": waiting_children}
+        return counts.model_copy(update=update)
 
     # -- admin ---------------------------------------------------------------------------
 
@@ -423,13 +390,14 @@ class JobService:
             if letter.data_omitted:
                 raise JobNotFoundError(f"job {letter.job_id}: no record and no data to rebuild")
             record = JobRecord(
-                letter.job_id,
-                letter.queue,
-                letter.tenant,
-                JobStatus.PENDING,
-                letter.data,
-                letter.options,
+                job_id=letter.job_id,
+                queue=letter.queue,
+                tenant=letter.tenant,
+                status=JobStatus.PENDING,
+                data=letter.data,
+                options=letter.options,
                 attempts=int(letter.options.get("attempts") or 1),
+                attempts_made=0,
                 created_at=self.clock(),
             )
             await aws("dynamodb", self.store.create, record)

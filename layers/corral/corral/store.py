@@ -10,15 +10,16 @@ costs twice the write capacity; ``BatchWriteItem`` cannot carry conditions at al
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from corral.clock import now_ms
 from corral.errors import JobNotFoundError, JobStateError
 from corral.job import JobStatus
 from corral.records import (
@@ -40,12 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["JobStore", "Page", "RecordRetention", "is_condition_failure", "now_ms"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -101,6 +100,12 @@ class JobStore:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
+    def _map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``fn`` over ``items`` on the pool, each call in a copy of the caller's context
+        (its context variables: the request a write belongs to, the logger's keys)."""
+        calls = [(contextvars.copy_context(), item) for item in items]
+        return list(self._pool.map(lambda call: call[0].run(fn, call[1]), calls))
+
     def _key(self, queue: str, job_id: str) -> Item:
         return {"pk": {"S": pk(queue, job_id)}}
 
@@ -144,7 +149,7 @@ class JobStore:
         All or nothing: if any write errs, the records written are deleted again and the
         first error is raised.
         """
-        outcomes = list(self._pool.map(self._create_or_error, records))
+        outcomes = self._map(self._create_or_error, records)
         errors = [o for o in outcomes if isinstance(o, Exception)]
         if not errors:
             return [o is True for o in outcomes]
@@ -171,7 +176,7 @@ class JobStore:
         return True
 
     def delete_orphans(self, queue: str, job_ids: Sequence[str]) -> list[bool]:
-        return list(self._pool.map(lambda job_id: self.delete_orphan(queue, job_id), job_ids))
+        return self._map(lambda job_id: self.delete_orphan(queue, job_id), job_ids)
 
     def update_pending(self, queue: str, job_id: str, data: Any, options: dict[str, Any]) -> bool:
         """Replace a pending job's data and options (a debounced enqueue); False if it started."""
@@ -291,7 +296,7 @@ class JobStore:
                 raise
             return job_id
 
-        return [job_id for job_id in self._pool.map(delete, job_ids) if job_id]
+        return [job_id for job_id in self._map(delete, job_ids) if job_id]
 
     def finished_before(
         self, queue: str, status: JobStatus, cutoff_ms: int, limit: int
@@ -360,4 +365,4 @@ class JobStore:
         retrying it could never succeed. The ids returned failed for a reason that may
         pass (throttling, a network error) and should be tried again.
         """
-        return [job_id for job_id in self._pool.map(self._try_record, items) if job_id]
+        return [job_id for job_id in self._map(self._try_record, items) if job_id]

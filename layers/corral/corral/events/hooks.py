@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from corral.clock import now_ms
 from corral.drain import DrainHooks
 from corral.events.model import EventFactory, LifecycleEvent
 from corral.events.sink import EventSink
-from corral.queue import ClaimedJob, Outcome, Queue, now_ms
+from corral.queue import ClaimedJob, Outcome, Queue
 
 PROGRESS_INTERVAL_S = 1.0
 """At most one ``Job Progress`` event per job in this many seconds."""

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from corral.execute import public_error
+from corral.job import WebhookOption
 from corral.queue import ClaimedJob, Outcome
 from corral.records import JobRecord
 
@@ -86,6 +87,11 @@ def small(value: Any, limit: int = MAX_VALUE_CHARS) -> tuple[bool, Any]:
     return len(text) <= limit, value
 
 
+def webhook_of(option: WebhookOption | None) -> dict[str, Any] | None:
+    """A job's ``options.webhook`` as an event carries it (for the webhook dispatcher)."""
+    return option.model_dump(mode="json", exclude_none=True) if option else None
+
+
 def parse(text: str | None) -> Any:
     if text is None:
         return None
@@ -121,7 +127,7 @@ class EventFactory:
             "tenant": job.group,
             "status": status,
             "attempt": job.attempt,
-            "attempts": job.opts.get("attempts"),
+            "attempts": job.options.attempts,
             "createdAt": job.created_at,
             "timestamp": now,
             **(extra or {}),
@@ -129,7 +135,7 @@ class EventFactory:
         if self.include_payload:
             detail["data"] = parse(job.data)
         return LifecycleEvent(
-            kind, self.queue, job.group, now, detail, job.opts.get("webhook"), job.id
+            kind, self.queue, job.group, now, detail, webhook_of(job.options.webhook), job.id
         )
 
     def started(self, job: ClaimedJob, now: int) -> LifecycleEvent:
@@ -152,7 +158,7 @@ class EventFactory:
             extra = {**timing, **({"result": value} if fits else {"resultOmitted": True})}
             event = self._job_event(EventType.COMPLETED, job, now, "completed", extra)
             event.duration_ms = outcome.duration_ms
-            if job.opts.get("flowRoot"):
+            if job.options.flow_root:
                 return [event, self._job_event(EventType.FLOW_COMPLETED, job, now, "completed")]
             return [event]
         retry = outcome.kind == "r"
@@ -166,7 +172,7 @@ class EventFactory:
         if retry:
             return [failed]
         dead = self._job_event(EventType.DEAD_LETTERED, job, now, "failed", extra)
-        if job.opts.get("flowRoot"):
+        if job.options.flow_root:
             flow = {"error": extra["error"]}
             return [failed, dead, self._job_event(EventType.FLOW_FAILED, job, now, "failed", flow)]
         return [failed, dead]

@@ -21,12 +21,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from corral.clock import now_ms
 from corral.events.model import flow_failed
 from corral.events.sink import EventSink, NoEvents
 from corral.failures import FinalFailure, parse_json
 from corral.flows.store import FlowStore, ParentState, child_failed_error
 from corral.keys import PREFIX, QueueKeys
-from corral.queue import Outcome, now_ms
+from corral.queue import Outcome
 from corral.scripts import RedisClient, run_queue_script
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class FlowLinker:
         """
         by_parent: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
         for o in outcomes:
-            parent = o.job.opts.get("parent")
+            parent = o.job.options.parent
             if parent is not None and o.kind in ("c", "f"):
                 by_parent[parent["queue"], parent["id"]].append(o)
         # Parents side by side; one parent's children one after the other, since they all
@@ -78,7 +79,9 @@ class FlowLinker:
         missed: list[str] = []
         for o in children:
             try:
-                await self.child_finished(o.job.opts["parent"], o.job.id, o.kind, o.payload)
+                parent = o.job.options.parent
+                assert parent is not None  # grouped by parent above
+                await self.child_finished(parent, o.job.id, o.kind, o.payload)
             except Exception:
                 logger.warning("could not tell the parent of job %s", o.job.id, exc_info=True)
                 missed.append(o.job.id)

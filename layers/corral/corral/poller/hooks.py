@@ -7,15 +7,16 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from corral.clock import now_ms
 from corral.drain import DrainHooks
 from corral.events.sink import EventSink
 from corral.failures import FailureRecorder, FinalFailure, parse_json
 from corral.flows.link import FlowLinker
 from corral.flows.store import FlowStore
 from corral.job import JobStatus
-from corral.queue import ClaimedJob, Outcome, Queue
+from corral.queue import ClaimedJob, Outcome, OutcomeCounts, Queue
 from corral.records import OutcomeRecord
-from corral.store import JobStore, now_ms
+from corral.store import JobStore
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +24,9 @@ _STATUS = {"c": JobStatus.COMPLETED, "r": JobStatus.PENDING, "x": JobStatus.CANC
 
 
 @dataclass
-class RunTally:
-    """What one poller run made durable (for its metrics)."""
+class RunTally(OutcomeCounts):
+    """What one poller run made durable (for its metrics): its outcomes and the rest."""
 
-    completed: int = 0
-    retried: int = 0
-    failed: int = 0
-    cancelled: int = 0
     failed_elsewhere: int = 0
     not_durable: int = 0
     duration_ms_total: int = 0
@@ -40,20 +37,9 @@ class RunTally:
         for o in outcomes:
             if o.job.id in kept:
                 continue
-            if o.kind == "c":
-                self.completed += 1
-            elif o.kind == "r":
-                self.retried += 1
-            elif o.kind == "x":
-                self.cancelled += 1
-            else:
-                self.failed += 1
+            self.add_outcome(o.kind)
             self.duration_ms_total += o.duration_ms
             self.duration_ms_max = max(self.duration_ms_max, o.duration_ms)
-
-    @property
-    def finished(self) -> int:
-        return self.completed + self.retried + self.failed + self.cancelled
 
 
 class StoreHooks(DrainHooks):
@@ -140,7 +126,13 @@ class StoreHooks(DrainHooks):
 
     def _final(self, job: ClaimedJob, error: object) -> FinalFailure:
         return FinalFailure(
-            self.queue.name, job.id, job.group, job.attempt, error, parse_json(job.data), job.opts
+            self.queue.name,
+            job.id,
+            job.group,
+            job.attempt,
+            error,
+            parse_json(job.data),
+            job.options.as_dict(),
         )
 
     async def claimed(self, jobs: Sequence[ClaimedJob]) -> None:
@@ -169,7 +161,7 @@ class StoreHooks(DrainHooks):
                 job.attempts_made,
                 job.error,
                 job.data,
-                job.options,
+                job.options.as_dict(),
             )
         record = await asyncio.to_thread(self.store.get, self.queue.name, job_id, resolve=False)
         if record is None:

@@ -8,16 +8,12 @@ clears it, whatever the interleaving.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from uuid import uuid4
 
+from corral.clock import now_ms
 from corral.keys import QueueKeys
 from corral.scripts import RedisClient
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Presence:
@@ -38,7 +34,7 @@ class Presence:
         worker_id: str,
         *,
         ttl_ms: int = 15_000,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.redis = redis
         self.flag = keys.poller_flag()

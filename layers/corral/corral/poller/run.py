@@ -20,7 +20,7 @@ from typing import Any
 from corral.drain import START_MARGIN_MS, Drainer, DrainHooks, DrainStats, default_worker_id
 from corral.index_marker import IndexMarker
 from corral.poller.presence import Presence
-from corral.queue import ClaimCode, Queue
+from corral.queue import ClaimCode, OutcomeCounts, Queue
 from corral.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -77,16 +77,14 @@ class PollerSettings:
 
 
 @dataclass
-class PollerReport:
-    """What a run did (the handler turns it into metrics and its reply)."""
+class PollerReport(OutcomeCounts):
+    """What a run did (the handler turns it into metrics and its reply): its drainers'
+    outcomes (``OutcomeCounts``) and the rest."""
 
     queue: str
     worker_id: str
     rounds: int = 0
     claimed: int = 0
-    completed: int = 0
-    retried: int = 0
-    failed: int = 0
     lease_lost: int = 0
     released: int = 0
     expired: int = 0
@@ -102,9 +100,10 @@ class PollerReport:
 
     def add(self, stats: DrainStats) -> None:
         self.rounds += 1
+        self.add_counts(stats)
         for name in (
-            "claimed", "completed", "retried", "failed", "lease_lost",
-            "released", "expired", "stalled_requeued", "stalled_failed", "too_long",
+            "claimed", "lease_lost", "released", "expired", "stalled_requeued",
+            "stalled_failed", "too_long",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(stats, name))
         self.idle_ms += int(stats.idle_ms)

@@ -21,11 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.clock import now_ms
 from corral.flows.link import FlowLinker, redis_kind
 from corral.flows.store import FlowStore, ParentState, parent_state
 from corral.job import JobStatus
-from corral.queue import Queue, now_ms
-from corral.reconciler.run import restore_fields
+from corral.queue import Queue
+from corral.queue_types import flow_add_args
+from corral.reconciler.run import resolved_options, restore_fields
 from corral.records import Item, JobRecord
 from corral.scripts import run_queue_script
 
@@ -146,37 +148,28 @@ class FlowRepair:
             item = await asyncio.to_thread(self.store.item, link.queue, child.job_id)
             if item is None or parent_state(item) is not None:
                 continue  # a parent itself: its own queue's repair puts it back
-            fields = restore_fields(queue, child, self.clock())
-            opts = json.loads(fields[3])
-            opts["parent"] = {
-                "queue": parent.queue,
-                "id": parent.job_id,
-                "ignore": link.ignore_failure,
-            }
-            fields[3] = json.dumps(opts, separators=(",", ":"))
+            link_up = {"queue": parent.queue, "id": parent.job_id, "ignore": link.ignore_failure}
+            options = resolved_options(queue, child).model_copy(update={"parent": link_up})
+            fields = restore_fields(queue, child, self.clock(), options)
             args = [self.clock(), queue.definition.group_concurrency, 1, *fields]
             if await run_queue_script(queue.redis, queue.keys, "restore", args):
                 report.restored.append(child.job_id)
 
     async def _restore(self, queue: Queue, state: ParentState) -> bool:
         record = state.record
-        opts = json.loads(restore_fields(queue, record, record.created_at)[3])
-        if state.parent is not None:
-            opts["parent"] = state.parent  # a parent that is itself a child
-        else:
-            opts["flowRoot"] = True  # as Queue.add_parent marks it
-        args = [
+        # A parent that is itself a child keeps its link; a root is marked as
+        # Queue.add_parent marks it.
+        flow = {"parent": state.parent} if state.parent is not None else {"flow_root": True}
+        args = flow_add_args(
             self.clock(),
             record.job_id,
             record.tenant,
             json.dumps(record.data, separators=(",", ":")),
-            json.dumps(opts, separators=(",", ":")),
-            opts["priority"],
-            opts["timeout"],
+            resolved_options(queue, record).model_copy(update=flow),
             len(state.children),
             queue.definition.group_concurrency,
-            record.created_at,
-        ]
+            created_at=record.created_at,
+        )
         added = int(await run_queue_script(queue.redis, queue.keys, "flow_add", args))
         return added == 1
 

@@ -23,15 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
+from corral.clock import now_ms
 from corral.errors import CorralError
 from corral.failures import FailureRecorder, FinalFailure, parse_json
-from corral.job import JobOptions, JobStatus
+from corral.job import JobStatus, ResolvedOptions
 from corral.queue import Queue
+from corral.queue_types import encode_options
 from corral.records import JobRecord, OutcomeRecord
 from corral.scripts import run_queue_script
-from corral.store import JobStore, now_ms
+from corral.store import JobStore
 from corral.wake import NoWake, PollerWaker
 
 if TYPE_CHECKING:
@@ -173,7 +173,9 @@ class Reconciler:
         if failed:
             jobs = [await queue.get_job(job_id) for job_id in failed]
             finals = [
-                FinalFailure(queue.name, j.id, j.group, j.attempts_made, j.error, j.data, j.options)
+                FinalFailure(
+                    queue.name, j.id, j.group, j.attempts_made, j.error, j.data, j.options.as_dict()
+                )
                 for j in jobs
                 if j is not None
             ]
@@ -220,7 +222,7 @@ class Reconciler:
         now = self.clock()
         touched = max(record.created_at, record.updated_at or 0)
         if record.status is JobStatus.PROCESSING:
-            timeout = _int(record.options.get("timeout")) or queue.definition.timeout_ms
+            timeout = resolved_options(queue, record).timeout
             lease_end = (record.started_at or touched) + timeout + queue.lease.margin_ms
             if now < lease_end:
                 report.waiting_out += 1
@@ -324,13 +326,17 @@ def _int(value: Any) -> int:
         return 0
 
 
-def restore_fields(queue: Queue, record: JobRecord, now: int) -> list[Any]:
-    """The ``restore`` script's fields for one record: its options resolved as at enqueue."""
-    try:
-        opts = JobOptions.model_validate(record.options)
-    except ValidationError:
-        opts = JobOptions()
-    opts_json, timeout = queue.resolve(opts, attempts=record.attempts)
+def resolved_options(queue: Queue, record: JobRecord) -> ResolvedOptions:
+    """A record's options resolved as at enqueue (its attempt budget as recorded)."""
+    return queue.resolve(record.job_options(), attempts=record.attempts)
+
+
+def restore_fields(
+    queue: Queue, record: JobRecord, now: int, options: ResolvedOptions | None = None
+) -> list[Any]:
+    """The ``restore`` script's fields for one record, with ``options`` (default: its
+    options resolved as at enqueue)."""
+    opts = options or resolved_options(queue, record)
     # A job that never started keeps what is left of its delay; a retry runs now.
     delay = max(0, record.created_at + opts.delay - now) if record.attempts_made == 0 else 0
     expires_at = record.created_at + opts.delay + opts.ttl if opts.ttl else 0
@@ -338,10 +344,10 @@ def restore_fields(queue: Queue, record: JobRecord, now: int) -> list[Any]:
         record.job_id,
         record.tenant,
         json.dumps(record.data, separators=(",", ":")),
-        opts_json,
+        encode_options(opts),
         opts.priority,
         delay,
-        timeout,
+        opts.timeout,
         record.attempts_made,
         record.created_at,
         expires_at,

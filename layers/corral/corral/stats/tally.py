@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from corral.clock import now_ms
 from corral.events.model import LifecycleEvent
 from corral.events.sink import BackgroundSink
 from corral.keys import PREFIX, QueueKeys
-from corral.queue import now_ms
 from corral.scripts import RedisClient, run_script
 from corral.stats.counters import COUNTED, CounterWriter, group
 
