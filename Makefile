@@ -59,7 +59,7 @@ openapi: install
 FUZZ_EXAMPLES ?= 1000
 
 fuzz: install redis
-	CORRAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest tests/security/test_fuzz.py \
+	CORRAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest tests/functions/security/test_fuzz.py \
 		-k every_operation --timeout=0 -q
 
 run: install redis

@@ -96,7 +96,7 @@ async def single_redis(prefix: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 def redis(single_redis: Redis) -> Redis:
-    """The client tests use; ``tests/functional`` overrides it to also run on a cluster."""
+    """The client tests use; ``tests/engine`` overrides it to also run on a cluster."""
     return single_redis
 
 

@@ -1,7 +1,7 @@
 """Queue names and ids checked before they become part of a request's path.
 
 A name that fails here could add segments (``..``, ``/``) that reach another route. The
-patterns are the server's own (``corral.keys``); ``tests/client/test_package.py`` holds
+patterns are the server's own (``corral.keys``); ``tests/deploy/packaging/test_package.py`` holds
 the two equal, so the client refuses exactly what the API would.
 """
 

@@ -1,7 +1,7 @@
 """What the HTTP API answers, as ``TypedDict``s: the client's return types.
 
 They mirror the response schemas of ``docs/openapi.json`` key for key (camelCase, as on
-the wire); ``tests/unit/test_client_types.py`` compares the two, so neither drifts. The
+the wire); ``tests/unit/client/test_client_types.py`` compares the two, so neither drifts. The
 client hands back the decoded JSON itself, so these cost nothing at run time.
 """
 

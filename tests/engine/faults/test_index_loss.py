@@ -1,0 +1,146 @@
+"""Redis lost a queue (a flush): the next enqueue or poller run notices its marker gone
+and starts a reconcile at once, which puts every pending job back within seconds, not
+at the next scheduled run. Runs on a private redis-server, since it flushes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from corral.definition import QueueDefinition, QueueRegistry
+from corral.failures import FailureRecorder
+from corral.index_marker import IndexMarker
+from corral.job import JobOptions
+from corral.poller import Poller, PollerSettings
+from corral.reconciler import Reconciler
+from corral.service import JobService
+from corral.store import JobStore
+from redis.asyncio import Redis
+
+from tests.conftest import Payload, noop
+from tests.support.awsmock import AwsStack, start_aws
+
+GRACE_MS = 1_000
+"""The reconciler leaves records younger than this to a second pass (an enqueue in flight)."""
+LATER = JobOptions(delay=600_000)
+"""Jobs that stay pending for the whole test."""
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsStack]:
+    yield from start_aws()
+
+
+@pytest.fixture
+async def private_redis(lone_port: int) -> AsyncIterator[Redis]:
+    client = Redis(host="127.0.0.1", port=lone_port, decode_responses=True)
+    await client.flushall()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+class Deployment:
+    """The API's service and a reconciler, with reconciles started as tasks (async invokes)."""
+
+    def __init__(self, redis: Redis, aws: AwsStack, prefix: str) -> None:
+        registry = QueueRegistry([QueueDefinition(name="jobs", payload=Payload, handler=noop)])
+        self.store = JobStore(aws.dynamodb, aws.table)
+        self.started: list[asyncio.Task[Any]] = []
+        self.marker = IndexMarker(redis, self.start_reconcile, prefix=prefix)
+        self.service = JobService.build(
+            registry, redis, self.store, prefix=prefix, marker=self.marker
+        )
+        self.queue = self.service.queue("jobs")
+        failures = FailureRecorder(self.store, None)
+        self.reconciler = Reconciler(self.service.queues, self.store, failures, grace_ms=GRACE_MS)
+
+    async def start_reconcile(self, queue: str) -> None:
+        self.started.append(asyncio.create_task(self.reconciler.run([queue], settle_young=True)))
+
+    async def pending_in_redis(self) -> int:
+        counts = await self.queue.counts()
+        return counts.waiting + counts.delayed
+
+
+async def wait_for(check: Any, want: int, timeout_s: float = 10.0) -> float:
+    """Seconds until ``await check()`` reaches ``want``."""
+    started = time.monotonic()
+    while await check() < want:
+        assert time.monotonic() - started < timeout_s, "not restored in time"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def test_the_next_enqueue_after_a_flush_restores_every_pending_job_within_seconds(
+    private_redis: Redis, aws: AwsStack, prefix: str
+) -> None:
+    deployment = Deployment(private_redis, aws, prefix)
+    for i in range(20):
+        await deployment.service.enqueue("jobs", {"n": i}, LATER, "acme")
+    assert len(deployment.started) == 1  # the queue's first use: nothing to restore
+    await asyncio.gather(*deployment.started)
+    deployment.started.clear()
+
+    await private_redis.flushall()
+    await deployment.service.enqueue("jobs", {"n": 20}, LATER, "acme")
+
+    assert len(deployment.started) == 1
+    took = await wait_for(deployment.pending_in_redis, 21)
+    # Jobs accepted moments before the flush wait out the grace, and no longer.
+    assert took < GRACE_MS / 1000 + 5
+
+
+async def test_a_poller_run_after_a_flush_starts_a_reconcile(
+    private_redis: Redis, aws: AwsStack, prefix: str
+) -> None:
+    deployment = Deployment(private_redis, aws, prefix)
+    for i in range(5):
+        await deployment.service.enqueue("jobs", {"n": i}, LATER, "acme")
+    await asyncio.gather(*deployment.started)
+    deployment.started.clear()
+    await private_redis.flushall()
+
+    poller = Poller(
+        deployment.queue, settings=PollerSettings(linger_ms=0), marker=deployment.marker
+    )
+    await poller.run()
+
+    assert len(deployment.started) == 1
+    await wait_for(deployment.pending_in_redis, 5)
+    # The marker is back: the next poller run starts nothing more.
+    await Poller(
+        deployment.queue, settings=PollerSettings(linger_ms=0), marker=deployment.marker
+    ).run()
+    assert len(deployment.started) == 1
+
+
+class CountingRedis:
+    """A client that records the name of every command method the caller reaches for."""
+
+    def __init__(self, inner: Redis) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.inner, name)
+
+
+async def test_an_enqueue_tests_the_marker_in_its_one_round_trip(
+    private_redis: Redis, aws: AwsStack, prefix: str
+) -> None:
+    counting = CountingRedis(private_redis)
+    deployment = Deployment(counting, aws, prefix)  # type: ignore[arg-type]
+    await deployment.service.enqueue("jobs", {"n": 1}, LATER, "acme")
+    await asyncio.gather(*deployment.started)
+    counting.calls.clear()
+
+    await deployment.service.enqueue("jobs", {"n": 2}, LATER, "acme")
+
+    assert counting.calls == ["evalsha"]
+    assert len(deployment.started) == 1  # the marker is set: nothing more to reconcile

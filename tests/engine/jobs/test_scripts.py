@@ -1,0 +1,86 @@
+"""scripts.py: EVALSHA with a fallback to EVAL when the server answers NOSCRIPT."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio
+from corral.definition import QueueDefinition
+from corral.queue import Queue
+from corral.scripts import LUA_DIR, SCRIPT_NAMES, load_script, run_script
+
+from tests.conftest import Payload, delete_prefix, noop
+from tests.engine.conftest import RedisTarget
+
+
+@pytest.fixture
+async def private_client(private_target: RedisTarget, prefix: str) -> AsyncIterator[Any]:
+    client = private_target.connect()
+    try:
+        yield client
+    finally:
+        await delete_prefix(client, prefix)
+        await client.aclose()
+
+
+async def flush_scripts(target: RedisTarget, ports: list[int]) -> None:
+    """SCRIPT FLUSH on every node of a private target (as a restart or failover would)."""
+    for port in ports:
+        node = redis.asyncio.Redis(port=port)
+        try:
+            await node.script_flush()
+        finally:
+            await node.aclose()
+
+
+def node_ports(target: RedisTarget, request: pytest.FixtureRequest) -> list[int]:
+    if target.kind == "cluster":
+        return list(request.getfixturevalue("cluster_ports"))
+    return [target.port]
+
+
+def test_the_table_names_every_script_file_once() -> None:
+    files = sorted(path.stem for path in LUA_DIR.glob("*.lua"))
+    assert sorted(SCRIPT_NAMES) == files
+
+
+def test_every_script_expands_its_includes() -> None:
+    for name in SCRIPT_NAMES:
+        script = load_script(name)
+        assert "--@include" not in script.source
+        assert script.source.startswith("--[[")
+        assert len(script.sha) == 40
+
+
+async def test_noscript_falls_back_to_the_source_and_caches_it(
+    private_client: Any,
+    private_target: RedisTarget,
+    prefix: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    definition = QueueDefinition(name="noscript", payload=Payload, handler=noop)
+    queue = Queue(private_client, definition, prefix=prefix)
+    ports = node_ports(private_target, request)
+    await flush_scripts(private_target, ports)
+    sha = load_script("enqueue").sha
+
+    job_id = (await queue.add({"n": 1})).job_id
+
+    assert (await queue.counts()).waiting == 1
+    assert (await queue.claim("w1", 1)).jobs[0].id == job_id
+    # EVAL loaded the script on the node that owns the queue's slot: EVALSHA works again.
+    loaded = []
+    for port in ports:
+        node = redis.asyncio.Redis(port=port)
+        try:
+            loaded.extend(await node.script_exists(sha))
+        finally:
+            await node.aclose()
+    assert True in loaded
+
+
+async def test_other_script_errors_are_not_swallowed(private_client: Any) -> None:
+    with pytest.raises(redis.ResponseError):
+        await run_script(private_client, "counts", ["only-one-key"], [])
