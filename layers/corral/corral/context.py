@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +42,9 @@ class JobContext:
     _report: Callable[[str, Any], None] | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _log: Callable[[str, str], None] | None = field(default=None, repr=False)
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _cancel_requested: bool = field(default=False, repr=False)
+    """Set on the event loop, read from a sync handler's thread (a plain flag: an Event
+    per job costs more than the whole context)."""
     children_results: dict[str, Any] = field(default_factory=dict)
     """A flow parent's children's results, by child job id (``corral.flows``)."""
     children_failures: dict[str, Any] = field(default_factory=dict)
@@ -56,11 +57,15 @@ class JobContext:
     @property
     def cancelled(self) -> bool:
         """Whether the job was cancelled while it runs (``DELETE /jobs/{queue}/{id}``)."""
-        return self._cancel.is_set()
+        return self._cancel_requested
+
+    def mark_cancelled(self) -> None:
+        """Flag the job cancelled (the drain loop's part, when a cancel request reaches it)."""
+        self._cancel_requested = True
 
     def raise_if_cancelled(self) -> None:
         """Raise ``JobCancelledError`` if the job was cancelled: the job ends ``cancelled``."""
-        if self._cancel.is_set():
+        if self._cancel_requested:
             raise JobCancelledError(f"job {self.id} was cancelled")
 
     def progress(self, value: Any) -> None:

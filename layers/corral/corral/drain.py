@@ -10,13 +10,12 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
 from corral.drain_cancel import CancelRequests
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
+from corral.drain_reports import JobReports
 from corral.execute import JobExecutor
-from corral.job_logs import MAX_LINES, append_logs
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
 __all__ = ["DrainHooks", "DrainStats", "Drainer", "default_worker_id"]
@@ -69,21 +68,28 @@ class Drainer:
         self.start_margin_ms = start_margin_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
+        self._reports = JobReports(queue, self.hooks)
         self._executor = JobExecutor(
-            queue.definition, self._note_progress, self._threads, report_log=self._note_log
+            queue.definition,
+            self._reports.note_progress,
+            self._threads,
+            report_log=self._reports.note_log,
         )
         self._ready: deque[ClaimedJob] = deque()
         self._running: dict[str, tuple[ClaimedJob, float, asyncio.Task[None]]] = {}
         self._overran: set[str] = set()
         self._done: list[Outcome] = []
         self._unstarted: list[ClaimedJob] = []
-        self._progress: dict[str, Any] = {}
-        self._logs: dict[str, list[str]] = {}
         self._cancels = CancelRequests(queue, self._executor)
         self._next_cancel_check = 0.0
         self._low_water = max(self.concurrency, self.batch_size // 2)
+        """Claim once this few jobs are left; raised (up to a batch) when workers ran dry
+        while a claim was on its way, so that a claim overlaps the jobs before it."""
+        self._claim_in_flight = False
+        self._ran_dry = False
         self._wakeup = asyncio.Event()
         self._work = asyncio.Event()
+        self._pump_waiting = False
         self._stopping = False
         self._deadline: float | None = None
         self._budget_ms: float | None = None
@@ -136,6 +142,8 @@ class Drainer:
         monotonic = time.monotonic
         while True:
             if not ready:
+                if self._claim_in_flight:
+                    self._ran_dry = True
                 if self._stopping and not running and not ready:
                     return
                 self._work.clear()
@@ -160,6 +168,10 @@ class Drainer:
             done.append(outcome)
             if len(done) >= self.batch_size // 2 or len(ready) <= self._low_water:
                 self._wakeup.set()
+                if self._pump_waiting:
+                    # A handler that never awaits would run the whole batch before the pump
+                    # got the loop: let it send its round trip now, to overlap the jobs.
+                    await asyncio.sleep(0)
 
     async def _run_one(self, job: ClaimedJob, started: float, task: asyncio.Task[None]) -> Outcome:
         try:
@@ -296,8 +308,9 @@ class Drainer:
 
     async def _exchange(self, want: int) -> ClaimResult | None:
         """One round trip: persist and settle finished jobs, claim ``want`` more."""
-        if self._logs:
-            await self._flush_logs()  # before the outcomes settle: a finished job's log is whole
+        if self._reports.logs:
+            # Before the outcomes settle: a finished job's log is whole.
+            await self._reports.flush_logs()
         outcomes = self._done
         self._done = []
         if outcomes:
@@ -308,10 +321,16 @@ class Drainer:
         # again by this drainer at the same attempt number still gets a new token.
         self._claims += 1
         claimer = f"{self.worker_id}.{self._claims}"
-        codes, result = await self.queue.settle(claimer, outcomes, claim=want)
+        queued, self._ran_dry, self._claim_in_flight = len(self._ready), False, want > 0
+        try:
+            codes, result = await self.queue.settle(claimer, outcomes, claim=want)
+        finally:
+            self._claim_in_flight = False
+        if self._ran_dry and queued and result.jobs:
+            self._low_water = min(self.batch_size, 2 * self._low_water)
         self.stats.settle_calls += 1
-        if self._progress:
-            await self._flush_progress()
+        if self._reports.progress:
+            await self._reports.flush_progress(self._running)
         self._count(outcomes, codes)
         if result.jobs:
             self.stats.claimed += len(result.jobs)
@@ -356,8 +375,15 @@ class Drainer:
         persisting = time.monotonic() >= self._persist_after
         if persisting and len(self._done) >= max(1, self.batch_size // 2):
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        # asyncio.timeout, not wait_for: the pump itself waits on the event, so a worker's
+        # set() resumes it on the next turn of the loop, not two turns later.
+        self._pump_waiting = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
+        finally:
+            self._pump_waiting = False
 
     def _out_of_time(self) -> bool:
         """Too close to the deadline to keep waiting for the store; what is unsettled stalls."""
@@ -412,7 +438,7 @@ class Drainer:
     # -- housekeeping ------------------------------------------------------------------
 
     async def _housekeeping(self) -> None:
-        await self._flush_progress()
+        await self._reports.flush_progress(self._running)
         running = [job for job, _, _ in self._running.values()]
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
@@ -430,33 +456,9 @@ class Drainer:
             await self.hooks.failed_elsewhere(failed, "stalled")
         return len(requeued) + len(failed)
 
-    def _note_progress(self, job_id: str, value: Any) -> None:
-        self._progress[job_id] = value
-
-    def _note_log(self, job_id: str, entry: str) -> None:
-        lines = self._logs.setdefault(job_id, [])
-        lines.append(entry)
-        if len(lines) > MAX_LINES:
-            del lines[0]  # Redis keeps only the newest lines anyway
-
-    async def _flush_logs(self) -> None:
-        lines, self._logs = self._logs, {}
-        await append_logs(self.queue, lines)
-
-    async def _flush_progress(self) -> None:
-        updates, self._progress = self._progress, {}
-        written = []
-        for job_id, value in updates.items():
-            entry = self._running.get(job_id)
-            if entry is not None:
-                await self.queue.progress(job_id, entry[0].token, value)
-                written.append((entry[0], value))
-        if written:
-            await self.hooks.progressed(written)
-
     async def _finish(self) -> None:
         """Settle what finished, and hand back what was claimed but never started."""
-        await self._flush_progress_safely()
+        await self._reports.flush_safely(self._running)
         for _ in range(3):
             if not self._done:
                 break
@@ -467,13 +469,6 @@ class Drainer:
         if unstarted:
             self.stats.released += await self.queue.release(unstarted)
         self._threads.shutdown(wait=False)
-
-    async def _flush_progress_safely(self) -> None:
-        try:
-            await self._flush_progress()
-            await self._flush_logs()
-        except Exception:
-            logger.exception("could not record progress or logs")
 
 
 def _lease_ran_out(result: ClaimResult | None) -> bool:

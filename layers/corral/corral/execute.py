@@ -80,7 +80,7 @@ class JobExecutor:
         """Tell a running job's handler it was cancelled (``JobContext.cancelled``)."""
         ctx = self._contexts.get(job_id)
         if ctx is not None:
-            ctx._cancel.set()
+            ctx.mark_cancelled()
 
     async def run(self, job: ClaimedJob) -> Outcome:
         """Run the handler; the caller enforces the timeout (see ``timed_out``)."""

@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 DEFAULT_GROUP = "default"
+NO_OPTIONS = ["", 0, 0, "", 0, "", "", 0, 0]
+"""``enqueue.lua``'s fields after (id, group, data) of a job that sets no option."""
 
 
 class _Shaped(NamedTuple):
@@ -95,7 +97,7 @@ class Queue:
         self.keys = QueueKeys(definition.name, prefix)
         self.lease = lease or LeaseSettings()
         self.clock = clock
-        self._script_keys: dict[str, list[str]] = {}
+        self._script_keys: dict[str, list[bytes]] = {}
         self._parsed_opts: dict[str, ResolvedOptions] = {}
         self._default_resolved: tuple[ResolvedOptions, str] | None = None
         rate = definition.rate_limit
@@ -118,7 +120,9 @@ class Queue:
     async def _run(self, name: str, args: list[Any]) -> Any:
         keys = self._script_keys.get(name)
         if keys is None:
-            keys = self._script_keys[name] = self.keys.script_keys(load_script(name).keys)
+            # Encoded once: redis-py would encode each key again on every call.
+            names = self.keys.script_keys(load_script(name).keys)
+            keys = self._script_keys[name] = [key.encode() for key in names]
         return await run_script(self.redis, name, keys, args)
 
     # -- producer ---------------------------------------------------------------
@@ -221,9 +225,9 @@ class Queue:
         over it, nothing is added and WaitingQuotaError is raised.
         """
         now = self.clock()
-        args: list[Any] = [now, self.definition.group_concurrency, len(jobs)]
         defaults, default_opts = self._defaults()
         default_timeout = defaults.timeout
+        rows = []
         for job in jobs:
             fields = self._job_fields(job, now)
             # The queue's defaults are kept once per queue, not in each job's hash.
@@ -231,7 +235,12 @@ class Queue:
                 fields[3] = ""
             if fields[6] == default_timeout:
                 fields[6] = ""
-            args.extend(fields)
+            rows.append(fields)
+        # Most calls set no option of their own: their jobs go as (id, group, data) alone.
+        short = all(fields[3:] == NO_OPTIONS for fields in rows)
+        args: list[Any] = [now, self.definition.group_concurrency, len(jobs), 3 if short else 12]
+        for fields in rows:
+            args.extend(fields[:3] if short else fields)
         args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
         reply = await self._run("enqueue", args)
         if reply[0] == ScriptCode.WAITING_QUOTA:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -126,7 +127,9 @@ def load_script(name: str) -> Script:
     return Script(name, source, hashlib.sha1(source.encode()).hexdigest(), names)
 
 
-async def run_script(client: RedisClient, name: str, keys: list[str], args: list[Any]) -> Any:
+async def run_script(
+    client: RedisClient, name: str, keys: Sequence[str | bytes], args: list[Any]
+) -> Any:
     """Run a script by SHA; on NOSCRIPT (a restarted or new node) send its source once."""
     script = load_script(name)
     try:

@@ -61,6 +61,28 @@ async def test_bulk_add_keeps_order_and_fifo(make_queue: QueueFactory) -> None:
     assert await claim_ids(queue, n=5) == [r.job_id for r in results]
 
 
+async def test_one_bulk_mixes_jobs_with_and_without_options(make_queue: QueueFactory) -> None:
+    """A call whose jobs set no option sends each as id, group and data alone; one job with
+    options sends them all in full: both forms store the same jobs."""
+    queue = make_queue(timeout_ms=2_000)
+    plain = await queue.add_bulk([NewJob({"n": 1}), NewJob({"n": 2}, None, "acme")])
+    mixed = await queue.add_bulk(
+        [NewJob({"n": 3}), NewJob({"n": 4}, JobOptions(priority=5, delay=1_000, timeout=900))]
+    )
+
+    jobs = [await queue.get_job(r.job_id) for r in [*plain, *mixed]]
+    assert all(job is not None for job in jobs)
+    one, two, three, four = (job for job in jobs if job is not None)
+    assert (one.group, two.group, three.group) == ("default", "acme", "default")
+    assert [job.state for job in (one, two, three)] == [JobState.WAITING] * 3
+    assert [job.options.timeout for job in (one, two, three)] == [2_000] * 3
+    assert [job.priority for job in (one, two, three)] == [0, 0, 0]
+    assert four.state is JobState.DELAYED
+    assert (four.priority, four.options.timeout, four.options.delay) == (5, 900, 1_000)
+    # The queue's defaults are kept once, not in the hash of a job that took them.
+    assert await raw(queue).hget(queue.keys.job(one.id), "opts") is None
+
+
 async def test_custom_id_is_used_and_a_second_add_is_a_duplicate(make_queue: QueueFactory) -> None:
     queue = make_queue()
 

@@ -188,7 +188,7 @@ class FailingSecondPart:
 
 def test_a_cancelled_export_stops_and_leaves_no_object_or_parts(s3: Any) -> None:
     job = job_context()
-    job._cancel.set()  # as the drain loop sets it when the job is cancelled
+    job.mark_cancelled()  # as the drain loop does when the job is cancelled
     many = data_export.ExportDeps(s3, BUCKET, {"jobs": Synthetic(120_000)})
     with pytest.raises(JobCancelledError):
         data_export.export(payload(), job, many)

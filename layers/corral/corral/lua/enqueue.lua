@@ -4,15 +4,17 @@
   KEYS: prefix meta ring parked gactive delayed wake marker limits
   ARGV[1] now (ms)
   ARGV[2] group concurrency limit (0 = none)
-  ARGV[3] number of jobs n, then 12 fields per job:
-    id, group, data (JSON), opts (JSON, '' = default), priority, delay (ms),
-    timeout (ms, '' = default),
+  ARGV[3] number of jobs n
+  ARGV[4] fields per job s: 12, or 3 when no job of the call sets an option of its own
+  ARGV[5..] s fields per job:
+    id, group, data (JSON), then (s = 12 only; these defaults when s = 3)
+    opts (JSON, '' = default), priority (0), delay (ms, 0), timeout (ms, '' = default),
     expiresAt (ms, 0 = never), dedupId ('' = none), dedupMode (simple|throttle|debounce),
-    dedupTtl (ms, 0 = none), customId (1 if the caller chose the id)
-  ARGV[4 + 12n] (optional) most waiting jobs per group (the tenant's quota; 0 = none)
-  ARGV[5 + 12n] (optional) 1: set the queue's marker (index_marker.py) and report
+    dedupTtl (ms, 0 = none), customId (1 if the caller chose the id, else 0)
+  ARGV[5 + sn] (optional) most waiting jobs per group (the tenant's quota; 0 = none)
+  ARGV[6 + sn] (optional) 1: set the queue's marker (index_marker.py) and report
     whether it was missing
-  ARGV[6 + 12n], ARGV[7 + 12n] (optional) the queue's default opts (JSON) and timeout (ms):
+  ARGV[7 + sn], ARGV[8 + sn] (optional) the queue's default opts (JSON) and timeout (ms):
     a job whose opts or timeout is '' takes them (includes/job.lua)
 
   Returns {lost, id, code, ...}: lost is 1 if the marker was missing (Redis lost the
@@ -29,16 +31,29 @@
 
 local now = tonumber(ARGV[1])
 local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
-local n = tonumber(ARGV[3])
-local max_waiting = tonumber(ARGV[4 + n * 12] or '0')
+local n, stride = tonumber(ARGV[3]), tonumber(ARGV[4])
+local tail = 5 + n * stride
+local max_waiting = tonumber(ARGV[tail] or '0')
+
+-- Job i's fields (0-based): id, group, data, opts, priority, delay, timeout, expiresAt,
+-- dedupId, dedupMode, dedupTtl, customId.
+local function read_job(i)
+  local b = 5 + i * stride
+  if stride == 3 then
+    return ARGV[b], ARGV[b + 1], ARGV[b + 2], '', 0, 0, '', '0', '', '', 0, '0'
+  end
+  return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], tonumber(ARGV[b + 4]),
+    tonumber(ARGV[b + 5]), ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9],
+    tonumber(ARGV[b + 10]), ARGV[b + 11]
+end
 
 -- The quota is checked before anything is written, for the whole batch at once.
 if max_waiting > 0 then
   local adding = {}
   for i = 0, n - 1 do
-    local b = 4 + i * 12
-    if tonumber(ARGV[b + 5]) <= 0 then
-      adding[ARGV[b + 1]] = (adding[ARGV[b + 1]] or 0) + 1
+    local _, group, _, _, _, delay = read_job(i)
+    if delay <= 0 then
+      adding[group] = (adding[group] or 0) + 1
     end
   end
   for group, count in pairs(adding) do
@@ -50,10 +65,10 @@ if max_waiting > 0 then
 end
 
 local lost = 0
-if ARGV[5 + n * 12] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
+if ARGV[tail + 1] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
 -- The defaults of the jobs that leave their opts or timeout out (includes/job.lua).
-if ARGV[6 + n * 12] then
-  redis.call('HSET', k.meta, 'opts', ARGV[6 + n * 12], 'timeout', ARGV[7 + n * 12])
+if ARGV[tail + 2] then
+  redis.call('HSET', k.meta, 'opts', ARGV[tail + 2], 'timeout', ARGV[tail + 3])
 end
 
 local seq = next_seq(k, n)
@@ -87,11 +102,8 @@ local function find_duplicate(dedup_id, mode, data, opts, delay, ttl)
 end
 
 for i = 0, n - 1 do
-  local b = 4 + i * 12
-  local id, group, data, opts = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-  local priority, delay, timeout = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), ARGV[b + 6]
-  local expires_at, dedup_id, mode = ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]
-  local dedup_ttl, custom = tonumber(ARGV[b + 10]), ARGV[b + 11]
+  local id, group, data, opts, priority, delay, timeout, expires_at, dedup_id, mode,
+    dedup_ttl, custom = read_job(i)
   local existing, code = nil, nil
   if dedup_id ~= '' then
     existing, code = find_duplicate(dedup_id, mode, data, opts, delay, dedup_ttl)
