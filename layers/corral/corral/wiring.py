@@ -312,9 +312,13 @@ def current() -> Wiring:
     if _installed is not None:
         return _installed
     with _lock:
-        if _default is None or _default.settings is not get_settings():
-            _default = Wiring()
-        return _default
+        old = _default
+        made = old
+        if made is None or made.settings is not get_settings():
+            made = _default = Wiring()
+    if old is not None and old is not made:
+        old.close()  # its loops and Redis clients; nothing else holds them
+    return made
 
 
 def reset() -> None:
