@@ -84,3 +84,45 @@ async def test_noscript_falls_back_to_the_source_and_caches_it(
 async def test_other_script_errors_are_not_swallowed(private_client: Any) -> None:
     with pytest.raises(redis.ResponseError):
         await run_script(private_client, "counts", ["only-one-key"], [])
+
+
+async def test_a_script_call_survives_a_dropped_connection(
+    private_client: Any, prefix: str
+) -> None:
+    """A connection the server closed between two script calls is reopened."""
+    definition = QueueDefinition(name="dropped", payload=Payload, handler=noop)
+    queue = Queue(private_client, definition, prefix=prefix)
+    await queue.add({"n": 1})
+    await private_client.client_kill_filter(_type="normal", skipme=False)
+
+    await queue.add({"n": 2})
+
+    assert (await queue.counts()).waiting == 2
+
+
+async def test_a_value_redis_cannot_encode_is_a_data_error(private_client: Any) -> None:
+    with pytest.raises(redis.DataError):
+        await run_script(private_client, "quota_rate", ["k"], [True, 1, 1, 1])
+
+
+async def test_a_client_that_overrides_execute_command_sees_every_script_call(
+    private_target: RedisTarget, prefix: str
+) -> None:
+    sent: list[str] = []
+
+    class Recording(redis.asyncio.Redis):
+        async def execute_command(self, *args: Any, **options: Any) -> Any:
+            sent.append(str(args[0]).upper())
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+    if private_target.kind == "cluster":
+        pytest.skip("a cluster client routes each call itself")
+    client = Recording(host="127.0.0.1", port=private_target.port, decode_responses=True)
+    try:
+        definition = QueueDefinition(name="recorded", payload=Payload, handler=noop)
+        await Queue(client, definition, prefix=prefix).add({"n": 1})
+    finally:
+        await delete_prefix(client, prefix)
+        await client.aclose()
+
+    assert sent[0] == "EVALSHA"
