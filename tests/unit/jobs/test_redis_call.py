@@ -1,0 +1,62 @@
+"""redis_call: which clients take the lean path, and its send under the socket timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from corral import redis_call
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+class Instrumented(Redis):
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+
+async def test_only_a_plain_pooled_client_takes_the_lean_path() -> None:
+    plain = Redis()
+    single = Redis(single_connection_client=True)
+    instrumented = Instrumented()
+    cluster = RedisCluster(host="127.0.0.1", port=1)  # not connected: nothing is sent
+    try:
+        assert redis_call.direct(plain)
+        assert not redis_call.direct(single)
+        assert not redis_call.direct(instrumented)
+        assert not redis_call.direct(cluster)
+    finally:
+        for client in (plain, single, instrumented):
+            await client.aclose()
+        await cluster.aclose()
+
+
+class StuckConnection:
+    """A connection whose send never completes (the peer stopped reading)."""
+
+    def __init__(self, socket_timeout: float) -> None:
+        self.socket_timeout: float | None = socket_timeout
+        self.disconnected = False
+        self.timeout_during_send: float | None = -1.0
+
+    async def send_packed_command(self, packed: bytes) -> None:
+        self.timeout_during_send = self.socket_timeout
+        await asyncio.sleep(10)
+
+    async def disconnect(self, nowait: bool = False) -> None:
+        self.disconnected = True
+
+
+async def test_a_send_past_the_socket_timeout_closes_the_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redis_call, "WAIT_FOR_STARTS_A_TASK", True)
+    conn = StuckConnection(socket_timeout=0.05)
+
+    with pytest.raises(RedisTimeoutError):
+        await redis_call._send(conn, b"*1\r\n$4\r\nPING\r\n")  # type: ignore[arg-type]
+
+    assert conn.disconnected
+    assert conn.timeout_during_send is None  # the scope, not redis-py's wait_for, bounds it
+    assert conn.socket_timeout == 0.05  # the read that follows keeps its timeout
