@@ -30,7 +30,12 @@
 --@include includes/job.lua
 
 local now = tonumber(ARGV[1])
-local group_limit = group_limit_in_force(k, tonumber(ARGV[2]))
+-- The group limit in force, read only if a group starts waiting (push_waiting).
+local limit_in_force = nil
+local function group_limit()
+  if not limit_in_force then limit_in_force = group_limit_in_force(k, tonumber(ARGV[2])) end
+  return limit_in_force
+end
 local n, stride = tonumber(ARGV[3]), tonumber(ARGV[4])
 local tail = 5 + n * stride
 local max_waiting = tonumber(ARGV[tail] or '0')

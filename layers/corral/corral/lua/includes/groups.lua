@@ -54,8 +54,18 @@ local function lane_ready(group, kid)
   return true
 end
 
-local function push_waiting(k, group, id, score, group_limit)
-  local zkey, kid = waiting_key(group, id)
+-- group_limit: the limit in force, or a function that reads it (only a group that starts
+-- waiting needs it). known_kid: the job's key group id, or false for none, when the
+-- caller just wrote it (nil: read from the job's hash).
+local function push_waiting(k, group, id, score, group_limit, known_kid)
+  local zkey, kid
+  if known_kid == nil then
+    zkey, kid = waiting_key(group, id)
+  elseif known_kid then
+    zkey, kid = lane_key(group, known_kid), known_kid
+  else
+    zkey = group_key(group)
+  end
   redis.call('ZADD', zkey, score, id)
   if kid then redis.call('HINCRBY', kg_waiting_key(), group, 1) end
   if redis.call('ZCARD', zkey) > 1 then return end
@@ -70,6 +80,7 @@ local function push_waiting(k, group, id, score, group_limit)
     placed = true
   end
   if placed then
+    if type(group_limit) == 'function' then group_limit = group_limit() end
     local active = tonumber(redis.call('HGET', k.gactive, group) or '0')
     place_group(k, group, group_limit, active)
   end

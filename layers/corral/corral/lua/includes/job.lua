@@ -53,15 +53,16 @@ local function set_job_opts(jkey, opts)
 end
 
 -- Insert job j: waiting (delay 0, at sequence seq) or delayed until now + delay.
+-- group_limit as push_waiting (includes/groups.lua) takes it.
 local function insert_job(j, delay, now, seq, group_limit)
   local jkey = job_key(j.id)
   local state = 'waiting'
   if delay > 0 then state = 'delayed' end
   redis.call('HSET', jkey, unpack(job_fields(j, state)))
-  kg_added(jkey, j.opts)
+  local kid = kg_added(jkey, j.opts)
   if delay > 0 then
     redis.call('ZADD', k.delayed, now + delay, j.id)
   else
-    push_waiting(k, j.group, j.id, wait_score(j.priority, seq), group_limit)
+    push_waiting(k, j.group, j.id, wait_score(j.priority, seq), group_limit, kid or false)
   end
 end

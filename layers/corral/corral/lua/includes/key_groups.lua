@@ -18,10 +18,11 @@
   key group was added, so queues that never use them keep the plain claim path.
 ]]
 -- A job was added with options `opts` (JSON): record its key group and its limits.
+-- Returns the key group's id, or nil if the job has none.
 local function kg_added(jkey, opts)
-  if not string.find(opts, '"group"', 1, true) then return end
+  if not string.find(opts, '"group"', 1, true) then return nil end
   local g = cjson.decode(opts).group
-  if type(g) ~= 'table' or type(g.id) ~= 'string' then return end
+  if type(g) ~= 'table' or type(g.id) ~= 'string' then return nil end
   redis.call('HSET', jkey, 'keyGroup', g.id)
   redis.call('HSET', k.meta, 'keyGroups', 1)
   if type(g.concurrency) == 'number' then
@@ -31,6 +32,7 @@ local function kg_added(jkey, opts)
     redis.call('HSET', jkey, 'kgRateMax', g.rateLimit.max,
       'kgRateMs', g.rateLimit.durationMs or 1000)
   end
+  return g.id
 end
 
 -- The limits in force for the key group of job `jkey`: {concurrency, rateMax, rateMs}
