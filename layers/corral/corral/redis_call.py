@@ -3,20 +3,26 @@
 
 ``execute_command`` encodes every argument in Python, and wraps each call in layers a
 script call does not need (the observability hooks, the per-command dispatch). Here the
-command is packed in one C call (hiredis) and sent on a connection of the client's pool,
-under the client's retry policy and timeouts. That is about 20 µs less per call, most
-of a single enqueue's Python time besides the round trip itself.
+command is packed in one C call (hiredis) and sent under the client's retry policy and
+timeouts on the pool's *lane*: one connection the pool lends for good, so that a call
+made while no other is in flight skips the pool's check-out and return (about 15 µs of
+bookkeeping). A call made while the lane is busy takes a connection from the pool as
+usual. The pool's ``disconnect`` (``Redis.aclose``) closes the lane with the rest.
+Together about 40 µs less per call, most of a single enqueue's Python time besides the
+round trip itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import dataclass
 from typing import Any, TypeGuard
+from weakref import WeakKeyDictionary
 
 import hiredis
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -38,6 +44,28 @@ def direct(client: object) -> TypeGuard[Redis]:
     )
 
 
+@dataclass
+class _Lane:
+    conn: AbstractConnection | None = None
+    busy: bool = False
+
+
+_lanes: WeakKeyDictionary[ConnectionPool, _Lane] = WeakKeyDictionary()
+
+LANE_MIN_POOL = 32
+"""A pool that may hold fewer connections keeps them all for its callers: lending one
+for good could starve them (a ``BlockingConnectionPool`` would wait for it forever)."""
+
+
+def _lane(pool: ConnectionPool) -> _Lane | None:
+    lane = _lanes.get(pool)
+    if lane is None:
+        if type(pool) is not ConnectionPool or pool.max_connections < LANE_MIN_POOL:
+            return None
+        lane = _lanes[pool] = _Lane()
+    return lane
+
+
 async def call(client: Redis, command: tuple[Any, ...]) -> Any:
     """Send ``command`` (name first) and return its reply, decoded as the client decodes."""
     try:
@@ -45,7 +73,28 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
     except TypeError as exc:  # what redis-py raises for a bool or a None
         raise DataError(str(exc)) from exc
     pool = client.connection_pool
-    conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+    lane = _lane(pool)
+    if lane is None or lane.busy:
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            return await _exchange(conn, packed)
+        finally:
+            await pool.release(conn)
+    lane.busy = True
+    try:
+        if lane.conn is None:
+            lane.conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        return await _exchange(lane.conn, packed)
+    finally:
+        lane.busy = False
+
+
+async def _exchange(conn: AbstractConnection, packed: bytes) -> Any:
+    """Send and read one reply, retried as the connection's policy says.
+
+    A call cancelled or failed midway leaves the connection closed (redis-py closes it on
+    any error while sending or reading), so no reply is ever left for the next call.
+    """
 
     async def send_and_read() -> Any:
         await _send(conn, packed)
@@ -54,10 +103,7 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
     async def close(_: BaseException) -> None:
         await conn.disconnect()
 
-    try:
-        return await conn.retry.call_with_retry(send_and_read, close)
-    finally:
-        await pool.release(conn)
+    return await conn.retry.call_with_retry(send_and_read, close)
 
 
 async def _send(conn: AbstractConnection, packed: bytes) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -126,3 +128,33 @@ async def test_a_client_that_overrides_execute_command_sees_every_script_call(
         await client.aclose()
 
     assert sent[0] == "EVALSHA"
+
+
+async def test_concurrent_script_calls_share_the_lane_and_the_pool(
+    private_client: Any, prefix: str
+) -> None:
+    definition = QueueDefinition(name="concurrent", payload=Payload, handler=noop)
+    queue = Queue(private_client, definition, prefix=prefix)
+
+    added = await asyncio.gather(*(queue.add({"n": i}) for i in range(50)))
+
+    assert len({result.job_id for result in added}) == 50
+    assert (await queue.counts()).waiting == 50
+
+
+async def test_a_cancelled_script_call_leaves_no_reply_for_the_next(
+    private_client: Any, prefix: str
+) -> None:
+    definition = QueueDefinition(name="cancelled", payload=Payload, handler=noop)
+    queue = Queue(private_client, definition, prefix=prefix)
+    await queue.add({"n": -1})
+    for steps in range(12):
+        call = asyncio.create_task(queue.add({"n": steps}))
+        for _ in range(steps % 4):
+            await asyncio.sleep(0)
+        call.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        # Counts parse seven integers: an enqueue's reply read here would not.
+        counts = await queue.counts()
+        assert 1 <= counts.waiting <= steps + 2

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from corral import redis_call
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis, RedisCluster
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -60,3 +60,16 @@ async def test_a_send_past_the_socket_timeout_closes_the_connection(
     assert conn.disconnected
     assert conn.timeout_during_send is None  # the scope, not redis-py's wait_for, bounds it
     assert conn.socket_timeout == 0.05  # the read that follows keeps its timeout
+
+
+async def test_a_pool_lends_a_lane_only_when_it_has_connections_to_spare() -> None:
+    roomy = ConnectionPool()
+    small = ConnectionPool(max_connections=4)
+    blocking = BlockingConnectionPool(max_connections=100)
+    try:
+        assert redis_call._lane(roomy) is not None
+        assert redis_call._lane(small) is None
+        assert redis_call._lane(blocking) is None
+    finally:
+        for pool in (roomy, small, blocking):
+            await pool.aclose()
