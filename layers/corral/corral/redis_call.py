@@ -15,7 +15,6 @@ round trip itself.
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 from weakref import WeakKeyDictionary
@@ -25,10 +24,6 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-
-WAIT_FOR_STARTS_A_TASK = sys.version_info < (3, 12)
-"""redis-py bounds each send with ``asyncio.wait_for``, which starts a task per call
-before Python 3.12 (since then it is a timeout scope)."""
 
 
 def direct(client: object) -> TypeGuard[Redis]:
@@ -97,8 +92,7 @@ async def _exchange(conn: AbstractConnection, packed: bytes) -> Any:
     """
 
     async def send_and_read() -> Any:
-        await _send(conn, packed)
-        return await conn.read_response()
+        return await _send_and_read(conn, packed)
 
     async def close(_: BaseException) -> None:
         await conn.disconnect()
@@ -106,20 +100,26 @@ async def _exchange(conn: AbstractConnection, packed: bytes) -> Any:
     return await conn.retry.call_with_retry(send_and_read, close)
 
 
-async def _send(conn: AbstractConnection, packed: bytes) -> None:
-    """Send under the connection's socket timeout; where ``wait_for`` would start a task
-    for that, one timeout scope holds the same limit over the (buffered) write."""
+async def _send_and_read(conn: AbstractConnection, packed: bytes) -> Any:
+    """One round trip within the connection's socket timeout.
+
+    redis-py bounds the send and the read apart, each in a timeout scope of its own (on
+    Python 3.11 the send's ``wait_for`` even starts a task); one scope over both holds
+    the round trip to the same limit for a third of the cost.
+    """
     timeout = conn.socket_timeout
-    if not timeout or not WAIT_FOR_STARTS_A_TASK:
+    if not timeout:
         await conn.send_packed_command(packed)
-        return
+        return await conn.read_response()
     conn.socket_timeout = None
     try:
         async with asyncio.timeout(timeout):
             await conn.send_packed_command(packed)
+            return await conn.read_response()
     except TimeoutError:
-        # As redis-py does on a send that timed out: the connection is closed.
+        # As redis-py does on a timeout: the connection is closed (the reply may come).
         await conn.disconnect(nowait=True)
-        raise RedisTimeoutError("Timeout writing to socket") from None
+        raise RedisTimeoutError("Timeout sending a command or reading its reply") from None
     finally:
-        conn.socket_timeout = timeout
+        if conn.socket_timeout is None:  # unless redis-py set another meanwhile
+            conn.socket_timeout = timeout

@@ -33,33 +33,33 @@ async def test_only_a_plain_pooled_client_takes_the_lean_path() -> None:
 
 
 class StuckConnection:
-    """A connection whose send never completes (the peer stopped reading)."""
+    """A connection whose reply never comes (the server hangs)."""
 
     def __init__(self, socket_timeout: float) -> None:
         self.socket_timeout: float | None = socket_timeout
         self.disconnected = False
-        self.timeout_during_send: float | None = -1.0
+        self.timeout_seen: list[float | None] = []
 
     async def send_packed_command(self, packed: bytes) -> None:
-        self.timeout_during_send = self.socket_timeout
+        self.timeout_seen.append(self.socket_timeout)
+
+    async def read_response(self) -> Any:
+        self.timeout_seen.append(self.socket_timeout)
         await asyncio.sleep(10)
 
     async def disconnect(self, nowait: bool = False) -> None:
         self.disconnected = True
 
 
-async def test_a_send_past_the_socket_timeout_closes_the_connection(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(redis_call, "WAIT_FOR_STARTS_A_TASK", True)
+async def test_a_round_trip_past_the_socket_timeout_closes_the_connection() -> None:
     conn = StuckConnection(socket_timeout=0.05)
 
     with pytest.raises(RedisTimeoutError):
-        await redis_call._send(conn, b"*1\r\n$4\r\nPING\r\n")  # type: ignore[arg-type]
+        await redis_call._send_and_read(conn, b"*1\r\n$4\r\nPING\r\n")  # type: ignore[arg-type]
 
     assert conn.disconnected
-    assert conn.timeout_during_send is None  # the scope, not redis-py's wait_for, bounds it
-    assert conn.socket_timeout == 0.05  # the read that follows keeps its timeout
+    assert conn.timeout_seen == [None, None]  # one scope bounds both, not redis-py's two
+    assert conn.socket_timeout == 0.05  # restored for the connection's other commands
 
 
 async def test_a_pool_lends_a_lane_only_when_it_has_connections_to_spare() -> None:
