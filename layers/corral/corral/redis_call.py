@@ -79,7 +79,14 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
     try:
         if lane.conn is None:
             lane.conn = await pool.get_connection()  # type: ignore[no-untyped-call]
-        return await _exchange(lane.conn, packed)
+        try:
+            return await _exchange(lane.conn, packed)
+        finally:
+            # What the pool does on a return: a connection marked to reconnect (the
+            # server announced maintenance) is closed, and opens anew on its next call.
+            marked = getattr(lane.conn, "should_reconnect", None)
+            if marked is not None and marked():
+                await lane.conn.disconnect()
     finally:
         lane.busy = False
 

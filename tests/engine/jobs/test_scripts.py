@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio
+from corral import redis_call
 from corral.definition import QueueDefinition
 from corral.queue import Queue
 from corral.scripts import LUA_DIR, SCRIPT_NAMES, load_script, run_script
@@ -158,3 +159,22 @@ async def test_a_cancelled_script_call_leaves_no_reply_for_the_next(
         # Counts parse seven integers: an enqueue's reply read here would not.
         counts = await queue.counts()
         assert 1 <= counts.waiting <= steps + 2
+
+
+async def test_a_lane_marked_to_reconnect_is_closed_after_its_call(
+    private_client: Any, private_target: RedisTarget, prefix: str
+) -> None:
+    if private_target.kind == "cluster":
+        pytest.skip("a cluster client routes each call itself")
+    definition = QueueDefinition(name="marked", payload=Payload, handler=noop)
+    queue = Queue(private_client, definition, prefix=prefix)
+    await queue.add({"n": 1})
+    lane = redis_call._lanes[private_client.connection_pool]
+    assert lane.conn is not None and lane.conn.is_connected
+    lane.conn.mark_for_reconnect()  # type: ignore[no-untyped-call]  # as a maintenance notice does
+
+    await queue.add({"n": 2})
+
+    assert not lane.conn.is_connected
+    await queue.add({"n": 3})
+    assert (await queue.counts()).waiting == 3
