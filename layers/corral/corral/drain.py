@@ -47,6 +47,8 @@ class Drainer:
         start_margin_ms: never start a job unless its timeout plus this fits before the deadline.
         claim_after_linger: claim once more when the linger is over (False: the caller
             looks at the queue itself when the drainer returns, as a poller's round does).
+        empty_linger_ms: the linger once the queue is empty, if not ``linger_ms`` (a
+            linger at a limit is what tells a caller that the limit holds).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Drainer:
         stall_check_ms: int = 5000,
         start_margin_ms: int = START_MARGIN_MS,
         claim_after_linger: bool = True,
+        empty_linger_ms: int | None = None,
     ) -> None:
         self.queue = queue
         self.concurrency = concurrency
@@ -77,6 +80,7 @@ class Drainer:
         self.stall_check_ms = stall_check_ms
         self.start_margin_ms = start_margin_ms
         self.claim_after_linger = claim_after_linger
+        self.empty_linger_ms = linger_ms if empty_linger_ms is None else empty_linger_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
         self._reports = JobReports(queue, self.hooks)
@@ -128,7 +132,7 @@ class Drainer:
         just seen that no lease ran out says False and saves the round trip).
         """
         if until_empty:
-            self.linger_ms = 0
+            self.linger_ms = self.empty_linger_ms = 0
         self._deadline = deadline
         self._budget_ms = None if deadline is None else (deadline - time.monotonic()) * 1000
         self._stopping = False
@@ -427,12 +431,14 @@ class Drainer:
             return True
         if self._behind_unrenewed_lease(result):
             return False
-        if self.linger_ms is None:
+        empty = result is not None and result.code is ClaimCode.EMPTY
+        linger = self.empty_linger_ms if empty else self.linger_ms
+        if linger is None:
             return False
-        if self.linger_ms == 0 and result is not None and result.code is not ClaimCode.EMPTY:
-            return False
+        if linger == 0 and not empty:
+            return False  # "until empty": a limit is waited out
         waited_ms = (time.monotonic() - idle_since) * 1000
-        return waited_ms >= self.linger_ms
+        return waited_ms >= linger
 
     def _behind_unrenewed_lease(self, result: ClaimResult | None) -> bool:
         """Whether jobs wait behind a lease nobody has renewed since the last claim.
