@@ -120,16 +120,20 @@ end
 -- Pop up to `take` jobs of zset `zkey` (a tenant's lane) and start them; c holds the
 -- claim's state. Returns how many started, and the ids of those that did.
 local function start_from(zkey, take, group, c)
-  local popped = redis.call('ZPOPMIN', zkey, take)
+  -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: that one formats each score it replies
+  -- with a slow "%.17g".
+  local popped = redis.call('ZRANGE', zkey, 0, take - 1)
+  if #popped == 0 then return 0, {}, 0 end
+  redis.call('ZREMRANGEBYRANK', zkey, 0, #popped - 1)
   local ids = {}
-  for i = 1, #popped, 2 do
-    if start_job(popped[i], group, c) then
-      ids[#ids + 1] = popped[i]
+  for _, id in ipairs(popped) do
+    if start_job(id, group, c) then
+      ids[#ids + 1] = id
     else
-      c.expired[#c.expired + 1] = popped[i]
+      c.expired[#c.expired + 1] = id
     end
   end
-  return #ids, ids, #popped / 2
+  return #ids, ids, #popped
 end
 
 -- How many jobs key group `kid` may start now (-1: no limit), under the limits of the
