@@ -121,7 +121,8 @@ end
 -- claim's state. Returns how many started, and the ids of those that did.
 local function start_from(zkey, take, group, c)
   -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: that one formats each score it replies
-  -- with a slow "%.17g".
+  -- with a slow "%.17g". (A range to -1 would be the whole zset.)
+  if take <= 0 then return 0, {}, 0 end
   local popped = redis.call('ZRANGE', zkey, 0, take - 1)
   if #popped == 0 then return 0, {}, 0 end
   redis.call('ZREMRANGEBYRANK', zkey, 0, #popped - 1)
