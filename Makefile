@@ -11,20 +11,25 @@ export REDIS_URL
 
 # The engine with its extras, then the client package (client/: the `corral` command), both
 # editable. Two steps: reinstalling the engine must not remove the client's `corral` script.
-$(VENV)/.installed: pyproject.toml client/pyproject.toml
+# The stamp is named by a digest of the dependency lists (infra/deps_digest.py), so an edit
+# elsewhere in pyproject.toml, or a fresh checkout's timestamps, does not reinstall.
+DEPS := $(shell $(PYTHON) infra/deps_digest.py)
+
+$(VENV)/.installed-$(DEPS):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -m pip install -q -e ./client
+	rm -f $(VENV)/.installed-* $(VENV)/.docs-installed-*
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-$(DEPS)
 
 # The docs site's tools (the `docs` extra), on top of the dev install.
-$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+$(VENV)/.docs-installed-$(DEPS): $(VENV)/.installed-$(DEPS)
 	$(PY) -m pip install -q -e '.[dev,docs]'
 	touch $@
 
-docs-tools: $(VENV)/.docs-installed
+docs-tools: $(VENV)/.docs-installed-$(DEPS)
 
 # The docs site, built into site/ in strict mode: a broken link or a warning fails it.
 docs: docs-tools

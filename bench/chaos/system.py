@@ -71,10 +71,12 @@ def patch_invoker(chaos: ChaosSettings) -> None:
             ledger.count(ledger.FAULTS, "poller short deadline")
         started = time.monotonic()
         reply = None
+        token = INVOCATION.set(AwsWaits(function_name))
         try:
             reply = call(handler, event, function_name, size)
             return reply
         finally:
+            INVOCATION.reset(token)
             billed = math.ceil((time.monotonic() - started) * 1000)
             ledger.count(ledger.INVOCATIONS, function_name)
             ledger.count(ledger.DURATION_MS, function_name, billed)
@@ -86,6 +88,37 @@ def patch_invoker(chaos: ChaosSettings) -> None:
 
 API_REQUEST: ContextVar[bool] = ContextVar("api_request", default=False)
 """Whether an enqueue request is being served (its wake-ups are the API's)."""
+
+
+class AwsWaits:
+    """One function invocation's time waiting on moto: the wall time while any of its AWS
+    calls is under way, and the waves of them, which ``bench.cost`` swaps for AWS's own
+    latency as it does the API's."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self.in_flight = 0
+        self.since = 0.0
+        self.lock = threading.Lock()
+
+    def started(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            if self.in_flight == 1:
+                self.since = time.perf_counter()
+                ledger.count(ledger.AWS_WAVES, self.function)
+
+    def ended(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            waited_ms = (time.perf_counter() - self.since) * 1000 if not self.in_flight else 0.0
+        if waited_ms:
+            ledger.count(ledger.AWS_MS, self.function, waited_ms)
+
+
+INVOCATION: ContextVar[AwsWaits | None] = ContextVar("invocation", default=None)
+"""The function invocation (poller, reconciler, scheduler) this code runs for, if any:
+its threads and tasks inherit it."""
 
 
 class TimedApp:
@@ -115,13 +148,18 @@ class TimedApp:
 
 def time_api_clients() -> None:
     """Time the API's own AWS calls (see ``TimedApp``): the wall time while any is under
-    way, and the waves of them (a batch's parallel writes are one wave)."""
+    way, and the waves of them (a batch's parallel writes are one wave); and each other
+    function invocation's likewise (``AwsWaits``)."""
     in_flight = [0, 0.0]  # calls under way, and since when some are
     lock = threading.Lock()
 
     def before(context: dict[str, Any], **_: Any) -> None:
         if not API_REQUEST.get():
-            return  # a poller's call: the process's clients serve every function
+            invocation = INVOCATION.get()  # a function's call: the process's clients serve all
+            if invocation is not None:
+                context["invocation"] = invocation
+                invocation.started()
+            return
         context["api_call"] = True
         with lock:
             in_flight[0] += 1
@@ -130,6 +168,9 @@ def time_api_clients() -> None:
                 ledger.count(ledger.API_MS, "aws waves")
 
     def after(context: dict[str, Any], **_: Any) -> None:
+        invocation = context.pop("invocation", None)
+        if invocation is not None:
+            invocation.ended()
         if not context.pop("api_call", False):
             return
         ledger.count(ledger.API_MS, "aws calls")

@@ -21,6 +21,11 @@ HARNESS_COMMANDS = frozenset({"info", "dbsize", "scan", "flushall", "ping"})
 """The run's own probes (memory sampling, the final checks), which corral does not make."""
 SIMPLE_COMMAND_US = 2.0
 """The fallback for that time, if a run made none of them."""
+AWS_CALL_MS = 5.0
+"""What one AWS call takes from a Lambda in its region (DynamoDB: "single-digit
+milliseconds"). A function's time waiting on moto is replaced by this per wave of calls
+(parallel ones overlap), and each of the API's wake-ups (a Lambda ``Invoke`` in AWS, a
+local call here) adds it."""
 ESM_BATCH = 10
 ESM_POLLERS = 5
 """An SQS event source mapping long-polls with five pollers while the queue is empty."""
@@ -162,6 +167,10 @@ def usage(
     for function, count in ledger.get("lambda:count", {}).items():
         u.lambda_requests += count
         ms = ledger.get("lambda:ms", {}).get(function, 0.0)
+        # Its time waiting on moto, swapped for AWS's latency per wave of calls.
+        waited = ledger.get("lambda:aws_ms", {}).get(function, 0.0)
+        waves = ledger.get("lambda:aws_waves", {}).get(function, 0.0)
+        ms = max(0.0, ms - waited) + waves * AWS_CALL_MS
         idle_ms = min(ms, ledger.get("lambda:idle_ms", {}).get(function, 0.0))
         u.lambda_gb_s += (ms - idle_ms) / 1000 * memory_gb(function)
         u.lambda_idle_gb_s += idle_ms / 1000 * memory_gb(function)

@@ -20,11 +20,6 @@ ROUNDS_PER_MONTH = p.MINUTES_PER_MONTH
 TICK_S = 2.0
 """The emulator's tick period in these runs (``CORRAL_LOCAL_SCHEDULE_S``)."""
 WIDTH = 36
-AWS_CALL_MS = 5.0
-"""What one AWS call takes from a Lambda in its region (DynamoDB: "single-digit
-milliseconds"): the API's time waiting on moto is replaced by this per wave of calls
-(parallel ones overlap), and each wake-up (a Lambda ``Invoke`` in AWS, a local call here)
-adds it."""
 GSI_UNITS_PER_JOB = 5
 """Write units DynamoDB bills on the job table's two indexes per job, left out of the totals
 (as the comparisons leave them out): the record's put adds one to each index; its outcome
@@ -58,7 +53,7 @@ def measure(label: str, result: Result, idle: e.Usage, idle_s: float) -> Measure
     if api.get("requests"):
         # Time inside the API app per enqueue, with moto's share swapped for DynamoDB's.
         calls = api.get("aws waves", 0.0) + api.get("lambda invokes", 0.0)
-        inside = api["api"] - api.get("aws", 0.0) + calls * AWS_CALL_MS
+        inside = api["api"] - api.get("aws", 0.0) + calls * e.AWS_CALL_MS
         api_ms = inside / api["requests"] * producer.requests
     else:
         api_ms = producer.request_ms  # the HTTP round trip: an over-estimate
@@ -103,8 +98,22 @@ def api_line(m: Measured) -> str:
         f"{api.get('aws', 0.0) / n:.1f} ms waiting on {api.get('aws calls', 0.0) / n:.1f} moto "
         f"calls in {api.get('aws waves', 0.0) / n:.1f} waves; each wave and each of "
         f"{api.get('lambda invokes', 0.0) / n:.2f} wake-up invokes billed as "
-        f"{AWS_CALL_MS:g} ms each); {producer.request_ms / max(1, producer.requests):.1f}"
+        f"{e.AWS_CALL_MS:g} ms each); {producer.request_ms / max(1, producer.requests):.1f}"
         " ms over local HTTP"
+    )
+
+
+def function_aws_line(m: Measured) -> str:
+    """The other functions' time waiting on moto, and what replaced it."""
+    ledger = m.result.ledger
+    runs = sum(ledger.get("lambda:count", {}).values())
+    waited = sum(ledger.get("lambda:aws_ms", {}).values())
+    waves = sum(ledger.get("lambda:aws_waves", {}).values())
+    per_run = max(1.0, runs)
+    return (
+        f"  pollers, reconciler, scheduler: {runs / m.jobs:.2f} runs per job, each waiting "
+        f"{waited / per_run:.1f} ms on moto in {waves / per_run:.2f} waves, billed as "
+        f"{e.AWS_CALL_MS:g} ms a wave"
     )
 
 
@@ -121,6 +130,7 @@ def per_job_lines(m: Measured) -> list[str]:
         f"write units {u.write_units / jobs:.2f}, read units {u.read_units / jobs:.2f}",
         f"  EventBridge events {u.events / jobs:.2f}",
         api_line(m),
+        function_aws_line(m),
         f"  Lambda GB-s busy {u.lambda_gb_s / jobs:.4f}, idle {u.lambda_idle_gb_s / jobs:.4f}; "
         f"ElastiCache ECPUs {u.ecpus / jobs:.1f}; handler time {handler_ms:.1f} ms",
     ]

@@ -4,7 +4,6 @@ settle in batches, heartbeat, and stop cleanly before a deadline."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -26,6 +25,13 @@ PERSIST_RETRY_S = 0.5
 """After a failed persist, wait this long before trying those outcomes again."""
 START_MARGIN_MS = 1000
 """A job starts only if its timeout plus this much fits before the deadline."""
+BUSY_POLL_MAX_MS = 250
+"""While its jobs run and nothing more waits, a drainer asks for more at ``flush_ms``,
+then less and less often, up to this far apart: a job that runs for a minute does not
+cost three thousand empty claims."""
+REDIS_TICK_MS = 100
+"""Redis's cron period at its default ``hz`` of 10: an idle server checks blocking
+commands' timeouts only this often."""
 
 
 class Drainer:
@@ -39,6 +45,8 @@ class Drainer:
             (None: until the deadline).
         hooks: persistence and notifications (see ``DrainHooks``).
         start_margin_ms: never start a job unless its timeout plus this fits before the deadline.
+        claim_after_linger: claim once more when the linger is over (False: the caller
+            looks at the queue itself when the drainer returns, as a poller's round does).
     """
 
     def __init__(
@@ -54,6 +62,7 @@ class Drainer:
         flush_ms: int = 20,
         stall_check_ms: int = 5000,
         start_margin_ms: int = START_MARGIN_MS,
+        claim_after_linger: bool = True,
     ) -> None:
         self.queue = queue
         self.concurrency = concurrency
@@ -64,8 +73,10 @@ class Drainer:
         self._claims = 0
         self.idle_wait_ms = idle_wait_ms
         self.flush_ms = flush_ms
+        self._poll_ms = flush_ms
         self.stall_check_ms = stall_check_ms
         self.start_margin_ms = start_margin_ms
+        self.claim_after_linger = claim_after_linger
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
         self._reports = JobReports(queue, self.hooks)
@@ -103,10 +114,18 @@ class Drainer:
         self._stopping = True
         self._wakeup.set()
 
-    async def run(self, deadline: float | None = None, *, until_empty: bool = False) -> DrainStats:
+    async def run(
+        self,
+        deadline: float | None = None,
+        *,
+        until_empty: bool = False,
+        recover_first: bool = True,
+    ) -> DrainStats:
         """Drain until ``deadline`` (``time.monotonic()`` seconds) or until idle.
 
         ``until_empty`` is ``linger_ms=0``: return as soon as nothing is left to run.
+        ``recover_first``: recover stalled jobs before the first claim (a caller that has
+        just seen that no lease ran out says False and saves the round trip).
         """
         if until_empty:
             self.linger_ms = 0
@@ -117,7 +136,8 @@ class Drainer:
         self._next_cancel_check = time.monotonic() + CANCEL_CHECK_S
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
-            await self._recover_stalled()
+            if recover_first:
+                await self._recover_stalled()
             await self._say_if_nothing_fits()
             await self._pump()
         except asyncio.CancelledError:
@@ -275,7 +295,9 @@ class Drainer:
                 await self._housekeeping()
             if result is not None:
                 self.stats.last_code = result.code
-            if result is not None and result.code is ClaimCode.CLAIMED:
+            if result is not None and result.code is ClaimCode.CLAIMED and len(result.jobs) >= want:
+                # A full batch: more may wait. After fewer than asked, asking again at once
+                # would come back empty: the jobs in hand are waited for below instead.
                 idle_since = None
                 continue
             if _lease_ran_out(result) and await self._recover_stalled():
@@ -287,11 +309,8 @@ class Drainer:
                 await self._wait_for_workers(result)
                 continue
             idle_since = idle_since or now
-            if self._idle_expired(idle_since, result):
-                if result is not None and result.code is ClaimCode.EMPTY:
-                    await self.hooks.drained()
+            if await self._rest(idle_since, result):
                 return
-            await self._sleep_until_woken(result)
 
     def _cancel_overrunning(self, now: float) -> None:
         """The timeout watchdog: one check per loop instead of a timer per job."""
@@ -333,6 +352,7 @@ class Drainer:
             await self._reports.flush_progress(self._running)
         self._count(outcomes, codes)
         if result.jobs:
+            self._poll_ms = self.flush_ms
             self.stats.claimed += len(result.jobs)
             self._ready.extend(result.jobs)
             self._work.set()
@@ -368,7 +388,7 @@ class Drainer:
                 stats.add_outcome(outcome.kind)
 
     async def _wait_for_workers(self, result: ClaimResult | None) -> None:
-        timeout = self.flush_ms / 1000
+        timeout = self._poll_ms / 1000
         if result is not None and result.code is ClaimCode.RATE_LIMITED:
             timeout = max(timeout, result.hint_ms / 1000)
         self._wakeup.clear()
@@ -379,9 +399,10 @@ class Drainer:
         # set() resumes it on the next turn of the loop, not two turns later.
         self._pump_waiting = True
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wakeup.wait()
+            async with asyncio.timeout(timeout):
+                await self._wakeup.wait()
+        except TimeoutError:
+            self._poll_ms = min(2 * self._poll_ms, BUSY_POLL_MAX_MS)
         finally:
             self._pump_waiting = False
 
@@ -390,6 +411,16 @@ class Drainer:
         if self._deadline is None:
             return False
         return (self._deadline - time.monotonic()) * 1000 <= self.start_margin_ms
+
+    async def _rest(self, idle_since: float, result: ClaimResult | None) -> bool:
+        """Idle: wait for work, or say (True) that the linger is over and the run ends."""
+        if not self._idle_expired(idle_since, result):
+            await self._sleep_until_woken(result)
+            if self.claim_after_linger or not self._idle_expired(idle_since, result):
+                return False
+        if result is not None and result.code is ClaimCode.EMPTY:
+            await self.hooks.drained()
+        return True
 
     def _idle_expired(self, idle_since: float, result: ClaimResult | None) -> bool:
         if self._stopping:
@@ -432,7 +463,12 @@ class Drainer:
             left_ms = (self._deadline - time.monotonic()) * 1000
             timeout_ms = max(1, min(timeout_ms, int(left_ms)))
         started = time.monotonic()
-        await self.queue.redis.blpop([self.queue.keys.wake], timeout=timeout_ms / 1000)
+        if timeout_ms < REDIS_TICK_MS:
+            # An idle Redis ends a blocking wait only at its next tick: BLPOP for 25 ms
+            # returns after up to 100, all billed. A short sleep ends on time.
+            await asyncio.sleep(timeout_ms / 1000)
+        else:
+            await self.queue.redis.blpop([self.queue.keys.wake], timeout=timeout_ms / 1000)
         self.stats.idle_ms += (time.monotonic() - started) * 1000
 
     # -- housekeeping ------------------------------------------------------------------

@@ -60,6 +60,8 @@ NAMED = (
     "wchildren",
     "kgactive",
     "kgversion",
+    "poller",
+    "pollers",
 )
 """The names a script may declare in its ``KEYS:`` header line (see ``scripts``): the
 queue's fixed keys, each ``<base><name>``; ``prefix`` is the base itself, from which the
@@ -196,7 +198,7 @@ class QueueKeys:
 
     def poller_flag(self) -> str:
         """Set while a poller of this queue is running (the API's wake-up decision)."""
-        return self.base + "poller"
+        return self.named("poller")
 
     def tallies(self) -> str:
         """The set of daily tallies (``day|tenant``) with counts not yet flushed."""

@@ -51,6 +51,9 @@ SCRIPT_NAMES = (
     "set_limits",
     "set_key_groups",
     "list_key_groups",
+    # poller presence (corral.poller.presence)
+    "poller_join",
+    "poller_leave",
     # flows (corral.flows)
     "flow_add",
     "child_done",

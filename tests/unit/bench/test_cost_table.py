@@ -56,3 +56,22 @@ def test_the_first_total_line_is_corrals_cost_for_single_enqueues() -> None:
     assert one.api_ms == 10.0, "time inside the app, not over HTTP"
     assert "Lambda GB-seconds idle" in text and "QStash" in text and "ratio" in text
     assert one.per_million.lambda_idle_gb_s < one.usage.lambda_idle_gb_s * 1e6 / 100
+
+
+def test_a_functions_time_waiting_on_moto_is_billed_as_aws_latency() -> None:
+    slow = result(100, 100)
+    # 10 runs: 4,000 ms billed, 2,000 of them waiting on moto in 20 waves of calls.
+    slow.ledger["lambda:aws_ms"] = {"corral-poller-email": 2000.0}
+    slow.ledger["lambda:aws_waves"] = {"corral-poller-email": 20.0}
+    plain_result = result(100, 100)
+    for run in (slow, plain_result):
+        run.ledger["lambda:idle_ms"] = {"corral-poller-email": 1000.0}
+    idle = idle_usage(slow)
+
+    swapped = measure("single", slow, idle, 20.0).usage
+    plain = measure("single", plain_result, idle, 20.0).usage
+
+    # 2,000 ms of moto became 20 x 5 ms; the idle part stays what it was.
+    busy_ms_saved = (plain.lambda_gb_s - swapped.lambda_gb_s) / (128 / 1024) * 1000
+    assert round(busy_ms_saved) == 2000 - 20 * 5
+    assert swapped.lambda_idle_gb_s == plain.lambda_idle_gb_s

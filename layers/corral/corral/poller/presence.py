@@ -9,11 +9,36 @@ clears it, whatever the interleaving.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import uuid4
 
 from corral.clock import now_ms
 from corral.keys import QueueKeys
-from corral.scripts import RedisClient
+from corral.scripts import RedisClient, run_queue_script
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What a poller learns as it registers."""
+
+    marker_lost: bool
+    """The queue's Redis marker was missing: Redis lost the queue (``corral.index_marker``)."""
+    lease_lapsed: bool
+    """An active job's lease has run out: its worker died, and recovering it is due."""
+    waiting: int
+    paused: bool
+
+
+@dataclass(frozen=True)
+class RoundEnd:
+    """A poller's look at its queue at the end of a round (``Presence.end_round``)."""
+
+    verdict: str
+    """``stay`` (still registered), or it left: ``paused``, ``empty``, or ``others`` (live
+    pollers remain and hold the flag)."""
+    waiting: int
+    due_ms: int
+    """Until the next delayed job is due (-1: none)."""
 
 
 class Presence:
@@ -37,29 +62,37 @@ class Presence:
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.redis = redis
+        self.keys = keys
         self.flag = keys.poller_flag()
-        self.members = keys.scratch("pollers")
+        self.members = keys.named("pollers")
         self.fanout_lock = keys.scratch("fanout")
         self.worker_id = worker_id
         self.ttl_ms = ttl_ms
         self.clock = clock
 
-    async def join(self) -> None:
-        """Register (or refresh) this poller and hold the flag."""
-        now = self.clock()
-        await self.redis.zadd(self.members, {self.worker_id: now + self.ttl_ms})
-        await self.redis.set(self.flag, self.worker_id, px=self.ttl_ms)
+    async def join(self) -> Joined:
+        """Register (or refresh) this poller and hold the flag (one round trip)."""
+        args = [self.worker_id, self.clock(), self.ttl_ms]
+        lost, lapsed, waiting, paused = await run_queue_script(
+            self.redis, self.keys, "poller_join", args
+        )
+        return Joined(bool(lost), bool(lapsed), int(waiting), bool(paused))
 
     refresh = join
 
+    async def end_round(self, stay_for_due_ms: int) -> RoundEnd:
+        """Stay if jobs wait and no other poller runs, or a delayed job is due within
+        ``stay_for_due_ms`` and none waits; otherwise leave (see ``poller_leave.lua``)."""
+        return await self._leave(stay_for_due_ms, force=False)
+
     async def leave(self) -> bool:
         """Unregister; clears the flag if no live poller is left (returns whether it did)."""
-        await self.redis.zrem(self.members, self.worker_id)
-        await self.redis.zremrangebyscore(self.members, "-inf", self.clock())
-        if await self.redis.zcard(self.members) == 0:
-            await self.redis.delete(self.flag)
-            return True
-        return False
+        return (await self._leave(-1, force=True)).verdict == "left"
+
+    async def _leave(self, stay_for_due_ms: int, *, force: bool) -> RoundEnd:
+        args = [self.worker_id, self.clock(), self.ttl_ms, stay_for_due_ms, int(force)]
+        verdict, waiting, due = await run_queue_script(self.redis, self.keys, "poller_leave", args)
+        return RoundEnd(str(verdict), int(waiting), int(due))
 
     async def count(self) -> int:
         """Live pollers of the queue, this one included."""

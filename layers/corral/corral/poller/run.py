@@ -164,6 +164,8 @@ class Poller:
         self.report = PollerReport(queue.name, self.worker_id)
         self._deadline: float | None = None
         self._stop = asyncio.Event()
+        self._registered = True
+        self._refreshing = False
 
     # -- the run -------------------------------------------------------------------
 
@@ -173,18 +175,26 @@ class Poller:
         if remaining_ms is not None:
             left = remaining_ms() - self.settings.safety_ms
             self._deadline = started + left / 1000
-        await self.presence.join()
-        await self._check_marker()
+        joined = await self.presence.join()
+        if joined.marker_lost and self.marker is not None:
+            await self.marker.lost(self.queue.name)
+        self.report.depth = joined.waiting
+        try:
+            if not joined.paused:
+                await self._fan_out(joined.waiting)
+        except Exception:
+            logger.warning("poller fan-out check failed", exc_info=True)
         self._stop = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive())
         try:
-            self.report.stop_reason = await self._drain_rounds()
+            self.report.stop_reason = await self._drain_rounds(recover=joined.lease_lapsed)
         finally:
             self._stop.set()
             await asyncio.wait([keepalive], timeout=self.settings.refresh_ms / 1000 + 5)
             keepalive.cancel()
-            with contextlib.suppress(Exception):
-                await self.presence.leave()
+            if self._registered:
+                with contextlib.suppress(Exception):
+                    await self.presence.leave()
         self.report.elapsed_ms = int((time.monotonic() - started) * 1000)
         return self.report
 
@@ -201,82 +211,84 @@ class Poller:
             linger_ms=linger_ms,
             hooks=self.hooks,
             worker_id=self.worker_id,
+            claim_after_linger=False,  # the round's end looks (Presence.end_round)
         )
 
-    async def _drain_rounds(self) -> str:
+    async def _drain_rounds(self, *, recover: bool) -> str:
+        """Rounds of draining until one ends with nothing for this poller to do.
+
+        ``recover``: a lease had run out when the run started, so the first round recovers
+        stalled jobs before it claims (later rounds recover on the drainer's schedule).
+        """
         settings = self.settings
         linger = settings.linger_ms
         idle_since: float | None = None
         while True:
             started = time.monotonic()
-            stats = await self._drainer(linger).run(self._deadline)
+            stats = await self._drainer(linger).run(self._deadline, recover_first=recover)
+            recover = False
             self.report.add(stats)
             worked = stats.claimed or stats.stalled_requeued
             idle_since = None if worked else (idle_since or started)
             # Another round only if a job could still start in it (the drainer's own rule).
             if self._time_left_ms() <= self.queue.definition.timeout_ms + START_MARGIN_MS:
                 return "deadline"
-            counts = await self.queue.counts()
-            if counts.paused:
-                # Leave, then look once more: a resume that saw our flag woke nobody.
-                if not await self.presence.leave() or not await self._has_waiting():
-                    return "paused"
-                await self.presence.join()
-                continue
             idle_ms = (time.monotonic() - idle_since) * 1000 if idle_since else 0.0
             if idle_ms >= settings.max_idle_ms:
                 # Work it cannot claim (limits held elsewhere, a slow rate): stop billing.
                 return "idle"
-            due = await self._next_due_ms()
-            wait = min(settings.delayed_wait_ms, settings.max_idle_ms - idle_ms)
-            if counts.waiting == 0 and due is not None and due <= wait:
-                linger = due + settings.linger_ms  # stay for a job due soon
+            # One atomic look-and-leave: an enqueue that saw our flag woke no one, so a
+            # job that waits now is ours unless another poller is still running.
+            wait = int(min(settings.delayed_wait_ms, settings.max_idle_ms - idle_ms))
+            look = await self.presence.end_round(stay_for_due_ms=wait)
+            self.report.depth = look.waiting
+            if look.verdict == "stay":
+                # Nothing waits but a delayed job is due soon: stay for it.
+                due_soon = look.waiting == 0 and look.due_ms >= 0
+                linger = look.due_ms + settings.linger_ms if due_soon else settings.linger_ms
                 continue
-            linger = settings.linger_ms
-            # Leave, then look once more: an enqueue that saw our flag did not wake anyone.
-            if not await self.presence.leave():
+            # A refresh on its way may land after the leave: then the run leaves again.
+            self._registered = self._refreshing
+            if look.verdict == "others":
                 # Jobs wait under a limit that live pollers hold: say which, never "empty".
-                code = stats.last_code if counts.waiting else None
+                code = stats.last_code if look.waiting else None
                 held_back = HELD_BACK.get(code) if code is not None else None
                 return held_back or "others running"
-            if not await self._has_waiting():
-                return "empty"
-            await self.presence.join()
-
-    async def _next_due_ms(self) -> int | None:
-        """Ms until the next delayed job (or retry) is due; None if there is none."""
-        head = await self.queue.redis.zrange(self.queue.keys.delayed, 0, 0, withscores=True)
-        if not head:
-            return None
-        return max(0, int(head[0][1]) - self.queue.clock())
-
-    async def _has_waiting(self) -> bool:
-        counts = await self.queue.counts()
-        return counts.waiting > 0 and not counts.paused
+            return look.verdict
 
     # -- while draining ------------------------------------------------------------
 
     async def _keepalive(self) -> None:
         # Stopped by an event, not by cancellation: a Redis call may swallow a cancel.
-        interval = self.settings.refresh_ms / 1000
-        while not self._stop.is_set():
+        # The first backlog check used what joining counted (Poller.run).
+        while not await self._stopped_within(self.settings.refresh_ms):
             try:
-                await self._fan_out()
-            except Exception:
-                logger.warning("poller fan-out check failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), interval)
-            if self._stop.is_set():
-                return
-            try:
-                await self.presence.refresh()
+                await self._refresh()
             except Exception:
                 logger.warning("poller presence refresh failed", exc_info=True)
-            await self._check_marker()
+            try:
+                counts = await self.queue.counts()
+                self.report.depth = counts.waiting + counts.delayed
+                if not counts.paused:
+                    await self._fan_out(counts.waiting)
+            except Exception:
+                logger.warning("poller fan-out check failed", exc_info=True)
 
-    async def _check_marker(self) -> None:
-        if self.marker is not None:
-            await self.marker.check(self.queue.name)
+    async def _stopped_within(self, ms: int) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), ms / 1000)
+        return self._stop.is_set()
+
+    async def _refresh(self) -> None:
+        if not self._registered:
+            return
+        self._refreshing = True
+        try:
+            joined = await self.presence.refresh()
+        finally:
+            self._refreshing = False
+        if joined.marker_lost and self.marker is not None:
+            await self.marker.lost(self.queue.name)
 
     def pollers_wanted(self, backlog: int) -> int:
         """How many pollers a backlog of ``backlog`` waiting jobs deserves."""
@@ -286,12 +298,12 @@ class Poller:
         cap = min(cap, self.settings.max_pollers)
         return max(1, min(cap, math.ceil(backlog / per_poller)))
 
-    async def _fan_out(self) -> None:
-        counts = await self.queue.counts()
-        self.report.depth = counts.waiting + counts.delayed
-        if self.starter is None or counts.paused or self._time_left_ms() < 10_000:
-            return
-        extra = self.pollers_wanted(counts.waiting) - await self.presence.count()
+    async def _fan_out(self, waiting: int) -> None:
+        """Start more pollers if ``waiting`` jobs deserve more than are running."""
+        wanted = self.pollers_wanted(waiting)
+        if self.starter is None or wanted == 1 or self._time_left_ms() < 10_000:
+            return  # a lone poller needs no count of the others
+        extra = wanted - await self.presence.count()
         if extra <= 0 or not await self.presence.take_fanout_turn(self.settings.refresh_ms):
             return
         await self.presence.reserve(extra, self.settings.start_grace_ms)
@@ -302,6 +314,6 @@ class Poller:
             "started %d more pollers of %s for %d waiting jobs",
             extra,
             self.queue.name,
-            counts.waiting,
+            waiting,
             extra={"queue": self.queue.name},
         )

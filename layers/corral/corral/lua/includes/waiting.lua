@@ -19,3 +19,16 @@ local function waiting_lines()
   end
   return lines
 end
+
+-- How many jobs wait: the tenants' own lines, plus their key groups' lanes (counted per
+-- tenant in kgwaiting by includes/groups.lua).
+local function waiting_count()
+  local waiting = 0
+  for _, g in ipairs(waiting_groups()) do
+    waiting = waiting + redis.call('ZCARD', group_key(g))
+  end
+  for _, n in ipairs(redis.call('HVALS', kg_waiting_key())) do
+    waiting = waiting + tonumber(n)
+  end
+  return waiting
+end
