@@ -221,7 +221,7 @@ def ledger_counts(url: str) -> dict[str, dict[str, float]]:
     try:
         names = [ledger.RUNS, ledger.EFFECTS, ledger.RECORDED, ledger.CALLS, ledger.FAULTS]
         names += [ledger.INVOCATIONS, ledger.DURATION_MS, ledger.IDLE_MS, ledger.UNITS]
-        names += [ledger.API_MS]
+        names += [ledger.API_MS, ledger.AWS_MS, ledger.AWS_WAVES]
         return {name: ledger.read(client, name) for name in names}
     finally:
         client.close()

@@ -47,7 +47,7 @@ async def test_a_poller_that_cannot_claim_leaves_after_its_idle_cap(
     assert report.claimed == 0 and 0 < report.idle_ms <= report.elapsed_ms
 
 
-async def test_an_idle_poller_leaves_after_its_short_linger(
+async def test_a_run_for_a_lone_job_leaves_without_lingering(
     single_redis: Redis, prefix: str
 ) -> None:
     definition = QueueDefinition(name="jobs", payload=Payload, handler=noop)
@@ -57,4 +57,18 @@ async def test_an_idle_poller_leaves_after_its_short_linger(
     report = await Poller(queue, settings=PollerSettings(linger_ms=100)).run(lambda: 60_000)
 
     assert (report.completed, report.stop_reason) == (1, "empty")
+    assert report.idle_ms == 0
+
+
+async def test_a_run_started_for_several_jobs_lingers_once_they_are_done(
+    single_redis: Redis, prefix: str
+) -> None:
+    definition = QueueDefinition(name="jobs", payload=Payload, handler=noop)
+    queue = Queue(single_redis, definition, prefix=prefix)
+    for n in range(2):
+        await queue.add({"n": n})
+
+    report = await Poller(queue, settings=PollerSettings(linger_ms=100)).run(lambda: 60_000)
+
+    assert (report.completed, report.stop_reason) == (2, "empty")
     assert report.elapsed_ms < 1500 and report.idle_ms >= 90

@@ -28,18 +28,25 @@
 --@include includes/retention.lua
 
 local now = tonumber(ARGV[1])
+-- now as sent, for arguments: Redis formats a number argument with a slow "%.17g".
+local now_s = ARGV[1]
 local a = claim_args(2)
 local outcomes = cjson.decode(ARGV[14])
 local m = #outcomes
 local codes, released, done, failed, group_delta = {}, {}, {}, {}, {}
 local cancelled = {}
 local retry_seq = nil
+-- A final outcome's state, the field its payload goes to, and the zset it joins.
+local finals = {
+  c = {'completed', 'result', done}, f = {'failed', 'error', failed},
+  x = {'cancelled', 'error', cancelled},
+}
 
 for i = 0, m - 1 do
   local o = outcomes[i + 1]
   local id, token, kind, payload = o[1], o[2], o[3], o[4]
   local jkey = job_key(id)
-  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'priority', 'keyGroup')
+  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'keyGroup')
   if not f[2] then
     codes[#codes + 1] = -1
   elseif f[1] ~= token then
@@ -48,33 +55,26 @@ for i = 0, m - 1 do
     codes[#codes + 1] = 1
     released[#released + 1] = id
     group_delta[f[2]] = (group_delta[f[2]] or 0) + 1
-    kg_done(f[5], 1)
-    if kind == 'c' then
-      redis.call('HSET', jkey, 'state', 'completed', 'result', payload, 'finishedAt', now, 'lock', '')
-      done[#done + 1] = now
-      done[#done + 1] = id
-      release_dedup(k, f[3], id)
-    elseif kind == 'f' then
-      redis.call('HSET', jkey, 'state', 'failed', 'error', payload, 'finishedAt', now, 'lock', '')
-      failed[#failed + 1] = now
-      failed[#failed + 1] = id
-      release_dedup(k, f[3], id)
-    elseif kind == 'x' then
-      redis.call('HSET', jkey, 'state', 'cancelled', 'error', payload, 'finishedAt', now, 'lock', '')
-      redis.call('HDEL', jkey, 'cancel')
-      cancelled[#cancelled + 1] = now
-      cancelled[#cancelled + 1] = id
+    kg_done(f[4], 1)
+    local final = finals[kind]
+    if final then
+      redis.call('HSET', jkey, 'state', final[1], final[2], payload, 'finishedAt', now_s,
+        'lock', '')
+      if kind == 'x' then redis.call('HDEL', jkey, 'cancel') end
+      local z = final[3]
+      local n = #z
+      z[n + 1], z[n + 2] = now_s, id
       release_dedup(k, f[3], id)
     else
       local retry_at = o[5]
-      redis.call('HSET', jkey, 'error', payload, 'lock', '')
       if retry_at > now then
-        redis.call('HSET', jkey, 'state', 'delayed')
+        redis.call('HSET', jkey, 'state', 'delayed', 'error', payload, 'lock', '')
         redis.call('ZADD', k.delayed, retry_at, id)
       else
         retry_seq = retry_seq or next_seq(k, m)
-        redis.call('HSET', jkey, 'state', 'waiting')
-        push_waiting(k, f[2], id, wait_score(tonumber(f[4] or '0'), retry_seq + i), a.group_limit)
+        redis.call('HSET', jkey, 'state', 'waiting', 'error', payload, 'lock', '')
+        local priority = tonumber(redis.call('HGET', jkey, 'priority') or '0')
+        push_waiting(k, f[2], id, wait_score(priority, retry_seq + i), a.group_limit)
       end
     end
   end

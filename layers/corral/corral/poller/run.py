@@ -45,7 +45,7 @@ class PollerSettings:
             concurrency, at most 8).
         batch_size: jobs claimed per round trip (default: the drain loop's).
         linger_ms: how long an idle poller waits for new work before it exits. A Lambda
-            bills this wait: at low arrival rates it is most of a job's compute cost.
+            bills this wait, so a run started for a lone job does not linger at all.
         max_idle_ms: the most a run waits in a row without claiming anything, whatever it
             waits for (a delayed job, a rate-limit token, a concurrency slot held by
             others); then it exits and the next tick or enqueue starts a poller again.
@@ -187,7 +187,9 @@ class Poller:
         self._stop = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive())
         try:
-            self.report.stop_reason = await self._drain_rounds(recover=joined.lease_lapsed)
+            self.report.stop_reason = await self._drain_rounds(
+                recover=joined.lease_lapsed, stream=joined.waiting > 1
+            )
         finally:
             self._stop.set()
             await asyncio.wait([keepalive], timeout=self.settings.refresh_ms / 1000 + 5)
@@ -203,7 +205,7 @@ class Poller:
             return math.inf
         return (self._deadline - time.monotonic()) * 1000
 
-    def _drainer(self, linger_ms: int) -> Drainer:
+    def _drainer(self, linger_ms: int, empty_linger_ms: int | None) -> Drainer:
         return Drainer(
             self.queue,
             concurrency=self.concurrency,
@@ -212,21 +214,27 @@ class Poller:
             hooks=self.hooks,
             worker_id=self.worker_id,
             claim_after_linger=False,  # the round's end looks (Presence.end_round)
+            empty_linger_ms=empty_linger_ms,
         )
 
-    async def _drain_rounds(self, *, recover: bool) -> str:
+    async def _drain_rounds(self, *, recover: bool, stream: bool) -> str:
         """Rounds of draining until one ends with nothing for this poller to do.
 
         ``recover``: a lease had run out when the run started, so the first round recovers
         stalled jobs before it claims (later rounds recover on the drainer's schedule).
+        ``stream``: more than one job waited at the start. A run started for a lone job
+        does not linger after it: at such a rate the next job rarely comes within the
+        linger, and when it comes later its enqueue starts a poller anyway.
         """
         settings = self.settings
         linger = settings.linger_ms
+        empty_linger: int | None = None if stream else 0  # None: as ``linger``
         idle_since: float | None = None
         while True:
             started = time.monotonic()
-            stats = await self._drainer(linger).run(self._deadline, recover_first=recover)
-            recover = False
+            drainer = self._drainer(linger, empty_linger)
+            stats = await drainer.run(self._deadline, recover_first=recover)
+            recover, empty_linger = False, None
             self.report.add(stats)
             worked = stats.claimed or stats.stalled_requeued
             idle_since = None if worked else (idle_since or started)

@@ -56,51 +56,85 @@ local function room_under_limits(n, now, concurrency, rate_max, rate_ms)
   return n, 1, 0
 end
 
-local function start_job(id, group, now, worker, lease_cap, lease_margin, claimed, leases)
+-- The HSET and ZADD arguments of a start, by attempt and by lease: strings made once per
+-- call, as Redis formats each number argument of redis.call with a slow "%.17g".
+local function attempt_args(made, c)
+  local t = c.attempts[made]
+  if not t then
+    local attempt = string.format('%d', tonumber(made) + 1)
+    t = {attempt, c.a.worker .. ':' .. attempt}
+    c.attempts[made] = t
+  end
+  return t
+end
+
+local function lease_deadline(timeout, c)
+  local a = c.a
+  local lease = math.min(job_timeout(timeout), a.lease_cap) + a.lease_margin
+  local d = c.deadlines[lease]
+  if not d then
+    d = string.format('%d', c.now + lease)
+    c.deadlines[lease] = d
+  end
+  return d
+end
+
+-- A job whose ttl ran out before it started fails instead.
+local function expire_job(jkey, id, opts, expires_at, now)
+  local ok, decoded = pcall(cjson.decode, opts)
+  local ttl = ok and type(decoded) == 'table' and tonumber(decoded.ttl) or 0
+  local message = string.format('expired: ttl %d ms ran out %d ms before a poller reached it',
+    ttl, now - expires_at)
+  redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
+    'error', cjson.encode({message = message, type = 'ExpiredError'}))
+  redis.call('ZADD', k.failed, now, id)
+  release_dedup(k, redis.call('HGET', jkey, 'dedup'), id)
+end
+
+local function start_job(id, group, c)
   local jkey = job_key(id)
   local f = redis.call('HMGET', jkey, 'data', 'opts', 'attemptsMade', 'expiresAt', 'createdAt',
-    'timeout', 'dedup')
+    'timeout')
   local opts, made = job_opts(f[2]), f[3] or '0'
-  local expires_at = tonumber(f[4] or '0')
   -- ttl bounds the wait before the first start; a retry of a started job never expires.
-  if expires_at > 0 and expires_at < now and made == '0' then
-    local ok, decoded = pcall(cjson.decode, opts)
-    local ttl = ok and type(decoded) == 'table' and tonumber(decoded.ttl) or 0
-    local message = string.format('expired: ttl %d ms ran out %d ms before a poller reached it',
-      ttl, now - expires_at)
-    redis.call('HSET', jkey, 'state', 'failed', 'finishedAt', now,
-      'error', cjson.encode({message = message, type = 'ExpiredError'}))
-    redis.call('ZADD', k.failed, now, id)
-    release_dedup(k, f[7], id)
-    return false
+  if f[4] and made == '0' then
+    local expires_at = tonumber(f[4])
+    if expires_at > 0 and expires_at < c.now then
+      expire_job(jkey, id, opts, expires_at, c.now)
+      return false
+    end
   end
-  local attempt = tonumber(made) + 1
-  redis.call('HSET', jkey, 'state', 'active', 'attemptsMade', attempt,
-    'lock', worker .. ':' .. attempt, 'processedAt', now)
-  local lease = math.min(job_timeout(f[6]), lease_cap) + lease_margin
-  leases[#leases + 1] = now + lease
+  local t = attempt_args(made, c)
+  redis.call('HSET', jkey, 'state', 'active', 'attemptsMade', t[1], 'lock', t[2],
+    'processedAt', c.now_s)
+  local leases = c.leases
+  leases[#leases + 1] = lease_deadline(f[6], c)
   leases[#leases + 1] = id
-  local c = #claimed
-  claimed[c + 1], claimed[c + 2], claimed[c + 3] = id, f[1], opts
-  claimed[c + 4], claimed[c + 5], claimed[c + 6] = attempt, group, f[5]
+  local claimed = c.claimed
+  local n = #claimed
+  claimed[n + 1], claimed[n + 2], claimed[n + 3] = id, f[1], opts
+  claimed[n + 4], claimed[n + 5], claimed[n + 6] = t[1], group, f[5]
   return true
 end
 
 -- Pop up to `take` jobs of zset `zkey` (a tenant's lane) and start them; c holds the
 -- claim's state. Returns how many started, and the ids of those that did.
 local function start_from(zkey, take, group, c)
-  local popped = redis.call('ZPOPMIN', zkey, take)
+  -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: that one formats each score it replies
+  -- with a slow "%.17g". (A range to -1 would be the whole zset.)
+  if take <= 0 then return 0, {}, 0 end
+  local popped = redis.call('ZRANGE', zkey, 0, take - 1)
+  if #popped == 0 then return 0, {}, 0 end
+  redis.call('ZREMRANGEBYRANK', zkey, 0, #popped - 1)
   local ids = {}
-  for i = 1, #popped, 2 do
-    local a = c.a
-    if start_job(popped[i], group, c.now, a.worker, a.lease_cap, a.lease_margin, c.claimed,
-        c.leases) then
-      ids[#ids + 1] = popped[i]
+  for _, id in ipairs(popped) do
+    if start_job(id, group, c) then
+      ids[#ids + 1] = id
     else
-      c.expired[#c.expired + 1] = popped[i]
+      c.expired[#c.expired + 1] = id
     end
   end
-  return #ids, ids, #popped / 2
+  return #ids, ids, #popped
 end
 
 -- How many jobs key group `kid` may start now (-1: no limit), under the limits of the
@@ -158,7 +192,8 @@ local function serve_lanes(group, take, c)
   return started
 end
 
--- a: {now, worker, n, lease_cap, lease_margin, concurrency, group_limit, rate_max, rate_ms}
+-- a: {now, now_s (now as sent), worker, n, lease_cap, lease_margin, concurrency,
+--     group_limit, rate_max, rate_ms}
 local function claim_batch(a)
   local now = a.now
   promote_due(now, a.group_limit)
@@ -166,7 +201,8 @@ local function claim_batch(a)
   if a.n <= 0 then return {0, next_due_hint(now), {}, {}} end
   local n, code, hint = room_under_limits(a.n, now, a.concurrency, a.rate_max, a.rate_ms)
   if n == 0 then return {code, hint, {}, {}} end
-  local c = {a = a, now = now, claimed = {}, expired = {}, leases = {}, rooms = {}}
+  local c = {a = a, now = now, now_s = a.now_s, claimed = {}, expired = {}, leases = {},
+    rooms = {}, attempts = {}, deadlines = {}}
   local keyed = redis.call('HEXISTS', k.meta, 'keyGroups') == 1
   if keyed then kg_unpark_due(now) end
   local count = 0
@@ -220,7 +256,8 @@ end
 
 local function claim_args(base)
   local a = {
-    now = tonumber(ARGV[1]), worker = ARGV[base], n = tonumber(ARGV[base + 1]),
+    now = tonumber(ARGV[1]), now_s = ARGV[1], worker = ARGV[base],
+    n = tonumber(ARGV[base + 1]),
     lease_cap = tonumber(ARGV[base + 2]), lease_margin = tonumber(ARGV[base + 3]),
     concurrency = tonumber(ARGV[base + 4]), group_limit = tonumber(ARGV[base + 5]),
     rate_max = tonumber(ARGV[base + 6]), rate_ms = tonumber(ARGV[base + 7]),
