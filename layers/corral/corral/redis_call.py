@@ -22,6 +22,7 @@ from weakref import WeakKeyDictionary
 import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -79,6 +80,8 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
     try:
         if lane.conn is None:
             lane.conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        else:
+            await _ready(lane.conn)
         try:
             return await _exchange(lane.conn, packed)
         finally:
@@ -89,6 +92,20 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
                 await lane.conn.disconnect()
     finally:
         lane.busy = False
+
+
+async def _ready(conn: AbstractConnection) -> None:
+    """What the pool checks on a connection it lends: one the server closed meanwhile (an
+    idle timeout, a Lambda frozen between calls) or with data nobody read is closed, to
+    open anew on the send, rather than failing the call."""
+    # can_read() since redis-py 8; can_read_destructive() before (deprecated since).
+    probe = getattr(conn, "can_read", None) or conn.can_read_destructive
+    try:
+        stale = conn.is_connected and await probe()
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        stale = True
+    if stale:
+        await conn.disconnect()
 
 
 async def _exchange(conn: AbstractConnection, packed: bytes) -> Any:

@@ -13,6 +13,8 @@ from corral import redis_call
 from corral.definition import QueueDefinition
 from corral.queue import Queue
 from corral.scripts import LUA_DIR, SCRIPT_NAMES, load_script, run_script
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from tests.conftest import Payload, delete_prefix, noop
 from tests.engine.conftest import RedisTarget
@@ -178,3 +180,28 @@ async def test_a_lane_marked_to_reconnect_is_closed_after_its_call(
     assert not lane.conn.is_connected
     await queue.add({"n": 3})
     assert (await queue.counts()).waiting == 3
+
+
+async def test_a_lane_the_server_closed_while_idle_reconnects_without_a_retry(
+    private_target: RedisTarget, prefix: str
+) -> None:
+    """As the pool checks a connection it lends, the lane checks its own before a call: one
+    the server closed (an idle timeout, a frozen Lambda) opens anew instead of failing."""
+    if private_target.kind == "cluster":
+        pytest.skip("a cluster client routes each call itself")
+    client = redis.asyncio.Redis(
+        port=private_target.port, decode_responses=True, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        definition = QueueDefinition(name="idle", payload=Payload, handler=noop)
+        queue = Queue(client, definition, prefix=prefix)
+        await queue.add({"n": 1})
+        await client.client_kill_filter(_type="normal", skipme=False)
+        await asyncio.sleep(0.05)  # the server's close reaches the lane's socket
+
+        await queue.add({"n": 2})
+
+        assert (await queue.counts()).waiting == 2
+    finally:
+        await delete_prefix(client, prefix)
+        await client.aclose()
