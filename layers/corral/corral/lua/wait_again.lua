@@ -5,7 +5,7 @@
   is atomic against the claim: a parent released but never claimed is taken back from the
   waiting jobs; one that started keeps what it had.
 
-  KEYS: prefix meta ring parked wchildren
+  KEYS: prefix ring parked wchildren
   ARGV[1] parent id   ARGV[2] child id   ARGV[3] how many children the parent has
 
   Returns:
