@@ -12,6 +12,7 @@ from corral.flows.intake import FlowNode
 from corral.flows.service import FlowService
 from corral.job import JobState, JobStatus
 from corral.queue import Outcome
+from corral.scripts import run_queue_script
 from corral.service import JobService
 
 from tests.engine.flows.test_flows import Flows, aws, flows, ids, kids
@@ -99,3 +100,22 @@ async def test_a_parent_that_started_keeps_what_it_had(flows: Flows) -> None:
     assert flows.status("pages", c0) is JobStatus.PENDING
     assert set(parent.options.children_failures or {}) == {c0}
     assert c1 in (parent.options.children_results or {})
+
+
+async def test_a_crash_after_the_redis_half_is_mended_by_the_reconciler(flows: Flows) -> None:
+    tree = await flows.intake().run(
+        FlowNode("reports", {"n": 0}, children=kids(0, 1, queue="pages", ignore=True))
+    )
+    c0, c1 = ids(tree)
+    await finish_next(flows, "pages", ok=False)
+    await finish_next(flows, "pages", ok=True)
+    reports = flows.queues["reports"]
+    # The retry's Redis half took the released parent back, then its process died.
+    args = [tree.job_id, c0, 2]
+    assert await run_queue_script(reports.redis, reports.keys, "wait_again", args) == 2
+    assert flows.status("pages", c0) is JobStatus.FAILED  # never queued again
+
+    await flows.repair().repair(reports)
+    (parent,) = (await reports.claim("w.3", 1)).jobs
+    assert set(parent.options.children_results or {}) == {c1}
+    assert set(parent.options.children_failures or {}) == {c0}
