@@ -14,7 +14,7 @@
 #   BENCH_BACKLOG_REPEATS=$BENCH_REPEATS  runs per backlog size
 #   BENCH_PORT=           the dedicated Redis' port (default: a free one; flushed freely)
 #   BENCH_PROFILE=1       instead: profile corral's drain and single enqueue
-#   BENCH_FLOWS=5         flows of 1 parent + 100 children for the flow line
+#   BENCH_FLOWS=5         flows of 1 parent + 100 children for the flow line (0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${VENV:-.venv}/bin/python
@@ -53,4 +53,6 @@ fi
   --backlog-drain "${BENCH_BACKLOG_DRAIN:-20000}" \
   --backlog-repeats "${BENCH_BACKLOG_REPEATS:-${BENCH_REPEATS:-3}}"
 # One more line: a flow of 1 parent + 100 children, against a plain drain of 101 jobs.
-"$PY" -m bench.flow_bench --url "$URL" --flows "${BENCH_FLOWS:-5}"
+if [ "${BENCH_FLOWS:-5}" != 0 ]; then
+  "$PY" -m bench.flow_bench --url "$URL" --flows "${BENCH_FLOWS:-5}"
+fi

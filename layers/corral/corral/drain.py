@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
 from corral.drain_cancel import CancelRequests
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
+from corral.drain_idle import Linger
 from corral.drain_reports import JobReports
 from corral.execute import JobExecutor
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
@@ -29,9 +30,6 @@ BUSY_POLL_MAX_MS = 250
 """While its jobs run and nothing more waits, a drainer asks for more at ``flush_ms``,
 then less and less often, up to this far apart: a job that runs for a minute does not
 cost three thousand empty claims."""
-REDIS_TICK_MS = 100
-"""Redis's cron period at its default ``hz`` of 10: an idle server checks blocking
-commands' timeouts only this often."""
 
 
 class Drainer:
@@ -70,17 +68,15 @@ class Drainer:
         self.queue = queue
         self.concurrency = concurrency
         self.batch_size = batch_size or max(16, 4 * concurrency)
-        self.linger_ms = linger_ms
+        self._linger = Linger(queue, linger_ms, empty_linger_ms, idle_wait_ms)
         self.hooks = hooks or DrainHooks()
         self.worker_id = worker_id or default_worker_id()
         self._claims = 0
-        self.idle_wait_ms = idle_wait_ms
         self.flush_ms = flush_ms
         self._poll_ms = flush_ms
         self.stall_check_ms = stall_check_ms
         self.start_margin_ms = start_margin_ms
         self.claim_after_linger = claim_after_linger
-        self.empty_linger_ms = linger_ms if empty_linger_ms is None else empty_linger_ms
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
         self._reports = JobReports(queue, self.hooks)
@@ -109,7 +105,6 @@ class Drainer:
         self._deadline: float | None = None
         self._budget_ms: float | None = None
         self._persist_after = 0.0
-        self._lease_end_seen: int | None = None
 
     # -- public --------------------------------------------------------------------
 
@@ -132,7 +127,7 @@ class Drainer:
         just seen that no lease ran out says False and saves the round trip).
         """
         if until_empty:
-            self.linger_ms = self.empty_linger_ms = 0
+            self._linger.until_empty()
         self._deadline = deadline
         self._budget_ms = None if deadline is None else (deadline - time.monotonic()) * 1000
         self._stopping = False
@@ -418,64 +413,16 @@ class Drainer:
 
     async def _rest(self, idle_since: float, result: ClaimResult | None) -> bool:
         """Idle: wait for work, or say (True) that the linger is over and the run ends."""
-        if not self._idle_expired(idle_since, result):
-            await self._sleep_until_woken(result)
-            if self.claim_after_linger or not self._idle_expired(idle_since, result):
+        if not self._idle_over(idle_since, result):
+            self.stats.idle_ms += await self._linger.wait(result, self._deadline)
+            if self.claim_after_linger or not self._idle_over(idle_since, result):
                 return False
         if result is not None and result.code is ClaimCode.EMPTY:
             await self.hooks.drained()
         return True
 
-    def _idle_expired(self, idle_since: float, result: ClaimResult | None) -> bool:
-        if self._stopping:
-            return True
-        if self._behind_unrenewed_lease(result):
-            return False
-        empty = result is not None and result.code is ClaimCode.EMPTY
-        linger = self.empty_linger_ms if empty else self.linger_ms
-        if linger is None:
-            return False
-        if linger == 0 and not empty:
-            return False  # "until empty": a limit is waited out
-        waited_ms = (time.monotonic() - idle_since) * 1000
-        return waited_ms >= linger
-
-    def _behind_unrenewed_lease(self, result: ClaimResult | None) -> bool:
-        """Whether jobs wait behind a lease nobody has renewed since the last claim.
-
-        Its holder may be dead, and then the slot is ours once the lease runs out: stay for
-        it. A later earliest lease end (a heartbeat, or a new lease in a freed slot) shows
-        the holders alive, so the limit is real and an idle drainer may leave.
-        """
-        if result is None or not result.code.held_by_leases or result.hint_ms < 0:
-            self._lease_end_seen = None
-            return False
-        if result.hint_ms == 0:
-            return True  # one has run out: recovering it is due, not leaving
-        ends = result.at + result.hint_ms
-        seen, self._lease_end_seen = self._lease_end_seen, ends
-        return seen is None or ends <= seen
-
-    async def _sleep_until_woken(self, result: ClaimResult | None) -> None:
-        """Idle: block on the queue's wake-up list instead of polling."""
-        timeout_ms = self.idle_wait_ms
-        # Paused, only a resume helps; at a limit, a settle (which wakes us) or a lease
-        # running out (the hint) does.
-        if result is not None and result.code is not ClaimCode.PAUSED and result.hint_ms >= 0:
-            timeout_ms = min(timeout_ms, max(result.hint_ms, 1))
-        if self.linger_ms:
-            timeout_ms = min(timeout_ms, self.linger_ms)
-        if self._deadline is not None:
-            left_ms = (self._deadline - time.monotonic()) * 1000
-            timeout_ms = max(1, min(timeout_ms, int(left_ms)))
-        started = time.monotonic()
-        if timeout_ms < REDIS_TICK_MS:
-            # An idle Redis ends a blocking wait only at its next tick: BLPOP for 25 ms
-            # returns after up to 100, all billed. A short sleep ends on time.
-            await asyncio.sleep(timeout_ms / 1000)
-        else:
-            await self.queue.redis.blpop([self.queue.keys.wake], timeout=timeout_ms / 1000)
-        self.stats.idle_ms += (time.monotonic() - started) * 1000
+    def _idle_over(self, idle_since: float, result: ClaimResult | None) -> bool:
+        return self._stopping or self._linger.over(idle_since, result)
 
     # -- housekeeping ------------------------------------------------------------------
 

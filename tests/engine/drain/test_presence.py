@@ -82,9 +82,16 @@ async def test_joining_says_whether_redis_lost_the_queue_and_whether_a_lease_ran
     assert (await p.join()).lease_lapsed is True
 
 
-def queue_of(redis: Any, prefix: str, clock: FakeClock) -> Queue:
+async def joined_with_a_job(
+    redis: Any, prefix: str, clock: FakeClock, options: JobOptions | None = None
+) -> tuple[Queue, Presence]:
+    """A registered poller, then a job enqueued (the flag was set: nobody was woken)."""
     definition = QueueDefinition(name="jobs", payload=Payload, handler=noop)
-    return Queue(redis, definition, prefix=prefix, clock=clock)
+    queue = Queue(redis, definition, prefix=prefix, clock=clock)
+    p = presence(redis, prefix, clock, "p")
+    await p.join()
+    await queue.add({"n": 1}, options)
+    return queue, p
 
 
 async def test_a_round_ends_by_leaving_when_nothing_waits(
@@ -102,10 +109,7 @@ async def test_a_round_ends_by_leaving_when_nothing_waits(
 async def test_the_last_poller_stays_for_a_job_that_came_while_it_lingered(
     redis: Any, prefix: str, clock: FakeClock
 ) -> None:
-    queue = queue_of(redis, prefix, clock)
-    p = presence(redis, prefix, clock, "p")
-    await p.join()
-    await queue.add({"n": 1})  # the flag was set: nobody was woken for it
+    _, p = await joined_with_a_job(redis, prefix, clock)
 
     end = await p.end_round(stay_for_due_ms=1000)
 
@@ -116,11 +120,8 @@ async def test_the_last_poller_stays_for_a_job_that_came_while_it_lingered(
 async def test_a_poller_leaves_waiting_jobs_to_the_others_still_running(
     redis: Any, prefix: str, clock: FakeClock
 ) -> None:
-    queue = queue_of(redis, prefix, clock)
-    a, b = presence(redis, prefix, clock, "a"), presence(redis, prefix, clock, "b")
-    await a.join()
-    await b.join()
-    await queue.add({"n": 1})
+    _, a = await joined_with_a_job(redis, prefix, clock)
+    await presence(redis, prefix, clock, "b").join()
 
     end = await a.end_round(stay_for_due_ms=1000)
 
@@ -131,10 +132,7 @@ async def test_a_poller_leaves_waiting_jobs_to_the_others_still_running(
 async def test_a_poller_stays_for_a_delayed_job_due_soon_and_not_for_one_due_later(
     redis: Any, prefix: str, clock: FakeClock
 ) -> None:
-    queue = queue_of(redis, prefix, clock)
-    p = presence(redis, prefix, clock, "p")
-    await p.join()
-    await queue.add({"n": 1}, JobOptions(delay=500))
+    _, p = await joined_with_a_job(redis, prefix, clock, JobOptions(delay=500))
 
     soon = await p.end_round(stay_for_due_ms=1000)
     assert (soon.verdict, soon.waiting, soon.due_ms) == ("stay", 0, 500)
@@ -146,10 +144,7 @@ async def test_a_poller_stays_for_a_delayed_job_due_soon_and_not_for_one_due_lat
 async def test_a_paused_queue_is_left_even_with_jobs_waiting(
     redis: Any, prefix: str, clock: FakeClock
 ) -> None:
-    queue = queue_of(redis, prefix, clock)
-    p = presence(redis, prefix, clock, "p")
-    await p.join()
-    await queue.add({"n": 1})
+    queue, p = await joined_with_a_job(redis, prefix, clock)
     await queue.pause()
 
     end = await p.end_round(stay_for_due_ms=1000)
@@ -161,10 +156,7 @@ async def test_a_paused_queue_is_left_even_with_jobs_waiting(
 async def test_leaving_at_the_end_of_a_run_leaves_whatever_waits(
     redis: Any, prefix: str, clock: FakeClock
 ) -> None:
-    queue = queue_of(redis, prefix, clock)
-    p = presence(redis, prefix, clock, "p")
-    await p.join()
-    await queue.add({"n": 1})
+    _, p = await joined_with_a_job(redis, prefix, clock)
 
     assert await p.leave() is True
     assert await redis.exists(p.flag) == 0 and await p.count() == 0
