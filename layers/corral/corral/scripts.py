@@ -60,6 +60,7 @@ SCRIPT_NAMES = (
     "child_done",
     "cancel_parent",
     "rearm_parent",
+    "wait_again",
     # daily counters (corral.stats.tally)
     "tally_add",
     "tally_take",

@@ -1,4 +1,5 @@
-"""The flow scripts, every return code: flow_add, child_done, cancel_parent, rearm_parent."""
+"""The flow scripts, every return code: flow_add, child_done, cancel_parent, rearm_parent,
+wait_again."""
 
 from __future__ import annotations
 
@@ -77,3 +78,22 @@ async def test_rearm_parent(make_queue: QueueFactory) -> None:
     assert claimed.options.children_results == {"b": "kept", "a": "again"}
     assert await script(queue, "rearm_parent", job_id, "a") == -5
     assert await script(queue, "rearm_parent", "nope", "a") == -1
+
+
+async def test_wait_again(make_queue: QueueFactory) -> None:
+    queue, job_id = await parent(make_queue)
+    assert await script(queue, "wait_again", job_id, "a", 2) == 0  # "a" was not recorded
+    assert await script(queue, "child_done", 1, job_id, "a", "i", '{"message":"m"}') == 1
+    assert await script(queue, "wait_again", job_id, "a", 2) == 1
+    assert await script(queue, "child_done", 1, job_id, "b", "c", '"b"') == 1  # still waits
+    assert await script(queue, "child_done", 1, job_id, "a", "c", '"a"') == 4
+    # Released, never claimed: taken back, waiting for every child with none recorded.
+    assert await script(queue, "wait_again", job_id, "a", 2) == 2
+    assert await state_of(queue, job_id) is JobState.WAITING_CHILDREN
+    assert (await queue.claim("w", 5)).jobs == []
+    assert await script(queue, "child_done", 1, job_id, "b", "c", '"b"') == 1
+    assert await script(queue, "child_done", 1, job_id, "a", "c", '"a2"') == 4
+    (claimed,) = (await queue.claim("w", 5)).jobs
+    assert claimed.options.children_results == {"b": "b", "a": "a2"}  # nothing left over
+    assert await script(queue, "wait_again", job_id, "a", 2) == -5  # it started
+    assert await script(queue, "wait_again", "nope", "a", 2) == -1

@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from corral.clock import now_ms
@@ -26,8 +26,10 @@ from corral.events.model import flow_failed
 from corral.events.sink import EventSink, NoEvents
 from corral.failures import FinalFailure, parse_json
 from corral.flows.store import FlowStore, ParentState, child_failed_error
+from corral.job import JobStatus
 from corral.keys import PREFIX, QueueKeys
 from corral.queue import Outcome
+from corral.records import JobRecord
 from corral.scripts import RedisClient, run_queue_script
 
 logger = logging.getLogger(__name__)
@@ -134,6 +136,26 @@ class FlowLinker:
             await asyncio.to_thread(self.store.release, queue, parent_id)
         return state
 
+    async def replay(self, state: ParentState, children: Sequence[JobRecord | None]) -> int:
+        """Tell Redis every child counted on ``state`` (``children``: their records, in its
+        order; idempotent). Returns how many Redis had not heard of."""
+        by_id = {c.job_id: c for c in children if c is not None}
+        # The child that failed the parent first: the parent then fails, whatever else.
+        order = sorted(state.children, key=lambda c: c.job_id != state.failed_child)
+        told = 0
+        for link in order:
+            if link.job_id not in state.done:
+                continue
+            child = by_id.get(link.job_id)
+            completed = child is None or child.status is JobStatus.COMPLETED
+            kind = redis_kind("c" if completed else "f", link.ignore_failure)
+            payload = payload_of(child) if child is not None else "null"
+            code = await self.tell_redis(
+                state.record.queue, state.record.job_id, link.job_id, kind, payload
+            )
+            told += code in (1, 3, 4)
+        return told
+
     async def tell_redis(
         self, queue: str, parent_id: str, child_id: str, kind: str, payload: str | None
     ) -> int:
@@ -148,3 +170,9 @@ def redis_kind(kind: str, ignore: bool) -> str:
     if kind == "c":
         return "c"
     return "i" if ignore else "f"
+
+
+def payload_of(child: JobRecord) -> str:
+    """The JSON text a child left: its result, or its error."""
+    value: Any = child.result if child.status is JobStatus.COMPLETED else child.error
+    return json.dumps(value, separators=(",", ":"))

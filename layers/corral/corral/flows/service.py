@@ -162,18 +162,42 @@ class FlowService:
         return "cancelled"
 
     async def retry(self, queue: str, job_id: str, tenant: str | None) -> JobRecord:
-        """Retry a job; a parent that failed because of it waits for it again (first, so
+        """Retry a job; a parent that counted its outcome waits for it again (first, so
         that the child cannot finish before its parent listens)."""
         await self.service.record(queue, job_id, tenant)
         item = await aws("dynamodb", self.store.item, queue, job_id)
         parent = parent_of(item) if item else None
-        if parent is not None and await aws(
-            "dynamodb", self.store.rearm, parent["queue"], parent["id"], job_id
-        ):
-            q = self.service.queue(parent["queue"])
-            with redis_guard():
-                await run_queue_script(q.redis, q.keys, "rearm_parent", [parent["id"], job_id])
+        if parent is not None:
+            await self._wait_again(parent["queue"], parent["id"], job_id)
         return await self.service.retry(queue, job_id, tenant)
+
+    async def _wait_again(self, queue: str, parent_id: str, child_id: str) -> None:
+        q = self.service.queue(queue)
+        if await aws("dynamodb", self.store.rearm, queue, parent_id, child_id):
+            # It failed because of this child: it waits for it again.
+            with redis_guard():
+                await run_queue_script(q.redis, q.keys, "rearm_parent", [parent_id, child_id])
+            return
+        # It counted this child's failure and went on: Redis first, atomic against the
+        # claim of a parent released meanwhile (one that started keeps what it had).
+        state = await aws("dynamodb", self.store.parent, queue, parent_id)
+        if state is None:
+            return
+        args = [parent_id, child_id, len(state.children)]
+        with redis_guard():
+            code = int(await run_queue_script(q.redis, q.keys, "wait_again", args))
+        if code == -5:
+            return
+        counted = await aws("dynamodb", self.store.wait_again, queue, parent_id, child_id)
+        if code == 2 or (code == 1 and not counted):
+            # Redis forgot outcomes the table keeps: tell it them again (a crash here is
+            # the reconciler's to finish, as after any half-told child).
+            fresh = await aws("dynamodb", self.store.parent, queue, parent_id)
+            if fresh is not None:
+                links = [(c.queue, c.job_id) for c in fresh.children]
+                records = await aws("dynamodb", self.store.records, links)
+                with redis_guard():
+                    await self.linker.replay(fresh, records)
 
     async def _tell_parent(self, queue: str, job_id: str) -> None:
         item = await asyncio.to_thread(self.store.item, queue, job_id)

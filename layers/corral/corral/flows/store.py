@@ -283,6 +283,40 @@ class FlowStore:
             raise
         return True
 
+    def wait_again(self, queue: str, parent_id: str, child_id: str) -> bool:
+        """Un-count ``child_id`` (its failure was ignored, or it was cancelled) before it is
+        retried: a parent waiting for its children, or released and never started, waits
+        for it again. False if the parent did not count it or moved on."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(queue, parent_id),
+                UpdateExpression=(
+                    "SET #s = :wc, qs = :qs, pendingChildren = pendingChildren + :one, "
+                    "updatedAt = :now DELETE doneChildren :cs"
+                ),
+                ConditionExpression=(
+                    "contains(doneChildren, :c) AND attribute_not_exists(failedChild) AND "
+                    "(#s = :wc OR (#s = :pending AND attemptsMade = :zero))"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":wc": {"S": WAITING},
+                    ":pending": {"S": JobStatus.PENDING.value},
+                    ":qs": {"S": f"{queue}#{WAITING}"},
+                    ":now": {"N": str(self.store.clock())},
+                    ":one": {"N": "1"},
+                    ":zero": {"N": "0"},
+                    ":c": {"S": child_id},
+                    ":cs": {"SS": [child_id]},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
     def cancel(self, queue: str, parent_id: str) -> bool:
         """``waiting-children`` -> ``cancelled``; False if the parent is not waiting."""
         now = self.store.clock()

@@ -67,7 +67,8 @@ local opts = string.sub(job_opts(f[4]), 1, -2)
 if opts ~= '{' then opts = opts .. ',' end
 opts = opts .. '"childrenResults":' .. object(results) .. ',"childrenFailures":' ..
   object(failures) .. '}'
-redis.call('HSET', jkey, 'state', 'waiting', 'opts', opts)
+-- flowOpts keeps its own opts, for a retried child that takes it back (wait_again.lua).
+redis.call('HSET', jkey, 'state', 'waiting', 'opts', opts, 'flowOpts', f[4] or '')
 redis.call('DEL', results, failures)
 redis.call('ZREM', wchildren, pid)
 push_waiting(k, f[2], pid, wait_score(tonumber(f[3] or '0'), next_seq(k, 1)), tonumber(f[5] or '0'))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corral.clock import now_ms
-from corral.flows.link import FlowLinker, redis_kind
+from corral.flows.link import FlowLinker, payload_of
 from corral.flows.store import FlowStore, ParentState, parent_state
 from corral.job import JobStatus
 from corral.queue import Queue
@@ -131,7 +131,7 @@ class FlowRepair:
             return
         if live is None and await self._restore(queue, fresh):
             report.restored.append(record.job_id)
-        await self._replay(queue, fresh, children, report)
+        report.replayed += await self.linker.replay(fresh, children)
 
     async def _restore_children(
         self, state: ParentState, children: list[JobRecord | None], report: FlowRepairReport
@@ -173,34 +173,6 @@ class FlowRepair:
         added = int(await run_queue_script(queue.redis, queue.keys, "flow_add", args))
         return added == 1
 
-    async def _replay(
-        self,
-        queue: Queue,
-        state: ParentState,
-        children: list[JobRecord | None],
-        report: FlowRepairReport,
-    ) -> None:
-        by_id = {c.job_id: c for c in children if c is not None}
-        # The child that failed the parent first: the parent then fails, whatever else.
-        order = sorted(state.children, key=lambda c: c.job_id != state.failed_child)
-        for link in order:
-            if link.job_id not in state.done:
-                continue
-            child = by_id.get(link.job_id)
-            completed = child is None or child.status is JobStatus.COMPLETED
-            kind = redis_kind("c" if completed else "f", link.ignore_failure)
-            payload = payload_of(child) if child is not None else "null"
-            code = await self.linker.tell_redis(
-                queue.name, state.record.job_id, link.job_id, kind, payload
-            )
-            report.replayed += code in (1, 3, 4)
-
     def _young(self, record: JobRecord) -> bool:
         touched = max(record.created_at, record.updated_at or 0)
         return self.clock() - touched < self.grace_ms
-
-
-def payload_of(child: JobRecord) -> str:
-    """The JSON text a child left: its result, or its error."""
-    value: Any = child.result if child.status is JobStatus.COMPLETED else child.error
-    return json.dumps(value, separators=(",", ":"))
