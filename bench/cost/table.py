@@ -198,7 +198,8 @@ def render(single: Measured, batched: Measured | None, idle: e.Usage, idle_s: fl
         "",
         f"Per-job figures are the run's usage minus the idle system's over the same "
         f"{single.result.busy_s:.0f} s (the emulator",
-        f"ticked every {TICK_S:g} s, a deployment every minute). Pollers bill their wall time:",
-        "at low arrival rates each job pays the poller's short linger.",
+        f"ticked every {TICK_S:g} s, a deployment every minute). Functions bill their wall time",
+        f"with each wave of moto calls taken as {e.AWS_CALL_MS:g} ms; a poller run started for a"
+        " lone job does not linger.",
     ]
     return "\n".join(lines)

@@ -47,7 +47,7 @@ QSTASH_MESSAGE = 1.00 / 100_000
 
 @dataclass(frozen=True)
 class UnitCosts:
-    """What one job uses, as ``make cost COST_JOBS=300`` measured it (2026-12-04, fast jobs,
+    """What one job uses, as ``make cost COST_JOBS=300`` measured it (2026-12-05, fast jobs,
     one job per API request). Update these from its "unit costs" lines.
 
     Attributes:
@@ -58,10 +58,10 @@ class UnitCosts:
         record_write_units: write units of one job record write (records are under 1 KB).
     """
 
-    api_ms: float = 19.6
+    api_ms: float = 17.7
     api_memory_mb: int = 1024
-    poller_gb_s: float = 0.0552
-    ecpus: float = 598.0
+    poller_gb_s: float = 0.0095
+    ecpus: float = 426.7
     record_write_units: float = 1.0
 
 
