@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from corral.errors import (
     InvalidIdentifierError,
     JobNotFoundError,
@@ -143,6 +144,19 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, message, headers={"Retry-After": "1"})
 
 
+async def _aws_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """An AWS call no route guarded itself (``corral.guards.aws`` does, with the service's
+    name): still a 503, naming the error code but not AWS's own message."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code") or "error")
+        operation = exc.operation_name
+    else:
+        code, operation = type(exc).__name__, "a call"
+    logger.warning("AWS %s failed on %s %s: %s", operation, request.method, request.url.path, code)
+    message = f"an AWS service did not answer {operation} ({code}); try again"
+    return error_response(503, message, headers={"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse(
@@ -161,4 +175,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     for kind in REDIS_DOWN:
         app.add_exception_handler(kind, _unavailable)
+    for kind in (BotoCoreError, ClientError):
+        app.add_exception_handler(kind, _aws_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.functions.apiapp import ACME, Api, start_api
 from tests.support.awsmock import AwsStack, BrokenClient, start_aws
@@ -53,3 +55,28 @@ def test_dynamodb_errors_are_a_503_and_nothing_reaches_redis(aws: AwsStack, pref
         assert api.run(api.service.queue("email").counts).waiting == 0
         assert api.client.get("/jobs/email/any", headers=ACME).status_code == 503
         assert api.wakes.queues == []
+
+
+class DownTable:
+    """A boto3 table whose every call fails as DynamoDB does when retries are spent."""
+
+    def __getattr__(self, operation: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> None:
+            error = {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}
+            raise ClientError(error, operation)  # type: ignore[arg-type]
+
+        return fail
+
+
+def test_a_route_without_a_guard_of_its_own_answers_an_aws_failure_with_a_503(
+    aws: AwsStack, prefix: str
+) -> None:
+    for api in start_api(aws, prefix, schedules=True):
+        api.app.state.schedules.store.table = DownTable()
+        body = {"queue": "email", "data": {"n": 1}, "every": 60_000}
+        reply = api.client.post("/schedules", json=body, headers=ACME)
+        assert reply.status_code == 503, reply.text
+        assert reply.headers["Retry-After"] == "1"
+        assert reply.json()["error"] == "unavailable"
+        assert "ServiceUnavailable" in reply.json()["message"]
+        assert "down" not in reply.json()["message"], "the code, not AWS's own words"
