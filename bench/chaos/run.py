@@ -171,7 +171,11 @@ def create_schedules(api: str, tenant_tokens: list[str]) -> list[tuple[str, str]
     ):
         body = {"queue": queue, "data": {"kind": "fast"}, "every": every}
         headers = {"Authorization": f"Bearer {token}"}
-        reply = httpx.post(api + "/schedules", json=body, headers=headers, timeout=30)
+        for _ in range(20):
+            reply = httpx.post(api + "/schedules", json=body, headers=headers, timeout=30)
+            if reply.status_code != 503:  # an injected outage: try again, as a client would
+                break
+            time.sleep(float(reply.headers.get("Retry-After", "1")))
         reply.raise_for_status()
         made.append((token, str(reply.json()["id"])))
     return made
