@@ -232,118 +232,100 @@ class FlowStore:
             return self.parent(queue, parent_id)  # a replay, or the parent moved on
         return parent_state(reply["Attributes"])
 
-    def release(self, queue: str, parent_id: str) -> bool:
-        """``waiting-children`` -> ``pending`` once no child is pending; False if not now."""
+    def _applied(self, **update: Any) -> bool:
+        """One conditional update of the job table; False if its condition did not hold."""
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(queue, parent_id),
-                UpdateExpression="SET #s = :pending, qs = :qs, updatedAt = :now",
-                ConditionExpression="#s = :wc AND pendingChildren <= :zero",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":pending": {"S": JobStatus.PENDING.value},
-                    ":qs": {"S": f"{queue}#pending"},
-                    ":now": {"N": str(self.store.clock())},
-                    ":wc": {"S": WAITING},
-                    ":zero": {"N": "0"},
-                },
-            )
+            self.client.update_item(TableName=self.table, **update)
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False
             raise
         return True
 
+    def release(self, queue: str, parent_id: str) -> bool:
+        """``waiting-children`` -> ``pending`` once no child is pending; False if not now."""
+        return self._applied(
+            Key=self._key(queue, parent_id),
+            UpdateExpression="SET #s = :pending, qs = :qs, updatedAt = :now",
+            ConditionExpression="#s = :wc AND pendingChildren <= :zero",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":pending": {"S": JobStatus.PENDING.value},
+                ":qs": {"S": f"{queue}#pending"},
+                ":now": {"N": str(self.store.clock())},
+                ":wc": {"S": WAITING},
+                ":zero": {"N": "0"},
+            },
+        )
+
     def rearm(self, queue: str, parent_id: str, child_id: str) -> bool:
         """``failed`` (because of ``child_id``) -> ``waiting-children`` for that child again;
         False if the parent did not fail because of it."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(queue, parent_id),
-                UpdateExpression=(
-                    "SET #s = :wc, qs = :qs, updatedAt = :now "
-                    "REMOVE failedChild, #e, completedAt, expiresAt DELETE doneChildren :cs"
-                ),
-                ConditionExpression="#s = :failed AND failedChild = :c",
-                ExpressionAttributeNames={"#s": "status", "#e": "error"},
-                ExpressionAttributeValues={
-                    ":wc": {"S": WAITING},
-                    ":qs": {"S": f"{queue}#{WAITING}"},
-                    ":now": {"N": str(self.store.clock())},
-                    ":failed": {"S": JobStatus.FAILED.value},
-                    ":c": {"S": child_id},
-                    ":cs": {"SS": [child_id]},
-                },
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self._applied(
+            Key=self._key(queue, parent_id),
+            UpdateExpression=(
+                "SET #s = :wc, qs = :qs, updatedAt = :now "
+                "REMOVE failedChild, #e, completedAt, expiresAt DELETE doneChildren :cs"
+            ),
+            ConditionExpression="#s = :failed AND failedChild = :c",
+            ExpressionAttributeNames={"#s": "status", "#e": "error"},
+            ExpressionAttributeValues={
+                ":wc": {"S": WAITING},
+                ":qs": {"S": f"{queue}#{WAITING}"},
+                ":now": {"N": str(self.store.clock())},
+                ":failed": {"S": JobStatus.FAILED.value},
+                ":c": {"S": child_id},
+                ":cs": {"SS": [child_id]},
+            },
+        )
 
     def wait_again(self, queue: str, parent_id: str, child_id: str) -> bool:
         """Un-count ``child_id`` (its failure was ignored, or it was cancelled) before it is
         retried: a parent waiting for its children, or released and never started, waits
         for it again. False if the parent did not count it or moved on."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(queue, parent_id),
-                UpdateExpression=(
-                    "SET #s = :wc, qs = :qs, pendingChildren = pendingChildren + :one, "
-                    "updatedAt = :now DELETE doneChildren :cs"
-                ),
-                ConditionExpression=(
-                    "contains(doneChildren, :c) AND attribute_not_exists(failedChild) AND "
-                    "(#s = :wc OR (#s = :pending AND attemptsMade = :zero))"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":wc": {"S": WAITING},
-                    ":pending": {"S": JobStatus.PENDING.value},
-                    ":qs": {"S": f"{queue}#{WAITING}"},
-                    ":now": {"N": str(self.store.clock())},
-                    ":one": {"N": "1"},
-                    ":zero": {"N": "0"},
-                    ":c": {"S": child_id},
-                    ":cs": {"SS": [child_id]},
-                },
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self._applied(
+            Key=self._key(queue, parent_id),
+            UpdateExpression=(
+                "SET #s = :wc, qs = :qs, pendingChildren = pendingChildren + :one, "
+                "updatedAt = :now DELETE doneChildren :cs"
+            ),
+            ConditionExpression=(
+                "contains(doneChildren, :c) AND attribute_not_exists(failedChild) AND "
+                "(#s = :wc OR (#s = :pending AND attemptsMade = :zero))"
+            ),
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":wc": {"S": WAITING},
+                ":pending": {"S": JobStatus.PENDING.value},
+                ":qs": {"S": f"{queue}#{WAITING}"},
+                ":now": {"N": str(self.store.clock())},
+                ":one": {"N": "1"},
+                ":zero": {"N": "0"},
+                ":c": {"S": child_id},
+                ":cs": {"SS": [child_id]},
+            },
+        )
 
     def cancel(self, queue: str, parent_id: str) -> bool:
         """``waiting-children`` -> ``cancelled``; False if the parent is not waiting."""
         now = self.store.clock()
         expires = self.store.retention.of(JobStatus.CANCELLED) or 0
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(queue, parent_id),
-                UpdateExpression=(
-                    "SET #s = :cancelled, qs = :qs, completedAt = :now, updatedAt = :now, "
-                    "expiresAt = :exp"
-                ),
-                ConditionExpression="#s = :wc",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":cancelled": {"S": JobStatus.CANCELLED.value},
-                    ":qs": {"S": f"{queue}#cancelled"},
-                    ":now": {"N": str(now)},
-                    ":exp": {"N": str(now // 1000 + expires)},
-                    ":wc": {"S": WAITING},
-                },
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self._applied(
+            Key=self._key(queue, parent_id),
+            UpdateExpression=(
+                "SET #s = :cancelled, qs = :qs, completedAt = :now, updatedAt = :now, "
+                "expiresAt = :exp"
+            ),
+            ConditionExpression="#s = :wc",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":cancelled": {"S": JobStatus.CANCELLED.value},
+                ":qs": {"S": f"{queue}#cancelled"},
+                ":now": {"N": str(now)},
+                ":exp": {"N": str(now // 1000 + expires)},
+                ":wc": {"S": WAITING},
+            },
+        )
 
     # -- what the reconciler reads ------------------------------------------------------
 
