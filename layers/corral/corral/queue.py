@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from corral.clock import now_ms
 from corral.definition import QueueDefinition
-from corral.errors import InvalidIdentifierError, ScriptCode, WaitingQuotaError, raise_for_code
-from corral.ids import new_job_id
+from corral.enqueue_args import NO_OPTIONS, JobShaper
+from corral.errors import ScriptCode, WaitingQuotaError, raise_for_code
 from corral.job import Job, JobOptions, JobState, ResolvedOptions
-from corral.keys import PREFIX, QueueKeys, valid_identifier
+from corral.keys import PREFIX, QueueKeys
 from corral.queue_types import (
     ClaimCode,
     ClaimedJob,
@@ -29,7 +28,6 @@ from corral.queue_types import (
     QueueCounts,
     decode_job,
     decode_options,
-    encode_options,
     flow_add_args,
 )
 from corral.scripts import RedisClient, load_script, run_script
@@ -53,27 +51,6 @@ __all__ = [
     "decode_job",
     "now_ms",
 ]
-
-DEFAULT_GROUP = "default"
-NO_OPTIONS = ["", 0, 0, "", 0, "", "", 0, 0]
-"""``enqueue.lua``'s fields after (id, group, data) of a job that sets no option."""
-
-
-class _Shaped(NamedTuple):
-    job_id: str
-    group: str
-    data_json: str
-    options: JobOptions
-    """The job's own options (its id and dedup settings)."""
-    resolved: ResolvedOptions
-    opts_json: str
-    """``resolved`` as the scripts take it."""
-
-
-@cache
-def default_options() -> JobOptions:
-    """A job's options when it sets none (built on first use: models build lazily)."""
-    return JobOptions()
 
 
 class Queue:
@@ -99,7 +76,7 @@ class Queue:
         self.clock = clock
         self._script_keys: dict[str, list[bytes]] = {}
         self._parsed_opts: dict[str, ResolvedOptions] = {}
-        self._default_resolved: tuple[ResolvedOptions, str] | None = None
+        self.shaper = JobShaper(definition)
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -129,88 +106,11 @@ class Queue:
 
     def validate(self, data: Any) -> BaseModel:
         """Validate a payload against the queue's model (raises pydantic's ValidationError)."""
-        if isinstance(data, self.definition.payload):
-            return data
-        return self.definition.payload.model_validate(data)
+        return self.shaper.validate(data)
 
     def resolve(self, opts: JobOptions, attempts: int | None = None) -> ResolvedOptions:
-        """The options Redis keeps with a job: its own, with the queue's defaults filled in.
-        Enqueue and restore both use it, so a restored job is the job enqueued.
-
-        Args:
-            opts: the job's own options.
-            attempts: its attempt budget when ``opts`` sets none (default: the queue's; a
-                restore passes the budget recorded at enqueue).
-        """
-        d = self.definition
-        return ResolvedOptions(
-            attempts=opts.attempts or attempts or d.attempts,
-            backoff=opts.backoff or d.backoff,
-            timeout=opts.timeout or d.timeout_ms,
-            priority=opts.priority,
-            delay=opts.delay,
-            ttl=opts.ttl or None,
-            # Carried with the job so the poller's events can reach it without a read.
-            webhook=opts.webhook,
-            # Read by the scripts (includes/key_groups.lua): the key group and its limits.
-            group=opts.group,
-        )
-
-    def _shape(self, job: NewJob, now: int) -> _Shaped:
-        """A job validated, its group chosen, its options resolved and encoded."""
-        payload = self.validate(job.data)
-        group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
-        if not valid_identifier(group):
-            raise InvalidIdentifierError(f"invalid group {group!r}")
-        if job.options is None:
-            # Most jobs take the queue's defaults: resolve and encode those once per queue.
-            opts = default_options()
-            resolved, opts_json = self._defaults()
-        else:
-            opts = job.options
-            resolved = self.resolve(opts)
-            opts_json = ""
-        if job.parent is not None or job.flow_root:
-            # Flows: the poller that settles a child finds its parent here, without a read;
-            # a root parent's settling (run or failed) raises the flow's event.
-            flow = {"parent": job.parent, "flow_root": job.flow_root or None}
-            resolved = resolved.model_copy(update=flow)
-            opts_json = ""
-        return _Shaped(
-            opts.job_id or new_job_id(now),
-            group,
-            payload.model_dump_json(by_alias=True),
-            opts,
-            resolved,
-            opts_json or encode_options(resolved),
-        )
-
-    def _job_fields(self, job: NewJob, now: int) -> list[Any]:
-        """``enqueue.lua``'s fields for one job (Python to Lua)."""
-        shaped = self._shape(job, now)
-        opts, resolved = shaped.options, shaped.resolved
-        dedup = opts.deduplication
-        return [
-            shaped.job_id,
-            shaped.group,
-            shaped.data_json,
-            shaped.opts_json,
-            resolved.priority,
-            resolved.delay,
-            resolved.timeout,
-            now + resolved.delay + resolved.ttl if resolved.ttl else 0,
-            dedup.id if dedup else "",
-            dedup.mode.value if dedup else "",
-            (dedup.ttl or 0) if dedup else 0,
-            1 if opts.job_id else 0,
-        ]
-
-    def _defaults(self) -> tuple[ResolvedOptions, str]:
-        """The options of a job that sets none, resolved and encoded once per queue."""
-        if self._default_resolved is None:
-            resolved = self.resolve(default_options())
-            self._default_resolved = resolved, encode_options(resolved)
-        return self._default_resolved
+        """The options Redis keeps with a job (``JobShaper.resolve``)."""
+        return self.shaper.resolve(opts, attempts)
 
     async def add(
         self, data: Any, options: JobOptions | None = None, *, group: str | None = None
@@ -225,11 +125,11 @@ class Queue:
         over it, nothing is added and WaitingQuotaError is raised.
         """
         now = self.clock()
-        defaults, default_opts = self._defaults()
+        defaults, default_opts = self.shaper.defaults()
         default_timeout = defaults.timeout
         rows = []
         for job in jobs:
-            fields = self._job_fields(job, now)
+            fields = self.shaper.fields(job, now)
             # The queue's defaults are kept once per queue, not in each job's hash.
             if fields[3] == default_opts:
                 fields[3] = ""
@@ -260,7 +160,7 @@ class Queue:
         now = self.clock()
         if job.parent is None:
             job = replace(job, flow_root=True)
-        shaped = self._shape(job, now)
+        shaped = self.shaper.shape(job, now)
         args = flow_add_args(
             now,
             shaped.job_id,
@@ -441,4 +341,4 @@ class Queue:
             return None
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
-        return decode_job(self.name, job_id, fields, self._defaults()[1])
+        return decode_job(self.name, job_id, fields, self.shaper.defaults()[1])

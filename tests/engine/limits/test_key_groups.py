@@ -4,10 +4,11 @@ and released by every path that ends an active job."""
 from __future__ import annotations
 
 import pytest
+from corral.enqueue_args import DEFAULT_GROUP
 from corral.errors import WaitingQuotaError
 from corral.job import Deduplication, DedupMode, JobOptions, JobState, KeyGroupOption, KeyGroupRate
 from corral.key_groups import StoredKeyGroups, in_force, mirror
-from corral.queue import DEFAULT_GROUP, ClaimCode, LeaseSettings, NewJob, Queue
+from corral.queue import ClaimCode, LeaseSettings, NewJob, Queue
 
 from tests.conftest import FakeClock, QueueFactory
 from tests.engine.helpers import claim_ids, raw, settle_one

@@ -104,7 +104,7 @@ def test_resolved_options_round_trip_and_cannot_change() -> None:
 
 def test_a_flow_root_parent_is_marked_in_its_enqueue_fields() -> None:
     queue = make_queue()
-    fields = queue._job_fields(NewJob({"n": 1}, flow_root=True), 1_000)
+    fields = queue.shaper.fields(NewJob({"n": 1}, flow_root=True), 1_000)
 
     assert isinstance(fields[3], str)
     assert decode_options(fields[3]).flow_root is True
