@@ -60,7 +60,7 @@ def build_app(wiring: Wiring | None = None) -> FastAPI:
         dlq=w.dlq,
         waker=waker,
         events=events.sink(redis) if events else None,
-        marker=IndexMarker(redis, w.reconcile, prefix=settings.key_prefix),
+        marker=IndexMarker(w.reconcile),
     )
     schedules = None
     if settings.schedules_table:

@@ -7,8 +7,8 @@ it if missing, and the one that finds it missing starts a reconcile of that queu
 very first use of a queue finds it missing too; that reconcile finds nothing to do.
 
 An enqueue sets and tests the marker inside ``enqueue.lua`` (no round trip of its own)
-when its ``Queue`` holds a marker, and calls ``lost`` when it was missing; a poller run
-calls ``check``.
+when its ``Queue`` holds a marker, and calls ``lost`` when it was missing; so does a poller,
+which sets and tests it as it registers and at each refresh (``poller_join.lua``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
-
-from corral.keys import PREFIX, QueueKeys
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
@@ -34,30 +32,14 @@ LOST_SOURCE = "corral.index-lost"
 
 
 class IndexMarker:
-    """Checks a queue's marker and starts a reconcile when it is gone.
+    """Starts a reconcile of a queue whose marker its user found gone.
 
     Args:
-        redis: an async client.
         reconcile: starts a reconcile of a queue (None: only the schedule reconciles).
-        prefix: the key prefix.
     """
 
-    def __init__(self, redis: Any, reconcile: Reconcile | None, *, prefix: str = PREFIX) -> None:
-        self.redis = redis
+    def __init__(self, reconcile: Reconcile | None) -> None:
         self.reconcile = reconcile
-        self.prefix = prefix
-
-    async def check(self, queue: str) -> bool:
-        """Set the queue's marker; if it was missing, start a reconcile. Never raises: the
-        caller's own work (an enqueue, a drain) matters more than this check."""
-        try:
-            if not await self.redis.set(QueueKeys(queue, self.prefix).marker, "1", nx=True):
-                return False
-        except Exception:
-            logger.warning("could not check the Redis marker of %s", queue, exc_info=True)
-            return False
-        await self.lost(queue)
-        return True
 
     async def lost(self, queue: str) -> None:
         """The queue's marker was missing (and is now set): start a reconcile. Never raises."""

@@ -51,7 +51,7 @@ class Deployment:
         registry = QueueRegistry([QueueDefinition(name="jobs", payload=Payload, handler=noop)])
         self.store = JobStore(aws.dynamodb, aws.table)
         self.started: list[asyncio.Task[Any]] = []
-        self.marker = IndexMarker(redis, self.start_reconcile, prefix=prefix)
+        self.marker = IndexMarker(self.start_reconcile)
         self.service = JobService.build(
             registry, redis, self.store, prefix=prefix, marker=self.marker
         )

@@ -101,7 +101,7 @@ class PollerRuntime:
             flusher = self.events.flusher(redis) if self.events else None
             hooks: DrainHooks = EventHooks(q, store_hooks, sink) if sink else store_hooks
             start = self.starter or starter
-            marker = IndexMarker(redis, self.reconcile, prefix=self.prefix)
+            marker = IndexMarker(self.reconcile)
             poller = Poller(q, hooks, starter=start, settings=self.settings, marker=marker)
             await self._seed_limits(q)
             try:
