@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
 from corral.drain_cancel import CancelRequests
+from corral.drain_deadline import RunDeadline
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.drain_idle import Linger
 from corral.drain_reports import JobReports
@@ -75,7 +76,6 @@ class Drainer:
         self.flush_ms = flush_ms
         self._poll_ms = flush_ms
         self.stall_check_ms = stall_check_ms
-        self.start_margin_ms = start_margin_ms
         self.claim_after_linger = claim_after_linger
         self.stats = DrainStats()
         self._threads = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix="job")
@@ -102,8 +102,7 @@ class Drainer:
         self._work = asyncio.Event()
         self._pump_waiting = False
         self._stopping = False
-        self._deadline: float | None = None
-        self._budget_ms: float | None = None
+        self._time = RunDeadline(queue, start_margin_ms)
         self._persist_after = 0.0
 
     # -- public --------------------------------------------------------------------
@@ -128,8 +127,7 @@ class Drainer:
         """
         if until_empty:
             self._linger.until_empty()
-        self._deadline = deadline
-        self._budget_ms = None if deadline is None else (deadline - time.monotonic()) * 1000
+        self._time.begin(deadline)
         self._stopping = False
         # The first cancel check comes a period in: most jobs are over by then.
         self._next_cancel_check = time.monotonic() + CANCEL_CHECK_S
@@ -137,7 +135,8 @@ class Drainer:
         try:
             if recover_first:
                 await self._recover_stalled()
-            await self._say_if_nothing_fits()
+            if not self._stopping:
+                await self._time.say_if_nothing_fits(self.stats)
             await self._pump()
         except asyncio.CancelledError:
             # Cancelled from outside: without the pump no watchdog runs, so waiting for the
@@ -212,59 +211,12 @@ class Drainer:
         return outcome
 
     def _can_start(self, job: ClaimedJob) -> bool:
-        if self._stopping:
-            return False
-        if self._deadline is None:
-            return True
-        left_ms = (self._deadline - time.monotonic()) * 1000
-        needed_ms = job.options.timeout + self.start_margin_ms
-        if left_ms > needed_ms:
-            return True
-        if self._budget_ms is not None and needed_ms >= self._budget_ms:
-            # Not the usual end of a run (the next poller takes it): no run could fit it.
-            self.stats.too_long += 1
-            logger.warning(
-                "job %s of %s cannot start: its %d ms timeout (plus %d ms) does not fit in"
-                " the %d ms this poller had; it waits until its timeout is lowered",
-                job.id,
-                self.queue.name,
-                job.options.timeout,
-                self.start_margin_ms,
-                self._budget_ms,
-                extra={"queue": self.queue.name, "job_id": job.id},
-            )
-        return False
-
-    async def _say_if_nothing_fits(self) -> None:
-        """When the queue's timeout does not fit before the deadline at the start, this
-        run claims nothing: say so (a bare "claimed 0" hides why jobs wait)."""
-        if self._stopping or self._deadline is None or self._claiming():
-            return
-        waiting = (await self.queue.counts()).waiting
-        if not waiting:
-            return
-        self.stats.too_long += waiting
-        logger.warning(
-            "%d waiting jobs of %s cannot start: the queue's %d ms timeout (plus %d ms) does"
-            " not fit in the %d ms left before this poller's deadline; give its poller a"
-            " longer timeout or the queue a shorter one",
-            waiting,
-            self.queue.name,
-            self.queue.definition.timeout_ms,
-            self.start_margin_ms,
-            self._budget_ms or 0,
-            extra={"queue": self.queue.name},
-        )
+        return not self._stopping and self._time.can_start(job, self.stats)
 
     # -- the pump: settle and claim --------------------------------------------------
 
     def _claiming(self) -> bool:
-        if self._stopping:
-            return False
-        if self._deadline is None:
-            return True
-        left_ms = (self._deadline - time.monotonic()) * 1000
-        return left_ms > self.queue.definition.timeout_ms + self.start_margin_ms
+        return not self._stopping and self._time.claiming()
 
     async def _pump(self) -> None:
         idle_since: float | None = None
@@ -281,7 +233,7 @@ class Drainer:
                 self._unstarted.extend(self._ready)
                 self._ready.clear()
             held = len(self._ready) + len(self._running)
-            if not claiming and held == 0 and (not self._done or self._out_of_time()):
+            if not claiming and held == 0 and (not self._done or self._time.out_of_time()):
                 return
             now = time.monotonic()
             self._cancel_overrunning(now)
@@ -405,16 +357,10 @@ class Drainer:
         finally:
             self._pump_waiting = False
 
-    def _out_of_time(self) -> bool:
-        """Too close to the deadline to keep waiting for the store; what is unsettled stalls."""
-        if self._deadline is None:
-            return False
-        return (self._deadline - time.monotonic()) * 1000 <= self.start_margin_ms
-
     async def _rest(self, idle_since: float, result: ClaimResult | None) -> bool:
         """Idle: wait for work, or say (True) that the linger is over and the run ends."""
         if not self._idle_over(idle_since, result):
-            self.stats.idle_ms += await self._linger.wait(result, self._deadline)
+            self.stats.idle_ms += await self._linger.wait(result, self._time.at)
             if self.claim_after_linger or not self._idle_over(idle_since, result):
                 return False
         if result is not None and result.code is ClaimCode.EMPTY:
