@@ -19,7 +19,7 @@ from typing import Any
 
 from corral.drain import START_MARGIN_MS, Drainer, DrainHooks, DrainStats, default_worker_id
 from corral.index_marker import IndexMarker
-from corral.poller.presence import Presence
+from corral.poller.presence import Joined, Presence
 from corral.queue import ClaimCode, OutcomeCounts, Queue
 from corral.settings import Settings
 
@@ -176,14 +176,7 @@ class Poller:
             left = remaining_ms() - self.settings.safety_ms
             self._deadline = started + left / 1000
         joined = await self.presence.join()
-        if joined.marker_lost and self.marker is not None:
-            await self.marker.lost(self.queue.name)
-        self.report.depth = joined.waiting
-        try:
-            if not joined.paused:
-                await self._fan_out(joined.waiting)
-        except Exception:
-            logger.warning("poller fan-out check failed", exc_info=True)
+        await self._joined(joined)
         self._stop = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive())
         try:
@@ -268,35 +261,35 @@ class Poller:
 
     async def _keepalive(self) -> None:
         # Stopped by an event, not by cancellation: a Redis call may swallow a cancel.
-        # The first backlog check used what joining counted (Poller.run).
         while not await self._stopped_within(self.settings.refresh_ms):
+            if not self._registered:
+                continue
+            self._refreshing = True
             try:
-                await self._refresh()
+                joined = await self.presence.refresh()
             except Exception:
                 logger.warning("poller presence refresh failed", exc_info=True)
-            try:
-                counts = await self.queue.counts()
-                self.report.depth = counts.waiting + counts.delayed
-                if not counts.paused:
-                    await self._fan_out(counts.waiting)
-            except Exception:
-                logger.warning("poller fan-out check failed", exc_info=True)
+                continue
+            finally:
+                self._refreshing = False
+            await self._joined(joined)
 
     async def _stopped_within(self, ms: int) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), ms / 1000)
         return self._stop.is_set()
 
-    async def _refresh(self) -> None:
-        if not self._registered:
-            return
-        self._refreshing = True
-        try:
-            joined = await self.presence.refresh()
-        finally:
-            self._refreshing = False
+    async def _joined(self, joined: Joined) -> None:
+        """Act on what joining (or a refresh) saw: a lost marker, and the backlog."""
         if joined.marker_lost and self.marker is not None:
             await self.marker.lost(self.queue.name)
+        self.report.depth = joined.waiting
+        if joined.paused:
+            return
+        try:
+            await self._fan_out(joined.waiting)
+        except Exception:
+            logger.warning("poller fan-out check failed", exc_info=True)
 
     def pollers_wanted(self, backlog: int) -> int:
         """How many pollers a backlog of ``backlog`` waiting jobs deserves."""
