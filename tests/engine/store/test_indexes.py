@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from corral.job import JobStatus
-from corral.records import BY_QUEUE_STATUS, BY_TENANT, JobRecord, OutcomeRecord, pk
+from corral.records import BY_QUEUE_STATUS, BY_TENANT, Item, JobRecord, OutcomeRecord, pk
 from corral.store import JobStore
 from corral.store_index import fetch_items
 
@@ -109,7 +109,7 @@ def test_fetch_items_keeps_the_order_across_batches_and_skips_deleted(
     for job_id in ids:
         create(store, clock, job_id)
     assert store.delete_orphan("email", "j007")
-    keys = [{"pk": {"S": pk("email", job_id)}} for job_id in reversed(ids)]
+    keys: list[Item] = [{"pk": {"S": pk("email", job_id)}} for job_id in reversed(ids)]
     items = fetch_items(aws.dynamodb, aws.table, keys)
     assert [item["jobId"]["S"] for item in items] == [j for j in reversed(ids) if j != "j007"]
 
@@ -139,7 +139,7 @@ def test_unprocessed_keys_are_read_one_by_one(
     for job_id in ("a", "b", "c"):
         create(store, clock, job_id)
     flaky = Unprocessing(aws.dynamodb)
-    keys = [{"pk": {"S": pk("email", job_id)}} for job_id in ("c", "a", "b")]
+    keys: list[Item] = [{"pk": {"S": pk("email", job_id)}} for job_id in ("c", "a", "b")]
     items = fetch_items(flaky, aws.table, keys)  # type: ignore[arg-type]
     assert [item["jobId"]["S"] for item in items] == ["c", "a", "b"]
     assert flaky.gets == 2
