@@ -30,7 +30,9 @@ FILTERED_PAGE = 1000
 """Items a filtered query evaluates per page. DynamoDB applies ``Limit`` before the
 filter, so a page sized to the listing (say 20) held nothing but the newest jobs of other
 statuses during a burst: an empty page and a cursor. Evaluating up to 5,000 items per
-call finds a status's newest jobs behind thousands of newer ones of other statuses."""
+call finds a status's newest jobs behind thousands of newer ones of other statuses. On the
+keys-only tenant index the status is in the records, not the index: their records are
+fetched a hundred at a time, and no more once the listing is full."""
 
 
 def fetch_items(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> list[Item]:
