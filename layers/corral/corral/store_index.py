@@ -68,7 +68,7 @@ class Page:
 
 
 class IndexReader:
-    """Queries on ``byQueueStatus`` and ``byTenant``; ``live`` filters expired records."""
+    """Queries on ``byQueueStatus`` and ``byTenantKeys``; ``live`` filters expired records."""
 
     def __init__(
         self, client: DynamoDBClient, table: str, live: Callable[[JobRecord], bool]
