@@ -112,13 +112,13 @@ async def test_a_stalled_call_times_out_and_the_next_call_gets_its_own_reply(
     # The watchdog timer the first call armed fires while the stalled call is in flight
     # and not yet due: it must follow that call's own deadline.
     await asyncio.sleep(0.1)
-    await pause(admin, 600)
+    await pause(admin, 1000)
     started = loop.time()
 
     with pytest.raises(RedisTimeoutError):
         await queue.add({"n": 1})
 
-    assert 0.15 < loop.time() - started < 0.5
+    assert 0.15 < loop.time() - started < 0.8
     await unpause(admin)
     # The timed-out call's connection was closed: its late reply cannot reach this call.
     counts = await queue.counts()
