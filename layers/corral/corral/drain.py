@@ -96,6 +96,9 @@ class Drainer:
         self._low_water = max(self.concurrency, self.batch_size // 2)
         """Claim once this few jobs are left; raised (up to a batch) when workers ran dry
         while a claim was on its way, so that a claim overlaps the jobs before it."""
+        definition = queue.definition
+        self._limited = bool(definition.concurrency or definition.group_concurrency)
+        """A concurrency limit applies (set in code, or seen in a claim refused at one)."""
         self._claim_in_flight = False
         self._ran_dry = False
         self._wakeup = asyncio.Event()
@@ -225,7 +228,7 @@ class Drainer:
         while True:
             claiming = self._claiming()
             # Claim while half a batch is still queued, so workers never wait on the round trip.
-            want = self.batch_size if claiming and len(self._ready) <= self._low_water else 0
+            want = self._claim_size() if claiming and len(self._ready) <= self._low_water else 0
             result = await self._exchange(want)
             if self._stopping and self._ready:
                 # Claimed by a round trip that was in flight when stop() came, perhaps after
@@ -262,6 +265,14 @@ class Drainer:
             idle_since = idle_since or now
             if await self._rest(idle_since, result):
                 return
+
+    def _claim_size(self) -> int:
+        """A batch; under a concurrency limit, only as many jobs as free handlers can start.
+        A job claimed ahead of a free handler holds one of the limit's slots while it waits,
+        a slot another poller's idle handler could have run it in."""
+        if not self._limited:
+            return self.batch_size
+        return max(0, self.concurrency - len(self._running) - len(self._ready))
 
     def _cancel_overrunning(self, now: float) -> None:
         """The timeout watchdog: one check per loop instead of a timer per job."""
@@ -308,6 +319,8 @@ class Drainer:
             self._ready.extend(result.jobs)
             self._work.set()
             await self.hooks.claimed(result.jobs)
+        if result.code.held_by_leases:
+            self._limited = True  # a limit set at runtime
         if result.expired:
             self.stats.expired += len(result.expired)
             await self.hooks.failed_elsewhere(result.expired, "expired")

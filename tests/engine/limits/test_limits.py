@@ -83,6 +83,37 @@ async def test_global_concurrency_holds_across_drainers(crew: Crew) -> None:
     assert calls <= 3 * 120
 
 
+async def test_under_a_limit_a_drainer_claims_only_what_its_free_handlers_start(
+    crew: Crew,
+) -> None:
+    recorder = Recorder()
+    queues = crew(recorder.handler(0.5), concurrency=3)
+    await queues[0].add_bulk([NewJob({"n": i}) for i in range(6)])
+    one = Drainer(queues[0], concurrency=1, batch_size=8)
+    other = Drainer(queues[1], concurrency=2, batch_size=8)
+    tasks = [asyncio.create_task(one.run())]
+    try:
+
+        async def started() -> bool:
+            return recorder.running == 1
+
+        await wait_for(started)
+        # A job claimed ahead of its one handler would hold a slot of the three.
+        assert (await queues[0].counts()).processing == 1
+        tasks.append(asyncio.create_task(other.run()))
+
+        async def full() -> bool:
+            return recorder.running == 3
+
+        await wait_for(full, 3)
+    finally:
+        for drainer in (one, other):
+            drainer.stop()
+        await queues[0].redis.lpush(queues[0].keys.wake, "1", "1")
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert recorder.max_running == 3
+
+
 async def test_a_runtime_concurrency_holds_across_drainers_mid_run(crew: Crew) -> None:
     recorder = Recorder()
     # Jobs long enough that several overlap after the raise, even on a loaded machine.
@@ -101,10 +132,9 @@ async def test_a_runtime_concurrency_holds_across_drainers_mid_run(crew: Crew) -
     await drain
 
     assert at_two == 2
-    # In force with no restart: more run at once, never more than the new limit. (Whether
-    # all five slots fill at one moment depends on which drainer claimed them: one may hold
-    # a job it has no free handler for yet, so five is not asserted.)
-    assert 3 <= recorder.max_running <= 5
+    # In force with no restart: all five slots fill, and never more. Under a limit a drainer
+    # claims only what its free handlers can start, so no slot is held by a waiting job.
+    assert recorder.max_running == 5
 
 
 async def test_group_concurrency_holds_across_drainers(crew: Crew) -> None:
