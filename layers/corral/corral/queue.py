@@ -179,7 +179,7 @@ class Queue:
         flat = reply[2]
         jobs = []
         parsed = self._parsed_opts
-        for i in range(0, len(flat), 6):
+        for i in range(0, len(flat), 8):
             attempt = int(flat[i + 3])
             raw = flat[i + 2]
             # Most jobs of a queue share the same options: parse each distinct string once.
@@ -197,6 +197,8 @@ class Queue:
                     flat[i + 4],
                     int(flat[i + 5]),
                     f"{worker}:{attempt}",
+                    flat[i + 6],
+                    flat[i + 7],
                 )
             )
         return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]), now)
@@ -214,8 +216,24 @@ class Queue:
 
         Returns one code per outcome (1 settled, -1 missing, -2 lease lost) and the claim.
         """
+        rows = []
+        for o in outcomes:
+            job = o.job
+            # What the claim read of the job comes back, so settle.lua reads only its lock.
+            rows.append(
+                (
+                    job.id,
+                    job.token,
+                    o.kind,
+                    o.payload,
+                    o.retry_at,
+                    job.group,
+                    job.dedup,
+                    job.key_group,
+                )
+            )
         packed = json.dumps(
-            [(o.job.id, o.job.token, o.kind, o.payload, o.retry_at) for o in outcomes],
+            rows,
             ensure_ascii=False,
             separators=(",", ":"),
         )

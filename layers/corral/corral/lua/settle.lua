@@ -7,11 +7,16 @@
   ARGV[2..9] claim arguments as in claim.lua ARGV[2..9] (n = 0 claims nothing)
   ARGV[10] keep completed (-1 = all)   ARGV[11] completed max age (ms, 0 = none)
   ARGV[12] keep failed (-1 = all)      ARGV[13] failed max age (ms, 0 = none)
-  ARGV[14] the outcomes, a JSON array of [id, lease token, kind, payload, retryAt]:
+  ARGV[14] the outcomes, a JSON array of
+    [id, lease token, kind, payload, retryAt, group, dedup, keyGroup]:
     kind c = completed, r = retry, f = failed, x = cancelled while running (never
-    retried; kept as failed jobs are); payload is the result or error JSON text;
-    retryAt (ms) is read for r only. One argument instead of five per job: the client
-    encodes each argument in Python, and that was a fifth of a drain's client time.
+    retried; kept as failed jobs are); payload is the result or error JSON text (a
+    completed job's null result is not stored: an absent result reads as null);
+    retryAt (ms) is read for r only; group, dedup and keyGroup are as the claim returned
+    them ('' = none): they do not change while the job runs, so the lease token is all
+    of the job's hash read here (a read per field costs more than the rest of a settle).
+    One argument instead of eight per job: the client encodes each argument in Python,
+    and that was a fifth of a drain's client time.
 
   Returns {codes, claim}: codes has one entry per outcome:
     1  settled
@@ -45,26 +50,31 @@ local finals = {
 for i = 0, m - 1 do
   local o = outcomes[i + 1]
   local id, token, kind, payload = o[1], o[2], o[3], o[4]
+  local group = o[6]
   local jkey = job_key(id)
-  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'keyGroup')
-  if not f[2] then
+  local lock = redis.call('HGET', jkey, 'lock')
+  if not lock and redis.call('EXISTS', jkey) == 0 then
     codes[#codes + 1] = -1
-  elseif f[1] ~= token then
+  elseif lock ~= token or token == '' then
     codes[#codes + 1] = -2
   else
     codes[#codes + 1] = 1
     released[#released + 1] = id
-    group_delta[f[2]] = (group_delta[f[2]] or 0) + 1
-    kg_done(f[4], 1)
+    group_delta[group] = (group_delta[group] or 0) + 1
+    kg_done(o[8], 1)
     local final = finals[kind]
     if final then
-      redis.call('HSET', jkey, 'state', final[1], final[2], payload, 'finishedAt', now_s,
-        'lock', '')
+      if kind == 'c' and payload == 'null' then
+        redis.call('HSET', jkey, 'state', 'completed', 'finishedAt', now_s, 'lock', '')
+      else
+        redis.call('HSET', jkey, 'state', final[1], final[2], payload, 'finishedAt', now_s,
+          'lock', '')
+      end
       if kind == 'x' then redis.call('HDEL', jkey, 'cancel') end
       local z = final[3]
       local n = #z
       z[n + 1], z[n + 2] = now_s, id
-      release_dedup(k, f[3], id)
+      release_dedup(k, o[7], id)
     else
       local retry_at = o[5]
       if retry_at > now then
@@ -74,7 +84,7 @@ for i = 0, m - 1 do
         retry_seq = retry_seq or next_seq(k, m)
         redis.call('HSET', jkey, 'state', 'waiting', 'error', payload, 'lock', '')
         local priority = tonumber(redis.call('HGET', jkey, 'priority') or '0')
-        push_waiting(k, f[2], id, wait_score(priority, retry_seq + i), a.group_limit)
+        push_waiting(k, group, id, wait_score(priority, retry_seq + i), a.group_limit)
       end
     end
   end
