@@ -216,29 +216,16 @@ class Queue:
 
         Returns one code per outcome (1 settled, -1 missing, -2 lease lost) and the claim.
         """
-        rows = []
-        for o in outcomes:
-            job = o.job
-            # What the claim read of the job comes back, so settle.lua reads only its lock.
-            rows.append(
-                (
-                    job.id,
-                    job.token,
-                    o.kind,
-                    o.payload,
-                    o.retry_at,
-                    job.group,
-                    job.dedup,
-                    job.key_group,
-                )
-            )
-        packed = json.dumps(
-            rows,
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
         now = self.clock()
-        args = [now, worker, claim, *self._limits, *self._retention, packed]
+        args: list[Any] = [now, worker, claim, *self._limits, *self._retention, len(outcomes)]
+        others: list[tuple[int, str, int, str, str]] = []
+        for i, o in enumerate(outcomes, start=1):
+            job = o.job
+            args += (job.id, job.token, o.kind, job.group)
+            # What the claim read of the job comes back, so settle.lua reads only its lock.
+            if o.payload != "null" or o.retry_at or job.dedup or job.key_group:
+                others.append((i, o.payload, o.retry_at, job.dedup, job.key_group))
+        args.append(json.dumps(others, ensure_ascii=False, separators=(",", ":")) if others else "")
         codes, claimed = await self._run("settle", args)
         return [int(c) for c in codes], self._claim_result(claimed, worker, now)
 
