@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from corral import pricing as p
+from corral.records import index_write_units
 
 from bench.chaos.faults import item_bytes
 from infra.deploy.template_model import load_template
@@ -43,6 +44,9 @@ class Usage:
     """Idle: pollers waiting with nothing to run."""
     api_requests: float = 0.0
     write_units: float = 0.0
+    index_write_units: float = 0.0
+    """Written to the job table's indexes: not counted per call (DynamoDB bills them with
+    the table write, unseen), but derived from the design (``corral.records``)."""
     read_units: float = 0.0
     sqs_requests: float = 0.0
     ecpus: float = 0.0
@@ -56,6 +60,7 @@ class Usage:
             "Lambda GB-seconds idle (arm64)": self.lambda_idle_gb_s * p.LAMBDA_GB_SECOND_ARM,
             "API Gateway HTTP API requests": self.api_requests * p.HTTP_API_REQUEST,
             "DynamoDB write units": self.write_units * p.DYNAMODB_WRITE_UNIT,
+            "DynamoDB index write units": self.index_write_units * p.DYNAMODB_WRITE_UNIT,
             "DynamoDB read units": self.read_units * p.DYNAMODB_READ_UNIT,
             "SQS requests": self.sqs_requests * p.SQS_REQUEST,
             "ElastiCache ECPUs": self.ecpus * p.ELASTICACHE_ECPU,
@@ -161,8 +166,9 @@ def usage(
     api_requests: float = 0.0,
     api_ms: float = 0.0,
     redis_before: dict[str, Any] | None = None,
+    jobs: float = 0.0,
 ) -> Usage:
-    """What the counters of a window add up to."""
+    """What the counters of a window add up to; ``jobs`` ran once each and completed."""
     u = Usage()
     for function, count in ledger.get("lambda:count", {}).items():
         u.lambda_requests += count
@@ -183,6 +189,7 @@ def usage(
     per_write = item_units(items)
     writes = sum(calls.get(f"dynamodb.{op}", 0.0) for op in ("UpdateItem", "DeleteItem"))
     u.write_units = units.get("dynamodb.put_wcu", 0.0) + writes * per_write
+    u.index_write_units = jobs * index_write_units(per_write)
     u.read_units = units.get("dynamodb.rcu", 0.0)
     u.sqs_requests = units.get("sqs.requests", 0.0)
     u.events = units.get("events.entries", 0.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from corral import pricing as p
+from corral.records import INDEX_WRITES_PER_JOB, index_write_units
 
 from bench.chaos.run import Result
 from bench.cost import estimate as e
@@ -20,10 +21,6 @@ ROUNDS_PER_MONTH = p.MINUTES_PER_MONTH
 TICK_S = 2.0
 """The emulator's tick period in these runs (``CORRAL_LOCAL_SCHEDULE_S``)."""
 WIDTH = 36
-GSI_UNITS_PER_JOB = 5
-"""Write units DynamoDB bills on the job table's two indexes per job, left out of the totals
-(as the comparisons leave them out): the record's put adds one to each index; its outcome
-moves it in ``byQueueStatus`` (a delete and a put) and rewrites it in ``byTenant``."""
 
 
 @dataclass
@@ -63,6 +60,7 @@ def measure(label: str, result: Result, idle: e.Usage, idle_s: float) -> Measure
         result.redis_busy,
         api_requests=producer.requests,
         api_ms=api_ms,
+        jobs=result.outcome.completed,
     )
     baseline = idle.scaled(result.busy_s / idle_s) if idle_s else e.Usage()
     per_million = usage.minus(baseline).scaled(1e6 / result.outcome.completed)
@@ -127,7 +125,8 @@ def per_job_lines(m: Measured) -> list[str]:
         f"per job, {m.label}, as counted over the whole run:",
         *[f"  {name}: {value / jobs:.2f}" for name, value in sorted(u.detail.items())],
         f"  DynamoDB writes {writes / jobs:.2f} (PutItem, UpdateItem, DeleteItem), "
-        f"write units {u.write_units / jobs:.2f}, read units {u.read_units / jobs:.2f}",
+        f"write units {u.write_units / jobs:.2f}, index write units "
+        f"{u.index_write_units / jobs:.2f}, read units {u.read_units / jobs:.2f}",
         f"  EventBridge events {u.events / jobs:.2f}",
         api_line(m),
         function_aws_line(m),
@@ -144,6 +143,19 @@ def unit_lines(m: Measured) -> list[str]:
     return [
         "unit costs for corral/pricing.py (MEASURED), per job beyond the idle baseline:",
         f"  api_ms={m.api_ms:.1f} poller_gb_s={max(0.0, poller_gb_s):.4f} ecpus={u.ecpus:.1f}",
+    ]
+
+
+def index_lines(m: Measured) -> list[str]:
+    """How the index write units in the totals are reckoned (DynamoDB bills them unseen)."""
+    units = e.item_units(m.result.items)
+    entries = ", ".join(f"{name} {n}" for name, n in INDEX_WRITES_PER_JOB.items())
+    per_job = index_write_units(units)
+    return [
+        f"DynamoDB index write units, in the totals: {per_job:g} a job "
+        f"(${per_job * p.DYNAMODB_WRITE_UNIT * 1e6:.2f} per million), from corral/records.py:",
+        f"  entries written per job {entries}; an entry costs the record's {units:g} unit(s)",
+        "  where the index holds every attribute, 1 where it holds keys only.",
     ]
 
 
@@ -193,8 +205,7 @@ def render(single: Measured, batched: Measured | None, idle: e.Usage, idle_s: fl
             lines += [*per_job_lines(m), *redis_lines(m.result, m.jobs), ""]
     lines += [
         *unit_lines(single),
-        f"Not in the totals: the job table's two indexes bill {GSI_UNITS_PER_JOB} more write "
-        f"units a job (+${GSI_UNITS_PER_JOB * p.DYNAMODB_WRITE_UNIT * 1e6:.2f} per million).",
+        *index_lines(single),
         "",
         f"Per-job figures are the run's usage minus the idle system's over the same "
         f"{single.result.busy_s:.0f} s (the emulator",

@@ -12,7 +12,7 @@ from corral.errors import NonRetryableError
 from corral.job import JobStatus
 from corral.records import BY_TENANT, sort_key
 
-from queues._common import final_unless_transient, is_transient
+from queues._common import error_code, final_unless_transient, is_transient
 from queues._export_sources import JobHistorySource
 from queues._tasks import TaskContext, task
 
@@ -91,7 +91,16 @@ def send_notification(ctx: TaskContext, message: str, subject: str | None = None
     return {"messageId": reply["MessageId"], "topicArn": ctx.topic_arn}
 
 
-def _old_finished_keys(ctx: TaskContext, cutoff_ms: int) -> list[dict[str, Any]]:
+FINISHED_CONDITION = {
+    "ConditionExpression": "#s IN (:s0, :s1, :s2)",
+    "ExpressionAttributeNames": {"#s": "status"},
+    "ExpressionAttributeValues": {f":s{i}": {"S": s.value} for i, s in enumerate(FINISHED)},
+}
+"""Deletes only a finished record: the tenant index projects no status to select by, and
+the condition also spares a job retried since it was listed."""
+
+
+def _old_keys(ctx: TaskContext, cutoff_ms: int) -> list[dict[str, Any]]:
     dynamodb = ctx.clients("dynamodb")
     keys: list[dict[str, Any]] = []
     for queue in ctx.queues:
@@ -99,12 +108,9 @@ def _old_finished_keys(ctx: TaskContext, cutoff_ms: int) -> list[dict[str, Any]]
             "TableName": ctx.table,
             "IndexName": BY_TENANT,
             "KeyConditionExpression": "tq = :tq AND ts < :cut",
-            "FilterExpression": "#s IN (:s0, :s1, :s2)",
-            "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": {
                 ":tq": {"S": f"{queue}#{ctx.tenant}"},
                 ":cut": {"S": sort_key(cutoff_ms, "")},
-                **{f":s{i}": {"S": status.value} for i, status in enumerate(FINISHED)},
             },
             "ProjectionExpression": "pk",
         }
@@ -134,16 +140,18 @@ def cleanup_old_data(ctx: TaskContext, table_name: str, days_old: int) -> dict[s
     cutoff = int(time.time() * 1000) - days_old * DAY_MS
     dynamodb = ctx.clients("dynamodb")
     with final_unless_transient():
-        keys = _old_finished_keys(ctx, cutoff)
+        keys = _old_keys(ctx, cutoff)
     deleted = failed = 0
     for index, key in enumerate(keys, 1):
         try:
-            dynamodb.delete_item(TableName=ctx.table, Key=key)
+            dynamodb.delete_item(TableName=ctx.table, Key=key, **FINISHED_CONDITION)
             deleted += 1
         except ClientError as exc:
-            if not is_transient(exc):
-                raise NonRetryableError(str(exc)) from exc
-            failed += 1
+            # Not finished (a pending or running job keeps its record), or throttled.
+            if error_code(exc) != "ConditionalCheckFailedException":
+                if not is_transient(exc):
+                    raise NonRetryableError(str(exc)) from exc
+                failed += 1
         ctx.job.progress(index * 100 // len(keys))
     if failed:
         raise RuntimeError(f"deleted {deleted}, {failed} throttled; the retry deletes the rest")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 
@@ -46,7 +47,23 @@ class Retention:
 
 def tenant_of(payload: Any) -> str | None:
     """Default group: the payload's tenant (``subAccountId``), if it has one."""
-    return getattr(payload, "sub_account_id", None)
+    cls = type(payload)
+    may = _tenanted.get(cls)
+    if may is None:
+        may = _tenanted[cls] = _may_have_tenant(cls)
+    return getattr(payload, "sub_account_id", None) if may else None
+
+
+_tenanted: WeakKeyDictionary[type, bool] = WeakKeyDictionary()
+"""Per payload class: whether its instances may have a tenant. A pydantic model answers
+a missing attribute with a raised and caught ``AttributeError``: about 2 µs per job on a
+queue whose payload has no tenant, when asked of each payload."""
+
+
+def _may_have_tenant(cls: type) -> bool:
+    if not issubclass(cls, BaseModel) or cls.model_config.get("extra") == "allow":
+        return True
+    return "sub_account_id" in cls.model_fields or hasattr(cls, "sub_account_id")
 
 
 @dataclass(frozen=True)

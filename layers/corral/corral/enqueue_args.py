@@ -80,12 +80,29 @@ class JobShaper:
             self._defaults = resolved, encode_options(resolved)
         return self._defaults
 
-    def shape(self, job: NewJob, now: int) -> Shaped:
-        """A job validated, its group chosen, its options resolved and encoded."""
-        payload = self.validate(job.data)
+    def _group(self, job: NewJob, payload: BaseModel) -> str:
         group = job.group or self.definition.group_by(payload) or DEFAULT_GROUP
         if not valid_identifier(group):
             raise InvalidIdentifierError(f"invalid group {group!r}")
+        return group
+
+    def plain(self, job: NewJob, now: int) -> list[Any] | None:
+        """``enqueue.lua``'s (id, group, data) of a job that sets no option and is no part
+        of a flow (most jobs), which is all the script needs of it; None for another job.
+
+        The same fields as ``fields`` gives, without resolving and comparing options that
+        are the queue's defaults anyway.
+        """
+        if job.options is not None or job.parent is not None or job.flow_root:
+            return None
+        payload = self.validate(job.data)
+        group = self._group(job, payload)
+        return [new_job_id(now), group, payload.model_dump_json(by_alias=True)]
+
+    def shape(self, job: NewJob, now: int) -> Shaped:
+        """A job validated, its group chosen, its options resolved and encoded."""
+        payload = self.validate(job.data)
+        group = self._group(job, payload)
         if job.options is None:
             # Most jobs take the queue's defaults: resolve and encode those once per queue.
             opts = default_options()

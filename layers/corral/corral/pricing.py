@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from corral.records import index_write_units
+
 PRICES_AS_OF = "2025-06"
 REGION = "us-east-1"
 
@@ -55,7 +57,8 @@ class UnitCosts:
         api_memory_mb: the API function's memory (``template.yaml``).
         poller_gb_s: poller compute per job run (busy, plus the idle linger it caused).
         ecpus: ElastiCache ECPUs per job (enqueue, claim, settle).
-        record_write_units: write units of one job record write (records are under 1 KB).
+        record_write_units: write units of one job record write (records are under 1 KB);
+            the job table's indexes add ``records.index_write_units`` of it per job.
     """
 
     api_ms: float = 17.7
@@ -96,7 +99,11 @@ def estimate(
         "apiGateway": queued * HTTP_API_REQUEST,
         "lambda": queued * LAMBDA_REQUEST
         + (api_gb_s + runs * units.poller_gb_s) * LAMBDA_GB_SECOND_ARM,
-        "dynamodb": (queued + finished) * units.record_write_units * DYNAMODB_WRITE_UNIT,
+        "dynamodb": (
+            (queued + finished) * units.record_write_units
+            + queued * index_write_units(units.record_write_units)
+        )
+        * DYNAMODB_WRITE_UNIT,
         "elasticache": queued * units.ecpus * ELASTICACHE_ECPU,
         "eventbridge": events * EVENTBRIDGE_EVENT,
         "sqs": failed * SQS_REQUEST,

@@ -128,19 +128,24 @@ class Queue:
         defaults, default_opts = self.shaper.defaults()
         default_timeout = defaults.timeout
         rows = []
+        short = True
         for job in jobs:
-            fields = self.shaper.fields(job, now)
-            # The queue's defaults are kept once per queue, not in each job's hash.
-            if fields[3] == default_opts:
-                fields[3] = ""
-            if fields[6] == default_timeout:
-                fields[6] = ""
+            fields = self.shaper.plain(job, now)
+            if fields is None:
+                fields = self.shaper.fields(job, now)
+                # The queue's defaults are kept once per queue, not in each job's hash.
+                if fields[3] == default_opts:
+                    fields[3] = ""
+                if fields[6] == default_timeout:
+                    fields[6] = ""
+                short = short and fields[3:] == NO_OPTIONS
             rows.append(fields)
         # Most calls set no option of their own: their jobs go as (id, group, data) alone.
-        short = all(fields[3:] == NO_OPTIONS for fields in rows)
         args: list[Any] = [now, self.definition.group_concurrency, len(jobs), 3 if short else 12]
         for fields in rows:
             args.extend(fields[:3] if short else fields)
+            if len(fields) == 3 and not short:
+                args.extend(NO_OPTIONS)  # a plain job among jobs with options of their own
         args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
         reply = await self._run("enqueue", args)
         if reply[0] == ScriptCode.WAITING_QUOTA:

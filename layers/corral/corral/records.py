@@ -3,11 +3,21 @@
 One item per job. Key: ``pk = "{queue}#{jobId}"``. Two GSIs, both sorted newest first
 by ``ts = "{createdAt:013d}#{jobId}"``:
 
-- ``byQueueStatus``: ``qs = "{queue}#{status}"`` (listing by status, the reconciler).
-- ``byTenant``: ``tq = "{queue}#{tenant}"`` (a tenant's jobs in a queue, by time).
+- ``byQueueStatus``: ``qs = "{queue}#{status}"``, every attribute projected (listing by
+  status, counts, ``clean``, the reconciler and flow repair, which read every pending
+  record of a queue at each run straight from the index).
+- ``byTenantKeys``: ``tq = "{queue}#{tenant}"``, keys only (a tenant's jobs in a queue, by
+  time: listings, exports, ``cleanupOldData``). Its readers fetch the records by ``pk``
+  (``store_index.fetch_items``) and filter by status themselves: the index cannot.
 
 Both are sparse: only items that carry the index attributes (job records) are indexed, so
 other item types can share the table without appearing in listings.
+
+What the indexes cost: DynamoDB writes an index entry when an item enters the index, a
+delete and a put when its key there changes, and a rewrite when an attribute the index
+projects changes; nothing otherwise. A job's outcome changes its status, so it moves the
+job in ``byQueueStatus``; ``byTenantKeys`` projects nothing that ever changes, so after the
+record's put nothing is written there again (``INDEX_WRITES_PER_JOB``).
 
 Free-form values (data, options, result, error, progress) are stored as JSON strings:
 that keeps numbers exact without ``Decimal`` and avoids DynamoDB's empty-value rules.
@@ -31,7 +41,21 @@ else:
     Item = dict
 
 BY_QUEUE_STATUS = "byQueueStatus"
-BY_TENANT = "byTenant"
+BY_TENANT = "byTenantKeys"
+"""Keys only. It was ``byTenant`` with every attribute projected: CloudFormation cannot
+change an index's projection in place, so the keys-only index has a name of its own."""
+
+PROJECTIONS = {BY_QUEUE_STATUS: "ALL", BY_TENANT: "KEYS_ONLY"}
+"""Each index's ``ProjectionType``: a query on a ``KEYS_ONLY`` index returns ``pk``,
+the index's keys and nothing else."""
+
+INDEX_WRITES_PER_JOB = {BY_QUEUE_STATUS: 3, BY_TENANT: 1}
+"""Index entries DynamoDB writes for a job enqueued once that runs once and completes:
+the record's put adds it to both indexes; its outcome moves it from ``{queue}#pending`` to
+``{queue}#completed`` in ``byQueueStatus`` (a delete and a put) and changes nothing that
+``byTenantKeys`` projects. The move is the floor while the reconciler needs a partition
+of the pending records alone and listings one of the completed records alone.
+``index_write_units`` prices the entries."""
 
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
 """Statuses the reconciler must find in Redis."""
@@ -212,7 +236,7 @@ def table_definition(name: str) -> dict[str, Any]:
                 {"AttributeName": hash_key, "KeyType": "HASH"},
                 {"AttributeName": "ts", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": PROJECTIONS[index_name]},
         }
 
     return {
@@ -227,3 +251,13 @@ def table_definition(name: str) -> dict[str, Any]:
 
 
 TTL_ATTRIBUTE = "expiresAt"
+
+
+def index_write_units(record_units: float) -> float:
+    """Write units the indexes bill per job (``INDEX_WRITES_PER_JOB``) when one write of
+    the record costs ``record_units``: an entry of an index that projects every attribute
+    is the size of the item; a keys-only entry (under 100 bytes) is one unit."""
+    return sum(
+        writes * (record_units if PROJECTIONS[index] == "ALL" else 1.0)
+        for index, writes in INDEX_WRITES_PER_JOB.items()
+    )

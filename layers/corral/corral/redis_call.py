@@ -4,27 +4,26 @@
 ``execute_command`` encodes every argument in Python, and wraps each call in layers a
 script call does not need (the observability hooks, the per-command dispatch). Here the
 command is packed in one C call (hiredis) and sent under the client's retry policy and
-timeouts on the pool's *lane*: one connection the pool lends for good, so that a call
-made while no other is in flight skips the pool's check-out and return (about 15 µs of
-bookkeeping). A call made while the lane is busy takes a connection from the pool as
-usual. The pool's ``disconnect`` (``Redis.aclose``) closes the lane with the rest.
-Together about 40 µs less per call, most of a single enqueue's Python time besides the
-round trip itself.
+timeouts on the pool's *lane* (``redis_lane``): one connection the pool lends for good,
+so that a call made while no other is in flight skips the pool's check-out and return
+(about 15 µs of bookkeeping) and redis-py's send and read wrappers. A call made while the
+lane is busy takes a connection from the pool as usual. The pool's ``disconnect``
+(``Redis.aclose``) closes the lane with the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 from weakref import WeakKeyDictionary
 
 import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from corral.redis_lane import Lane
 
 
 def direct(client: object) -> TypeGuard[Redis]:
@@ -40,25 +39,19 @@ def direct(client: object) -> TypeGuard[Redis]:
     )
 
 
-@dataclass
-class _Lane:
-    conn: AbstractConnection | None = None
-    busy: bool = False
-
-
-_lanes: WeakKeyDictionary[ConnectionPool, _Lane] = WeakKeyDictionary()
+_lanes: WeakKeyDictionary[ConnectionPool, Lane] = WeakKeyDictionary()
 
 LANE_MIN_POOL = 32
 """A pool that may hold fewer connections keeps them all for its callers: lending one
 for good could starve them (a ``BlockingConnectionPool`` would wait for it forever)."""
 
 
-def _lane(pool: ConnectionPool) -> _Lane | None:
+def _lane(pool: ConnectionPool) -> Lane | None:
     lane = _lanes.get(pool)
     if lane is None:
         if type(pool) is not ConnectionPool or pool.max_connections < LANE_MIN_POOL:
             return None
-        lane = _lanes[pool] = _Lane()
+        lane = _lanes[pool] = Lane()
     return lane
 
 
@@ -76,36 +69,7 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
             return await _exchange(conn, packed)
         finally:
             await pool.release(conn)
-    lane.busy = True
-    try:
-        if lane.conn is None:
-            lane.conn = await pool.get_connection()  # type: ignore[no-untyped-call]
-        else:
-            await _ready(lane.conn)
-        try:
-            return await _exchange(lane.conn, packed)
-        finally:
-            # What the pool does on a return: a connection marked to reconnect (the
-            # server announced maintenance) is closed, and opens anew on its next call.
-            marked = getattr(lane.conn, "should_reconnect", None)
-            if marked is not None and marked():
-                await lane.conn.disconnect()
-    finally:
-        lane.busy = False
-
-
-async def _ready(conn: AbstractConnection) -> None:
-    """What the pool checks on a connection it lends: one the server closed meanwhile (an
-    idle timeout, a Lambda frozen between calls) or with data nobody read is closed, to
-    open anew on the send, rather than failing the call."""
-    # can_read() since redis-py 8; can_read_destructive() before (deprecated since).
-    probe = getattr(conn, "can_read", None) or conn.can_read_destructive
-    try:
-        stale = conn.is_connected and await probe()
-    except (RedisConnectionError, RedisTimeoutError, OSError):
-        stale = True
-    if stale:
-        await conn.disconnect()
+    return await lane.call(pool, packed)
 
 
 async def _exchange(conn: AbstractConnection, packed: bytes) -> Any:

@@ -27,13 +27,13 @@ from corral.keys import PREFIX
 from corral.queue import Queue, QueueCounts
 from corral.quotas import Quotas, admit_enqueue
 from corral.records import JobRecord
+from corral.redrive_record import record_to_requeue
+from corral.running_jobs import running_page
 from corral.store import JobStore
 from corral.store_index import Page
 from corral.wake import NoWake, PollerWaker
 
 LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
-RUNNING_SCAN = 1000
-"""Running jobs read from Redis for a listing (a queue runs at most its concurrency)."""
 
 
 class JobService:
@@ -280,7 +280,7 @@ class JobService:
         """
         q = self.queue(queue)
         if status is JobStatus.PROCESSING:
-            return await self._running(q, tenant, limit)
+            return await running_page(q, tenant, limit)
         return await aws(
             "dynamodb",
             self.store.list_jobs,
@@ -290,30 +290,6 @@ class JobService:
             limit=limit,
             cursor=cursor,
         )
-
-    async def _running(self, q: Queue, tenant: str | None, limit: int) -> Page:
-        """The running jobs (bounded by the queue's concurrency), newest first, one page."""
-        with redis_guard():
-            _, jobs = await q.list_jobs(JobState.ACTIVE, 0, RUNNING_SCAN)
-        records = [
-            JobRecord(
-                job_id=job.id,
-                queue=q.name,
-                tenant=job.group,
-                status=JobStatus.PROCESSING,
-                data=job.data,
-                options=job.options.as_dict(),
-                attempts=job.options.attempts,
-                created_at=job.created_at,
-                attempts_made=job.attempts_made,
-                progress=job.progress,
-                started_at=job.processed_at,
-            )
-            for job in jobs
-            if tenant is None or job.group == tenant
-        ]
-        records.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
-        return Page(records[:limit], None)
 
     async def stats(self, queue: str) -> QueueCounts:
         """Redis counts, plus the failed records (the jobs in the dead-letter queue)."""
@@ -385,27 +361,9 @@ class JobService:
         return report
 
     async def _redrive_one(self, letter: DeadLetter) -> None:
-        record = await aws("dynamodb", self.store.get, letter.queue, letter.job_id, resolve=False)
-        if record is None:
-            if letter.data_omitted:
-                raise JobNotFoundError(f"job {letter.job_id}: no record and no data to rebuild")
-            record = JobRecord(
-                job_id=letter.job_id,
-                queue=letter.queue,
-                tenant=letter.tenant,
-                status=JobStatus.PENDING,
-                data=letter.data,
-                options=letter.options,
-                attempts=int(letter.options.get("attempts") or 1),
-                attempts_made=0,
-                created_at=self.clock(),
-            )
-            await aws("dynamodb", self.store.create, record)
-        elif record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            record = await aws("dynamodb", self.store.reopen, letter.queue, letter.job_id)
-        elif record.status is JobStatus.COMPLETED:
-            return  # it ran since: nothing to move
-        await self.requeue(record)
+        record = await record_to_requeue(self.store, letter, self.clock)
+        if record is not None:
+            await self.requeue(record)
 
     async def health(self) -> dict[str, bool]:
         """Whether Redis, DynamoDB and SQS answer."""

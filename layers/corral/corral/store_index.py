@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from corral.job import JobStatus
-from corral.records import ACTIVE_STATUSES, BY_QUEUE_STATUS, BY_TENANT, JobRecord, from_item
+from corral.records import (
+    ACTIVE_STATUSES,
+    BY_QUEUE_STATUS,
+    BY_TENANT,
+    PROJECTIONS,
+    Item,
+    JobRecord,
+    from_item,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+BATCH_GET = 100
+"""Keys per ``BatchGetItem`` call (DynamoDB's limit)."""
 
 MAX_PAGES = 5
 """Index pages read per listing call when a filter drops items (bounds the cost)."""
@@ -19,7 +30,33 @@ FILTERED_PAGE = 1000
 """Items a filtered query evaluates per page. DynamoDB applies ``Limit`` before the
 filter, so a page sized to the listing (say 20) held nothing but the newest jobs of other
 statuses during a burst: an empty page and a cursor. Evaluating up to 5,000 items per
-call finds a status's newest jobs behind thousands of newer ones of other statuses."""
+call finds a status's newest jobs behind thousands of newer ones of other statuses. On the
+keys-only tenant index the status is in the records, not the index: their records are
+fetched a hundred at a time, and no more once the listing is full."""
+
+
+def fetch_items(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> list[Item]:
+    """The items behind some entries of a keys-only index, in their order; an item
+    deleted since the query is left out.
+
+    Eventually consistent reads, as the index query was: half the read units of a
+    consistent one. ``BatchGetItem`` may leave keys unprocessed (throttling); those are
+    read one by one, where botocore's retries apply.
+    """
+    found: dict[str, Item] = {}
+    for start in range(0, len(keys), BATCH_GET):
+        chunk = [{"pk": key["pk"]} for key in keys[start : start + BATCH_GET]]
+        reply = client.batch_get_item(RequestItems={table: {"Keys": chunk}})
+        for item in reply.get("Responses", {}).get(table, []):
+            found[item["pk"]["S"]] = item
+        unprocessed: Sequence[Item] = reply.get("UnprocessedKeys", {}).get(table, {"Keys": []})[
+            "Keys"
+        ]
+        for key in unprocessed:
+            single = client.get_item(TableName=table, Key=key).get("Item")
+            if single:
+                found[single["pk"]["S"]] = single
+    return [found[key["pk"]["S"]] for key in keys if key["pk"]["S"] in found]
 
 
 @dataclass(frozen=True)
@@ -31,7 +68,7 @@ class Page:
 
 
 class IndexReader:
-    """Queries on ``byQueueStatus`` and ``byTenant``; ``live`` filters expired records."""
+    """Queries on ``byQueueStatus`` and ``byTenantKeys``; ``live`` filters expired records."""
 
     def __init__(
         self, client: DynamoDBClient, table: str, live: Callable[[JobRecord], bool]
@@ -40,18 +77,33 @@ class IndexReader:
         self.table = table
         self._live = live
 
-    def _query(self, **kwargs: Any) -> tuple[list[JobRecord], str | None, str | None]:
-        """Read up to MAX_PAGES pages; returns (records, last sort key seen, more)."""
+    def _items(self, index: str, entries: list[Item]) -> Iterator[Item]:
+        """The items of a page of ``index``: fetched by key, a batch at a time, when the
+        index projects keys only (a listing that fills up early fetches no more)."""
+        if PROJECTIONS[index] != "KEYS_ONLY":
+            yield from entries
+            return
+        for start in range(0, len(entries), BATCH_GET):
+            yield from fetch_items(self.client, self.table, entries[start : start + BATCH_GET])
+
+    def _query(
+        self, status: JobStatus | None = None, **kwargs: Any
+    ) -> tuple[list[JobRecord], str | None, str | None]:
+        """Read up to MAX_PAGES pages; returns (records, last sort key seen, more).
+
+        ``status`` keeps the records with that status (on a keys-only index, which cannot
+        filter on it: the records are fetched first)."""
         limit = kwargs.pop("Limit")
-        page = max(limit, FILTERED_PAGE) if "FilterExpression" in kwargs else limit
+        filtered = status is not None or "FilterExpression" in kwargs
+        page = max(limit, FILTERED_PAGE) if filtered else limit
         records: list[JobRecord] = []
         last: str | None = None
         for _ in range(MAX_PAGES):
             reply = self.client.query(TableName=self.table, Limit=page, **kwargs)
-            for item in reply.get("Items", []):
+            for item in self._items(kwargs["IndexName"], reply.get("Items", [])):
                 record = from_item(item)
                 last = item["ts"]["S"]
-                if self._live(record):
+                if self._live(record) and status in (None, record.status):
                     records.append(record)
                 if len(records) == limit:
                     return records, last, "more"
@@ -76,19 +128,14 @@ class IndexReader:
         if cursor:
             condition += " AND ts < :c"
             values[":c"] = {"S": cursor}
-        extra: dict[str, Any] = {}
-        if status is not None:
-            extra["FilterExpression"] = "#s = :s"
-            names["#s"] = "status"
-            values[":s"] = {"S": status.value}
         records, last, more = self._query(
+            status,
             IndexName=index,
             KeyConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
             Limit=limit,
-            **extra,
         )
         return Page(records, last if more else None)
 

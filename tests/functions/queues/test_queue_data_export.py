@@ -130,6 +130,21 @@ def test_filters_and_columns(s3: Any, jobs: JobHistorySource) -> None:
     assert json.loads(body(s3, result["key"])) == [{"jobId": "J3", "status": "completed"}]
 
 
+def test_the_history_shows_each_job_as_it_is_now(jobs: JobHistorySource) -> None:
+    # The tenant index holds keys only: a status changed after the put is read from the record.
+    jobs.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "sms#J4"}},
+        UpdateExpression="SET #s = :c, qs = :qs",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":c": {"S": "completed"}, ":qs": {"S": "sms#completed"}},
+    )
+    done = list(jobs.rows(TENANT, {"status": "completed"}))
+    assert [row["jobId"] for row in done] == ["J3", "J1", "J4"]
+    assert jobs.count(TENANT, {"queue": "sms"}) == 1
+    assert jobs.count(TENANT, {"status": "completed"}) is None, "known only once written"
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
+
 from bench.chaos.run import Result
 from bench.cost.table import idle_usage, measure, render
 
@@ -75,3 +77,17 @@ def test_a_functions_time_waiting_on_moto_is_billed_as_aws_latency() -> None:
     busy_ms_saved = (plain.lambda_gb_s - swapped.lambda_gb_s) / (128 / 1024) * 1000
     assert round(busy_ms_saved) == 2000 - 20 * 5
     assert swapped.lambda_idle_gb_s == plain.lambda_idle_gb_s
+
+
+def test_the_index_write_units_are_in_the_totals() -> None:
+    single = result(100, 100)
+    idle = idle_usage(single)
+    one = measure("single", single, idle, 20.0)
+    # Records under 1 KB: four index entries a job, one unit each.
+    assert one.per_million.index_write_units == 4e6
+    dollars = one.per_million.dollars()
+    assert dollars["DynamoDB index write units"] == pytest.approx(2.50)
+    text = render(one, None, idle, 20.0)
+    row = next(line for line in text.splitlines() if "DynamoDB index write units" in line)
+    assert row.strip().endswith("$    2.5000")
+    assert "Not in the totals" not in text

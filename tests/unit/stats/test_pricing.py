@@ -9,7 +9,7 @@ from corral import pricing
 def test_a_million_jobs_cost_what_make_cost_measures() -> None:
     cost = pricing.estimate({"queued": 1_000_000, "completed": 1_000_000})
     assert cost["apiGateway"] == pytest.approx(1.00)
-    assert cost["dynamodb"] == pytest.approx(1.25), "two writes per job"
+    assert cost["dynamodb"] == pytest.approx(1.25 + 2.50), "two writes, four index entries"
     assert cost["eventbridge"] == 0, "no failure, no event by default"
     measured = pricing.MEASURED
     api_gb_s = measured.api_ms / 1000 * measured.api_memory_mb / 1024
