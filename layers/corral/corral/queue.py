@@ -184,7 +184,7 @@ class Queue:
         flat = reply[2]
         jobs = []
         parsed = self._parsed_opts
-        for i in range(0, len(flat), 6):
+        for i in range(0, len(flat), 8):
             attempt = int(flat[i + 3])
             raw = flat[i + 2]
             # Most jobs of a queue share the same options: parse each distinct string once.
@@ -202,6 +202,8 @@ class Queue:
                     flat[i + 4],
                     int(flat[i + 5]),
                     f"{worker}:{attempt}",
+                    flat[i + 6],
+                    flat[i + 7],
                 )
             )
         return ClaimResult(ClaimCode(reply[0]), int(reply[1]), jobs, list(reply[3]), now)
@@ -219,13 +221,16 @@ class Queue:
 
         Returns one code per outcome (1 settled, -1 missing, -2 lease lost) and the claim.
         """
-        packed = json.dumps(
-            [(o.job.id, o.job.token, o.kind, o.payload, o.retry_at) for o in outcomes],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
         now = self.clock()
-        args = [now, worker, claim, *self._limits, *self._retention, packed]
+        args: list[Any] = [now, worker, claim, *self._limits, *self._retention, len(outcomes)]
+        others: list[tuple[int, str, int, str, str]] = []
+        for i, o in enumerate(outcomes, start=1):
+            job = o.job
+            args += (job.id, job.token, o.kind, job.group)
+            # What the claim read of the job comes back, so settle.lua reads only its lock.
+            if o.payload != "null" or o.retry_at or job.dedup or job.key_group:
+                others.append((i, o.payload, o.retry_at, job.dedup, job.key_group))
+        args.append(json.dumps(others, ensure_ascii=False, separators=(",", ":")) if others else "")
         codes, claimed = await self._run("settle", args)
         return [int(c) for c in codes], self._claim_result(claimed, worker, now)
 

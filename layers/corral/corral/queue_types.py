@@ -48,6 +48,12 @@ class ClaimedJob:
     group: str
     created_at: int
     token: str
+    dedup: str = ""
+    """The deduplication id its end releases ('' = none)."""
+    key_group: str = ""
+    """Its key group's id ('' = none). With ``group`` and ``dedup``, what settling it needs
+    of its hash: the claim read them, they do not change while it runs, and handing them
+    back leaves settle.lua only the lease token to read."""
 
 
 class ClaimCode(IntEnum):

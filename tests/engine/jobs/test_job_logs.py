@@ -117,3 +117,30 @@ async def test_handlers_log_from_the_loop_and_from_threads(redis: Any, prefix: s
             messages = [line["message"] for line in page.lines]
             assert len(messages) == expected
             assert all(f" {i} step" in m for m in messages)
+
+
+async def test_a_queue_from_before_logs_were_tracked_deletes_every_log_with_its_job(
+    make_queue: QueueFactory,
+) -> None:
+    # An older version wrote log lists without marking the queue; such a queue has no
+    # logsTracked stamp, so retention cannot trust the marker and deletes each log key.
+    queue = make_queue(retention=Retention(completed_count=0))
+    await queue.add({"n": 1})
+    await queue.redis.hdel(queue.keys.meta, "logsTracked")
+    (job,) = (await queue.claim("w", 1)).jobs
+    await queue.redis.rpush(queue.keys.logs(job.id), log_entry("from an older version", 1))
+    await queue.settle("w", [Outcome(job, "c", "null")])
+    assert await queue.redis.exists(queue.keys.job(job.id), queue.keys.logs(job.id)) == 0
+
+
+async def test_a_queue_whose_jobs_never_logged_still_drops_its_finished_jobs(
+    make_queue: QueueFactory,
+) -> None:
+    queue = make_queue(retention=Retention(completed_count=1))
+    await queue.add_bulk([NewJob({"n": i}) for i in range(3)])
+    jobs = (await queue.claim("w", 3)).jobs
+    await queue.settle("w", [Outcome(job, "c", "null") for job in jobs])
+    assert await queue.redis.hget(queue.keys.meta, "logsTracked") == "1"
+    assert await queue.redis.hexists(queue.keys.meta, "logs") == 0
+    kept = [job.id for job in jobs if await queue.redis.exists(queue.keys.job(job.id))]
+    assert len(kept) == 1

@@ -3,13 +3,14 @@
   count: when a line does not fit, the oldest lines are dropped to make room (the end of
   a log, where a failure shows, is what a reader needs most).
 
-  KEYS: prefix
+  KEYS: prefix meta
   ARGV[1] most lines per job   ARGV[2] most bytes per job
   ARGV[3] a JSON array with one pair per job: its id, then its lines (each an
     entry's JSON text)
 
   The job hash keeps the log's totals: logSeq (lines ever appended, the read cursor's
-  origin) and logBytes (bytes now held).
+  origin) and logBytes (bytes now held). The queue's meta field logs tells retention that
+  jobs have log lists to delete (includes/retention.lua).
 
   Returns the number of jobs whose log took lines (a job that is gone takes none).
 ]]
@@ -40,4 +41,5 @@ for _, entry in ipairs(cjson.decode(ARGV[3])) do
     written = written + 1
   end
 end
+if written > 0 then redis.call('HSET', k.meta, 'logs', '1') end
 return written

@@ -1,7 +1,7 @@
 --[[
   Cancel a job that has not started (waiting or delayed).
 
-  KEYS: prefix ring parked delayed cancelled
+  KEYS: prefix meta ring parked delayed cancelled
   ARGV[1] now (ms)   ARGV[2] job id
   ARGV[3] keep cancelled (-1 = all)   ARGV[4] cancelled max age (ms, 0 = none)
 

@@ -3,7 +3,7 @@
   period, or cancel pending jobs (waiting, delayed) created before it. Pending jobs are
   cancelled rather than deleted so that their outcome can be recorded first.
 
-  KEYS: prefix ring parked delayed completed failed cancelled
+  KEYS: prefix meta ring parked delayed completed failed cancelled
   ARGV[1] now (ms)   ARGV[2] state   ARGV[3] grace (ms)   ARGV[4] most jobs to touch
   ARGV[5] keep cancelled (-1 = all)   ARGV[6] cancelled max age (ms, 0 = none)
 

@@ -7,11 +7,19 @@
   ARGV[2..9] claim arguments as in claim.lua ARGV[2..9] (n = 0 claims nothing)
   ARGV[10] keep completed (-1 = all)   ARGV[11] completed max age (ms, 0 = none)
   ARGV[12] keep failed (-1 = all)      ARGV[13] failed max age (ms, 0 = none)
-  ARGV[14] the outcomes, a JSON array of [id, lease token, kind, payload, retryAt]:
+  ARGV[14] m, the number of outcomes
+  ARGV[15..14 + 4m] per outcome: id, lease token, kind, group
     kind c = completed, r = retry, f = failed, x = cancelled while running (never
-    retried; kept as failed jobs are); payload is the result or error JSON text;
-    retryAt (ms) is read for r only. One argument instead of five per job: the client
-    encodes each argument in Python, and that was a fifth of a drain's client time.
+    retried; kept as failed jobs are); group as the claim returned it.
+  ARGV[15 + 4m] the outcomes' other fields, for those that are not a completed job's null
+    result: a JSON array of [i, payload, retryAt, dedup, keyGroup] (i: the outcome's
+    place, from 1), or '' for none. payload is the result or error JSON text (a completed
+    job's null result is not stored: an absent result reads as null); retryAt (ms) is
+    read for r only; dedup and keyGroup are as the claim returned them ('' = none).
+    Those fields do not change while a job runs: with them handed back, the lease token
+    is all of a job's hash read here (each field read costs more than the rest of its
+    settle). The common fields go as plain arguments: cjson decodes a string about one
+    byte at a time, the job ids and tokens cost more that way than the jobs' own work.
 
   Returns {codes, claim}: codes has one entry per outcome:
     1  settled
@@ -31,8 +39,13 @@ local now = tonumber(ARGV[1])
 -- now as sent, for arguments: Redis formats a number argument with a slow "%.17g".
 local now_s = ARGV[1]
 local a = claim_args(2)
-local outcomes = cjson.decode(ARGV[14])
-local m = #outcomes
+local m = tonumber(ARGV[14])
+local others = {}
+if ARGV[15 + 4 * m] ~= '' then
+  for _, e in ipairs(cjson.decode(ARGV[15 + 4 * m])) do others[e[1]] = e end
+end
+-- What an outcome leaves out: a completed job's null result, no dedup id, no key group.
+local plain = {nil, 'null', 0, '', ''}
 local codes, released, done, failed, group_delta = {}, {}, {}, {}, {}
 local cancelled = {}
 local retry_seq = nil
@@ -43,30 +56,36 @@ local finals = {
 }
 
 for i = 0, m - 1 do
-  local o = outcomes[i + 1]
-  local id, token, kind, payload = o[1], o[2], o[3], o[4]
+  local b = 15 + 4 * i
+  local id, token, kind, group = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local o = others[i + 1] or plain
+  local payload = o[2]
   local jkey = job_key(id)
-  local f = redis.call('HMGET', jkey, 'lock', 'group', 'dedup', 'keyGroup')
-  if not f[2] then
+  local lock = redis.call('HGET', jkey, 'lock')
+  if not lock and redis.call('EXISTS', jkey) == 0 then
     codes[#codes + 1] = -1
-  elseif f[1] ~= token then
+  elseif lock ~= token or token == '' then
     codes[#codes + 1] = -2
   else
     codes[#codes + 1] = 1
     released[#released + 1] = id
-    group_delta[f[2]] = (group_delta[f[2]] or 0) + 1
-    kg_done(f[4], 1)
+    group_delta[group] = (group_delta[group] or 0) + 1
+    kg_done(o[5], 1)
     local final = finals[kind]
     if final then
-      redis.call('HSET', jkey, 'state', final[1], final[2], payload, 'finishedAt', now_s,
-        'lock', '')
+      if kind == 'c' and payload == 'null' then
+        redis.call('HSET', jkey, 'state', 'completed', 'finishedAt', now_s, 'lock', '')
+      else
+        redis.call('HSET', jkey, 'state', final[1], final[2], payload, 'finishedAt', now_s,
+          'lock', '')
+      end
       if kind == 'x' then redis.call('HDEL', jkey, 'cancel') end
       local z = final[3]
       local n = #z
       z[n + 1], z[n + 2] = now_s, id
-      release_dedup(k, f[3], id)
+      release_dedup(k, o[4], id)
     else
-      local retry_at = o[5]
+      local retry_at = o[3]
       if retry_at > now then
         redis.call('HSET', jkey, 'state', 'delayed', 'error', payload, 'lock', '')
         redis.call('ZADD', k.delayed, retry_at, id)
@@ -74,7 +93,7 @@ for i = 0, m - 1 do
         retry_seq = retry_seq or next_seq(k, m)
         redis.call('HSET', jkey, 'state', 'waiting', 'error', payload, 'lock', '')
         local priority = tonumber(redis.call('HGET', jkey, 'priority') or '0')
-        push_waiting(k, f[2], id, wait_score(priority, retry_seq + i), a.group_limit)
+        push_waiting(k, group, id, wait_score(priority, retry_seq + i), a.group_limit)
       end
     end
   end

@@ -9,7 +9,9 @@
     token); 4 at global concurrency; 5 jobs wait, but every waiting group is at its
     concurrency limit. For 4 and 5, hintMs is the time until the earliest lease runs out
     (0: one already has, so recover.lua frees its slot; -1: no lease held).
-    claimed: flat {id, data, opts, attempt, group, createdAt, ...}
+    claimed: flat {id, data, opts, attempt, group, createdAt, dedup, keyGroup, ...}
+      (dedup and keyGroup '' when the job has none: the worker hands them back to
+      settle.lua, which then reads nothing of the job's hash but its lease token)
     expired: ids whose ttl ran out before they started (now failed)
 ]]
 local function promote_due(now, group_limit)
@@ -94,7 +96,7 @@ end
 local function start_job(id, group, c)
   local jkey = job_key(id)
   local f = redis.call('HMGET', jkey, 'data', 'opts', 'attemptsMade', 'expiresAt', 'createdAt',
-    'timeout')
+    'timeout', 'dedup', 'keyGroup')
   local opts, made = job_opts(f[2]), f[3] or '0'
   -- ttl bounds the wait before the first start; a retry of a started job never expires.
   if f[4] and made == '0' then
@@ -114,6 +116,7 @@ local function start_job(id, group, c)
   local n = #claimed
   claimed[n + 1], claimed[n + 2], claimed[n + 3] = id, f[1], opts
   claimed[n + 4], claimed[n + 5], claimed[n + 6] = t[1], group, f[5]
+  claimed[n + 7], claimed[n + 8] = f[7] or '', f[8] or ''
   return true
 end
 

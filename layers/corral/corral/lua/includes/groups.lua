@@ -146,7 +146,11 @@ local function group_limit_in_force(k, deployed)
 end
 
 local function next_seq(k, count)
-  return redis.call('HINCRBY', k.meta, 'seq', count) - count
+  local seq = redis.call('HINCRBY', k.meta, 'seq', count)
+  -- The queue's first jobs: none of its log lists can predate the logs field that
+  -- append_logs.lua sets (includes/retention.lua), so retention may trust that field.
+  if seq == count then redis.call('HSET', k.meta, 'logsTracked', '1') end
+  return seq - count
 end
 
 local function wake(k)

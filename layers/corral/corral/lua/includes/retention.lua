@@ -2,14 +2,33 @@
   Retention for a finished-jobs zset (completed, failed or cancelled): keep at most
   `keep` jobs (-1 = no count bound) and none older than `max_age` ms (0 = no age bound).
   Removes the job hashes (and their log lists) too. Bounded work per call, so it never stalls Redis.
+  Needs k.meta.
 ]]
+-- Whether this queue's jobs may have log lists. The meta field logs says some job logged
+-- (append_logs.lua); it is trusted only where logsTracked says every list came after it
+-- (stamped with the queue's first job, includes/groups.lua): a queue older than that
+-- deletes each job's log key, as it always did. Deleting a key that is not there costs
+-- Redis about half as much as deleting the job's hash.
+local logs_possible = nil
+local function may_have_logs()
+  if logs_possible == nil then
+    local m = redis.call('HMGET', k.meta, 'logsTracked', 'logs')
+    logs_possible = not m[1] or m[2] ~= false
+  end
+  return logs_possible
+end
+
 -- Delete the hashes (and log lists) of jobs `ids`.
 local function delete_hashes(ids)
-  local hashes = {}
-  for i, id in ipairs(ids) do
-    hashes[2 * i - 1], hashes[2 * i] = job_key(id), logs_key(id)
+  local keys = {}
+  if may_have_logs() then
+    for i, id in ipairs(ids) do
+      keys[2 * i - 1], keys[2 * i] = job_key(id), logs_key(id)
+    end
+  else
+    for i, id in ipairs(ids) do keys[i] = job_key(id) end
   end
-  redis.call('DEL', unpack(hashes))
+  redis.call('DEL', unpack(keys))
 end
 
 local function delete_jobs(zkey, ids)
