@@ -49,7 +49,7 @@ QSTASH_MESSAGE = 1.00 / 100_000
 
 @dataclass(frozen=True)
 class UnitCosts:
-    """What one job uses, as ``make cost COST_JOBS=300`` measured it (2026-12-05, fast jobs,
+    """What one job uses, as ``make cost COST_JOBS=300`` measured it (2026-12-06, fast jobs,
     one job per API request). Update these from its "unit costs" lines.
 
     Attributes:
@@ -61,10 +61,10 @@ class UnitCosts:
             the job table's indexes add ``records.index_write_units`` of it per job.
     """
 
-    api_ms: float = 17.7
+    api_ms: float = 17.6
     api_memory_mb: int = 1024
-    poller_gb_s: float = 0.0095
-    ecpus: float = 426.7
+    poller_gb_s: float = 0.0106
+    ecpus: float = 437.4
     record_write_units: float = 1.0
 
 
