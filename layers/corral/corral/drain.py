@@ -16,6 +16,7 @@ from corral.drain_deadline import RunDeadline
 from corral.drain_hooks import DrainHooks, DrainStats, default_worker_id
 from corral.drain_idle import Linger
 from corral.drain_reports import JobReports
+from corral.drain_stalls import housekeeping_interval, lease_ran_out, recover_stalled
 from corral.execute import JobExecutor
 from corral.queue import ClaimCode, ClaimedJob, ClaimResult, Outcome, Queue
 
@@ -137,7 +138,7 @@ class Drainer:
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         try:
             if recover_first:
-                await self._recover_stalled()
+                await recover_stalled(self.queue, self.stats, self.hooks)
             if not self._stopping:
                 await self._time.say_if_nothing_fits(self.stats)
             await self._pump()
@@ -223,7 +224,7 @@ class Drainer:
 
     async def _pump(self) -> None:
         idle_since: float | None = None
-        interval = self._housekeeping_interval()
+        interval = housekeeping_interval(self.queue, self.stall_check_ms)
         next_housekeeping = time.monotonic() + interval
         while True:
             claiming = self._claiming()
@@ -254,7 +255,7 @@ class Drainer:
                 # would come back empty: the jobs in hand are waited for below instead.
                 idle_since = None
                 continue
-            if _lease_ran_out(result) and await self._recover_stalled():
+            if lease_ran_out(result) and await recover_stalled(self.queue, self.stats, self.hooks):
                 # Jobs wait behind a lease that ran out: its worker died. Take the slot
                 # back now instead of leaving the queue frozen until a stall check.
                 continue
@@ -280,12 +281,6 @@ class Drainer:
             if now > deadline and job_id not in self._overran:
                 self._overran.add(job_id)
                 task.cancel()
-
-    def _housekeeping_interval(self) -> float:
-        """Heartbeat well inside the shortest lease, and look for stalled jobs as often."""
-        lease = self.queue.lease
-        shortest = min(self.queue.definition.timeout_ms, lease.cap_ms) + lease.margin_ms
-        return min(self.stall_check_ms, shortest / 3) / 1000
 
     async def _exchange(self, want: int) -> ClaimResult | None:
         """One round trip: persist and settle finished jobs, claim ``want`` more."""
@@ -391,18 +386,7 @@ class Drainer:
         held = [*running, *self._ready, *(o.job for o in self._done)]
         if held:
             await self._cancels.heartbeat(held, self._running, self._ready)
-        await self._recover_stalled()
-
-    async def _recover_stalled(self) -> int:
-        """Requeue (or fail) jobs whose lease ran out; returns how many it took back."""
-        requeued, failed = await self.queue.recover_stalled()
-        self.stats.stalled_requeued += len(requeued)
-        self.stats.stalled_failed += len(failed)
-        if requeued:
-            await self.hooks.stalled(requeued)
-        if failed:
-            await self.hooks.failed_elsewhere(failed, "stalled")
-        return len(requeued) + len(failed)
+        await recover_stalled(self.queue, self.stats, self.hooks)
 
     async def _finish(self) -> None:
         """Settle what finished, and hand back what was claimed but never started."""
@@ -417,8 +401,3 @@ class Drainer:
         if unstarted:
             self.stats.released += await self.queue.release(unstarted)
         self._threads.shutdown(wait=False)
-
-
-def _lease_ran_out(result: ClaimResult | None) -> bool:
-    """The claim was blocked by leases and the earliest of them has already run out."""
-    return result is not None and result.code.held_by_leases and result.hint_ms == 0
