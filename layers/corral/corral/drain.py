@@ -7,7 +7,6 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from corral.drain_cancel import CHECK_S as CANCEL_CHECK_S
@@ -307,7 +306,7 @@ class Drainer:
         self.stats.settle_calls += 1
         if self._reports.progress:
             await self._reports.flush_progress(self._running)
-        self._count(outcomes, codes)
+        self.stats.add_settled(outcomes, codes)
         if result.jobs:
             self._poll_ms = self.flush_ms
             self.stats.claimed += len(result.jobs)
@@ -337,14 +336,6 @@ class Drainer:
         # Not durable yet: hold on to them (their leases are extended) and try again.
         self._done.extend(o for o in outcomes if o.job.id in kept)
         return [o for o in outcomes if o.job.id not in kept]
-
-    def _count(self, outcomes: Sequence[Outcome], codes: Sequence[int]) -> None:
-        stats = self.stats
-        for outcome, code in zip(outcomes, codes, strict=True):
-            if code != 1:
-                stats.lease_lost += 1
-            else:
-                stats.add_outcome(outcome.kind)
 
     async def _wait_for_workers(self, result: ClaimResult | None) -> None:
         timeout = self._poll_ms / 1000

@@ -56,6 +56,15 @@ class DrainStats(OutcomeCounts):
     idle_ms: float = 0.0
     """Time spent waiting with nothing to run (what a Lambda bills for nothing)."""
 
+    def add_settled(self, outcomes: Sequence[Outcome], codes: Sequence[int]) -> None:
+        """Count a settle's answers: 1 settled the outcome; anything else, the lease was
+        lost (another worker holds the job, or it is gone)."""
+        for outcome, code in zip(outcomes, codes, strict=True):
+            if code != 1:
+                self.lease_lost += 1
+            else:
+                self.add_outcome(outcome.kind)
+
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
