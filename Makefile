@@ -7,7 +7,7 @@ PORT ?= 3000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi fuzz
+.PHONY: install docs docs-tools redis test lint typecheck unit run bench sam-cli build deploy-check preflight template-check importtime chaos cost chromium openapi fuzz instructions
 
 # The engine with its extras, then the client package (client/: the `corral` command), both
 # editable. Two steps: reinstalling the engine must not remove the client's `corral` script.
@@ -74,6 +74,10 @@ run: install redis
 # stdout opens with the corral/bullmq ratios, so make does not echo the command.
 bench: install
 	@bash bench/run.sh
+
+# Instructions per single enqueue, client and Redis, counted by valgrind (its own Redis).
+instructions: install
+	$(PY) -m bench.instructions
 
 # The chaos run starts its own Redis servers (ports 7500-7520) and moto; not the shared one.
 JOBS ?= 1000

@@ -30,7 +30,7 @@ from corral.queue_types import (
     decode_options,
     flow_add_args,
 )
-from corral.scripts import RedisClient, load_script, run_script
+from corral.scripts import RedisClient, ScriptCall, load_script, run_call
 from corral.validation import require_identifier
 
 if TYPE_CHECKING:
@@ -74,9 +74,12 @@ class Queue:
         self.keys = QueueKeys(definition.name, prefix)
         self.lease = lease or LeaseSettings()
         self.clock = clock
-        self._script_keys: dict[str, list[bytes]] = {}
+        self._script_calls: dict[str, ScriptCall] = {}
         self._parsed_opts: dict[str, ResolvedOptions] = {}
         self.shaper = JobShaper(definition)
+        self._defaults_written = False
+        """Whether an enqueue of ours wrote the queue's default options to Redis: later ones
+        leave them be (``enqueue.lua`` writes them again if Redis lost the queue)."""
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -95,12 +98,12 @@ class Queue:
         ]
 
     async def _run(self, name: str, args: list[Any]) -> Any:
-        keys = self._script_keys.get(name)
-        if keys is None:
-            # Encoded once: redis-py would encode each key again on every call.
+        call = self._script_calls.get(name)
+        if call is None:
+            # Encoded and packed once: redis-py would encode each key again on every call.
             names = self.keys.script_keys(load_script(name).keys)
-            keys = self._script_keys[name] = [key.encode() for key in names]
-        return await run_script(self.redis, name, keys, args)
+            call = self._script_calls[name] = ScriptCall.of(name, [n.encode() for n in names])
+        return await run_call(self.redis, call, args)
 
     # -- producer ---------------------------------------------------------------
 
@@ -146,8 +149,11 @@ class Queue:
             args.extend(fields[:3] if short else fields)
             if len(fields) == 3 and not short:
                 args.extend(NO_OPTIONS)  # a plain job among jobs with options of their own
-        args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
+        marker = 1 if self.marker else 0
+        write_defaults = 0 if self._defaults_written else 1
+        args += [max_waiting, marker, default_opts, default_timeout, write_defaults]
         reply = await self._run("enqueue", args)
+        self._defaults_written = True
         if reply[0] == ScriptCode.WAITING_QUOTA:
             raise WaitingQuotaError(int(reply[1]), max_waiting)
         if reply[0] == 1 and self.marker is not None:

@@ -1,5 +1,5 @@
 """One command on a plain redis-py client with less Python per call than
-``execute_command``: the script calls' path (``scripts.run_script``).
+``execute_command``: the script calls' path (``scripts.run_call``).
 
 ``execute_command`` encodes every argument in Python, and wraps each call in layers a
 script call does not need (the observability hooks, the per-command dispatch). Here the
@@ -55,12 +55,22 @@ def _lane(pool: ConnectionPool) -> Lane | None:
     return lane
 
 
-async def call(client: Redis, command: tuple[Any, ...]) -> Any:
-    """Send ``command`` (name first) and return its reply, decoded as the client decodes."""
+def pack(command: tuple[Any, ...]) -> bytes:
+    """``command`` as the bytes Redis reads (name first)."""
     try:
-        packed = hiredis.pack_command(command)
+        packed: bytes = hiredis.pack_command(command)
     except TypeError as exc:  # what redis-py raises for a bool or a None
         raise DataError(str(exc)) from exc
+    return packed
+
+
+async def call(client: Redis, command: tuple[Any, ...]) -> Any:
+    """Send ``command`` (name first) and return its reply, decoded as the client decodes."""
+    return await send(client, pack(command))
+
+
+async def send(client: Redis, packed: bytes) -> Any:
+    """Send a packed command and return its reply, decoded as the client decodes."""
     pool = client.connection_pool
     lane = _lane(pool)
     if lane is None or lane.busy:

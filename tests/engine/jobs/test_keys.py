@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from corral.keys import NAMED, QueueKeys
-from corral.scripts import expand
+from corral.script_source import expand
 
 FORMATTED = """
 local k = {prefix = KEYS[1]}

@@ -12,7 +12,8 @@ import redis.asyncio
 from corral import redis_call
 from corral.definition import QueueDefinition
 from corral.queue import Queue
-from corral.scripts import LUA_DIR, SCRIPT_NAMES, load_script, run_script
+from corral.script_source import LUA_DIR
+from corral.scripts import SCRIPT_NAMES, load_script, run_script
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 

@@ -15,7 +15,9 @@
   ARGV[6 + sn] (optional) 1: set the queue's marker (index_marker.py) and report
     whether it was missing
   ARGV[7 + sn], ARGV[8 + sn] (optional) the queue's default opts (JSON) and timeout (ms):
-    a job whose opts or timeout is '' takes them (includes/job.lua)
+    a job whose opts or timeout is '' takes them (includes/job.lua). They are written to
+    k.meta when ARGV[9 + sn] is '1' (a producer's first call) and whenever the queue's
+    sequence starts anew (its first jobs, or Redis lost them), not on every call.
 
   Returns {lost, id, code, ...}: lost is 1 if the marker was missing (Redis lost the
   queue, or this is its first use), else 0; then one pair per job, its code:
@@ -71,12 +73,11 @@ end
 
 local lost = 0
 if ARGV[tail + 1] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
+local seq = next_seq(k, n)
 -- The defaults of the jobs that leave their opts or timeout out (includes/job.lua).
-if ARGV[tail + 2] then
+if ARGV[tail + 2] and (ARGV[tail + 4] == '1' or seq == 0) then
   redis.call('HSET', k.meta, 'opts', ARGV[tail + 2], 'timeout', ARGV[tail + 3])
 end
-
-local seq = next_seq(k, n)
 local out = {lost}
 local woke = false
 
@@ -123,7 +124,7 @@ for i = 0, n - 1 do
     local release = ''
     if dedup_id ~= '' and mode ~= 'throttle' then release = dedup_id end
     insert_job({id = id, group = group, data = data, opts = opts, priority = priority,
-      timeout = timeout, created = now, attempts_made = 0, expires_at = expires_at,
+      timeout = timeout, created = ARGV[1], attempts_made = 0, expires_at = expires_at,
       dedup = release}, delay, now, seq + i, group_limit)
     woke = true
     if dedup_id ~= '' then

@@ -12,17 +12,15 @@
 ]]
 local function job_fields(j, state)
   local f = {'data', j.data, 'group', j.group, 'createdAt', j.created, 'state', state}
-  local function keep(name, value, default)
-    if value ~= nil and tostring(value) ~= default then
-      f[#f + 1], f[#f + 2] = name, value
-    end
+  -- Numbers are compared as numbers: turning one into a string costs Redis a printf.
+  if j.opts ~= nil and j.opts ~= '' then f[#f + 1], f[#f + 2] = 'opts', j.opts end
+  if j.timeout ~= nil and j.timeout ~= '' then f[#f + 1], f[#f + 2] = 'timeout', j.timeout end
+  if tonumber(j.priority or 0) ~= 0 then f[#f + 1], f[#f + 2] = 'priority', j.priority end
+  if tonumber(j.attempts_made or 0) ~= 0 then
+    f[#f + 1], f[#f + 2] = 'attemptsMade', j.attempts_made
   end
-  keep('opts', j.opts, '')
-  keep('timeout', j.timeout, '')
-  keep('priority', j.priority, '0')
-  keep('attemptsMade', j.attempts_made, '0')
-  keep('expiresAt', j.expires_at, '0')
-  keep('dedup', j.dedup, '')
+  if tonumber(j.expires_at or 0) ~= 0 then f[#f + 1], f[#f + 2] = 'expiresAt', j.expires_at end
+  if j.dedup ~= nil and j.dedup ~= '' then f[#f + 1], f[#f + 2] = 'dedup', j.dedup end
   return f
 end
 
