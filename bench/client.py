@@ -49,7 +49,11 @@ def cli() -> None:
     parser.add_argument("n", type=int)
     parser.add_argument("extra", type=int, nargs="?", default=0)
     a = parser.parse_args()
-    asyncio.run(main(a.system, a.url, a.name, a.mode, a.n, a.extra))
+    # Each system's producer runs on the loop it would run on in production: corral's
+    # on corral's (its API function's), the others' on asyncio's.
+    loop = getattr(importlib.import_module(system_module(a.system)), "new_loop", None)
+    with asyncio.Runner(loop_factory=loop) as runner:
+        runner.run(main(a.system, a.url, a.name, a.mode, a.n, a.extra))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,17 @@ from uuid import uuid4
 
 import pytest
 from corral.definition import QueueDefinition
+from corral.event_loops import new_loop
 from corral.queue import LeaseSettings, Queue
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from redis.asyncio import ConnectionPool, Redis
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Every async test runs on the event loop the functions run on (uvloop's)."""
+    return {"uvloop": new_loop}
+
 
 SHARED_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 """The one place the tests learn where the shared Redis is."""

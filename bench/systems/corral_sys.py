@@ -1,4 +1,5 @@
-"""corral: ``Queue.add`` / ``Queue.add_bulk`` and a ``Drainer`` with a no-op async handler."""
+"""corral: ``Queue.add`` / ``Queue.add_bulk`` and a ``Drainer`` with a no-op async handler,
+on the event loop corral's functions run on (``new_loop``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from corral.context import JobContext
 from corral.definition import Handler, QueueDefinition
 from corral.drain import Drainer
+from corral.event_loops import new_loop
 from corral.queue import NewJob, Queue
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -73,4 +75,5 @@ async def drain_forever(url: str, name: str, counter: Counter, concurrency: int)
 
 
 def run_worker(url: str, name: str, counter: Counter, concurrency: int) -> None:
-    asyncio.run(drain_forever(url, name, counter, concurrency))
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(drain_forever(url, name, counter, concurrency))

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from corral.definition import QueueRegistry
+from corral.event_loops import new_loop
 from corral.index_marker import LOST_SOURCE
 from corral.settings import Settings, get_settings
 from corral.wiring import Wiring, install
@@ -288,8 +289,9 @@ def unfit_queues(emulator: Emulator) -> list[str]:
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    """Run ``main`` on the loop the functions run on in AWS (``corral.event_loops``)."""
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(main())
 
 
 def main() -> int:

@@ -11,6 +11,10 @@ REDIS_TICK_MS = 100
 """Redis's cron period at its default ``hz`` of 10: an idle server checks blocking
 commands' timeouts only this often."""
 
+TIMER_SLACK_MS = 1
+"""How early by ``time.monotonic()`` a sleep may end: uvloop's timers run on a millisecond
+clock read once per turn of the loop. A linger slept out counts as over."""
+
 
 class Linger:
     """An idle drainer's linger: how long it stays for new work, and its waits meanwhile.
@@ -51,7 +55,7 @@ class Linger:
         if linger == 0 and not empty:
             return False  # "until empty": a limit is waited out
         waited_ms = (time.monotonic() - idle_since) * 1000
-        return waited_ms >= linger
+        return waited_ms + TIMER_SLACK_MS >= linger
 
     def _behind_unrenewed_lease(self, result: ClaimResult | None) -> bool:
         """Whether jobs wait behind a lease nobody has renewed since the last claim.

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
+from corral.event_loops import new_loop
 from corral.scripts import RedisClient
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ class ThreadLoops:
         """Run ``work(redis)`` to completion on this thread's loop."""
         local = self._local
         if getattr(local, "loop", None) is None:
-            local.loop = asyncio.new_event_loop()
+            local.loop = new_loop()
             local.clients = []
             with self._lock:
                 self._made.append((local.loop, local.clients))

@@ -77,9 +77,6 @@ class Queue:
         self._script_calls: dict[str, ScriptCall] = {}
         self._parsed_opts: dict[str, ResolvedOptions] = {}
         self.shaper = JobShaper(definition)
-        self._defaults_written = False
-        """Whether an enqueue of ours wrote the queue's default options to Redis: later ones
-        leave them be (``enqueue.lua`` writes them again if Redis lost the queue)."""
         rate = definition.rate_limit
         self._limits = [
             self.lease.cap_ms,
@@ -149,11 +146,8 @@ class Queue:
             args.extend(fields[:3] if short else fields)
             if len(fields) == 3 and not short:
                 args.extend(NO_OPTIONS)  # a plain job among jobs with options of their own
-        marker = 1 if self.marker else 0
-        write_defaults = 0 if self._defaults_written else 1
-        args += [max_waiting, marker, default_opts, default_timeout, write_defaults]
+        args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
         reply = await self._run("enqueue", args)
-        self._defaults_written = True
         if reply[0] == ScriptCode.WAITING_QUOTA:
             raise WaitingQuotaError(int(reply[1]), max_waiting)
         if reply[0] == 1 and self.marker is not None:

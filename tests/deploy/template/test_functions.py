@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 from typing import Any
 
 import pytest
@@ -37,17 +38,16 @@ def test_the_template_has_the_functions_the_design_names(lambdas: dict[str, Func
 
 def test_every_handler_resolves_to_a_callable(function: Function) -> None:
     module_name, _, attribute = function.handler.rpartition(".")
-    # The API's module builds its Mangum handler on import, and Mangum makes an event loop
-    # current when none is (the Lambda runtime keeps it for the process). Give it one this
-    # test closes: a loop left behind is closed by nobody and fails a later test when the
-    # garbage collector finds it.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    # The API's module sets an event loop of its own as current on import, for Mangum
+    # (the Lambda runtime keeps it for the process). This test closes it: a loop left
+    # behind is closed by nobody and fails a later test when the garbage collector finds it.
     try:
         module = importlib.import_module(module_name)
     finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+        made = getattr(sys.modules.get(module_name), "event_loop", None)
+        if made is not None:
+            asyncio.set_event_loop(None)
+            made.close()
     assert callable(getattr(module, attribute, None))
 
 

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import importlib
 import json
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from api.factory import create_app
 from api.wiring import build_app
+from corral.event_loops import new_loop
 from corral.settings import Settings
 from corral.store import JobStore
 from corral.wiring import Wiring
@@ -63,16 +65,22 @@ def aws() -> Iterator[AwsStack]:
 class LambdaRuntime:
     """Calls a handler as the Lambda runtime does: one thread, one event loop kept warm.
 
-    A thread of its own keeps the test's loop (pytest-asyncio's) out of it.
+    A thread of its own keeps the test's loop (pytest-asyncio's) out of it. It starts with
+    a loop of corral's kind current; importing ``api.app`` there sets the API's own.
     """
 
     def __init__(self, app: Any) -> None:
-        self.loop = asyncio.new_event_loop()
+        self._first = new_loop()
         self.thread = ThreadPoolExecutor(
-            1, initializer=asyncio.set_event_loop, initargs=(self.loop,)
+            1, initializer=asyncio.set_event_loop, initargs=(self._first,)
         )
         # Mangum adopts the current loop when it is built: build it on the runtime thread.
         self.handler: Mangum = self.thread.submit(Mangum, app, lifespan="off").result()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop current on the runtime thread (the one Mangum runs requests on)."""
+        return self.run(asyncio.get_event_loop)  # type: ignore[no-any-return]
 
     def run(self, fn: Any, *args: Any) -> Any:
         """Run ``fn`` on the runtime thread (module imports that build a handler)."""
@@ -83,9 +91,14 @@ class LambdaRuntime:
         return reply
 
     def close(self, *closing: Any) -> None:
+        """Run each ``closing()`` on the current loop, then close every loop the thread had:
+        its first, and the API module's if it was imported (even if no longer current)."""
         for aclose in closing:
             self.thread.submit(self.loop.run_until_complete, aclose()).result()
-        self.thread.submit(self.loop.close).result()
+        api_loop = getattr(sys.modules.get("api.app"), "event_loop", None)
+        for each in (self._first, api_loop):
+            if each is not None and not each.is_closed():
+                self.thread.submit(each.close).result()
         self.thread.shutdown()
 
 

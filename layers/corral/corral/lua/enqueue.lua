@@ -15,9 +15,7 @@
   ARGV[6 + sn] (optional) 1: set the queue's marker (index_marker.py) and report
     whether it was missing
   ARGV[7 + sn], ARGV[8 + sn] (optional) the queue's default opts (JSON) and timeout (ms):
-    a job whose opts or timeout is '' takes them (includes/job.lua). They are written to
-    k.meta when ARGV[9 + sn] is '1' (a producer's first call) and whenever the queue's
-    sequence starts anew (its first jobs, or Redis lost them), not on every call.
+    a job whose opts or timeout is '' takes them (includes/job.lua)
 
   Returns {lost, id, code, ...}: lost is 1 if the marker was missing (Redis lost the
   queue, or this is its first use), else 0; then one pair per job, its code:
@@ -73,11 +71,14 @@ end
 
 local lost = 0
 if ARGV[tail + 1] == '1' and redis.call('SET', k.marker, '1', 'NX') then lost = 1 end
-local seq = next_seq(k, n)
--- The defaults of the jobs that leave their opts or timeout out (includes/job.lua).
-if ARGV[tail + 2] and (ARGV[tail + 4] == '1' or seq == 0) then
+-- The defaults of the jobs that leave their opts or timeout out (includes/job.lua),
+-- written on every call: any script that moves a job may be the first after Redis lost
+-- the queue, and every job added with '' must find them.
+if ARGV[tail + 2] then
   redis.call('HSET', k.meta, 'opts', ARGV[tail + 2], 'timeout', ARGV[tail + 3])
 end
+
+local seq = next_seq(k, n)
 local out = {lost}
 local woke = false
 
