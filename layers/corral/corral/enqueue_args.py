@@ -102,13 +102,16 @@ class JobShaper:
         of a flow (most jobs), which is all the script needs of it; None for another job.
 
         The same fields as ``fields`` gives, without resolving and comparing options that
-        are the queue's defaults anyway.
+        are the queue's defaults anyway. The data is the JSON bytes pydantic's serializer
+        writes: ``model_dump_json`` wraps the same call in more than as much Python again,
+        and decodes the bytes that packing the command encodes once more.
         """
         if job.options is not None or job.parent is not None or job.flow_root:
             return None
         payload = self.validate(job.data)
         group = self._group(job, payload)
-        return [new_job_id(now), group, payload.model_dump_json(by_alias=True)]
+        data = type(payload).__pydantic_serializer__.to_json(payload, by_alias=True)
+        return [new_job_id(now), group, data]
 
     def shape(self, job: NewJob, now: int) -> Shaped:
         """A job validated, its group chosen, its options resolved and encoded."""

@@ -16,19 +16,22 @@ def new_job_id(now: int | None = None) -> str:
     ms = clock.now_ms() if now is None else now
     v = (ms << 80) | int.from_bytes(os.urandom(10), "big")
     p = _PAIRS
-    # Written out, not a loop over the 13 shifts: half the time per id.
-    return (
-        p[v >> 120 & 1023]
-        + p[v >> 110 & 1023]
-        + p[v >> 100 & 1023]
-        + p[v >> 90 & 1023]
-        + p[v >> 80 & 1023]
-        + p[v >> 70 & 1023]
-        + p[v >> 60 & 1023]
-        + p[v >> 50 & 1023]
-        + p[v >> 40 & 1023]
-        + p[v >> 30 & 1023]
-        + p[v >> 20 & 1023]
-        + p[v >> 10 & 1023]
-        + p[v & 1023]
+    # Written out, not a loop over the 13 shifts (half the time per id), and joined once
+    # rather than added up pair by pair.
+    return "".join(
+        (
+            p[v >> 120 & 1023],
+            p[v >> 110 & 1023],
+            p[v >> 100 & 1023],
+            p[v >> 90 & 1023],
+            p[v >> 80 & 1023],
+            p[v >> 70 & 1023],
+            p[v >> 60 & 1023],
+            p[v >> 50 & 1023],
+            p[v >> 40 & 1023],
+            p[v >> 30 & 1023],
+            p[v >> 20 & 1023],
+            p[v >> 10 & 1023],
+            p[v & 1023],
+        )
     )

@@ -30,7 +30,7 @@ from corral.queue_types import (
     decode_options,
     flow_add_args,
 )
-from corral.scripts import RedisClient, ScriptCall, load_script, run_call
+from corral.scripts import NO_TAIL, PackedArgs, RedisClient, ScriptCall, load_script, run_call
 from corral.validation import require_identifier
 
 if TYPE_CHECKING:
@@ -51,6 +51,10 @@ __all__ = [
     "decode_job",
     "now_ms",
 ]
+
+
+ENQUEUE_TAILS_KEPT = 64
+"""Most quotas whose packed enqueue arguments a queue keeps (then it forgets them all)."""
 
 
 class Queue:
@@ -75,6 +79,7 @@ class Queue:
         self.lease = lease or LeaseSettings()
         self.clock = clock
         self._script_calls: dict[str, ScriptCall] = {}
+        self._enqueue_tails: dict[int, PackedArgs] = {}
         self._parsed_opts: dict[str, ResolvedOptions] = {}
         self.shaper = JobShaper(definition)
         rate = definition.rate_limit
@@ -94,13 +99,26 @@ class Queue:
             retention.failed_age_ms,
         ]
 
-    async def _run(self, name: str, args: list[Any]) -> Any:
+    async def _run(self, name: str, args: list[Any], tail: PackedArgs = NO_TAIL) -> Any:
         call = self._script_calls.get(name)
         if call is None:
             # Encoded and packed once: redis-py would encode each key again on every call.
             names = self.keys.script_keys(load_script(name).keys)
             call = self._script_calls[name] = ScriptCall.of(name, [n.encode() for n in names])
-        return await run_call(self.redis, call, args)
+        return await run_call(self.redis, call, args, tail)
+
+    def _enqueue_tail(self, max_waiting: int) -> PackedArgs:
+        """``enqueue.lua``'s last arguments, alike for every call with this quota: packed
+        once per quota (a queue sees few: none, or its tenants' quota)."""
+        tail = self._enqueue_tails.get(max_waiting)
+        if tail is None:
+            defaults, default_opts = self.shaper.defaults()
+            marker = 1 if self.marker else 0
+            tail = PackedArgs.of([max_waiting, marker, default_opts, defaults.timeout])
+            if len(self._enqueue_tails) >= ENQUEUE_TAILS_KEPT:
+                self._enqueue_tails.clear()
+            self._enqueue_tails[max_waiting] = tail
+        return tail
 
     # -- producer ---------------------------------------------------------------
 
@@ -146,8 +164,7 @@ class Queue:
             args.extend(fields[:3] if short else fields)
             if len(fields) == 3 and not short:
                 args.extend(NO_OPTIONS)  # a plain job among jobs with options of their own
-        args += [max_waiting, 1 if self.marker else 0, default_opts, default_timeout]
-        reply = await self._run("enqueue", args)
+        reply = await self._run("enqueue", args, self._enqueue_tail(max_waiting))
         if reply[0] == ScriptCode.WAITING_QUOTA:
             raise WaitingQuotaError(int(reply[1]), max_waiting)
         if reply[0] == 1 and self.marker is not None:

@@ -114,10 +114,26 @@ def load_script(name: str) -> Script:
 
 
 @dataclass(frozen=True)
+class PackedArgs:
+    """Arguments that end many calls alike, packed once (``ScriptCall.packed``)."""
+
+    args: tuple[Any, ...]
+    items: bytes
+
+    @classmethod
+    def of(cls, args: Sequence[Any]) -> PackedArgs:
+        return cls(tuple(args), _items(redis_call.pack(tuple(args))) if args else b"")
+
+
+NO_TAIL = PackedArgs((), b"")
+
+
+@dataclass(frozen=True)
 class ScriptCall:
     """A script and the keys it is called with, the fixed part of its EVALSHA command
-    packed once. Packing costs about as much per argument as a Lua line; a queue calls
-    the same scripts with the same keys, so only the arguments are packed per call."""
+    packed once. Packing costs hiredis about 1,800 instructions an argument; a queue calls
+    the same scripts with the same keys, so only the arguments are packed per call, and of
+    those only the ones that change (``tail``: packed once by the caller)."""
 
     script: Script
     keys: tuple[str | bytes, ...]
@@ -130,11 +146,10 @@ class ScriptCall:
         packed = redis_call.pack((b"EVALSHA", script.sha, len(keys), *keys))
         return cls(script, tuple(keys), _items(packed))
 
-    def packed(self, args: Sequence[Any]) -> bytes:
-        length = b"*%d\r\n" % (3 + len(self.keys) + len(args))
-        if not args:
-            return length + self.head
-        return length + self.head + _items(redis_call.pack(tuple(args)))
+    def packed(self, args: Sequence[Any], tail: PackedArgs = NO_TAIL) -> bytes:
+        length = b"*%d\r\n" % (3 + len(self.keys) + len(args) + len(tail.args))
+        items = _items(redis_call.pack(tuple(args))) if args else b""
+        return length + self.head + items + tail.items
 
 
 def _items(packed: bytes) -> bytes:
@@ -142,15 +157,18 @@ def _items(packed: bytes) -> bytes:
     return packed[packed.index(b"\r\n") + 2 :]
 
 
-async def run_call(client: RedisClient, call: ScriptCall, args: Sequence[Any]) -> Any:
-    """Run a script by SHA; on NOSCRIPT (a restarted or new node) send its source once."""
+async def run_call(
+    client: RedisClient, call: ScriptCall, args: Sequence[Any], tail: PackedArgs = NO_TAIL
+) -> Any:
+    """Run a script by SHA with ``args`` then ``tail``'s; on NOSCRIPT (a restarted or new
+    node) send its source once."""
     script, keys = call.script, call.keys
     try:
         if redis_call.direct(client):
-            return await redis_call.send(client, call.packed(args))
-        return await client.evalsha(script.sha, len(keys), *keys, *args)
+            return await redis_call.send(client, call.packed(args, tail))
+        return await client.evalsha(script.sha, len(keys), *keys, *args, *tail.args)
     except NoScriptError:
-        return await client.eval(script.source, len(keys), *keys, *args)
+        return await client.eval(script.source, len(keys), *keys, *args, *tail.args)
 
 
 async def run_script(
