@@ -160,22 +160,40 @@ def _items(packed: bytes) -> bytes:
 async def run_call(
     client: RedisClient, call: ScriptCall, args: Sequence[Any], tail: PackedArgs = NO_TAIL
 ) -> Any:
-    """Run a script by SHA with ``args`` then ``tail``'s; on NOSCRIPT (a restarted or new
-    node) send its source once."""
-    script, keys = call.script, call.keys
-    try:
-        if redis_call.direct(client):
-            return await redis_call.send(client, call.packed(args, tail))
-        return await client.evalsha(script.sha, len(keys), *keys, *args, *tail.args)
-    except NoScriptError:
-        return await client.eval(script.source, len(keys), *keys, *args, *tail.args)
+    """Run a script by SHA with ``args`` then ``tail``'s (``_evalsha``)."""
+    direct = (client, call.packed(args, tail)) if redis_call.direct(client) else None
+    return await _evalsha(client, call.script, call.keys, args, tail.args, direct)
 
 
 async def run_script(
     client: RedisClient, name: str, keys: Sequence[str | bytes], args: list[Any]
 ) -> Any:
-    """Run script ``name`` with ``keys`` and ``args`` (``run_call``)."""
-    return await run_call(client, ScriptCall.of(name, keys), args)
+    """Run script ``name`` once with ``keys`` and ``args``: the whole command packed in one
+    go, as nothing of it is sent again (``_evalsha``)."""
+    script = load_script(name)
+    direct = None
+    if redis_call.direct(client):
+        direct = client, redis_call.pack((b"EVALSHA", script.sha, len(keys), *keys, *args))
+    return await _evalsha(client, script, keys, args, (), direct)
+
+
+async def _evalsha(
+    client: RedisClient,
+    script: Script,
+    keys: Sequence[str | bytes],
+    args: Sequence[Any],
+    more: Sequence[Any],
+    direct: tuple[Redis, bytes] | None,
+) -> Any:
+    """EVALSHA: on a plain client (``direct``: it, and the whole command packed) down its
+    lane, else through redis-py with ``args`` then ``more``; on NOSCRIPT (a restarted or
+    new node) the source is sent once."""
+    try:
+        if direct is not None:
+            return await redis_call.send(*direct)
+        return await client.evalsha(script.sha, len(keys), *keys, *args, *more)
+    except NoScriptError:
+        return await client.eval(script.source, len(keys), *keys, *args, *more)
 
 
 async def run_queue_script(client: RedisClient, keys: QueueKeys, name: str, args: list[Any]) -> Any:
