@@ -18,9 +18,9 @@ SERVICE = "corral"
 def handler(event: dict[str, Any], context: FunctionContext) -> dict[str, Any]:
     with invocation(context, SERVICE) as metrics:
         metrics.add_metric(name="ReconcilerRuns", unit=MetricUnit.Count, value=1)
-        # Started because Redis lost a queue: records too young to judge were lost too.
+        # Started because Redis lost a queue: the next scheduled run is minutes away.
         lost = event.get("source") == LOST_SOURCE
-        reports = current().reconciler.invoke(queues_of(event), settle_young=lost)
+        reports = current().reconciler.invoke(queues_of(event), lost=lost)
         restored = sum(len(r.restored) for r in reports.values())
         metrics.add_metric(name="JobsRestored", unit=MetricUnit.Count, value=restored)
         synced = sum(len(r.synced) for r in reports.values())

@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from corral.definition import QueueDefinition, QueueRegistry
 from corral.failures import FailureRecorder
 from corral.index_marker import IndexMarker
 from corral.job import JobOptions
 from corral.poller import Poller, PollerSettings
 from corral.reconciler import Reconciler
+from corral.records import JobRecord
 from corral.service import JobService
 from corral.store import JobStore
 from redis.asyncio import Redis
@@ -60,7 +62,7 @@ class Deployment:
         self.reconciler = Reconciler(self.service.queues, self.store, failures, grace_ms=GRACE_MS)
 
     async def start_reconcile(self, queue: str) -> None:
-        self.started.append(asyncio.create_task(self.reconciler.run([queue], settle_young=True)))
+        self.started.append(asyncio.create_task(self.reconciler.run([queue], lost=True)))
 
     async def pending_in_redis(self) -> int:
         counts = await self.queue.counts()
@@ -144,3 +146,51 @@ async def test_an_enqueue_tests_the_marker_in_its_one_round_trip(
 
     assert counting.calls == ["evalsha"]
     assert len(deployment.started) == 1  # the marker is set: nothing more to reconcile
+
+
+class FlakyListing(JobStore):
+    """The job table, whose listing fails its first ``failures`` times (DynamoDB unavailable
+    past the client's own retries)."""
+
+    failures = 2
+
+    def live_jobs(self, queue: str, page_size: int = 100) -> Iterator[JobRecord]:
+        if self.failures:
+            self.failures -= 1
+            error = {"Error": {"Code": "ServiceUnavailable", "Message": "unavailable"}}
+            raise ClientError(error, "Query")  # type: ignore[arg-type]
+        return super().live_jobs(queue, page_size)
+
+
+async def test_a_reconcile_after_a_flush_tries_again_when_dynamodb_fails(
+    private_redis: Redis, aws: AwsStack, prefix: str
+) -> None:
+    deployment = Deployment(private_redis, aws, prefix)
+    for i in range(5):
+        await deployment.service.enqueue("jobs", {"n": i}, LATER, "acme")
+    await asyncio.gather(*deployment.started)
+    await private_redis.flushall()
+    failures = FailureRecorder(deployment.store, None)
+    flaky = FlakyListing(aws.dynamodb, aws.table)
+    reconciler = Reconciler(deployment.service.queues, flaky, failures, grace_ms=0)
+
+    reports = await reconciler.run(["jobs"], lost=True)
+
+    assert flaky.failures == 0
+    assert len(reports["jobs"].restored) == 5
+    assert await deployment.pending_in_redis() == 5
+
+
+async def test_a_scheduled_reconcile_leaves_a_failed_queue_to_its_next_run(
+    private_redis: Redis, aws: AwsStack, prefix: str
+) -> None:
+    deployment = Deployment(private_redis, aws, prefix)
+    await deployment.service.enqueue("jobs", {"n": 1}, LATER, "acme")
+    await asyncio.gather(*deployment.started)
+    await private_redis.flushall()
+    failures = FailureRecorder(deployment.store, None)
+    flaky = FlakyListing(aws.dynamodb, aws.table)
+    reconciler = Reconciler(deployment.service.queues, flaky, failures, grace_ms=0)
+
+    assert await reconciler.run(["jobs"]) == {}
+    assert flaky.failures == 1

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FIELDS = ("state", "attemptsMade", "result", "error")
+LOST_RETRY_S = (0.5, 1.0, 2.0, 4.0)
+"""Waits before trying again a queue whose reconcile failed just after Redis lost it."""
 STALLED = {"message": "job stalled: its poller stopped and it had no attempts left"}
 
 
@@ -118,42 +120,51 @@ class Reconciler:
         self.clock = clock
 
     async def run(
-        self, names: Sequence[str] | None = None, *, settle_young: bool = False
+        self, names: Sequence[str] | None = None, *, lost: bool = False
     ) -> dict[str, ReconcileReport]:
         """Reconcile ``names`` (every queue by default); one queue's failure spares the rest.
 
-        ``settle_young``: Redis was just lost, so records too young to judge are lost as
-        well: wait until they pass the grace and judge them too, instead of leaving them to
-        the next scheduled run minutes later.
+        ``lost``: Redis just lost these queues, and the next scheduled run is minutes away.
+        A queue whose reconcile fails (DynamoDB unavailable) is tried again a few times, and
+        records too young to judge are lost as well: wait until they pass the grace and
+        judge them too.
         """
-        reports: dict[str, ReconcileReport] = {}
+        names = list(names or self.queues)
         if self.flows is not None:
             # Flow parents first: they put back their lost children with the link to them.
-            for name in names or list(self.queues):
+            for name in names:
                 try:
                     await self.flows.repair(self.queues[name])
                 except Exception:
                     logger.exception("repairing the flows of %s failed", name)
-        for name in names or list(self.queues):
-            try:
-                reports[name] = await self.reconcile(self.queues[name])
-            except Exception:
-                logger.exception("reconciling %s failed", name, extra={"queue": name})
-        if settle_young:
-            await self._settle_young(reports)
+        retry_s = LOST_RETRY_S if lost else ()
+        reports = await self._reconcile_each(names, retry_s)
+        if lost:
+            young = {name: r for name, r in reports.items() if r.young_until}
+            if young:
+                wait_ms = max(r.young_until for r in young.values()) - self.clock()
+                await asyncio.sleep(max(0, wait_ms) / 1000)
+                for name, later in (await self._reconcile_each(list(young), retry_s)).items():
+                    young[name].add(later)
         return reports
 
-    async def _settle_young(self, reports: dict[str, ReconcileReport]) -> None:
-        young = {name: r for name, r in reports.items() if r.young_until}
-        if not young:
-            return
-        wait_ms = max(r.young_until for r in young.values()) - self.clock()
-        await asyncio.sleep(max(0, wait_ms) / 1000)
-        for name, report in young.items():
-            try:
-                report.add(await self.reconcile(self.queues[name]))
-            except Exception:
-                logger.exception("reconciling %s failed", name, extra={"queue": name})
+    async def _reconcile_each(
+        self, names: Sequence[str], retry_s: Sequence[float]
+    ) -> dict[str, ReconcileReport]:
+        """Reconcile each queue; those that failed are tried again after each of ``retry_s``."""
+        reports: dict[str, ReconcileReport] = {}
+        left = list(names)
+        for wait_s in (0.0, *retry_s):
+            if not left:
+                break
+            await asyncio.sleep(wait_s)
+            for name in list(left):
+                try:
+                    reports[name] = await self.reconcile(self.queues[name])
+                    left.remove(name)
+                except Exception:
+                    logger.exception("reconciling %s failed", name, extra={"queue": name})
+        return reports
 
     async def reconcile(self, queue: Queue) -> ReconcileReport:
         """Reconcile one queue."""

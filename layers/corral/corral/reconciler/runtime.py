@@ -56,9 +56,9 @@ class ReconcilerRuntime:
         self.lease = lease
 
     def invoke(
-        self, names: Sequence[str] | None = None, *, settle_young: bool = False
+        self, names: Sequence[str] | None = None, *, lost: bool = False
     ) -> dict[str, ReconcileReport]:
-        """Reconcile ``names`` (default: every queue) on this thread's loop (``settle_young``:
+        """Reconcile ``names`` (default: every queue) on this thread's loop (``lost``:
         see ``Reconciler.run``)."""
         for name in names or ():
             self.registry.get(name)  # UnknownQueueError before any work
@@ -75,7 +75,7 @@ class ReconcilerRuntime:
             reconciler = Reconciler(
                 queues, self.store, self.failures, waker=waker, grace_ms=self.grace_ms, flows=flows
             )
-            return await reconciler.run(names, settle_young=settle_young)
+            return await reconciler.run(names, lost=lost)
 
         return self.loops.run(work)
 
