@@ -134,7 +134,16 @@ class Queue:
         self, data: Any, options: JobOptions | None = None, *, group: str | None = None
     ) -> EnqueueResult:
         """Enqueue one job."""
-        return (await self.add_bulk([NewJob(data, options, group)]))[0]
+        job = NewJob(data, options, group)
+        now = self.clock()
+        fields = self.shaper.plain(job, now)
+        if fields is None:
+            return (await self.add_bulk([job]))[0]
+        # A lone job that sets no option (the most common call): add_bulk's args, without
+        # its batch bookkeeping.
+        args = [now, self.definition.group_concurrency, 1, 3, *fields]
+        reply = await self._run("enqueue", args, self._enqueue_tail(0))
+        return (await self._enqueued(reply, 0))[0]
 
     async def add_bulk(self, jobs: Sequence[NewJob], max_waiting: int = 0) -> list[EnqueueResult]:
         """Enqueue many jobs in one round trip (all validated before any is sent).
@@ -165,6 +174,10 @@ class Queue:
             if len(fields) == 3 and not short:
                 args.extend(NO_OPTIONS)  # a plain job among jobs with options of their own
         reply = await self._run("enqueue", args, self._enqueue_tail(max_waiting))
+        return await self._enqueued(reply, max_waiting)
+
+    async def _enqueued(self, reply: list[Any], max_waiting: int) -> list[EnqueueResult]:
+        """What ``enqueue.lua`` answered: each job's result, or the quota's error."""
         if reply[0] == ScriptCode.WAITING_QUOTA:
             raise WaitingQuotaError(int(reply[1]), max_waiting)
         if reply[0] == 1 and self.marker is not None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, TypeGuard
-from weakref import WeakKeyDictionary
 
 import hiredis
 from redis.asyncio import Redis
@@ -39,19 +38,24 @@ def direct(client: object) -> TypeGuard[Redis]:
     )
 
 
-_lanes: WeakKeyDictionary[ConnectionPool, Lane] = WeakKeyDictionary()
-
 LANE_MIN_POOL = 32
 """A pool that may hold fewer connections keeps them all for its callers: lending one
 for good could starve them (a ``BlockingConnectionPool`` would wait for it forever)."""
 
+LANE_ATTRIBUTE = "_corral_lane"
+"""Where a pool keeps its lane: on the pool itself, so that the lane lives and dies with
+it, and finding it is one attribute read per call."""
+
 
 def _lane(pool: ConnectionPool) -> Lane | None:
-    lane = _lanes.get(pool)
+    lane: Lane | None = getattr(pool, LANE_ATTRIBUTE, None)
     if lane is None:
         if type(pool) is not ConnectionPool or pool.max_connections < LANE_MIN_POOL:
             return None
-        lane = _lanes[pool] = Lane()
+        if str(pool.connection_kwargs.get("protocol") or 2) != "2":
+            return None  # RESP3 may interleave push messages with replies
+        lane = Lane()
+        setattr(pool, LANE_ATTRIBUTE, lane)
     return lane
 
 

@@ -161,8 +161,12 @@ async def run_call(
     client: RedisClient, call: ScriptCall, args: Sequence[Any], tail: PackedArgs = NO_TAIL
 ) -> Any:
     """Run a script by SHA with ``args`` then ``tail``'s (``_evalsha``)."""
-    direct = (client, call.packed(args, tail)) if redis_call.direct(client) else None
-    return await _evalsha(client, call.script, call.keys, args, tail.args, direct)
+    if redis_call.direct(client):
+        try:  # _evalsha written out: the path of every enqueue and claim
+            return await redis_call.send(client, call.packed(args, tail))
+        except NoScriptError:
+            return await _eval(client, call.script, call.keys, args, tail.args)
+    return await _evalsha(client, call.script, call.keys, args, tail.args, None)
 
 
 async def run_script(
@@ -193,7 +197,18 @@ async def _evalsha(
             return await redis_call.send(*direct)
         return await client.evalsha(script.sha, len(keys), *keys, *args, *more)
     except NoScriptError:
-        return await client.eval(script.source, len(keys), *keys, *args, *more)
+        return await _eval(client, script, keys, args, more)
+
+
+async def _eval(
+    client: RedisClient,
+    script: Script,
+    keys: Sequence[str | bytes],
+    args: Sequence[Any],
+    more: Sequence[Any],
+) -> Any:
+    """EVAL: Redis lacks the script (a restarted or new node), so its source is sent once."""
+    return await client.eval(script.source, len(keys), *keys, *args, *more)
 
 
 async def run_queue_script(client: RedisClient, keys: QueueKeys, name: str, args: list[Any]) -> Any:

@@ -59,7 +59,8 @@ async def unpause(admin: redis.asyncio.Redis) -> None:
 
 async def lane_client_id(admin: redis.asyncio.Redis, queue: Queue) -> int:
     await queue.add({"n": 0})  # opens the lane
-    lane = redis_call._lanes[queue.redis.connection_pool]  # type: ignore[union-attr]
+    lane = redis_call._lane(queue.redis.connection_pool)  # type: ignore[union-attr]
+    assert lane is not None
     assert lane.conn is not None
     names = {c["id"]: c for c in await admin.client_list()}
     ours = [i for i, c in names.items() if c["cmd"] == "evalsha"]
@@ -170,7 +171,9 @@ async def test_a_call_cancelled_while_stalled_closes_the_lane(
     with contextlib.suppress(asyncio.CancelledError):
         await call
 
-    lane = redis_call._lanes[queue.redis.connection_pool]  # type: ignore[union-attr]
+    lane = redis_call._lane(queue.redis.connection_pool)  # type: ignore[union-attr]
+
+    assert lane is not None
     assert lane.conn is not None and not lane.conn.is_connected
     assert not lane.busy
     await unpause(admin)
@@ -191,3 +194,32 @@ async def test_a_due_health_check_pings_before_the_call(connect: Connect, prefix
     await queue.add({"n": 1})
 
     assert await pings() == before + 1
+
+
+async def test_closing_the_client_closes_the_lane_at_once(connect: Connect, prefix: str) -> None:
+    client = connect()
+    queue = queue_on(client, prefix)
+    await queue.add({"n": 0})
+    lane = redis_call._lane(client.connection_pool)
+    assert lane is not None and lane.conn is not None
+
+    async with asyncio.timeout(2):  # redis-py waits for the stream it no longer reads
+        await client.aclose()
+
+    assert not lane.conn.is_connected
+
+
+async def test_bytes_no_call_asked_for_send_the_next_call_down_a_new_connection(
+    connect: Connect, prefix: str
+) -> None:
+    admin = connect()
+    queue = queue_on(connect(retry=Retry(NoBackoff(), 0)), prefix)
+    lane_id = await lane_client_id(admin, queue)
+    lane = redis_call._lane(queue.redis.connection_pool)  # type: ignore[union-attr]
+    assert lane is not None and lane.protocol is not None
+    lane.protocol.data_received(b"+OK\r\n")  # a reply left over from a call cut short
+
+    await queue.add({"n": 1})
+
+    assert await lane_client_id(admin, queue) != lane_id
+    assert (await queue.counts()).waiting == 3

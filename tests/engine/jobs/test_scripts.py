@@ -172,9 +172,10 @@ async def test_a_lane_marked_to_reconnect_is_closed_after_its_call(
     definition = QueueDefinition(name="marked", payload=Payload, handler=noop)
     queue = Queue(private_client, definition, prefix=prefix)
     await queue.add({"n": 1})
-    lane = redis_call._lanes[private_client.connection_pool]
+    lane = redis_call._lane(private_client.connection_pool)
+    assert lane is not None
     assert lane.conn is not None and lane.conn.is_connected
-    lane.conn.mark_for_reconnect()  # type: ignore[no-untyped-call]  # as a maintenance notice does
+    lane.conn.mark_for_reconnect()  # type: ignore[no-untyped-call]  # as maintenance does
 
     await queue.add({"n": 2})
 

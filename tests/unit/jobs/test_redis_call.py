@@ -73,3 +73,11 @@ async def test_a_pool_lends_a_lane_only_when_it_has_connections_to_spare() -> No
     finally:
         for pool in (roomy, small, blocking):
             await pool.aclose()
+
+
+async def test_a_resp3_pool_keeps_its_connections_for_redis_py() -> None:
+    resp3 = ConnectionPool(protocol=3)
+    try:
+        assert redis_call._lane(resp3) is None
+    finally:
+        await resp3.aclose()
