@@ -69,6 +69,18 @@ class Deployment:
         return counts.waiting + counts.delayed
 
 
+async def flushed(redis: Redis, aws: AwsStack, prefix: str, jobs: int) -> Deployment:
+    """A deployment that took ``jobs`` pending jobs (and reconciled their queue's first
+    use), then lost them all to a flush."""
+    deployment = Deployment(redis, aws, prefix)
+    for i in range(jobs):
+        await deployment.service.enqueue("jobs", {"n": i}, LATER, "acme")
+    await asyncio.gather(*deployment.started)
+    deployment.started.clear()
+    await redis.flushall()
+    return deployment
+
+
 async def wait_for(check: Any, want: int, timeout_s: float = 10.0) -> float:
     """Seconds until ``await check()`` reaches ``want``."""
     started = time.monotonic()
@@ -100,12 +112,7 @@ async def test_the_next_enqueue_after_a_flush_restores_every_pending_job_within_
 async def test_a_poller_run_after_a_flush_starts_a_reconcile(
     private_redis: Redis, aws: AwsStack, prefix: str
 ) -> None:
-    deployment = Deployment(private_redis, aws, prefix)
-    for i in range(5):
-        await deployment.service.enqueue("jobs", {"n": i}, LATER, "acme")
-    await asyncio.gather(*deployment.started)
-    deployment.started.clear()
-    await private_redis.flushall()
+    deployment = await flushed(private_redis, aws, prefix, 5)
 
     poller = Poller(
         deployment.queue, settings=PollerSettings(linger_ms=0), marker=deployment.marker
@@ -162,17 +169,18 @@ class FlakyListing(JobStore):
         return super().live_jobs(queue, page_size)
 
 
+def flaky_reconciler(deployment: Deployment, aws: AwsStack) -> tuple[FlakyListing, Reconciler]:
+    """A reconciler of the deployment's queues whose table listing fails at first."""
+    flaky = FlakyListing(aws.dynamodb, aws.table)
+    failures = FailureRecorder(deployment.store, None)
+    return flaky, Reconciler(deployment.service.queues, flaky, failures, grace_ms=0)
+
+
 async def test_a_reconcile_after_a_flush_tries_again_when_dynamodb_fails(
     private_redis: Redis, aws: AwsStack, prefix: str
 ) -> None:
-    deployment = Deployment(private_redis, aws, prefix)
-    for i in range(5):
-        await deployment.service.enqueue("jobs", {"n": i}, LATER, "acme")
-    await asyncio.gather(*deployment.started)
-    await private_redis.flushall()
-    failures = FailureRecorder(deployment.store, None)
-    flaky = FlakyListing(aws.dynamodb, aws.table)
-    reconciler = Reconciler(deployment.service.queues, flaky, failures, grace_ms=0)
+    deployment = await flushed(private_redis, aws, prefix, 5)
+    flaky, reconciler = flaky_reconciler(deployment, aws)
 
     reports = await reconciler.run(["jobs"], lost=True)
 
@@ -184,13 +192,8 @@ async def test_a_reconcile_after_a_flush_tries_again_when_dynamodb_fails(
 async def test_a_scheduled_reconcile_leaves_a_failed_queue_to_its_next_run(
     private_redis: Redis, aws: AwsStack, prefix: str
 ) -> None:
-    deployment = Deployment(private_redis, aws, prefix)
-    await deployment.service.enqueue("jobs", {"n": 1}, LATER, "acme")
-    await asyncio.gather(*deployment.started)
-    await private_redis.flushall()
-    failures = FailureRecorder(deployment.store, None)
-    flaky = FlakyListing(aws.dynamodb, aws.table)
-    reconciler = Reconciler(deployment.service.queues, flaky, failures, grace_ms=0)
+    deployment = await flushed(private_redis, aws, prefix, 1)
+    flaky, reconciler = flaky_reconciler(deployment, aws)
 
     assert await reconciler.run(["jobs"]) == {}
     assert flaky.failures == 1

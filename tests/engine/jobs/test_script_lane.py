@@ -203,7 +203,7 @@ async def test_closing_the_client_closes_the_lane_at_once(connect: Connect, pref
     lane = redis_call._lane(client.connection_pool)
     assert lane is not None and lane.conn is not None
 
-    async with asyncio.timeout(2):  # redis-py waits for the stream it no longer reads
+    async with asyncio.timeout(2):  # redis-py waits for its stream to close: passed on
         await client.aclose()
 
     assert not lane.conn.is_connected
