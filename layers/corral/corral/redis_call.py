@@ -6,9 +6,10 @@ script call does not need (the observability hooks, the per-command dispatch). H
 command is packed in one C call (hiredis) and sent under the client's retry policy and
 timeouts on the pool's *lane* (``redis_lane``): one connection the pool lends for good,
 so that a call made while no other is in flight skips the pool's check-out and return
-(about 15 µs of bookkeeping) and redis-py's send and read wrappers. A call made while the
-lane is busy takes a connection from the pool as usual. The pool's ``disconnect``
-(``Redis.aclose``) closes the lane with the rest.
+(about 15 µs of bookkeeping) and redis-py's stream reader, parser and their wrappers. A
+call made while the lane is busy takes a connection from the pool as usual; so does every
+call of a RESP3 client. The pool's ``disconnect`` (``Redis.aclose``) closes the lane with
+the rest.
 """
 
 from __future__ import annotations
