@@ -6,21 +6,6 @@ import os
 
 from corral import clock
 
-RANDOM_IDS = 256
-"""Ids whose random bits one ``os.urandom`` call reads: a system call per id cost about as
-much as the rest of the id."""
-_random = b""
-_used = 0
-
-
-def _forget_random() -> None:
-    """A forked child must not hand out the random bits its parent will use too."""
-    global _random, _used
-    _random, _used = b"", 0
-
-
-os.register_at_fork(after_in_child=_forget_random)
-
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 """Two digits per 10 bits: 13 look-ups per id instead of 26."""
@@ -28,13 +13,8 @@ _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 
 def new_job_id(now: int | None = None) -> str:
     """A new id whose lexical order follows creation time."""
-    global _random, _used
     ms = clock.now_ms() if now is None else now
-    if _used >= len(_random):
-        _random, _used = os.urandom(10 * RANDOM_IDS), 0
-    start = _used
-    _used = start + 10
-    v = (ms << 80) | int.from_bytes(_random[start : start + 10], "big")
+    v = (ms << 80) | int.from_bytes(os.urandom(10), "big")
     p = _PAIRS
     # Written out, not a loop over the 13 shifts (half the time per id), and joined once
     # rather than added up pair by pair.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from corral.ids import new_job_id
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -32,17 +30,3 @@ def test_ids_sort_by_time_and_differ_within_a_millisecond() -> None:
     # 80 random bits: every one of the last 16 digits varies.
     for position in range(10, 26):
         assert len({job_id[position] for job_id in same_ms}) > 16
-
-
-def test_a_forked_child_draws_random_bits_of_its_own() -> None:
-    new_job_id(1)  # the parent holds unused random bits
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: send its next id and leave at once
-        os.write(write, new_job_id(1).encode())
-        os._exit(0)
-    os.close(write)
-    child = os.read(read, 64).decode()
-    os.close(read)
-    os.waitpid(pid, 0)
-    assert child != new_job_id(1)
