@@ -77,7 +77,7 @@ async def call(client: Redis, command: tuple[Any, ...]) -> Any:
 async def send(client: Redis, packed: bytes) -> Any:
     """Send a packed command and return its reply, decoded as the client decodes."""
     pool = client.connection_pool
-    lane = _lane(pool)
+    lane = getattr(pool, LANE_ATTRIBUTE, None) or _lane(pool)
     if lane is None or lane.busy:
         conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:

@@ -116,6 +116,7 @@ class Lane:
         "conn",
         "deadline",
         "expired",
+        "marked",
         "protocol",
         "task",
         "timer",
@@ -126,6 +127,8 @@ class Lane:
         self.conn: AbstractConnection | None = None
         self.protocol: LaneProtocol | None = None
         """Set on the connection's transport while it is open and fit for a call."""
+        self.marked: Any = None
+        """The connection's ``should_reconnect`` (redis-py 7 and later)."""
         self.busy = False
         self.task: asyncio.Task[Any] | None = None
         """The task whose call is in flight (the watchdog cancels it past ``deadline``)."""
@@ -149,7 +152,7 @@ class Lane:
                 # What the pool does on a return: a connection marked to reconnect (the
                 # server announced maintenance, or new credentials) is closed, and opens
                 # anew on its next call.
-                marked = getattr(self.conn, "should_reconnect", None)
+                marked = self.marked
                 if marked is not None and marked():
                     self.protocol = None
                     await self.conn.disconnect()  # type: ignore[union-attr]
@@ -162,6 +165,7 @@ class Lane:
         conn = self.conn
         if conn is None:
             conn = self.conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+            self.marked = getattr(conn, "should_reconnect", None)
         elif conn.is_connected and self.protocol is not None:
             await conn.disconnect()  # stale: opens anew, rather than failing the call
         self.protocol = None
