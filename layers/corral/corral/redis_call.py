@@ -69,15 +69,10 @@ def pack(command: tuple[Any, ...]) -> bytes:
     return packed
 
 
-async def call(client: Redis, command: tuple[Any, ...]) -> Any:
-    """Send ``command`` (name first) and return its reply, decoded as the client decodes."""
-    return await send(client, pack(command))
-
-
 async def send(client: Redis, packed: bytes) -> Any:
     """Send a packed command and return its reply, decoded as the client decodes."""
     pool = client.connection_pool
-    lane = getattr(pool, LANE_ATTRIBUTE, None) or _lane(pool)
+    lane = _lane(pool)
     if lane is None or lane.busy:
         conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
