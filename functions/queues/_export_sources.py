@@ -113,8 +113,8 @@ class JobHistorySource:
             for reply in self._pages({**query, "Limit": self.page_size}):
                 for item in fetch_items(self.dynamodb, self.table, reply.get("Items", [])):
                     record = from_item(item)
-                    if record.expires_at is not None and record.expires_at <= time.time():
-                        continue  # past its TTL: the store treats it as gone
+                    if not record.live_at(time.time()):
+                        continue
                     if "status" in filters and record.status.value != str(filters["status"]):
                         continue
                     yield {

@@ -111,6 +111,11 @@ class JobRecord(JobFields):
     """The item's flow links as read (``FLOW_ATTRIBUTES``); None: the job is in no flow.
     A read of the record brings them, so showing a node's links needs no second read."""
 
+    def live_at(self, now_s: float) -> bool:
+        """Whether the record still counts at ``now_s`` (epoch seconds). DynamoDB's TTL
+        deletes late, up to days after ``expires_at``: an expired record is treated as gone."""
+        return self.expires_at is None or self.expires_at > now_s
+
     def job_options(self) -> JobOptions:
         """The options the job was enqueued with, typed (the defaults if they no longer
         validate: a record written by an older release)."""

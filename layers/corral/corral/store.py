@@ -113,8 +113,7 @@ class JobStore:
         return self.clock() // 1000
 
     def _live(self, record: JobRecord) -> bool:
-        # TTL deletes late (up to days): an expired record is treated as gone.
-        return record.expires_at is None or record.expires_at > self._now_s()
+        return record.live_at(self._now_s())
 
     def ping(self) -> None:
         """Raise if the table cannot be reached."""

@@ -145,6 +145,14 @@ def test_the_history_shows_each_job_as_it_is_now(jobs: JobHistorySource) -> None
     assert jobs.count(TENANT, {"status": "completed"}) is None, "known only once written"
 
 
+def test_a_record_past_its_ttl_is_not_exported(jobs: JobHistorySource) -> None:
+    # DynamoDB's TTL deletes late: the export leaves the record out, as the store's reads do.
+    expired = record("J5", "email", TENANT, JobStatus.COMPLETED, 5_000)
+    expired.expires_at = 1
+    jobs.dynamodb.put_item(TableName=TABLE, Item=to_item(expired))
+    assert [row["jobId"] for row in jobs.rows(TENANT, {"queue": "email"})] == ["J3", "J2", "J1"]
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
