@@ -53,14 +53,15 @@ class Usage:
     events: float = 0.0
     detail: dict[str, float] = field(default_factory=dict)
 
-    def dollars(self) -> dict[str, float]:
+    def dollars(self, write_unit: float = p.DYNAMODB_WRITE_UNIT) -> dict[str, float]:
+        """Each line's cost, with writes at ``write_unit`` (on demand unless told)."""
         return {
             "Lambda requests": self.lambda_requests * p.LAMBDA_REQUEST,
             "Lambda GB-seconds busy (arm64)": self.lambda_gb_s * p.LAMBDA_GB_SECOND_ARM,
             "Lambda GB-seconds idle (arm64)": self.lambda_idle_gb_s * p.LAMBDA_GB_SECOND_ARM,
             "API Gateway HTTP API requests": self.api_requests * p.HTTP_API_REQUEST,
-            "DynamoDB write units": self.write_units * p.DYNAMODB_WRITE_UNIT,
-            "DynamoDB index write units": self.index_write_units * p.DYNAMODB_WRITE_UNIT,
+            "DynamoDB write units": self.write_units * write_unit,
+            "DynamoDB index write units": self.index_write_units * write_unit,
             "DynamoDB read units": self.read_units * p.DYNAMODB_READ_UNIT,
             "SQS requests": self.sqs_requests * p.SQS_REQUEST,
             "ElastiCache ECPUs": self.ecpus * p.ELASTICACHE_ECPU,
@@ -81,8 +82,8 @@ class Usage:
         left.detail = dict(self.detail)
         return left
 
-    def total(self) -> float:
-        return sum(self.dollars().values())
+    def total(self, write_unit: float = p.DYNAMODB_WRITE_UNIT) -> float:
+        return sum(self.dollars(write_unit).values())
 
 
 @cache

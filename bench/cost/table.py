@@ -178,6 +178,13 @@ def render(single: Measured, batched: Measured | None, idle: e.Usage, idle_s: fl
         "",
         f"corral total per million jobs, {corral[0][0]}: ${corral[0][1]:.2f}",
         *[f"corral total per million jobs, {label}: ${cost:.2f}" for label, cost in corral[1:]],
+        *[
+            f"the same, {m.label}, with JobTableCapacity (writes at "
+            f"{p.PROVISIONED_USE:.0%} of provisioned units): "
+            f"${m.per_million.total(p.DYNAMODB_PROVISIONED_WRITE_UNIT):.2f}"
+            for m in (single, batched)
+            if m is not None
+        ],
         f"SQS + Lambda event source mapping, per million jobs: ${esm:.2f}",
         f"SQS + Lambda ESM plus a DynamoDB status record per job: ${esm_status:.2f}",
         f"QStash, per million messages (list price, $1 per 100,000): ${qstash:.2f}",

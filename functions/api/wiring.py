@@ -6,6 +6,7 @@ start instead of a Lambda invoke, its queues).
 
 from __future__ import annotations
 
+from corral import pricing
 from corral.events.eventbridge import parse_types
 from corral.index_marker import IndexMarker
 from corral.quotas import Quotas
@@ -79,7 +80,10 @@ def build_app(wiring: Wiring | None = None) -> FastAPI:
             webhooks = WebhookConfig(secrets, settings.local, version=version)
         sent = parse_types(settings.event_types) if settings.event_bus else frozenset()
         stats = StatsReader(
-            w.client("dynamodb"), tenant_table, event_types=frozenset(t.slug for t in sent)
+            w.client("dynamodb"),
+            tenant_table,
+            event_types=frozenset(t.slug for t in sent),
+            write_unit=pricing.job_table_write_unit(settings.job_table_provisioned),
         )
     return create_app(
         registry,

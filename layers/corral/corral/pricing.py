@@ -28,6 +28,13 @@ HTTP_API_REQUEST = 1.00 / 1e6
 DYNAMODB_WRITE_UNIT = 0.625 / 1e6
 DYNAMODB_READ_UNIT = 0.125 / 1e6
 
+# https://aws.amazon.com/dynamodb/pricing/provisioned/ (Standard table class): the job
+# table with JobTableCapacity, which auto scaling keeps at PROVISIONED_USE of its capacity
+# (template.yaml's scaling policies), so each unit used pays for 1 / PROVISIONED_USE.
+DYNAMODB_WRITE_UNIT_HOUR = 0.00065
+PROVISIONED_USE = 0.70
+DYNAMODB_PROVISIONED_WRITE_UNIT = DYNAMODB_WRITE_UNIT_HOUR / 3600 / PROVISIONED_USE
+
 # https://aws.amazon.com/sqs/pricing/ (standard queues, after the free first million)
 SQS_REQUEST = 0.40 / 1e6
 
@@ -70,6 +77,12 @@ class UnitCosts:
 
 MEASURED = UnitCosts()
 
+
+def job_table_write_unit(provisioned: bool) -> float:
+    """What one write to the job table costs: on demand, or provisioned (JobTableCapacity)."""
+    return DYNAMODB_PROVISIONED_WRITE_UNIT if provisioned else DYNAMODB_WRITE_UNIT
+
+
 FAILURE_EVENTS = ("failed", "dead-lettered")
 
 
@@ -78,9 +91,11 @@ def estimate(
     *,
     event_types: frozenset[str] = frozenset(FAILURE_EVENTS),
     units: UnitCosts = MEASURED,
+    write_unit: float = DYNAMODB_WRITE_UNIT,
 ) -> dict[str, float]:
     """Dollars a tenant's jobs cost, by service, from its counts (``queued``,
-    ``completed``, ``failed``, ``retried``, ``cancelled``) and the event types sent.
+    ``completed``, ``failed``, ``retried``, ``cancelled``), the event types sent and the
+    price of a job table write (``job_table_write_unit``).
 
     Every job is taken as enqueued alone (a batch shares one API request: an upper bound).
     """
@@ -103,7 +118,7 @@ def estimate(
             (queued + finished) * units.record_write_units
             + queued * index_write_units(units.record_write_units)
         )
-        * DYNAMODB_WRITE_UNIT,
+        * write_unit,
         "elasticache": queued * units.ecpus * ELASTICACHE_ECPU,
         "eventbridge": events * EVENTBRIDGE_EVENT,
         "sqs": failed * SQS_REQUEST,

@@ -75,6 +75,9 @@ class Settings(FromEnvironment):
         description="lifecycle events sent to the bus: slugs, comma-separated, or 'all'",
     )
     tenant_table: str = Field(default="", description="webhooks, signing secrets, daily stats")
+    job_table_provisioned: bool = Field(
+        default=False, description="the job table has provisioned capacity (JobTableCapacity)"
+    )
     # The typed queues (functions/queues).
     email_sender: str = Field(default="", description="SES v2 FromEmailAddress")
     email_configuration_set: str = ""

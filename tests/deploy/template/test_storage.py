@@ -18,8 +18,15 @@ def table(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
 def test_job_table_keys_and_indexes_match_the_store(template: dict[str, Any]) -> None:
     declared = table(template, "JobTable")
     wanted = table_definition("corral-jobs")
-    for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"):
+    for key in ("AttributeDefinitions", "KeySchema"):
         assert declared[key] == wanted[key], key
+    # Each index's capacity follows the JobTableCapacity parameter (test_capacity.py).
+    indexes = [
+        {k: v for k, v in index.items() if k != "ProvisionedThroughput"}
+        for index in declared["GlobalSecondaryIndexes"]
+    ]
+    assert indexes == wanted["GlobalSecondaryIndexes"]
+    assert declared["BillingMode"]["Fn::If"][2] == wanted["BillingMode"], "on demand by default"
 
 
 def test_job_table_is_durable(template: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from api.factory import create_app
 from api.wiring import build_app
+from corral import pricing
 from corral.event_loops import new_loop
 from corral.settings import Settings
 from corral.store import JobStore
@@ -195,6 +196,26 @@ def test_the_deployment_app_builds_from_settings(aws: AwsStack, prefix: str) -> 
         assert http.get("/queues/email", headers={"Authorization": "Bearer k1"}).status_code == 200
         http.portal.call(redis.aclose)  # type: ignore[union-attr]
     delete_prefix_sync(prefix)
+
+
+@pytest.mark.parametrize("provisioned", [False, True])
+def test_the_stats_cost_estimate_follows_the_job_tables_billing(
+    aws: AwsStack, prefix: str, provisioned: bool
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "table": aws.table,
+            "dlq_url": aws.dlq_url,
+            "bucket": aws.bucket,
+            "tenant_table": "corral-tenants",
+            "key_prefix": prefix,
+            "job_table_provisioned": provisioned,
+        }
+    )
+    redis = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
+    app = build_app(Wiring(settings, redis=lambda: redis))
+    assert app.state.stats.write_unit == pricing.job_table_write_unit(provisioned)
+    assert (app.state.stats.write_unit < pricing.DYNAMODB_WRITE_UNIT) is provisioned
 
 
 def test_the_function_module_exposes_app_and_handler() -> None:

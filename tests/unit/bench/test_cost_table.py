@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from corral import pricing as p
 
 from bench.chaos.run import Result
 from bench.cost.table import idle_usage, measure, render
@@ -91,3 +92,24 @@ def test_the_index_write_units_are_in_the_totals() -> None:
     row = next(line for line in text.splitlines() if "DynamoDB index write units" in line)
     assert row.strip().endswith("$    2.5000")
     assert "Not in the totals" not in text
+
+
+def test_the_provisioned_job_table_line_reprices_only_the_writes() -> None:
+    single = result(100, 100)
+    idle = idle_usage(single)
+    one = measure("single", single, idle, 20.0)
+    on_demand = one.per_million.dollars()
+    provisioned = one.per_million.dollars(p.DYNAMODB_PROVISIONED_WRITE_UNIT)
+    # $0.00065 a unit-hour at 70% use: about $0.26 per million units, against $0.625.
+    assert pytest.approx(0.258, abs=0.001) == p.DYNAMODB_PROVISIONED_WRITE_UNIT * 1e6
+    writes = ("DynamoDB write units", "DynamoDB index write units")
+    for line in writes:
+        assert provisioned[line] == pytest.approx(on_demand[line] * 0.258 / 0.625, rel=0.01)
+    assert {k: v for k, v in provisioned.items() if k not in writes} == {
+        k: v for k, v in on_demand.items() if k not in writes
+    }
+    text = render(one, None, idle, 20.0)
+    first = next(line for line in text.splitlines() if "total" in line)
+    assert first.endswith(f"${one.per_million.total():.2f}"), "on demand comes first"
+    row = next(line for line in text.splitlines() if "JobTableCapacity" in line)
+    assert row.endswith(f"${sum(provisioned.values()):.2f}")

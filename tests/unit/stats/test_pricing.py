@@ -24,3 +24,16 @@ def test_each_event_type_chosen_adds_a_dollar_per_million_of_its_events() -> Non
     assert default == pytest.approx((150_000 + 100_000) / 1e6), "failed attempts, dead letters"
     everything = pricing.estimate(totals, event_types=frozenset({"queued", "started", "completed"}))
     assert everything["eventbridge"] == pytest.approx((1_000_000 + 1_050_000 + 900_000) / 1e6)
+
+
+def test_a_provisioned_job_table_prices_its_writes_by_the_unit_hour() -> None:
+    totals = {"queued": 1_000_000, "completed": 1_000_000}
+    on_demand = pricing.estimate(totals)
+    write_unit = pricing.job_table_write_unit(provisioned=True)
+    provisioned = pricing.estimate(totals, write_unit=write_unit)
+    # Six units a job at $0.00065 a unit-hour, used at 70%: about $0.26 per million units.
+    assert provisioned["dynamodb"] == pytest.approx(6 * 0.258, abs=0.01)
+    assert {k: v for k, v in provisioned.items() if k != "dynamodb"} == {
+        k: v for k, v in on_demand.items() if k != "dynamodb"
+    }
+    assert pricing.job_table_write_unit(provisioned=False) == pricing.DYNAMODB_WRITE_UNIT

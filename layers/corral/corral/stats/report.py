@@ -97,6 +97,8 @@ class StatsReader:
         table: the tenant table.
         event_types: the lifecycle events the deployment sends to EventBridge (slugs), for
             the cost estimate.
+        write_unit: what a job table write costs (``pricing.job_table_write_unit``), for
+            the cost estimate.
     """
 
     def __init__(
@@ -106,10 +108,12 @@ class StatsReader:
         *,
         workers: int = 6,
         event_types: frozenset[str] = frozenset(pricing.FAILURE_EVENTS),
+        write_unit: float = pricing.DYNAMODB_WRITE_UNIT,
     ) -> None:
         self.client = client
         self.table = table
         self.event_types = event_types
+        self.write_unit = write_unit
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stats")
 
     def _items(self, tenant: str, queue: str, start: str, end: str) -> list[dict[str, Any]]:
@@ -146,7 +150,9 @@ class StatsReader:
         report = summarise(days, items + pending_items(tenant, items, unflushed))
         report.queues = list(queues)
         report.reads = {"queries": len(queues), "items": sum(len(p) for p in pages)}
-        report.cost = pricing.estimate(report.totals, event_types=self.event_types)
+        report.cost = pricing.estimate(
+            report.totals, event_types=self.event_types, write_unit=self.write_unit
+        )
         return report
 
     def close(self) -> None:
