@@ -68,12 +68,20 @@ async def lane_client_id(admin: redis.asyncio.Redis, queue: Queue) -> int:
     return int(ours[0])
 
 
+async def opened_lane(
+    connect: Connect, prefix: str, retries: int
+) -> tuple[redis.asyncio.Redis, Queue, int]:
+    """An admin client, a queue whose client retries ``retries`` times without backoff, and
+    the server's id of that queue's open lane."""
+    admin = connect()
+    queue = queue_on(connect(retry=Retry(NoBackoff(), retries)), prefix)
+    return admin, queue, await lane_client_id(admin, queue)
+
+
 async def test_a_connection_cut_off_mid_call_is_reopened_and_the_call_retried(
     connect: Connect, prefix: str
 ) -> None:
-    admin = connect()
-    queue = queue_on(connect(retry=Retry(NoBackoff(), 1)), prefix)
-    lane_id = await lane_client_id(admin, queue)
+    admin, queue, lane_id = await opened_lane(connect, prefix, 1)
     await pause(admin, 300)
     call = asyncio.create_task(queue.add({"n": 1}))
     await asyncio.sleep(0.05)  # the call is sent, held by the pause
@@ -87,9 +95,7 @@ async def test_a_connection_cut_off_mid_call_is_reopened_and_the_call_retried(
 async def test_a_connection_cut_off_mid_call_without_retries_is_a_connection_error(
     connect: Connect, prefix: str
 ) -> None:
-    admin = connect()
-    queue = queue_on(connect(retry=Retry(NoBackoff(), 0)), prefix)
-    lane_id = await lane_client_id(admin, queue)
+    admin, queue, lane_id = await opened_lane(connect, prefix, 0)
     await pause(admin, 300)
     call = asyncio.create_task(queue.add({"n": 1}))
     await asyncio.sleep(0.05)
@@ -212,9 +218,7 @@ async def test_closing_the_client_closes_the_lane_at_once(connect: Connect, pref
 async def test_bytes_no_call_asked_for_send_the_next_call_down_a_new_connection(
     connect: Connect, prefix: str
 ) -> None:
-    admin = connect()
-    queue = queue_on(connect(retry=Retry(NoBackoff(), 0)), prefix)
-    lane_id = await lane_client_id(admin, queue)
+    admin, queue, lane_id = await opened_lane(connect, prefix, 0)
     lane = redis_call._lane(queue.redis.connection_pool)  # type: ignore[union-attr]
     assert lane is not None and lane.protocol is not None
     lane.protocol.data_received(b"+OK\r\n")  # a reply left over from a call cut short
