@@ -141,11 +141,8 @@ class Lane:
         """Send ``packed`` on the lane and return its reply (the lane must not be busy)."""
         self.busy = True
         try:
-            protocol = self.protocol
             try:
-                if protocol is None or protocol.stale:
-                    protocol = await self._open(pool)
-                return await self._round_trip(protocol, packed)
+                return await self._round_trip(self._fit() or await self._open(pool), packed)
             except Exception as exc:
                 return await self._retry(pool, packed, exc)
             finally:
@@ -158,6 +155,11 @@ class Lane:
                     await self.conn.disconnect()  # type: ignore[union-attr]
         finally:
             self.busy = False
+
+    def _fit(self) -> LaneProtocol | None:
+        """The lane's protocol if its connection is fit for a call; None: open it anew."""
+        protocol = self.protocol
+        return None if protocol is None or protocol.stale else protocol
 
     async def _open(self, pool: ConnectionPool) -> LaneProtocol:
         """The lane's connection, opened (anew, if the server closed it while it sat idle)
@@ -193,10 +195,7 @@ class Lane:
         async def round_trip() -> Any:
             if failed:
                 raise failed.pop()
-            protocol = self.protocol
-            if protocol is None or protocol.stale:
-                protocol = await self._open(pool)
-            return await self._round_trip(protocol, packed)
+            return await self._round_trip(self._fit() or await self._open(pool), packed)
 
         async def close(_: BaseException) -> None:
             self.protocol = None
